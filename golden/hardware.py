@@ -1,0 +1,318 @@
+"""HALP's hardware numeric mode: the integer model the RTL must match bit for bit.
+
+``docs/numeric-contract.md`` is the prose of this file; the two change together. In short, for
+least squares, with data ``X ~ x * 2**ex`` (``data_bits``-bit ints) and the epoch's offset
+``z * 2**e_k`` (``bits``-bit ints), one inner step on sample ``i`` is
+
+    dot   = x_i . z                                           exact, dot_width bits
+    c     = clamp((dot * m + 2**(S-1)) >> S, coef_width)       S = STEP_SHIFT, m = step mantissa
+    v_j   = (z_j << F) - x_ij * c - G_j + r_j                  r_j: F random bits of lane j % L
+    z_j  <- clamp(v_j >> F, bits)                              saturations counted
+
+where ``m / 2**S ~ alpha * 2**(2 ex + F)`` (fixed for the run) and ``G = round(alpha g~ 2**(F - e_k))``
+(``grad_width`` bits, per epoch). The host (:func:`run_halp_hardware`) does the float64 work
+once per epoch: full gradient, power-of-two scale, ``G``, recenter, and ``w~ += z * 2**e_k``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fixedpoint import FixedFormat, Rounding, covering_exponent, saturate, shift_round
+from .prng import LaneRandom, SampleOrder
+from .problems import LeastSquares, Problem
+from .trace import Trace
+from .validation import HalpInputError, check_int, check_positive
+
+__all__ = [
+    "STEP_SHIFT", "STEP_MANTISSA_BITS", "HardwareConfig", "quantize_data", "step_mantissa",
+    "AcceleratorModel", "run_halp_hardware",
+]
+
+#: Fraction bits of the step coefficient ``m / 2**STEP_SHIFT`` (a fixed shift: no barrel shifter).
+STEP_SHIFT = 16
+#: Width of the unsigned step mantissa ``m``.
+STEP_MANTISSA_BITS = 18
+
+
+def _clog2(value: int) -> int:
+    return max(0, (value - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The parameters of one accelerator build, and every width derived from them.
+
+    Parameters
+    ----------
+    bits : int
+        Width of the offset ``z`` (the paper's b), 2..16.
+    data_bits : int
+        Width of the data ``x``, 2..16.
+    frac_bits : int
+        Fraction bits kept below the LSB of ``z`` in the update, which is also the number of
+        random bits each lane draws per beat for stochastic rounding, 1..24.
+    lanes : int
+        MACC lanes L, 1..64; a row of d features takes ``ceil(d / L)`` beats.
+    d_max : int
+        Largest number of features the memories hold, 1..4096.
+    n_max : int
+        Largest number of samples the data memory holds, 1..65536.
+
+    Attributes
+    ----------
+    dot_width : int
+        Width of ``x_i . z``: never overflows for any d <= d_max.
+    coef_width : int
+        Width of the step coefficient ``c`` (clamped; the clamp provably never changes ``z``).
+    grad_width : int
+        Width of the per-epoch gradient term ``G`` (saturated on load, counted by the host).
+    update_width : int
+        Width of ``v`` before rounding: exact.
+    """
+
+    bits: int = 8
+    data_bits: int = 8
+    frac_bits: int = 16
+    lanes: int = 8
+    d_max: int = 128
+    n_max: int = 1024
+
+    def __post_init__(self):
+        check_int("bits", self.bits, 2, 16)
+        check_int("data_bits", self.data_bits, 2, 16)
+        check_int("frac_bits", self.frac_bits, 1, 24)
+        check_int("lanes", self.lanes, 1, 64)
+        check_int("d_max", self.d_max, 1, 4096)
+        check_int("n_max", self.n_max, 1, 65536)
+
+    # -- derived widths ------------------------------------------------------------------
+    @property
+    def dot_width(self) -> int:
+        # |x . z| <= d * 2**(data_bits-1) * 2**(bits-1), plus a sign bit.
+        return self.data_bits + self.bits - 1 + _clog2(self.d_max)
+
+    @property
+    def coef_width(self) -> int:
+        # Wide enough that any clamped |c| >= 2**(bits+F+2) - 1 drives v past the z range
+        # whatever z, G and r are, exactly as the unclamped value would.
+        return self.bits + self.frac_bits + 3
+
+    @property
+    def grad_width(self) -> int:
+        return self.bits + self.frac_bits + 1
+
+    @property
+    def update_width(self) -> int:
+        return self.data_bits + self.coef_width + 1
+
+    @property
+    def words_per_row(self) -> int:
+        """Memory words of L values that one row of ``d_max`` features occupies."""
+        return math.ceil(self.d_max / self.lanes)
+
+    @property
+    def tree_stages(self) -> int:
+        """Register stages in the lane adder tree: one per two adder levels."""
+        return math.ceil(_clog2(self.lanes) / 2)
+
+    @property
+    def pipeline_latency(self) -> int:
+        """Cycles an inner step costs beyond its ``ceil(d/L)`` beats (see the datapath doc)."""
+        return 6 + self.tree_stages
+
+    def beats(self, d: int) -> int:
+        """Beats (cycles of L lanes) that a row of ``d`` features takes."""
+        return math.ceil(d / self.lanes)
+
+    def step_cycles(self, d: int) -> int:
+        """Cycles of one inner step on ``d`` features: the performance model's unit."""
+        return self.beats(d) + self.pipeline_latency
+
+    def check_problem_size(self, n: int, d: int) -> None:
+        """Raise if a data set of ``n`` samples and ``d`` features does not fit this build."""
+        check_int("n (samples)", n, 1, self.n_max)
+        check_int("d (features)", d, 1, self.d_max)
+
+
+def quantize_data(X: np.ndarray, data_bits: int) -> tuple[np.ndarray, int]:
+    """Load-time quantization of the data: one power-of-two scale, nearest rounding.
+
+    Returns the integers and the exponent ``ex``: ``X ~ ints * 2**ex``. The exponent is the
+    smallest that covers ``max |X|``, so nothing saturates.
+    """
+    peak = float(np.max(np.abs(X)))
+    if peak == 0.0:
+        raise HalpInputError("X is all zeros: there is nothing to train on")
+    exponent = covering_exponent(peak, data_bits)
+    quantized = FixedFormat.power_of_two(data_bits, exponent).quantize(X, Rounding.NEAREST)
+    return quantized.ints, exponent
+
+
+def step_mantissa(step_size: float, data_exponent: int, frac_bits: int) -> int:
+    """The integer ``m`` with ``m / 2**STEP_SHIFT ~ step_size * 2**(2 ex + F)`` (nearest)."""
+    target = step_size * math.ldexp(1.0, 2 * data_exponent + frac_bits + STEP_SHIFT)
+    mantissa = math.floor(target + 0.5)
+    limit = (1 << STEP_MANTISSA_BITS) - 1
+    if not 1 <= mantissa <= limit:
+        unit = math.ldexp(1.0, -(2 * data_exponent + frac_bits + STEP_SHIFT))
+        raise HalpInputError(
+            f"step size {step_size:g} is outside what the hardware step coefficient holds for "
+            f"this data scale and frac_bits={frac_bits}: allowed {0.5 * unit:.3g} .. "
+            f"{(limit + 0.5) * unit:.3g}"
+        )
+    return mantissa
+
+
+class AcceleratorModel:
+    """The accelerator's architectural state and its inner step, in integers.
+
+    It models exactly what the RTL keeps between commands: the offset ``z``, the sample-index
+    and lane random streams, the gradient memory ``G``, and the counters. A ``run(T)`` here and
+    a run command of T steps on the RTL leave identical state.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build.
+    x : numpy.ndarray of int, shape (n, d)
+        Quantized data (see :func:`quantize_data`).
+    mantissa : int
+        The step mantissa ``m`` (see :func:`step_mantissa`).
+    seed : int
+        The user seed of the sample-index and lane streams.
+
+    Attributes
+    ----------
+    z : numpy.ndarray of int64, shape (d,)
+        The offset from the epoch's center, in LSBs of ``2**exponent``.
+    exponent : int
+        The scale register: ``z`` is in units of ``2**exponent``.
+    saturations, steps, cycles : int
+        Counters since construction, as the RTL's status registers count them.
+    """
+
+    def __init__(self, config: HardwareConfig, x: np.ndarray, mantissa: int, seed: int):
+        x = np.asarray(x, dtype=np.int64)
+        config.check_problem_size(*x.shape)
+        low = -(1 << (config.data_bits - 1))
+        if x.min() < low or x.max() > -low - 1:
+            raise HalpInputError(f"x must hold {config.data_bits}-bit integers")
+        self.config = config
+        self.x = x
+        self.n, self.d = x.shape
+        self.mantissa = check_int("step mantissa", mantissa, 1, (1 << STEP_MANTISSA_BITS) - 1)
+        self.order = SampleOrder(self.n, seed)
+        self.lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
+        self.z = np.zeros(self.d, dtype=np.int64)
+        self.grad = np.zeros(self.d, dtype=np.int64)
+        self.exponent = 0
+        self.saturations = self.steps = self.cycles = 0
+
+    def load_gradient(self, grad_ints: np.ndarray) -> None:
+        """Write the gradient memory (``grad_width``-bit ints, one per feature)."""
+        grad_ints = np.asarray(grad_ints, dtype=np.int64)
+        if grad_ints.shape != (self.d,):
+            raise HalpInputError(f"gradient must have shape ({self.d},), got {grad_ints.shape}")
+        self.grad = grad_ints
+
+    def recenter(self, exponent: int) -> None:
+        """The bit-centering command: clear ``z`` and load the new scale exponent."""
+        self.z = np.zeros(self.d, dtype=np.int64)
+        self.exponent = int(exponent)
+
+    def coefficient(self, dot: int) -> int:
+        """The step coefficient ``c`` for a dot product, as the scalar unit computes it."""
+        c = (int(dot) * self.mantissa + (1 << (STEP_SHIFT - 1))) >> STEP_SHIFT
+        return int(saturate(np.array([c]), self.config.coef_width)[0][0])
+
+    def step(self) -> int:
+        """One inner step; returns the sample index it used."""
+        cfg = self.config
+        i = self.order.next()
+        row = self.x[i]
+        c = self.coefficient(int(row @ self.z))
+        random = self.lane_random.draw(cfg.beats(self.d)).reshape(-1)[: self.d]
+        v = (self.z << cfg.frac_bits) - row * c - self.grad
+        self.z, clamped = saturate(shift_round(v, cfg.frac_bits, random), cfg.bits)
+        self.saturations += clamped
+        self.steps += 1
+        self.cycles += cfg.step_cycles(self.d)
+        return i
+
+    def run(self, steps: int) -> None:
+        """The run command: ``steps`` inner steps."""
+        for _ in range(steps):
+            self.step()
+
+
+@dataclass(frozen=True)
+class HardwareRun:
+    """What the host loop needs besides the problem: the hyperparameters of a hardware run."""
+
+    step_size: float
+    mu: float
+    epoch_length: int
+    epochs: int
+    seed: int = 0
+
+
+def run_halp_hardware(problem: Problem, config: HardwareConfig, run: HardwareRun,
+                      model: AcceleratorModel | None = None, on_epoch=None) -> Trace:
+    """HALP in hardware mode: float64 host loop, integer inner loops on an accelerator.
+
+    Parameters
+    ----------
+    problem : LeastSquares
+        The problem; the full gradient and the reported suboptimality use its float64 data.
+    config : HardwareConfig
+        The accelerator build.
+    run : HardwareRun
+        Step size, mu, epoch length T, epochs and seed.
+    model : AcceleratorModel, optional
+        Anything with the :class:`AcceleratorModel` command interface (``load_gradient``,
+        ``recenter``, ``run``, ``z``, ``saturations``, ``cycles``), for instance an RTL
+        simulation; by default the golden model on the quantized data.
+    on_epoch : callable, optional
+        Called as ``on_epoch(k, trace)`` after each epoch (progress, checking).
+    """
+    if not isinstance(problem, LeastSquares):
+        raise HalpInputError("the hardware mode implements least squares (problem linreg) only")
+    step_size = check_positive("step size", run.step_size)
+    mu = check_positive("mu", run.mu)
+    check_int("epoch length", run.epoch_length, 1)
+    check_int("epochs", run.epochs, 1)
+    x_ints, data_exponent = quantize_data(problem.X, config.data_bits)
+    mantissa = step_mantissa(step_size, data_exponent, config.frac_bits)
+    if model is None:
+        model = AcceleratorModel(config, x_ints, mantissa, run.seed)
+    trace = Trace("halp_hw", {
+        "step_size": step_size, "mu": mu, "epoch_length": run.epoch_length, "seed": run.seed,
+        "bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
+        "lanes": config.lanes, "data_exponent": data_exponent, "step_mantissa": mantissa,
+    })
+    center = np.zeros(problem.d)
+    for epoch in range(run.epochs + 1):
+        full_grad = problem.full_gradient(center)
+        norm = float(np.linalg.norm(full_grad))
+        exponent = covering_exponent(norm / mu, config.bits) if norm > 0 else model.exponent
+        if epoch == 0:
+            trace.record(problem, center, math.ldexp(1.0, exponent), cycles=0)
+        if epoch == run.epochs:
+            break
+        grad = FixedFormat.power_of_two(config.grad_width, exponent - config.frac_bits)
+        grad_ints = grad.quantize(step_size * full_grad, Rounding.NEAREST)
+        saturations, cycles = model.saturations, model.cycles
+        model.load_gradient(grad_ints.ints)
+        model.recenter(exponent)
+        model.run(run.epoch_length)
+        center = center + model.z * math.ldexp(1.0, exponent)
+        trace.record(problem, center, math.ldexp(1.0, exponent),
+                     saturations=model.saturations - saturations + grad_ints.saturated,
+                     cycles=model.cycles - cycles)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, trace)
+    return trace
