@@ -10,7 +10,7 @@ least squares, with data ``X ~ x * 2**ex`` (``data_bits``-bit ints) and the epoc
     z_j  <- clamp(v_j >> F, bits)                              saturations counted
 
 where ``m / 2**S ~ alpha * 2**(2 ex + F)`` (fixed for the run) and ``G = round(alpha g~ 2**(F - e_k))``
-(``grad_width`` bits, per epoch). The host (:func:`run_halp_hardware`) does the float64 work
+(``grad_width`` bits, per epoch). The host (:class:`HalpHost`) does the float64 work
 once per epoch: full gradient, power-of-two scale, ``G``, recenter, and ``w~ += z * 2**e_k``.
 """
 
@@ -29,7 +29,7 @@ from .validation import HalpInputError, check_int, check_positive
 
 __all__ = [
     "STEP_SHIFT", "STEP_MANTISSA_BITS", "HardwareConfig", "quantize_data", "step_mantissa",
-    "AcceleratorModel", "run_halp_hardware",
+    "AcceleratorModel", "HardwareRun", "EpochInputs", "HalpHost", "run_halp_hardware",
 ]
 
 #: Fraction bits of the step coefficient ``m / 2**STEP_SHIFT`` (a fixed shift: no barrel shifter).
@@ -79,7 +79,7 @@ class HardwareConfig:
     frac_bits: int = 16
     lanes: int = 8
     d_max: int = 128
-    n_max: int = 1024
+    n_max: int = 256
 
     def __post_init__(self):
         check_int("bits", self.bits, 2, 16)
@@ -251,7 +251,7 @@ class AcceleratorModel:
 
 @dataclass(frozen=True)
 class HardwareRun:
-    """What the host loop needs besides the problem: the hyperparameters of a hardware run."""
+    """The hyperparameters of a hardware-mode HALP run."""
 
     step_size: float
     mu: float
@@ -260,9 +260,31 @@ class HardwareRun:
     seed: int = 0
 
 
-def run_halp_hardware(problem: Problem, config: HardwareConfig, run: HardwareRun,
-                      model: AcceleratorModel | None = None, on_epoch=None) -> Trace:
-    """HALP in hardware mode: float64 host loop, integer inner loops on an accelerator.
+@dataclass(frozen=True)
+class EpochInputs:
+    """What the host hands the accelerator at the start of an epoch.
+
+    Attributes
+    ----------
+    exponent : int
+        The scale register: this epoch's ``z`` is in units of ``2**exponent``.
+    grad_ints : numpy.ndarray of int64
+        The gradient memory contents ``G`` (``grad_width``-bit, one per feature).
+    grad_saturated : int
+        How many entries of ``G`` were clamped on the host.
+    """
+
+    exponent: int
+    grad_ints: np.ndarray
+    grad_saturated: int
+
+
+class HalpHost:
+    """The host side of hardware-mode HALP: float64 work once per epoch.
+
+    The accelerator behind it may be the golden :class:`AcceleratorModel` or an RTL simulation;
+    both are driven with the same commands, in the same order, by the code that owns the loop:
+    :func:`run_halp_hardware` here, a cocotb testbench for the RTL.
 
     Parameters
     ----------
@@ -272,47 +294,86 @@ def run_halp_hardware(problem: Problem, config: HardwareConfig, run: HardwareRun
         The accelerator build.
     run : HardwareRun
         Step size, mu, epoch length T, epochs and seed.
-    model : AcceleratorModel, optional
-        Anything with the :class:`AcceleratorModel` command interface (``load_gradient``,
-        ``recenter``, ``run``, ``z``, ``saturations``, ``cycles``), for instance an RTL
-        simulation; by default the golden model on the quantized data.
-    on_epoch : callable, optional
-        Called as ``on_epoch(k, trace)`` after each epoch (progress, checking).
+
+    Attributes
+    ----------
+    x_ints : numpy.ndarray of int64
+        The data as loaded into the accelerator; ``X ~ x_ints * 2**data_exponent``.
+    mantissa : int
+        The step mantissa programmed into the accelerator.
+    trace : Trace
+        The convergence record so far (entry 0 is the start point).
+    center : numpy.ndarray
+        The current center ``w~`` in float64.
     """
-    if not isinstance(problem, LeastSquares):
-        raise HalpInputError("the hardware mode implements least squares (problem linreg) only")
-    step_size = check_positive("step size", run.step_size)
-    mu = check_positive("mu", run.mu)
-    check_int("epoch length", run.epoch_length, 1)
-    check_int("epochs", run.epochs, 1)
-    x_ints, data_exponent = quantize_data(problem.X, config.data_bits)
-    mantissa = step_mantissa(step_size, data_exponent, config.frac_bits)
-    if model is None:
-        model = AcceleratorModel(config, x_ints, mantissa, run.seed)
-    trace = Trace("halp_hw", {
-        "step_size": step_size, "mu": mu, "epoch_length": run.epoch_length, "seed": run.seed,
-        "bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
-        "lanes": config.lanes, "data_exponent": data_exponent, "step_mantissa": mantissa,
-    })
-    center = np.zeros(problem.d)
-    for epoch in range(run.epochs + 1):
-        full_grad = problem.full_gradient(center)
+
+    def __init__(self, problem: Problem, config: HardwareConfig, run: HardwareRun):
+        if not isinstance(problem, LeastSquares):
+            raise HalpInputError("the hardware mode implements least squares (problem linreg) only")
+        config.check_problem_size(problem.n, problem.d)
+        self.step_size = check_positive("step size", run.step_size)
+        self.mu = check_positive("mu", run.mu)
+        check_int("epoch length", run.epoch_length, 1)
+        check_int("epochs", run.epochs, 1)
+        check_int("seed", run.seed, 0, (1 << 32) - 1)
+        self.problem, self.config, self.run = problem, config, run
+        self.x_ints, self.data_exponent = quantize_data(problem.X, config.data_bits)
+        self.mantissa = step_mantissa(self.step_size, self.data_exponent, config.frac_bits)
+        self.center = np.zeros(problem.d)
+        self.exponent = 0
+        self.trace = Trace("halp_hw", {
+            "step_size": self.step_size, "mu": self.mu, "epoch_length": run.epoch_length,
+            "epochs": run.epochs, "seed": run.seed, "bits": config.bits,
+            "data_bits": config.data_bits, "frac_bits": config.frac_bits, "lanes": config.lanes,
+            "data_exponent": self.data_exponent, "step_mantissa": self.mantissa,
+        })
+        self._pending: EpochInputs | None = None
+
+    def make_model(self) -> AcceleratorModel:
+        """A golden accelerator loaded with this run's data, step and seed."""
+        return AcceleratorModel(self.config, self.x_ints, self.mantissa, self.run.seed)
+
+    def begin_epoch(self) -> EpochInputs:
+        """Full gradient at the center, the new power-of-two scale, and the gradient memory."""
+        full_grad = self.problem.full_gradient(self.center)
         norm = float(np.linalg.norm(full_grad))
-        exponent = covering_exponent(norm / mu, config.bits) if norm > 0 else model.exponent
-        if epoch == 0:
-            trace.record(problem, center, math.ldexp(1.0, exponent), cycles=0)
-        if epoch == run.epochs:
-            break
-        grad = FixedFormat.power_of_two(config.grad_width, exponent - config.frac_bits)
-        grad_ints = grad.quantize(step_size * full_grad, Rounding.NEAREST)
+        if norm > 0:  # at the exact optimum z stays 0 whatever the scale: keep the last one
+            self.exponent = covering_exponent(norm / self.mu, self.config.bits)
+        if not self.trace.subopt:
+            self.trace.record(self.problem, self.center, math.ldexp(1.0, self.exponent), cycles=0)
+        grad = FixedFormat.power_of_two(self.config.grad_width,
+                                        self.exponent - self.config.frac_bits)
+        quantized = grad.quantize(self.step_size * full_grad, Rounding.NEAREST)
+        self._pending = EpochInputs(self.exponent, quantized.ints, quantized.saturated)
+        return self._pending
+
+    def end_epoch(self, z: np.ndarray, saturations: int, cycles: int) -> None:
+        """Move the center by the accelerator's offset and record the epoch.
+
+        ``saturations`` and ``cycles`` are what the accelerator counted during this epoch.
+        """
+        inputs = self._pending
+        scale = math.ldexp(1.0, inputs.exponent)
+        self.center = self.center + np.asarray(z, dtype=np.float64) * scale
+        self.trace.record(self.problem, self.center, scale,
+                          saturations=saturations + inputs.grad_saturated, cycles=cycles)
+
+
+def run_halp_hardware(problem: Problem, config: HardwareConfig, run: HardwareRun,
+                      on_epoch=None) -> Trace:
+    """HALP in hardware mode on the golden accelerator model; returns the trace.
+
+    ``on_epoch(k, trace)``, if given, is called after each epoch (progress bars, checks).
+    """
+    host = HalpHost(problem, config, run)
+    model = host.make_model()
+    for epoch in range(1, run.epochs + 1):
+        inputs = host.begin_epoch()
         saturations, cycles = model.saturations, model.cycles
-        model.load_gradient(grad_ints.ints)
-        model.recenter(exponent)
+        model.load_gradient(inputs.grad_ints)
+        model.recenter(inputs.exponent)
         model.run(run.epoch_length)
-        center = center + model.z * math.ldexp(1.0, exponent)
-        trace.record(problem, center, math.ldexp(1.0, exponent),
-                     saturations=model.saturations - saturations + grad_ints.saturated,
-                     cycles=model.cycles - cycles)
+        host.end_epoch(model.z, model.saturations - saturations, model.cycles - cycles)
         if on_epoch is not None:
-            on_epoch(epoch + 1, trace)
-    return trace
+            on_epoch(epoch, host.trace)
+    return host.trace
