@@ -1,0 +1,8 @@
+"""The HALP accelerator in Amaranth 0.5: the blocks of ``docs/datapath.md``, composed upward."""
+
+from .faults import FAULTS, check_fault
+from .lane import MaccLane
+from .prng import Xorshift32
+from .rounder import StochasticRounder
+
+__all__ = ["FAULTS", "check_fault", "StochasticRounder", "Xorshift32", "MaccLane"]

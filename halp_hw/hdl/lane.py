@@ -1,0 +1,144 @@
+"""One MACC lane: the update of one ``z`` feature per beat and its product with the next sample.
+
+Pipeline (``docs/datapath.md``), counted in registers from the lane inputs (the read stage):
+
+    A (1)  p = x_cur * coef,  zg = (z << F) - grad,  r = top F bits of the advanced PRNG
+    B (2)  z_new = clamp((zg - p + r) >> F, bits),  saturated      (inactive lane: 0, no flag)
+    C (3)  product = x_next * z_new
+
+Both multiplies have registered inputs and outputs (ECP5 DSPs get no internal registers).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.hardware import HardwareConfig
+from golden.prng import STATE_BITS, lane_stream
+from golden.validation import HalpInputError, check_int
+
+from .faults import check_fault
+from .prng import Xorshift32
+from .rounder import StochasticRounder
+
+__all__ = ["check_config", "MaccLane"]
+
+
+def check_config(config) -> HardwareConfig:
+    """Return ``config`` if it is a :class:`HardwareConfig` (which validated itself); raise otherwise."""
+    if not isinstance(config, HardwareConfig):
+        raise HalpInputError(f"config must be a golden.hardware.HardwareConfig, not {config!r}")
+    return config
+
+
+class MaccLane(wiring.Component):
+    """Lane ``lane`` of the vector unit: stages A, B and C of one feature per beat.
+
+    The lane owns its stochastic-rounding source, stream ``golden.prng.lane_stream(lane)``; it
+    advances once per valid beat, masked or not, as in the golden model.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build; every width comes from it.
+    lane : int
+        The lane index, 0..config.lanes - 1.
+    fault : str or None
+        ``"lane-drops-carry"`` breaks the update adder here; the rounder and PRNG faults are
+        passed down to the children.
+
+    Attributes
+    ----------
+    seed : In(32)
+        User seed of the lane PRNG, used on ``load``.
+    load : In(1)
+        Load the lane PRNG from ``seed`` (takes priority over ``valid``).
+    valid : In(1)
+        A beat is at the read stage: the PRNG advances.
+    active : In(1)
+        The beat's feature exists in this lane (the lane mask for ``d``).
+    x_cur, x_next : In(signed(data_bits))
+        ``x[i_t, j]`` (updates ``z``) and ``x[i_{t+1}, j]`` (multiplies the new ``z``).
+    z : In(signed(bits))
+        The current ``z_j``.
+    grad : In(signed(grad_width))
+        The gradient term ``G_j``.
+    coef : In(signed(coef_width))
+        The step coefficient ``c`` of this pass.
+    z_new : Out(signed(bits))
+        Stage B: the updated ``z_j``.
+    saturated : Out(1)
+        Stage B: the update was clamped (never for an inactive lane).
+    product : Out(signed(data_bits + bits))
+        Stage C: ``x_next * z_new``.
+    """
+
+    def __init__(self, *, config: HardwareConfig, lane: int, fault: str | None = None):
+        self.config = check_config(config)
+        self.lane = check_int("lane", lane, 0, config.lanes - 1)
+        self.fault = check_fault(fault)
+        super().__init__({
+            "seed": In(STATE_BITS),
+            "load": In(1),
+            "valid": In(1),
+            "active": In(1),
+            "x_cur": In(signed(config.data_bits)),
+            "x_next": In(signed(config.data_bits)),
+            "z": In(signed(config.bits)),
+            "grad": In(signed(config.grad_width)),
+            "coef": In(signed(config.coef_width)),
+            "z_new": Out(signed(config.bits)),
+            "saturated": Out(1),
+            "product": Out(signed(config.data_bits + config.bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        frac = cfg.frac_bits
+        m.submodules.prng = prng = Xorshift32(stream=lane_stream(self.lane), fault=self.fault)
+        m.submodules.rounder = rounder = StochasticRounder(
+            in_width=cfg.update_width, frac_bits=frac, out_width=cfg.bits, fault=self.fault)
+
+        # Stage A.
+        m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load), prng.advance.eq(self.valid)]
+        scaled_z = self.z << frac
+        p = Signal((self.x_cur * self.coef).shape())
+        zg = Signal((scaled_z - self.grad).shape())
+        r = Signal(frac)
+        x_next_a = Signal.like(self.x_next)
+        active_a = Signal()
+        m.d.sync += [
+            p.eq(self.x_cur * self.coef),
+            zg.eq(scaled_z - self.grad),
+            r.eq(prng.next_state[STATE_BITS - frac:]),
+            x_next_a.eq(self.x_next),
+            active_a.eq(self.active),
+        ]
+
+        # Stage B.
+        update = Signal(signed(cfg.update_width))
+        if self.fault == "lane-drops-carry":
+            neg_p = Signal(signed(cfg.update_width))
+            low = Signal(frac + 1)
+            m.d.comb += [
+                neg_p.eq(-p),
+                low.eq(zg[:frac] + neg_p[:frac]),
+                # low[frac], the carry into the kept bits, is lost here.
+                update.eq(Cat(low[:frac], zg.shift_right(frac) + neg_p.shift_right(frac))),
+            ]
+        else:
+            m.d.comb += update.eq(zg - p)
+        m.d.comb += [rounder.value.eq(update), rounder.random.eq(r)]
+        x_next_b = Signal.like(self.x_next)
+        m.d.sync += [
+            self.z_new.eq(Mux(active_a, rounder.result, 0)),
+            self.saturated.eq(active_a & rounder.saturated),
+            x_next_b.eq(x_next_a),
+        ]
+
+        # Stage C.
+        m.d.sync += self.product.eq(x_next_b * self.z_new)
+        return m

@@ -1,0 +1,86 @@
+"""Stochastic rounding with saturation: the one place HDL drops fraction bits.
+
+Golden: :func:`golden.fixedpoint.shift_round` followed by :func:`golden.fixedpoint.saturate`.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.fixedpoint import int_range
+from golden.validation import check_int
+
+from .faults import check_fault
+
+__all__ = ["MAX_IN_WIDTH", "clamp", "StochasticRounder"]
+
+#: Widest rounder input; ``HardwareConfig.update_width`` is at most 60.
+MAX_IN_WIDTH = 128
+
+
+def clamp(value, low: int, high: int):
+    """Clamp a signed Amaranth value to ``low..high``; return the clamped value and a flag.
+
+    Shared by every saturating block so that the bounds always come from
+    :func:`golden.fixedpoint.int_range`, as in the golden model.
+    """
+    too_high = value > high
+    too_low = value < low
+    return Mux(too_high, high, Mux(too_low, low, value)), too_high | too_low
+
+
+class StochasticRounder(wiring.Component):
+    """Combinational ``clamp((value + random) >> frac_bits)`` and its saturation flag.
+
+    With ``random`` uniform over its ``frac_bits`` bits this is unbiased stochastic rounding of a
+    number with ``frac_bits`` fraction bits; the add is exact (one bit wider than its inputs) and
+    the shift is arithmetic, so the result is the floor of the real quotient before the clamp.
+
+    Parameters
+    ----------
+    in_width : int
+        Width of the signed ``value``, 2..MAX_IN_WIDTH.
+    frac_bits : int
+        Fraction bits dropped, and width of ``random``, 1..32.
+    out_width : int
+        Width of the signed ``result``, 2..in_width.
+    fault : str or None
+        ``"rounder-drops-random"`` or ``"saturation-off-by-one"`` build a broken variant (see
+        :mod:`halp_hw.hdl.faults`); other registered faults are accepted and ignored.
+
+    Attributes
+    ----------
+    value : In(signed(in_width))
+        The number to round, in units of ``2**-frac_bits``.
+    random : In(unsigned(frac_bits))
+        The random bits added below the kept LSB.
+    result : Out(signed(out_width))
+        The rounded, saturated value.
+    saturated : Out(1)
+        High when the clamp changed the result.
+    """
+
+    def __init__(self, *, in_width: int, frac_bits: int, out_width: int, fault: str | None = None):
+        self.in_width = check_int("in_width", in_width, 2, MAX_IN_WIDTH)
+        self.frac_bits = check_int("frac_bits", frac_bits, 1, 32)
+        self.out_width = check_int("out_width", out_width, 2, self.in_width)
+        self.fault = check_fault(fault)
+        super().__init__({
+            "value": In(signed(self.in_width)),
+            "random": In(unsigned(self.frac_bits)),
+            "result": Out(signed(self.out_width)),
+            "saturated": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        addend = 0 if self.fault == "rounder-drops-random" else self.random
+        low, high = int_range(self.out_width)
+        if self.fault == "saturation-off-by-one":
+            high -= 1
+        shifted = (self.value + addend).shift_right(self.frac_bits)
+        result, saturated = clamp(shifted, low, high)
+        m.d.comb += [self.result.eq(result), self.saturated.eq(saturated)]
+        return m
