@@ -1,0 +1,295 @@
+"""The HALP core: memories, the sample-index source, the control FSM, counters and the host port.
+
+One inner step is one pass over the words of a row (see ``docs/datapath.md``): pass ``t`` streams
+row ``i_t`` (to update ``z`` with the coefficient of the previous pass) and row ``i_{t+1}`` (whose
+dot product with the new ``z`` gives the next coefficient) through the vector unit, so a step costs
+``config.step_cycles(d)`` cycles. The FSM is a fixed schedule: ``beats(d)`` issue cycles, then
+``config.pipeline_latency`` cycles in which the pipeline drains and the coefficient is formed.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import enum, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
+from golden.prng import SAMPLE_STREAM, STATE_BITS
+from golden.validation import HalpInputError
+
+from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
+from .coefficient import StepCoefficient
+from .faults import check_fault
+from .prng import Xorshift32
+from .vector import VectorUnit
+
+__all__ = [
+    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "HALPCore",
+    "pack_words", "unpack_words",
+]
+
+#: Width of the ``cycles`` status counter.
+CYCLE_COUNTER_BITS = 48
+#: Width of the ``steps`` and ``saturations`` status counters.
+EVENT_COUNTER_BITS = 32
+#: Width of a command's argument (a seed, an exponent, a step count).
+COMMAND_ARG_BITS = 32
+#: Cycles from a draw request to the new row base being usable (advance, multiply, row base).
+DRAW_LATENCY = 3
+#: Sample indices drawn ahead at the seed command: pass t reads rows i_t and i_{t+1}.
+DRAWS_AHEAD = 2
+
+
+def pack_words(values, *, lanes: int, width: int) -> list[int]:
+    """Host side of the memory layout: ``values`` (one row or the vector) as memory words.
+
+    Value ``j`` goes to word ``j // lanes``, bits ``[(j % lanes) * width, ...)``, two's
+    complement; unused lanes of the last word hold 0.
+    """
+    mask = (1 << width) - 1
+    words = [0] * -(-len(values) // lanes)
+    for j, value in enumerate(values):
+        words[j // lanes] |= (int(value) & mask) << ((j % lanes) * width)
+    return words
+
+
+def unpack_words(words, *, lanes: int, width: int, count: int) -> list[int]:
+    """The first ``count`` signed values held in ``words`` (inverse of :func:`pack_words`)."""
+    mask, sign = (1 << width) - 1, 1 << (width - 1)
+    values = []
+    for j in range(count):
+        raw = (int(words[j // lanes]) >> ((j % lanes) * width)) & mask
+        values.append(raw - (raw & sign) * 2)
+    return values
+
+
+class Command(enum.Enum, shape=2):
+    """``cmd_op`` values of :class:`HALPCore`."""
+
+    #: Load every random stream from ``cmd_arg``, clear ``z`` and the coefficient, reset the
+    #: scale register, draw the first two sample indices. Takes a few cycles (``cmd_ready`` low).
+    SEED = 0
+    #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
+    #: count an epoch. One cycle.
+    RECENTER = 1
+    #: Run ``cmd_arg`` inner steps (0 is a no-op); ``busy`` for ``cmd_arg * step_cycles(d)``.
+    RUN = 2
+
+
+class HALPCore(wiring.Component):
+    """The accelerator: runs T inner steps of bit-centered SVRG on command.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build: every width and memory size comes from it.
+    fault : str or None
+        A deliberately broken variant from :mod:`halp_hw.hdl.faults` (for the verification suite),
+        passed down to the blocks; the core itself acts on ``index-off-by-one``.
+
+    Attributes
+    ----------
+    x_wr_addr, x_wr_data, x_wr_en : In
+        Host write port of the data memory: word ``row * W + beat``, lane ``l`` in bits
+        ``[l * data_bits, (l + 1) * data_bits)``.
+    g_wr_addr, g_wr_data, g_wr_en : In
+        Host write port of the gradient memory (``grad_width`` bits per lane).
+    z_rd_addr : In
+        Host read address of ``z`` (used while not busy).
+    z_rd_data : Out(lanes * bits)
+        ``z`` word read one cycle earlier; a word not written since the last recenter reads 0.
+    n, d : In
+        Problem size, static while busy.
+    mantissa : In(STEP_MANTISSA_BITS)
+        The step mantissa ``m``.
+    cmd_valid, cmd_ready, cmd_op, cmd_arg
+        The command handshake (see :class:`Command`).
+    busy : Out(1)
+        High while a run is in progress.
+    cycles, steps, saturations : Out
+        Counters since reset: busy cycles, inner steps, saturated ``z`` updates.
+    exponent, epoch : Out
+        The bit-centering register.
+    """
+
+    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
+        if not isinstance(config, HardwareConfig):
+            raise HalpInputError(f"config must be a HardwareConfig, not {config!r}")
+        self.config = config
+        self.fault = check_fault(fault)
+        words = config.words_per_row
+        super().__init__({
+            "x_wr_addr": In(address_shape(config.n_max * words)),
+            "x_wr_data": In(config.lanes * config.data_bits),
+            "x_wr_en": In(1),
+            "g_wr_addr": In(address_shape(words)),
+            "g_wr_data": In(config.lanes * config.grad_width),
+            "g_wr_en": In(1),
+            "z_rd_addr": In(address_shape(words)),
+            "z_rd_data": Out(config.lanes * config.bits),
+            "n": In(range(config.n_max + 1)),
+            "d": In(range(config.d_max + 1)),
+            "mantissa": In(STEP_MANTISSA_BITS),
+            "cmd_valid": In(1),
+            "cmd_ready": Out(1),
+            "cmd_op": In(Command),
+            "cmd_arg": In(COMMAND_ARG_BITS),
+            "busy": Out(1),
+            "cycles": Out(CYCLE_COUNTER_BITS),
+            "steps": Out(EVENT_COUNTER_BITS),
+            "saturations": Out(EVENT_COUNTER_BITS),
+            "exponent": Out(signed(EXPONENT_BITS)),
+            "epoch": Out(unsigned(EPOCH_BITS)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        words = cfg.words_per_row
+
+        m.submodules.x_mem = x_mem = Memory(shape=cfg.lanes * cfg.data_bits,
+                                            depth=cfg.n_max * words, init=[])
+        m.submodules.g_mem = g_mem = Memory(shape=cfg.lanes * cfg.grad_width, depth=words, init=[])
+        m.submodules.z_mem = z_mem = Memory(shape=cfg.lanes * cfg.bits, depth=words, init=[])
+        m.submodules.centering = centering = BitCenteringRegister(config=cfg)
+        m.submodules.sample_prng = sample_prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
+        m.submodules.vector = vector = VectorUnit(config=cfg, fault=self.fault)
+        m.submodules.coefficient = coefficient = StepCoefficient(config=cfg)
+        x_write, g_write, z_write = x_mem.write_port(), g_mem.write_port(), z_mem.write_port()
+        x_cur_read, x_next_read = x_mem.read_port(), x_mem.read_port()
+        g_read, z_read = g_mem.read_port(), z_mem.read_port()
+
+        # -- host writes and status ------------------------------------------------------------
+        m.d.comb += [
+            x_write.addr.eq(self.x_wr_addr), x_write.data.eq(self.x_wr_data),
+            x_write.en.eq(self.x_wr_en),
+            g_write.addr.eq(self.g_wr_addr), g_write.data.eq(self.g_wr_data),
+            g_write.en.eq(self.g_wr_en),
+            self.exponent.eq(centering.exponent), self.epoch.eq(centering.epoch),
+        ]
+
+        # -- sample-index source: advance, then (state * n) >> 32, then row base index * W -------
+        # Two registered stages keep the 32 x 17 multiply and the row-base multiply off the
+        # issue path; a draw requested in cycle c is usable in cycle c + DRAW_LATENCY.
+        draw = Signal()
+        advanced = Signal()
+        product_ready = Signal()
+        product = Signal(STATE_BITS + len(self.n))
+        row_base_cur = Signal.like(self.x_wr_addr)    # row i_t of the next pass
+        row_base_next = Signal.like(self.x_wr_addr)   # row i_{t+1} of the next pass
+        m.d.comb += sample_prng.advance.eq(draw)
+        m.d.sync += [advanced.eq(draw), product_ready.eq(advanced),
+                     product.eq(sample_prng.state * self.n)]
+        index = self._sample_index(m, product[STATE_BITS:])
+        with m.If(product_ready):
+            m.d.sync += [row_base_cur.eq(row_base_next), row_base_next.eq(index * words)]
+
+        # -- issue stage: read addresses of beat k and its lane mask ----------------------------
+        issuing = Signal()
+        first = Signal()
+        x_cur_addr = Signal.like(self.x_wr_addr)
+        x_next_addr = Signal.like(self.x_wr_addr)
+        word = Signal(address_shape(words))
+        lanes_left = Signal(range(-cfg.lanes, cfg.d_max + 1))
+        last = Signal()
+        mask = Signal(cfg.lanes)
+        m.d.comb += [last.eq(lanes_left <= cfg.lanes),
+                     *(mask[lane].eq(lanes_left > lane) for lane in range(cfg.lanes))]
+        with m.If(issuing):
+            m.d.sync += [x_cur_addr.eq(x_cur_addr + 1), x_next_addr.eq(x_next_addr + 1),
+                         word.eq(word + 1), lanes_left.eq(lanes_left - cfg.lanes), first.eq(0)]
+            with m.If(last):
+                m.d.sync += issuing.eq(0)
+
+        def start_pass():
+            m.d.sync += [issuing.eq(1), first.eq(1), word.eq(0), lanes_left.eq(self.d),
+                         x_cur_addr.eq(row_base_cur), x_next_addr.eq(row_base_next)]
+
+        # -- read stage: synchronous memory reads, z masked by the valid bits --------------------
+        z_addr = Signal.like(word)
+        z_word = Signal.like(self.z_rd_data)
+        m.d.comb += [
+            x_cur_read.addr.eq(x_cur_addr), x_next_read.addr.eq(x_next_addr),
+            g_read.addr.eq(word),
+            z_addr.eq(Mux(self.busy, word, self.z_rd_addr)),
+            z_read.addr.eq(z_addr), centering.read_addr.eq(z_addr),
+            z_word.eq(Mux(centering.read_valid, z_read.data, 0)),
+            self.z_rd_data.eq(z_word),
+        ]
+        read_valid, read_first, read_last = Signal(), Signal(), Signal()
+        read_word = Signal.like(word)
+        read_mask = Signal.like(mask)
+        m.d.sync += [read_valid.eq(issuing), read_first.eq(first), read_last.eq(last),
+                     read_word.eq(word), read_mask.eq(mask)]
+        m.d.comb += [
+            vector.x_cur.eq(x_cur_read.data), vector.x_next.eq(x_next_read.data),
+            vector.z.eq(z_word), vector.grad.eq(g_read.data), vector.mask.eq(read_mask),
+            vector.valid.eq(read_valid), vector.first.eq(read_first), vector.last.eq(read_last),
+            vector.addr.eq(read_word), vector.coef.eq(coefficient.coef),
+            coefficient.dot.eq(vector.dot), coefficient.dot_valid.eq(vector.dot_valid),
+            coefficient.mantissa.eq(self.mantissa),
+        ]
+
+        # -- z write-back at stage B (the vector unit carries the word address along) ----------
+        m.d.comb += [
+            z_write.addr.eq(vector.z_addr), z_write.data.eq(vector.z_new),
+            z_write.en.eq(vector.z_valid),
+            centering.write_addr.eq(vector.z_addr), centering.set_valid.eq(vector.z_valid),
+        ]
+
+        # -- control FSM -----------------------------------------------------------------------
+        accept = Signal()
+        m.d.comb += accept.eq(self.cmd_valid & self.cmd_ready)
+        steps_left = Signal(COMMAND_ARG_BITS)
+        drain = Signal(range(cfg.pipeline_latency))
+        seed_countdown = Signal(range(DRAWS_AHEAD + DRAW_LATENCY))
+        with m.FSM(name="control"):
+            with m.State("IDLE"):
+                m.d.comb += self.cmd_ready.eq(1)
+                with m.If(accept):
+                    with m.Switch(self.cmd_op):
+                        with m.Case(Command.SEED):
+                            m.d.comb += [
+                                sample_prng.seed.eq(self.cmd_arg), sample_prng.load.eq(1),
+                                vector.seed.eq(self.cmd_arg), vector.load.eq(1),
+                                centering.restart.eq(1), coefficient.clear.eq(1),
+                            ]
+                            m.d.sync += seed_countdown.eq(DRAWS_AHEAD + DRAW_LATENCY - 2)
+                            m.next = "SEED"
+                        with m.Case(Command.RECENTER):
+                            m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
+                                         centering.exponent_in.eq(self.cmd_arg[:EXPONENT_BITS])]
+                        with m.Case(Command.RUN):
+                            with m.If(self.cmd_arg != 0):
+                                m.d.sync += steps_left.eq(self.cmd_arg)
+                                start_pass()
+                                m.next = "RUN"
+            with m.State("SEED"):
+                m.d.comb += draw.eq(seed_countdown >= DRAW_LATENCY - 1)
+                m.d.sync += seed_countdown.eq(seed_countdown - 1)
+                with m.If(seed_countdown == 0):
+                    m.next = "IDLE"
+            with m.State("RUN"):
+                m.d.comb += [self.busy.eq(1), draw.eq(issuing & first)]
+                with m.If(~issuing):
+                    m.d.sync += drain.eq(drain + 1)
+                    with m.If(drain == cfg.pipeline_latency - 1):
+                        m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
+                                     self.steps.eq(self.steps + 1)]
+                        with m.If(steps_left == 1):
+                            m.next = "IDLE"
+                        with m.Else():
+                            start_pass()
+
+        m.d.sync += [self.cycles.eq(self.cycles + self.busy),
+                     self.saturations.eq(self.saturations + vector.saturations)]
+        return m
+
+    def _sample_index(self, m: Module, drawn_index):
+        """The sample index of a draw; the ``index-off-by-one`` fault returns the next one."""
+        if self.fault != "index-off-by-one":
+            return drawn_index
+        shifted = Signal(range(self.config.n_max + 1))
+        m.d.comb += shifted.eq(drawn_index + 1)
+        return Mux(shifted == self.n, 0, shifted)
