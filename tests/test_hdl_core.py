@@ -16,7 +16,7 @@ from amaranth.sim import Simulator
 from golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HardwareConfig
 from golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
-from halp_hw.hdl.core import Command, HALPCore, pack_words, unpack_words
+from halp_hw.hdl.core import Command, CoreDriver, HALPCore, pack_words, unpack_words
 
 # A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
 # the tests of constructor errors collect it while this filter applies.
@@ -41,65 +41,6 @@ def simulate(dut, bench) -> None:
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-
-
-class CoreDriver:
-    """The host side of the core's port, in an Amaranth testbench."""
-
-    def __init__(self, ctx, core: HALPCore):
-        self.ctx, self.core, self.config = ctx, core, core.config
-
-    async def write_memory(self, addr, data, en, words, base=0):
-        for offset, word in enumerate(words):
-            self.ctx.set(addr, base + offset)
-            self.ctx.set(data, word)
-            self.ctx.set(en, 1)
-            await self.ctx.tick()
-        self.ctx.set(en, 0)
-
-    async def load_data(self, x: np.ndarray):
-        cfg, core = self.config, self.core
-        for row, values in enumerate(x):
-            await self.write_memory(core.x_wr_addr, core.x_wr_data, core.x_wr_en,
-                                    pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
-                                    base=row * cfg.words_per_row)
-
-    async def load_gradient(self, grad: np.ndarray):
-        cfg, core = self.config, self.core
-        await self.write_memory(core.g_wr_addr, core.g_wr_data, core.g_wr_en,
-                                pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
-
-    async def command(self, op: Command, arg: int) -> int:
-        """Issue one command; return the cycles ``busy`` was high after it was accepted."""
-        ctx, core = self.ctx, self.core
-        ctx.set(core.cmd_op, op)
-        ctx.set(core.cmd_arg, arg & 0xFFFF_FFFF)
-        ctx.set(core.cmd_valid, 1)
-        while not ctx.get(core.cmd_ready):
-            await ctx.tick()
-        await ctx.tick()
-        ctx.set(core.cmd_valid, 0)
-        busy_cycles = 0
-        while ctx.get(core.busy):
-            busy_cycles += 1
-            await ctx.tick()
-        while not ctx.get(core.cmd_ready):
-            await ctx.tick()
-        return busy_cycles
-
-    async def read_z(self, d: int) -> list[int]:
-        cfg, core = self.config, self.core
-        words = []
-        for word in range(cfg.beats(d)):
-            self.ctx.set(core.z_rd_addr, word)
-            await self.ctx.tick()
-            words.append(self.ctx.get(core.z_rd_data))
-        return unpack_words(words, lanes=cfg.lanes, width=cfg.bits, count=d)
-
-    def status(self) -> dict:
-        core = self.core
-        return {name: self.ctx.get(getattr(core, name))
-                for name in ("cycles", "steps", "saturations", "exponent", "epoch")}
 
 
 def golden_status(model: AcceleratorModel, epoch: int) -> dict:

@@ -26,7 +26,7 @@ from .vector import VectorUnit
 
 __all__ = [
     "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "HALPCore",
-    "pack_words", "unpack_words",
+    "pack_words", "unpack_words", "CoreDriver",
 ]
 
 #: Width of the ``cycles`` status counter.
@@ -62,6 +62,12 @@ def unpack_words(words, *, lanes: int, width: int, count: int) -> list[int]:
         raw = (int(words[j // lanes]) >> ((j % lanes) * width)) & mask
         values.append(raw - (raw & sign) * 2)
     return values
+
+
+def on_chip_memory(width: int, depth: int) -> Memory:
+    """An on-chip memory of ``depth`` words; at least two, because a one-word memory has a
+    zero-width address, which Verilog cannot declare."""
+    return Memory(shape=width, depth=max(2, depth), init=[])
 
 
 class Command(enum.Enum, shape=2):
@@ -148,10 +154,9 @@ class HALPCore(wiring.Component):
         cfg = self.config
         words = cfg.words_per_row
 
-        m.submodules.x_mem = x_mem = Memory(shape=cfg.lanes * cfg.data_bits,
-                                            depth=cfg.n_max * words, init=[])
-        m.submodules.g_mem = g_mem = Memory(shape=cfg.lanes * cfg.grad_width, depth=words, init=[])
-        m.submodules.z_mem = z_mem = Memory(shape=cfg.lanes * cfg.bits, depth=words, init=[])
+        m.submodules.x_mem = x_mem = on_chip_memory(cfg.lanes * cfg.data_bits, cfg.n_max * words)
+        m.submodules.g_mem = g_mem = on_chip_memory(cfg.lanes * cfg.grad_width, words)
+        m.submodules.z_mem = z_mem = on_chip_memory(cfg.lanes * cfg.bits, words)
         m.submodules.centering = centering = BitCenteringRegister(config=cfg)
         m.submodules.sample_prng = sample_prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
         m.submodules.vector = vector = VectorUnit(config=cfg, fault=self.fault)
@@ -293,3 +298,80 @@ class HALPCore(wiring.Component):
         shifted = Signal(range(self.config.n_max + 1))
         m.d.comb += shifted.eq(drawn_index + 1)
         return Mux(shifted == self.n, 0, shifted)
+
+
+class CoreDriver:
+    """The host side of :class:`HALPCore`'s port, for Amaranth simulator testbenches.
+
+    Parameters
+    ----------
+    ctx : amaranth.sim.SimulatorContext
+        The testbench context (``async def bench(ctx)``).
+    core : HALPCore
+        The simulated core.
+
+    Attributes
+    ----------
+    config : HardwareConfig
+        The core's build.
+    """
+
+    def __init__(self, ctx, core: HALPCore):
+        self.ctx, self.core, self.config = ctx, core, core.config
+
+    async def _write_memory(self, addr, data, en, words, base=0):
+        for offset, word in enumerate(words):
+            self.ctx.set(addr, base + offset)
+            self.ctx.set(data, word)
+            self.ctx.set(en, 1)
+            await self.ctx.tick()
+        self.ctx.set(en, 0)
+
+    async def load_data(self, x):
+        """Write the rows of the quantized data ``x`` (n x d ints) into the data memory."""
+        cfg, core = self.config, self.core
+        for row, values in enumerate(x):
+            await self._write_memory(core.x_wr_addr, core.x_wr_data, core.x_wr_en,
+                                    pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
+                                    base=row * cfg.words_per_row)
+
+    async def load_gradient(self, grad):
+        """Write the gradient memory (``d`` ints of ``grad_width`` bits)."""
+        cfg, core = self.config, self.core
+        await self._write_memory(core.g_wr_addr, core.g_wr_data, core.g_wr_en,
+                                pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
+
+    async def command(self, op: Command, arg: int) -> int:
+        """Issue one command, wait until the core is ready again; return the cycles ``busy``
+        was high after the command was accepted."""
+        ctx, core = self.ctx, self.core
+        ctx.set(core.cmd_op, op)
+        ctx.set(core.cmd_arg, arg & ((1 << COMMAND_ARG_BITS) - 1))
+        ctx.set(core.cmd_valid, 1)
+        while not ctx.get(core.cmd_ready):
+            await ctx.tick()
+        await ctx.tick()
+        ctx.set(core.cmd_valid, 0)
+        busy_cycles = 0
+        while ctx.get(core.busy):
+            busy_cycles += 1
+            await ctx.tick()
+        while not ctx.get(core.cmd_ready):
+            await ctx.tick()
+        return busy_cycles
+
+    async def read_z(self, d: int) -> list[int]:
+        """The first ``d`` entries of ``z`` (one word per cycle)."""
+        cfg, core = self.config, self.core
+        words = []
+        for word in range(cfg.beats(d)):
+            self.ctx.set(core.z_rd_addr, word)
+            await self.ctx.tick()
+            words.append(self.ctx.get(core.z_rd_data))
+        return unpack_words(words, lanes=cfg.lanes, width=cfg.bits, count=d)
+
+    def status(self) -> dict:
+        """The counters and the bit-centering register."""
+        core = self.core
+        return {name: self.ctx.get(getattr(core, name))
+                for name in ("cycles", "steps", "saturations", "exponent", "epoch")}

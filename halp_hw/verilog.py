@@ -1,0 +1,162 @@
+"""Verilog generation: the core (and each block on request) plus a JSON of parameters and ports.
+
+The Verilog text is reproducible (no source locations, fixed module names), so ``rtl/`` can hold
+the default configuration's output and a test can prove it is up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
+from golden.validation import HalpInputError
+
+__all__ = [
+    "CORE_MODULE", "BLOCKS", "CLOCK_PORTS", "build_block", "component_verilog", "describe_ports",
+    "clock_ports", "describe_parameters", "write_verilog",
+]
+
+#: Module name of the core in the generated Verilog (and the base name of its files).
+CORE_MODULE = "halp_core"
+
+#: Blocks that can be emitted on their own: name (= Verilog module and file name) -> what it is.
+BLOCKS: dict[str, str] = {
+    "halp_core": "the accelerator: memories, FSM, counters, host port (HALPCore)",
+    "vector_unit": "L MACC lanes, adder tree and dot accumulator (VectorUnit)",
+    "macc_lane": "one lane: z update and product, lane 0's random stream (MaccLane)",
+    "step_coefficient": "the scalar step coefficient c (StepCoefficient)",
+    "stochastic_rounder": "clamp((v + r) >> F, bits) with the lanes' widths (StochasticRounder)",
+    "xorshift32": "the sample-index random stream (Xorshift32, stream 0)",
+    "bit_centering_register": "scale exponent, epoch, z valid bits (BitCenteringRegister)",
+}
+
+
+def build_block(name: str, config: HardwareConfig):
+    """A fresh component for block ``name`` of :data:`BLOCKS`, built for ``config``."""
+    from golden.prng import SAMPLE_STREAM
+
+    from .hdl.centering import BitCenteringRegister
+    from .hdl.coefficient import StepCoefficient
+    from .hdl.core import HALPCore
+    from .hdl.lane import MaccLane
+    from .hdl.prng import Xorshift32
+    from .hdl.rounder import StochasticRounder
+    from .hdl.vector import VectorUnit
+
+    builders = {
+        "halp_core": lambda: HALPCore(config=config),
+        "vector_unit": lambda: VectorUnit(config=config),
+        "macc_lane": lambda: MaccLane(config=config, lane=0),
+        "step_coefficient": lambda: StepCoefficient(config=config),
+        "stochastic_rounder": lambda: StochasticRounder(
+            in_width=config.update_width, frac_bits=config.frac_bits, out_width=config.bits),
+        "xorshift32": lambda: Xorshift32(stream=SAMPLE_STREAM),
+        "bit_centering_register": lambda: BitCenteringRegister(config=config),
+    }
+    if name not in builders:
+        raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
+    return builders[name]()
+
+
+def component_verilog(component, *, name: str) -> str:
+    """Synthesizable Verilog of ``component`` with top module ``name`` (ports: its signature).
+
+    Source locations are left out so the text depends only on the design.
+    """
+    from amaranth.back import verilog
+
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def describe_ports(component) -> list[dict]:
+    """The component's ports as Verilog sees them: name, direction, width, and either
+    signedness, the values of an enumeration, or the layout of a vector of lanes."""
+    from amaranth.hdl import Shape, Value
+    from amaranth.lib import data, wiring
+
+    ports = []
+    for path, member, value in component.signature.flatten(component):
+        entry = {
+            "name": "__".join(str(part) for part in path),
+            "direction": "input" if member.flow == wiring.In else "output",
+            "width": len(Value.cast(value)),
+        }
+        shape = member.shape
+        if isinstance(shape, data.ArrayLayout):
+            element = Shape.cast(shape.elem_shape)
+            entry["lanes"] = {"count": shape.length, "width": element.width,
+                              "signed": element.signed}
+        elif hasattr(shape, "__members__"):
+            entry["values"] = {name: item.value for name, item in shape.__members__.items()}
+        else:
+            entry["signed"] = Shape.cast(shape).signed
+        ports.append(entry)
+    return ports
+
+
+#: The ports Amaranth adds for the ``sync`` clock domain, when the design has one.
+CLOCK_PORTS = (
+    {"name": "clk", "direction": "input", "width": 1, "signed": False, "role": "clock"},
+    {"name": "rst", "direction": "input", "width": 1, "signed": False,
+     "role": "synchronous reset, active high"},
+)
+
+
+def clock_ports(verilog_text: str, name: str) -> list[dict]:
+    """The clock and reset ports that module ``name`` of ``verilog_text`` has."""
+    header = re.search(rf"^module {re.escape(name)}\((.*?)\);", verilog_text,
+                       re.MULTILINE | re.DOTALL)
+    names = {port.strip() for port in header.group(1).split(",")} if header else set()
+    return [dict(port) for port in CLOCK_PORTS if port["name"] in names]
+
+
+def describe_parameters(config: HardwareConfig) -> dict:
+    """The build parameters and every width and timing constant derived from them."""
+    from .hdl.core import Command
+
+    return {
+        "bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
+        "lanes": config.lanes, "d_max": config.d_max, "n_max": config.n_max,
+        "dot_width": config.dot_width, "coef_width": config.coef_width,
+        "grad_width": config.grad_width, "update_width": config.update_width,
+        "words_per_row": config.words_per_row, "tree_stages": config.tree_stages,
+        "pipeline_latency": config.pipeline_latency,
+        "step_cycles": "ceil(d / lanes) + pipeline_latency",
+        "step_shift": STEP_SHIFT, "step_mantissa_bits": STEP_MANTISSA_BITS,
+        "commands": {command.name: command.value for command in Command},
+    }
+
+
+def write_verilog(config: HardwareConfig, out_dir, *, blocks=()) -> list[Path]:
+    """Write ``halp_core.v``, ``halp_core.json`` and ``<block>.v`` for each requested block.
+
+    The JSON holds the parameters, the core's ports, and the ports of each other emitted block.
+    Returns the paths written.
+    """
+    names = [CORE_MODULE] + [name for name in dict.fromkeys(blocks) if name != CORE_MODULE]
+    for name in names:
+        if name not in BLOCKS:
+            raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    description = {"module": CORE_MODULE, "parameters": describe_parameters(config)}
+    for name in names:
+        component = build_block(name, config)
+        ports = describe_ports(component)     # before conversion, which elaborates the component
+        text = component_verilog(component, name=name)
+        ports += clock_ports(text, name)
+        if name == CORE_MODULE:
+            description["ports"] = ports
+        else:
+            description.setdefault("blocks", {})[name] = {"description": BLOCKS[name],
+                                                          "ports": ports}
+        path = out_dir / f"{name}.v"
+        path.write_text(text)
+        written.append(path)
+    json_path = out_dir / f"{CORE_MODULE}.json"
+    json_path.write_text(json.dumps(description, indent=2) + "\n")
+    written.append(json_path)
+    return written

