@@ -124,6 +124,44 @@ def test_core_saturating_run():
     assert model.saturations > 0
 
 
+def test_core_command_handshake():
+    """SEED holds cmd_ready low while it draws; RECENTER takes one cycle; RUN 0 and the unused
+    op code 3 are accepted and do nothing."""
+    config = HardwareConfig(bits=8, data_bits=8, frac_bits=8, lanes=4, d_max=8, n_max=4)
+    core = HALPCore(config=config)
+
+    async def accept(ctx, op, arg):
+        ctx.set(core.cmd_op.as_value(), op.value if isinstance(op, Command) else op)
+        ctx.set(core.cmd_arg, arg)
+        ctx.set(core.cmd_valid, 1)
+        assert ctx.get(core.cmd_ready)
+        await ctx.tick()
+        ctx.set(core.cmd_valid, 0)
+
+    async def bench(ctx):
+        host = CoreDriver(ctx, core)
+        ctx.set(core.n, 4)
+        ctx.set(core.d, 8)
+        await accept(ctx, Command.SEED, 5)
+        not_ready = 0
+        while not ctx.get(core.cmd_ready):
+            assert not ctx.get(core.busy)
+            not_ready += 1
+            await ctx.tick()
+        assert not_ready >= 1
+        await accept(ctx, Command.RECENTER, -7)
+        assert ctx.get(core.cmd_ready) and (ctx.get(core.exponent), ctx.get(core.epoch)) == (-7, 1)
+        before = host.status()
+        await accept(ctx, Command.RUN, 0)
+        await accept(ctx, 3, 1)
+        for _ in range(3):
+            assert ctx.get(core.cmd_ready) and not ctx.get(core.busy)
+            await ctx.tick()
+        assert host.status() == before
+
+    simulate(core, bench)
+
+
 def test_core_index_fault_is_caught():
     """The comparison is sharp enough to see a sample index off by one."""
     config = HardwareConfig(bits=8, data_bits=8, frac_bits=8, lanes=4, d_max=8, n_max=8)

@@ -1,4 +1,4 @@
-"""``halp-hw verilog``: write the core's synthesizable Verilog and a JSON of parameters and ports."""
+"""``halp-hw verilog``: the core's synthesizable Verilog plus a JSON of parameters and ports."""
 
 from __future__ import annotations
 
