@@ -1,0 +1,330 @@
+"""The five solvers of the HALP paper behind one interface: SGD, SVRG, LP-SGD, LP-SVRG and HALP.
+
+Every solver starts from ``w_0 = 0`` and shares, for a given seed, the same sample order (the
+xorshift32 stream :class:`golden.prng.SampleOrder`, the one the accelerator also uses), the same
+step size ``alpha`` and the same epoch length ``T``. The low-precision solvers store their iterate
+(LP-SGD, LP-SVRG) or their offset from the epoch's center (HALP) with
+:meth:`golden.fixedpoint.FixedFormat.quantize`, stochastic rounding drawn from
+``numpy.random.default_rng(seed)``, and count every saturation. The math is ``HALP.md``'s:
+
+- SGD:      ``w <- w - alpha grad f_i(w)``
+- SVRG:     ``w <- w - alpha (grad f_i(w) - grad f_i(w~) + g~)``, snapshot every T steps
+- LP-*:     the same, with ``w <- Q_(delta,b)(...)`` for one fixed ``delta``
+- HALP:     SVRG on the offset ``z = w - w~``, ``z <- Q_(s_k,b)(...)`` with the bit-centering
+            scale ``s_k = ||g~_k|| / (mu (2^(b-1) - 1))`` and ``z = 0`` at every epoch start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fixedpoint import MAX_BITS, MIN_BITS, FixedFormat, Rounding, int_range
+from .prng import SampleOrder
+from .problems import Problem
+from .trace import Trace
+from .validation import check_int, check_positive
+
+__all__ = [
+    "EpochState", "Solver", "SGD", "SVRG", "LowPrecisionSGD", "LowPrecisionSVRG", "HALP",
+    "SOLVER_KEYS", "STEP_FRACTION", "MU_FACTOR", "bit_centering_scale", "default_step_size",
+    "default_mu", "make_solvers", "epochs_to_reach",
+]
+
+#: Default step size as a fraction of 1 / L_max: SVRG's classic safe step ``1 / (4 L_max)``.
+STEP_FRACTION = 0.25
+#: Default mu as a multiple of the mean Hessian eigenvalue at the optimum (docs/paper-figure.md
+#: has the sweep: the smallest eigenvalue, the theory's mu, makes HALP's grid needlessly coarse).
+MU_FACTOR = 2.0
+
+
+def bit_centering_scale(gradient_norm: float, mu: float, bits: int) -> float:
+    """HALP's grid spacing ``||g~|| / (mu (2^(b-1) - 1))``: the b-bit grid then reaches ``||g~||/mu``.
+
+    Under mu-strong convexity ``||w~ - w*|| <= ||g~|| / mu``, so that grid around ``w~`` covers
+    the optimum. Hardware rounds it up to a power of two (:func:`golden.fixedpoint.covering_exponent`).
+    """
+    return check_positive("gradient norm", gradient_norm) / (
+        check_positive("mu", mu) * int_range(bits)[1])
+
+
+@dataclass(frozen=True)
+class EpochState:
+    """A solver's state at an epoch boundary.
+
+    Attributes
+    ----------
+    w : numpy.ndarray
+        The iterate (for the SVRG family, the next snapshot ``w~``).
+    scale : float or None
+        The grid spacing used in the epoch that produced ``w`` (for k = 0: the first epoch's);
+        None at full precision.
+    saturations : int
+        Values clamped during that epoch (0 for k = 0).
+    """
+
+    w: np.ndarray
+    scale: float | None
+    saturations: int
+
+
+class _FullPrecision:
+    """Storage that keeps float64 values as they are."""
+
+    scale = None
+    saturations = 0
+
+    def store(self, values: np.ndarray) -> np.ndarray:
+        return values
+
+
+class _StochasticGrid:
+    """Storage on a b-bit grid with stochastic rounding; counts the values it clamps."""
+
+    def __init__(self, fmt: FixedFormat, rng: np.random.Generator):
+        self.fmt, self.rng, self.saturations = fmt, rng, 0
+
+    @property
+    def scale(self) -> float:
+        return self.fmt.scale
+
+    def store(self, values: np.ndarray) -> np.ndarray:
+        quantized = self.fmt.quantize(values, Rounding.STOCHASTIC, self.rng)
+        self.saturations += quantized.saturated
+        return quantized.values
+
+
+class _Anchor:
+    """The SVRG snapshot ``w~``: its full gradient ``g~`` and every sample's margin and residual.
+
+    With those cached, ``grad f_i(w~ + z) - grad f_i(w~) + g~`` costs one dot product
+    (``x_i . z``) per step, as HALP.md describes for both problems.
+    """
+
+    def __init__(self, problem: Problem, center: np.ndarray):
+        self.problem = problem
+        self.center = center
+        self.margins = problem.X @ center
+        self.residuals = problem.residual(self.margins, slice(None))
+        self.gradient = problem.X.T @ self.residuals / problem.n + problem.l2 * center
+
+    def direction(self, offset: np.ndarray, i: int) -> np.ndarray:
+        """The variance-reduced gradient at ``w~ + offset`` for sample ``i``."""
+        problem = self.problem
+        x = problem.X[i]
+        residual = problem.residual(self.margins[i] + x @ offset, i) - self.residuals[i]
+        return x * residual + problem.l2 * offset + self.gradient
+
+
+class Solver:
+    """The shared interface: ``run(problem, epochs, seed) -> Trace``.
+
+    Parameters
+    ----------
+    step_size : float
+        ``alpha`` > 0.
+    epoch_length : int or None
+        ``T`` >= 1: inner steps per epoch (SGD: steps between two trace points); None means
+        the number of samples N.
+
+    Attributes
+    ----------
+    key : str
+        The solver's name in traces and result files.
+    """
+
+    key = ""
+
+    def __init__(self, *, step_size: float, epoch_length: int | None = None):
+        self.step_size = check_positive("step size", step_size)
+        self.epoch_length = (None if epoch_length is None
+                             else check_int("epoch length", epoch_length, 1))
+
+    def hyperparameters(self) -> dict:
+        """What, with the seed and problem, reproduces a run."""
+        return {"step_size": self.step_size, "epoch_length": self.epoch_length}
+
+    def iterates(self, problem: Problem, epochs: int, seed: int = 0):
+        """Yield the :class:`EpochState` at k = 0 (the start, ``w = 0``) and after each epoch."""
+        epochs = check_int("epochs", epochs, 1)
+        order = SampleOrder(problem.n, seed)
+        rng = np.random.default_rng(seed)
+        epoch_length = self.epoch_length or problem.n
+        w = np.zeros(problem.d)
+        storage = self._storage(problem, w, rng, previous=None)
+        yield EpochState(w, storage.scale, 0)
+        for _ in range(epochs):
+            indices = order.take(epoch_length)
+            if np.all(np.isfinite(w)):  # a diverged iterate stays where it is (inf/nan)
+                w = self._epoch(problem, w, indices, storage)
+            yield EpochState(w, storage.scale, storage.saturations)
+            storage = self._storage(problem, w, rng, previous=storage)
+
+    def run(self, problem: Problem, epochs: int, seed: int = 0, on_epoch=None) -> Trace:
+        """Run ``epochs`` epochs from ``w = 0``; ``on_epoch(k, trace)`` is called after each."""
+        trace = Trace(self.key, {**self.hyperparameters(),
+                                 "epoch_length": self.epoch_length or problem.n,
+                                 "epochs": epochs, "seed": seed})
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k, state in enumerate(self.iterates(problem, epochs, seed)):
+                trace.record(problem, state.w, state.scale, state.saturations)
+                if k and on_epoch is not None:
+                    on_epoch(k, trace)
+        return trace
+
+    # -- what each solver defines -----------------------------------------------------------
+    def _storage(self, problem: Problem, w: np.ndarray, rng: np.random.Generator, previous):
+        """Where the epoch that starts at ``w`` keeps its iterate (full precision by default).
+
+        ``previous`` is the storage of the epoch before (None for the first).
+        """
+        return _FullPrecision()
+
+    def _epoch(self, problem: Problem, w: np.ndarray, indices: np.ndarray, storage) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SGD(Solver):
+    """Plain SGD: ``w <- w - alpha grad f_i(w)``."""
+
+    key = "sgd"
+
+    def _epoch(self, problem, w, indices, storage):
+        for i in indices:
+            w = storage.store(w - self.step_size * problem.sample_gradient(w, i))
+        return w
+
+
+class SVRG(Solver):
+    """SVRG with the last inner iterate as the next snapshot, kept as an offset from the snapshot."""
+
+    key = "svrg"
+
+    def _epoch(self, problem, w, indices, storage):
+        anchor = _Anchor(problem, w)
+        z = np.zeros(problem.d)
+        for i in indices:
+            z = storage.store(z - self.step_size * anchor.direction(z, i))
+        return w + z
+
+
+class _LowPrecision:
+    """The b-bit fixed grid of LP-SGD and LP-SVRG: ``w`` itself lives on it.
+
+    Parameters
+    ----------
+    bits : int
+        b, 2..32.
+    scale : float
+        The fixed grid spacing ``delta`` > 0 (:func:`make_solvers` defaults it to HALP's
+        first-epoch scale).
+    """
+
+    def __init__(self, *, bits: int, scale: float, **shared):
+        super().__init__(**shared)
+        self.format = FixedFormat(check_int("bits", bits, MIN_BITS, MAX_BITS),
+                                  check_positive("scale", scale))
+
+    def hyperparameters(self):
+        return {**super().hyperparameters(), "bits": self.format.bits, "scale": self.format.scale}
+
+    def _storage(self, problem, w, rng, previous):
+        return _StochasticGrid(self.format, rng)
+
+
+class LowPrecisionSGD(_LowPrecision, SGD):
+    """LP-SGD: SGD with ``w`` stored on a fixed b-bit grid."""
+
+    key = "lp_sgd"
+
+
+class LowPrecisionSVRG(_LowPrecision, SVRG):
+    """LP-SVRG: SVRG with the iterate (not an offset) stored on a fixed b-bit grid."""
+
+    key = "lp_svrg"
+
+    def _epoch(self, problem, w, indices, storage):
+        anchor = _Anchor(problem, w)
+        iterate = w
+        for i in indices:
+            iterate = storage.store(iterate - self.step_size * anchor.direction(iterate - w, i))
+        return iterate
+
+
+class HALP(SVRG):
+    """HALP: SVRG whose offset from the snapshot lives on a re-centered, re-scaled b-bit grid.
+
+    Parameters
+    ----------
+    bits : int
+        b, 2..32.
+    mu : float
+        The strong-convexity parameter that sets the grid radius ``||g~|| / mu`` (> 0).
+    """
+
+    key = "halp"
+
+    def __init__(self, *, bits: int, mu: float, **shared):
+        super().__init__(**shared)
+        self.bits = check_int("bits", bits, MIN_BITS, MAX_BITS)
+        self.mu = check_positive("mu", mu)
+
+    def hyperparameters(self):
+        return {**super().hyperparameters(), "bits": self.bits, "mu": self.mu}
+
+    def _storage(self, problem, w, rng, previous):
+        norm = float(np.linalg.norm(problem.full_gradient(w)))
+        if norm > 0:
+            scale = bit_centering_scale(norm, self.mu, self.bits)
+        else:  # at the exact optimum z stays 0 on any grid: keep the scale, as hardware does
+            scale = previous.scale if previous is not None else 1.0
+        return _StochasticGrid(FixedFormat(self.bits, scale), rng)
+
+
+def default_step_size(problem: Problem) -> float:
+    """``STEP_FRACTION / L_max`` with ``L_max = max_i ||x_i||^2 c_i + l2`` the largest per-sample
+    smoothness (``c_i`` the curvature at ``w = 0``: 1 for least squares, the logistic maximum 1/4).
+    """
+    curvature = problem.curvature(np.zeros(problem.n))
+    smoothness = float(np.max(curvature * np.einsum("ij,ij->i", problem.X, problem.X))) + problem.l2
+    return STEP_FRACTION / smoothness
+
+
+def default_mu(problem: Problem) -> float:
+    """``MU_FACTOR`` times the mean eigenvalue ``tr(H(w*)) / d`` of the Hessian at the optimum."""
+    return MU_FACTOR * float(np.trace(problem.hessian(problem.optimum))) / problem.d
+
+
+#: The result-file keys, in the paper's legend order.
+SOLVER_KEYS = ("sgd", "svrg", "lp_sgd", "lp_svrg", "halp")
+
+
+def make_solvers(problem: Problem, *, step_size: float | None = None,
+                 epoch_length: int | None = None, bits: int = 8, mu: float | None = None,
+                 lp_scale: float | None = None) -> dict[str, Solver]:
+    """The five solvers with shared hyperparameters, keyed as in :data:`SOLVER_KEYS`.
+
+    None selects the default: :func:`default_step_size`, ``T = N``, :func:`default_mu`.
+    ``lp_scale`` is the fixed grid of LP-SGD and LP-SVRG; by default it is HALP's first-epoch
+    scale, the b-bit grid that reaches ``||grad f(0)|| / mu`` from ``w_0 = 0`` (the same coverage
+    HALP starts with, never refined).
+    """
+    step_size = default_step_size(problem) if step_size is None else step_size
+    mu = default_mu(problem) if mu is None else mu
+    shared = {"step_size": step_size, "epoch_length": epoch_length}
+    if lp_scale is None:
+        lp_scale = bit_centering_scale(float(np.linalg.norm(problem.full_gradient(
+            np.zeros(problem.d)))), mu, check_int("bits", bits, MIN_BITS, MAX_BITS))
+    return {
+        "sgd": SGD(**shared),
+        "svrg": SVRG(**shared),
+        "lp_sgd": LowPrecisionSGD(bits=bits, scale=lp_scale, **shared),
+        "lp_svrg": LowPrecisionSVRG(bits=bits, scale=lp_scale, **shared),
+        "halp": HALP(bits=bits, mu=mu, **shared),
+    }
+
+
+def epochs_to_reach(trace: Trace, threshold: float) -> int | None:
+    """The first epoch k with ``rel_subopt[k] <= threshold``, or None if the run never got there."""
+    return next((k for k, value in enumerate(trace.rel_subopt) if value <= threshold), None)

@@ -1,0 +1,135 @@
+"""``halp-hw golden``: run the five solvers of the HALP paper and plot their convergence.
+
+On the paper's synthetic least-squares problem (or a synthetic logistic one, or the user's own
+data) it runs SGD, SVRG, LP-SGD, LP-SVRG and HALP with one shared step size, epoch length and
+seed, then writes ``DIR/results.json`` and ``DIR/convergence.png`` and prints a summary.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+HELP = "run SGD, SVRG, LP-SGD, LP-SVRG and HALP on one problem; write results.json and a plot"
+#: The threshold the summary table reports epochs to (the paper figure's float64-level accuracy).
+REPORT_THRESHOLD = 1e-12
+DEFAULT_N, DEFAULT_D = 1000, 100
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("golden", help=HELP, description=HELP + ".")
+    parser.add_argument("--problem", choices=("linreg", "logreg"), default="linreg",
+                        help="least squares or logistic regression (default: linreg)")
+    parser.add_argument("--data", metavar="FILE", type=Path,
+                        help=".npz (arrays X, y) or CSV (last column y, optional header); "
+                             "default: synthetic data")
+    parser.add_argument("--n", type=int, help=f"synthetic samples (default: {DEFAULT_N})")
+    parser.add_argument("--d", type=int, help=f"synthetic features (default: {DEFAULT_D})")
+    parser.add_argument("--bits", type=int, default=8,
+                        help="precision b of LP-SGD, LP-SVRG and HALP, 2..32 (default: 8)")
+    parser.add_argument("--epochs", type=int, default=40, help="epochs E >= 1 (default: 40)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the data, the sample order and the rounding (default: 0)")
+    parser.add_argument("--step-size", type=float,
+                        help="step size alpha > 0 (default: 1 / (4 L_max), L_max the largest "
+                             "per-sample smoothness)")
+    parser.add_argument("--epoch-length", type=int, help="inner steps per epoch T (default: N)")
+    parser.add_argument("--mu", type=float,
+                        help="HALP's mu > 0 (default: 2 x the mean Hessian eigenvalue at w*)")
+    parser.add_argument("--l2", type=float, default=0.0, help="L2 weight >= 0 (default: 0)")
+    parser.add_argument("--lp-scale", type=float,
+                        help="fixed grid spacing of LP-SGD/LP-SVRG > 0 (default: HALP's "
+                             "first-epoch scale)")
+    parser.add_argument("--out", type=Path, default=Path("golden-results"),
+                        help="output directory (default: ./golden-results)")
+    parser.set_defaults(handler=run)
+
+
+def _finite_or_none(value):
+    """JSON has no inf/nan: a diverged run's values become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_finite_or_none(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    return value
+
+
+def _load_problem(args):
+    """The problem and a one-line description of where its data came from."""
+    from golden.data import load_dataset, paper_linreg, synthetic_logreg
+    from golden.validation import HalpInputError, check_int
+
+    if args.data is not None:
+        if args.n is not None or args.d is not None:
+            raise HalpInputError("--n and --d size synthetic data; with --data the file sets them")
+        return load_dataset(args.data, args.problem, args.l2), f"file {args.data}"
+    n = check_int("n", DEFAULT_N if args.n is None else args.n, 1)
+    d = check_int("d", DEFAULT_D if args.d is None else args.d, 1)
+    generator = paper_linreg if args.problem == "linreg" else synthetic_logreg
+    return (generator(n, d, args.seed, l2=args.l2),
+            f"{generator.__name__}(n={n}, d={d}, seed={args.seed})")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from golden.fixedpoint import MAX_BITS, MIN_BITS
+    from golden.solvers import epochs_to_reach, make_solvers
+    from golden.validation import check_int, check_positive
+    from halp_hw.plots import plot_convergence
+
+    # Cheap checks first, so a typo fails before any data is generated.
+    bits = check_int("bits", args.bits, MIN_BITS, MAX_BITS)
+    epochs = check_int("epochs", args.epochs, 1)
+    seed = check_int("seed", args.seed, 0, 2**32 - 1)
+    for name, value in (("step size", args.step_size), ("mu", args.mu),
+                        ("lp scale", args.lp_scale)):
+        if value is not None:
+            check_positive(name, value)
+    if args.epoch_length is not None:
+        check_int("epoch length", args.epoch_length, 1)
+
+    problem, source = _load_problem(args)
+    solvers = make_solvers(problem, step_size=args.step_size, epoch_length=args.epoch_length,
+                           bits=bits, mu=args.mu, lp_scale=args.lp_scale)
+    traces = {}
+    with tqdm(total=len(solvers) * epochs, unit="epoch", desc="golden") as progress:
+        for key, solver in solvers.items():
+            progress.set_description(key)
+            traces[key] = solver.run(problem, epochs, seed,
+                                     on_epoch=lambda k, trace: progress.update())
+
+    low, high = problem.hessian_extremes
+    halp = traces["halp"].hyperparameters
+    results = {
+        "problem": {
+            "name": problem.name, "source": source, "n": problem.n, "d": problem.d,
+            "l2": problem.l2, "optimal_loss": problem.optimal_loss,
+            "initial_subopt": traces["halp"].subopt[0],
+            "hessian_eigenvalues": {"min": low, "max": high},
+        },
+        "settings": {"bits": bits, "epochs": epochs, "seed": seed,
+                     "step_size": halp["step_size"], "epoch_length": halp["epoch_length"],
+                     "mu": halp["mu"], "lp_scale": traces["lp_sgd"].hyperparameters["scale"]},
+        "solvers": {key: trace.to_dict() for key, trace in traces.items()},
+    }
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(_finite_or_none(results), indent=1,
+                                                 allow_nan=False) + "\n")
+    plot_convergence(traces, out / "convergence.png",
+                     f"{problem.name} on {source}\n{bits}-bit, alpha={halp['step_size']:.3g}, "
+                     f"T={halp['epoch_length']}, mu={halp['mu']:.3g}, seed={seed}",
+                     reference=REPORT_THRESHOLD)
+
+    print(f"{'solver':<8} {'final rel_subopt':>16} {f'epochs to {REPORT_THRESHOLD:g}':>15} "
+          f"{'saturations':>11}")
+    for key, trace in traces.items():
+        reached = epochs_to_reach(trace, REPORT_THRESHOLD)
+        print(f"{key:<8} {trace.rel_subopt[-1]:>16.3e} "
+              f"{'-' if reached is None else reached:>15} {sum(trace.saturations):>11}")
+    print(f"wrote {out / 'results.json'} and {out / 'convergence.png'}")
+    return 0

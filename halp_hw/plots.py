@@ -1,0 +1,65 @@
+"""Plots shared by the ``halp-hw`` commands.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot, no global backend
+state), so commands and tests can call them from anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["SOLVER_LABELS", "solver_label", "plot_convergence"]
+
+#: Legend names of the solver keys.
+SOLVER_LABELS = {
+    "sgd": "SGD", "svrg": "SVRG", "lp_sgd": "LP-SGD", "lp_svrg": "LP-SVRG", "halp": "HALP",
+    "halp_hw": "HALP (hardware mode)",
+}
+
+
+def solver_label(key: str, hyperparameters: dict) -> str:
+    """``"HALP (8-bit)"``: the legend name, with the precision for low-precision solvers."""
+    name = SOLVER_LABELS.get(key, key)
+    bits = hyperparameters.get("bits")
+    return f"{name} ({bits}-bit)" if bits is not None and key != "halp_hw" else name
+
+
+def plot_convergence(traces: dict, path, title: str, *, reference: float | None = None) -> Path:
+    """Write a log-scale plot of ``rel_subopt`` per epoch, one labeled line per trace.
+
+    Parameters
+    ----------
+    traces : dict of str to golden.trace.Trace
+        The runs, keyed by solver key; plotted in this order.
+    path : str or pathlib.Path
+        The image file to write (its suffix picks the format, e.g. ``.png``).
+    title : str
+        The figure title (may span lines).
+    reference : float, optional
+        A target level to mark with a dashed horizontal line (e.g. 1e-12).
+
+    Zero or non-finite points (an exact optimum, a diverged run) cannot be drawn on a log axis
+    and are left out of their line.
+    """
+    figure = Figure(figsize=(7.0, 4.5), dpi=120, layout="constrained")
+    axes = figure.add_subplot()
+    for key, trace in traces.items():
+        values = np.asarray(trace.rel_subopt, dtype=np.float64)
+        values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+        axes.plot(np.arange(values.size), values, marker="o", markersize=3, linewidth=1.5,
+                  label=solver_label(key, trace.hyperparameters))
+    if reference is not None:
+        axes.axhline(reference, color="0.5", linestyle="--", linewidth=1,
+                     label=f"{reference:g}")
+    axes.set_yscale("log")
+    axes.set_xlabel("epoch k")
+    axes.set_ylabel(r"$(f(w_k) - f^*) \,/\, (f(w_0) - f^*)$")
+    axes.set_title(title, fontsize=10)
+    axes.grid(True, which="major", alpha=0.4)
+    axes.legend(loc="best")
+    path = Path(path)
+    figure.savefig(path)
+    return path

@@ -1,0 +1,159 @@
+"""The problems: gradients against finite differences, optima against first principles."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from golden.problems import LeastSquares, LogisticRegression, make_problem
+from golden.validation import HalpInputError
+
+
+def random_data(n=40, d=5, seed=0, logistic=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d)
+    if logistic:
+        y = (rng.random(n) < 1 / (1 + np.exp(-X @ w / 2))).astype(float)
+    else:
+        y = X @ w + 0.3 * rng.standard_normal(n)
+    return X, y
+
+
+PROBLEM_CASES = [
+    pytest.param("linreg", 0.0, id="linreg"),
+    pytest.param("linreg", 0.1, id="linreg-l2"),
+    pytest.param("logreg", 0.0, id="logreg"),
+    pytest.param("logreg", 0.05, id="logreg-l2"),
+]
+
+
+def build(name, l2, seed=0):
+    X, y = random_data(seed=seed, logistic=name == "logreg")
+    return make_problem(name, X, y, l2)
+
+
+def sample_loss(problem, w, i):
+    """``f_i(w)`` written out from HALP.md, independent of the code under test."""
+    a = problem.X[i] @ w
+    if problem.name == "linreg":
+        value = 0.5 * (a - problem.y[i]) ** 2
+    else:
+        value = np.log1p(np.exp(a)) - problem.y[i] * a
+    return value + 0.5 * problem.l2 * w @ w
+
+
+def numerical_gradient(function, w, step=1e-6):
+    return np.array([(function(w + step * e) - function(w - step * e)) / (2 * step)
+                     for e in np.eye(w.size)])
+
+
+@pytest.mark.parametrize("name, l2", PROBLEM_CASES)
+def test_sample_gradient_matches_finite_differences(name, l2):
+    problem = build(name, l2)
+    w = np.random.default_rng(1).standard_normal(problem.d)
+    for i in (0, 7, problem.n - 1):
+        expected = numerical_gradient(lambda v: sample_loss(problem, v, i), w)
+        np.testing.assert_allclose(problem.sample_gradient(w, i), expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name, l2", PROBLEM_CASES)
+def test_loss_and_full_gradient_are_the_means_of_the_samples(name, l2):
+    problem = build(name, l2)
+    w = np.random.default_rng(2).standard_normal(problem.d)
+    assert problem.loss(w) == pytest.approx(
+        np.mean([sample_loss(problem, w, i) for i in range(problem.n)]), rel=1e-12)
+    np.testing.assert_allclose(
+        problem.full_gradient(w),
+        np.mean([problem.sample_gradient(w, i) for i in range(problem.n)], axis=0),
+        rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, l2", PROBLEM_CASES)
+def test_optimum_is_stationary_and_matches_a_generic_minimizer(name, l2):
+    problem = build(name, l2)
+    w_star = problem.optimum
+    assert np.linalg.norm(problem.full_gradient(w_star)) < 1e-12
+    reference = scipy.optimize.minimize(problem.loss, np.zeros(problem.d),
+                                        jac=problem.full_gradient, method="BFGS",
+                                        options={"gtol": 1e-11}).x
+    np.testing.assert_allclose(w_star, reference, rtol=1e-5, atol=1e-6)
+    assert problem.optimal_loss <= problem.loss(reference) + 1e-15
+
+
+def test_least_squares_optimum_solves_the_normal_equations():
+    X, y = random_data()
+    for l2 in (0.0, 0.2):
+        w = LeastSquares(X, y, l2).optimum
+        A = X.T @ X / len(y) + l2 * np.eye(X.shape[1])
+        np.testing.assert_allclose(A @ w, X.T @ y / len(y), rtol=1e-12, atol=1e-13)
+
+
+def test_rank_deficient_least_squares_picks_the_minimum_norm_optimum():
+    X, y = random_data(n=3, d=6)
+    w = LeastSquares(X, y).optimum
+    np.testing.assert_allclose(w, np.linalg.pinv(X) @ y, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, l2", PROBLEM_CASES)
+def test_suboptimality_is_the_loss_gap_and_never_negative(name, l2):
+    problem = build(name, l2)
+    w = problem.optimum + 0.1 * np.random.default_rng(3).standard_normal(problem.d)
+    assert problem.suboptimality(w) == pytest.approx(problem.loss(w) - problem.optimal_loss,
+                                                     rel=1e-9)
+    assert problem.suboptimality(problem.optimum) == pytest.approx(0.0, abs=1e-15)
+    assert problem.suboptimality(problem.optimum) >= 0.0
+
+
+def test_least_squares_suboptimality_is_exact_far_below_the_loss_rounding():
+    """``1/2 e'He`` keeps relative accuracy where ``f(w) - f*`` would be all rounding error."""
+    problem = build("linreg", 0.0)
+    e = 1e-12 * np.ones(problem.d)
+    expected = 0.5 * np.mean((problem.X @ e) ** 2)
+    assert problem.suboptimality(problem.optimum + e) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("name, l2", PROBLEM_CASES)
+def test_hessian_extremes_are_the_eigenvalues_of_the_finite_difference_hessian(name, l2):
+    problem = build(name, l2)
+    hessian = numerical_gradient(problem.full_gradient, problem.optimum, step=1e-5)
+    eig = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
+    low, high = problem.hessian_extremes
+    assert low == pytest.approx(eig[0], rel=1e-5)
+    assert high == pytest.approx(eig[-1], rel=1e-5)
+    assert low > 0
+
+
+def test_logistic_regression_rejects_non_binary_labels():
+    X, y = random_data()
+    with pytest.raises(HalpInputError, match="y must hold logistic labels 0 or 1 for problem logreg"):
+        LogisticRegression(X, y)
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.ones((4, 2)), np.ones(3), r"y must have one entry per row of X: X has 4 rows, y has 3"),
+    (np.ones(4), np.ones(4), r"X must be a 2-D array, got shape \(4,\)"),
+    (np.ones((4, 2)), np.ones((4, 1)), r"y must be a 1-D array, got shape \(4, 1\)"),
+    (np.ones((0, 2)), np.ones(0), r"X is empty \(shape \(0, 2\)\)"),
+    (np.ones((4, 0)), np.ones(4), r"X is empty \(shape \(4, 0\)\)"),
+    (np.array([[1.0, np.nan], [0.0, 1.0]]), np.ones(2),
+     r"X contains 1 NaN/inf value\(s\), first at index \(0, 1\); all values must be finite"),
+    (np.ones((2, 2)), np.array([1.0, np.inf]),
+     r"y contains 1 NaN/inf value\(s\), first at index \(1,\)"),
+])
+@pytest.mark.parametrize("name", ["linreg", "logreg"])
+def test_bad_data_is_rejected_with_a_message_naming_it(name, X, y, message):
+    with pytest.raises(HalpInputError, match=message):
+        make_problem(name, X, y)
+
+
+@pytest.mark.parametrize("l2", [-0.1, float("nan"), float("inf")])
+def test_bad_l2_is_rejected(l2):
+    X, y = random_data()
+    with pytest.raises(HalpInputError, match="l2 must be a finite number >= 0"):
+        make_problem("linreg", X, y, l2)
+
+
+def test_unknown_problem_is_rejected():
+    X, y = random_data()
+    with pytest.raises(HalpInputError, match="problem must be one of linreg, logreg, not 'svm'"):
+        make_problem("svm", X, y)
