@@ -92,8 +92,9 @@ class HardwareConfig:
     # -- derived widths ------------------------------------------------------------------
     @property
     def dot_width(self) -> int:
-        # |x . z| <= d * 2**(data_bits-1) * 2**(bits-1), plus a sign bit.
-        return self.data_bits + self.bits - 1 + _clog2(self.d_max)
+        # -d * 2**(data_bits-1) * 2**(bits-1) <= x . z <= d * 2**(data_bits-1) * 2**(bits-1): the
+        # top (all x and z at their minimum) needs bit_length(d_max), not clog2, above the sign.
+        return self.data_bits + self.bits - 1 + self.d_max.bit_length()
 
     @property
     def coef_width(self) -> int:

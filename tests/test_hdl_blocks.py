@@ -13,10 +13,18 @@ import pytest
 from amaranth.sim import Simulator
 
 from golden.fixedpoint import int_range, saturate, shift_round
-from golden.hardware import HardwareConfig
-from golden.prng import MASK, SAMPLE_STREAM, lane_stream, stream_key, stream_seed, xorshift32
+from golden.hardware import (
+    STEP_MANTISSA_BITS, STEP_SHIFT, AcceleratorModel, HalpHost, HardwareConfig, HardwareRun,
+)
+from golden.prng import (
+    MASK, SAMPLE_STREAM, STATE_BITS, LaneRandom, SampleOrder, lane_stream, stream_key,
+    stream_seed, xorshift32,
+)
+from golden.problems import LeastSquares
 from golden.validation import HalpInputError
-from halp_hw.hdl import FAULTS, StochasticRounder, Xorshift32, check_fault
+from halp_hw.hdl import (
+    FAULTS, MaccLane, StepCoefficient, StochasticRounder, VectorUnit, Xorshift32, check_fault,
+)
 
 #: Builds covering the width extremes: narrowest and widest z, few and many fraction bits.
 CONFIGS = [
@@ -181,6 +189,350 @@ def test_xorshift32_rejects_bad_stream(stream):
         Xorshift32(stream=stream)
 
 
+# -- MaccLane and VectorUnit: shared stimulus --------------------------------------------------------
+
+def draw(rng, width, typical=None):
+    """A signed ``width``-bit value: an extreme (20 %), a typical magnitude (40 %), or any."""
+    low, high = int_range(width)
+    roll = rng.random()
+    if roll < 0.2:
+        return rng.choice([low, high])
+    if typical is not None and roll < 0.6:
+        return rng.randint(-min(typical, high), min(typical, high))
+    return rng.randint(low, high)
+
+
+def draw_operands(config, rng):
+    """x_cur, x_next, z, grad and coef of one feature; typical sizes keep z mostly in range."""
+    cfg = config
+    return dict(
+        x_cur=draw(rng, cfg.data_bits), x_next=draw(rng, cfg.data_bits), z=draw(rng, cfg.bits),
+        grad=draw(rng, cfg.grad_width, 1 << (cfg.bits + cfg.frac_bits - 2)),
+        coef=draw(rng, cfg.coef_width, 1 << max(0, cfg.bits + cfg.frac_bits - cfg.data_bits)),
+    )
+
+
+def golden_update(config, x_cur, z, grad, coef, random_bits):
+    """The golden z update of ``AcceleratorModel.step`` for given operands: (z_new, saturated)."""
+    v = (np.asarray(z, dtype=np.int64) << config.frac_bits) - np.asarray(x_cur, dtype=np.int64) * coef
+    return golden_round(v - np.asarray(grad, dtype=np.int64), config.frac_bits, random_bits,
+                        config.bits)
+
+
+# -- MaccLane ------------------------------------------------------------------------------------
+
+LANE_PORTS = ("valid", "active", "x_cur", "x_next", "z", "grad", "coef")
+
+
+def lane_beats(config, rng, count):
+    """Per-cycle lane inputs: mostly valid beats, some masked, some bubbles."""
+    return [dict(valid=rng.random() < 0.85, active=rng.random() < 0.8, **draw_operands(config, rng))
+            for _ in range(count)]
+
+
+def run_lane(dut, seed, beats):
+    """Load the PRNG, then drive one beat per cycle; return the outputs after each beat's edge."""
+    outputs = []
+
+    async def testbench(ctx):
+        ctx.set(dut.seed, seed)
+        ctx.set(dut.load, 1)
+        await ctx.tick()
+        ctx.set(dut.load, 0)
+        for beat in beats + [dict(valid=0)] * 3:
+            for port, value in beat.items():
+                ctx.set(getattr(dut, port), value)
+            await ctx.tick()
+            outputs.append((ctx.get(dut.z_new), ctx.get(dut.saturated), ctx.get(dut.product)))
+
+    simulate(dut, testbench)
+    return outputs
+
+
+def golden_lane(config, lane, seed, beats):
+    """(beat index, z_new, saturated, product) of every valid beat, from the golden arithmetic."""
+    state = stream_seed(seed, lane_stream(lane))
+    expected = []
+    for index, beat in enumerate(beats):
+        if not beat["valid"]:
+            continue
+        state = xorshift32(state)
+        random_bits = state >> (STATE_BITS - config.frac_bits)
+        z_new, saturated = golden_update(config, beat["x_cur"], beat["z"], beat["grad"],
+                                         beat["coef"], random_bits)
+        z_new, saturated = (int(z_new), bool(saturated)) if beat["active"] else (0, False)
+        expected.append((index, z_new, saturated, beat["x_next"] * z_new))
+    return expected
+
+
+def check_lane(config, lane, fault=None, count=120):
+    """Compare a lane with the golden arithmetic; return how many valid beats saturated."""
+    rng = random.Random(lane * 7919 + config.bits)
+    beats = lane_beats(config, rng, count)
+    seed = rng.getrandbits(32)
+    outputs = run_lane(MaccLane(config=config, lane=lane, fault=fault), seed, beats)
+    expected = golden_lane(config, lane, seed, beats)
+    # Spec timing: z_new and saturated after 2 registers, product after 3 (from the read stage).
+    assert [(i, outputs[i + 1][0], bool(outputs[i + 1][1]), outputs[i + 2][2])
+            for i, *_ in expected] == expected
+    return sum(saturated for _, _, saturated, _ in expected)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_lane_matches_golden(config):
+    for lane in sorted({0, config.lanes - 1}):
+        saturations = check_lane(config, lane)
+        assert saturations > 0   # the stimulus reaches the clamp
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(config=HardwareConfig(lanes=4), lane=4), "lane"),
+    (dict(config=HardwareConfig(lanes=4), lane=-1), "lane"),
+    (dict(config=dict(lanes=4), lane=0), "config"),
+    (dict(config=HardwareConfig(), lane=0, fault="lane-drop-carry"), "fault"),
+])
+def test_lane_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(HalpInputError, match=message):
+        MaccLane(**kwargs)
+
+
+# -- VectorUnit ----------------------------------------------------------------------------------
+
+def golden_pass(config, lane_random, x_cur, x_next, z, grad, coef):
+    """One pass in golden arithmetic: z_new and saturated flags (d,), and x_next . z_new."""
+    d = len(z)
+    random_bits = lane_random.draw(config.beats(d)).reshape(-1)[:d]
+    z_new, saturated = golden_update(config, x_cur, z, grad, coef, random_bits)
+    return z_new, saturated, int(np.asarray(x_next, dtype=np.int64) @ z_new)
+
+
+def random_pass(config, rng, d):
+    """Operands of a pass on ``d`` features, drawn feature by feature (one coefficient)."""
+    features = [draw_operands(config, rng) for _ in range(d)]
+    operands = {name: [f[name] for f in features] for name in ("x_cur", "x_next", "z", "grad")}
+    return dict(operands, coef=features[0]["coef"])
+
+
+def corner_pass(config, d):
+    """Every product at its most positive (-2**(bx-1) * -2**(b-1)): the dot's widest value."""
+    x_low, z_low = int_range(config.data_bits)[0], int_range(config.bits)[0]
+    return dict(x_cur=[x_low] * d, x_next=[x_low] * d, z=[z_low] * d, grad=[0] * d, coef=0)
+
+
+def vector_cycles(config, seed, passes, gaps, rng):
+    """Per-cycle VectorUnit inputs: a PRNG load, then each pass's beats followed by its gap.
+
+    Lanes past ``d`` and idle cycles carry random junk: the mask and ``valid`` must hide it.
+    """
+    lanes = config.lanes
+    width = {"x_cur": config.data_bits, "x_next": config.data_bits, "z": config.bits,
+             "grad": config.grad_width}
+
+    def junk():
+        return dict(valid=0, first=rng.random() < 0.5, last=rng.random() < 0.5,
+                    mask=rng.getrandbits(lanes), coef=draw(rng, config.coef_width),
+                    **{name: [draw(rng, w) for _ in range(lanes)] for name, w in width.items()})
+
+    cycles = [dict(junk(), seed=seed, load=1)]
+    for operands, gap in zip(passes, gaps):
+        d = len(operands["z"])
+        beats = config.beats(d)
+        for beat in range(beats):
+            cycle = dict(junk(), load=0, valid=1, first=beat == 0, last=beat == beats - 1,
+                         addr=beat, coef=operands["coef"],
+                         mask=sum(1 << lane for lane in range(lanes) if beat * lanes + lane < d))
+            for name in width:
+                for lane, value in enumerate(operands[name][beat * lanes:(beat + 1) * lanes]):
+                    cycle[name][lane] = value
+            cycles.append(cycle)
+        cycles.extend(dict(junk(), load=0) for _ in range(gap))
+    return cycles + [dict(junk(), load=0) for _ in range(5 + config.tree_stages)]
+
+
+def run_vector(dut, cycles):
+    """Drive the cycles; return the outputs after each cycle's clock edge."""
+    outputs = []
+    names = ("z_valid", "z_addr", "saturations", "dot", "dot_valid")
+
+    async def testbench(ctx):
+        for cycle in cycles:
+            for port, value in cycle.items():
+                ctx.set(getattr(dut, port), value)
+            await ctx.tick()
+            outputs.append(dict({name: ctx.get(getattr(dut, name)) for name in names},
+                                z_new=list(ctx.get(dut.z_new))))
+
+    simulate(dut, testbench)
+    return outputs
+
+
+def check_vector(config, passes, expected, *, gaps, seed, fault=None):
+    """Run whole passes through a VectorUnit and compare every beat and dot with ``expected``.
+
+    ``expected`` holds (z_new, saturated, dot) per pass from the golden arithmetic.
+    """
+    rng = random.Random(seed)
+    cycles = vector_cycles(config, seed, passes, gaps, rng)
+    outputs = run_vector(VectorUnit(config=config, fault=fault), cycles)
+    lanes, tree = config.lanes, config.tree_stages
+    beats = [(index, cycle) for index, cycle in enumerate(cycles) if cycle.get("valid")]
+    # Spec timing (registers after the read stage): z_new 2, saturations 3, dot 4 + T.
+    after = {name: [outputs[index + delay - 1] for index, _ in beats]
+             for name, delay in (("z", 2), ("saturations", 3), ("dot", 4 + tree))}
+    z_new = np.concatenate([z for z, _, _ in expected])
+    saturated = np.concatenate([s for _, s, _ in expected])
+    got_z, got_saturations, expected_saturations = [], [], []
+    for number, ((index, cycle), out) in enumerate(zip(beats, after["z"])):
+        assert out["z_valid"] == 1 and out["z_addr"] == cycle["addr"]
+        got_z.extend(value for lane, value in enumerate(out["z_new"]) if cycle["mask"] >> lane & 1)
+        assert all(value == 0 for lane, value in enumerate(out["z_new"])
+                   if not cycle["mask"] >> lane & 1)
+        got_saturations.append(after["saturations"][number]["saturations"])
+    for z, s, _ in expected:
+        for beat in range(config.beats(len(z))):
+            expected_saturations.append(int(s[beat * lanes:(beat + 1) * lanes].sum()))
+    assert got_z == z_new.tolist()
+    assert got_saturations == expected_saturations
+    # Nothing else: z_valid and saturations only on beats, dot_valid once per pass.
+    assert sum(out["z_valid"] for out in outputs) == len(beats)
+    assert sum(out["saturations"] for out in outputs) == int(saturated.sum())
+    got_dots = [out["dot"] for out in outputs if out["dot_valid"]]
+    assert got_dots == [dot for _, _, dot in expected]
+    assert [after["dot"][n]["dot_valid"] for n, (_, c) in enumerate(beats) if c["last"]] == \
+        [1] * len(expected)
+    return int(saturated.sum())
+
+
+def vector_passes(config, rng):
+    """Random passes over several d (full words, a partial last word, one feature), and corners."""
+    sizes = [config.d_max, max(1, config.d_max - 1), 1, rng.randint(1, config.d_max)]
+    passes = [random_pass(config, rng, d) for d in sizes]
+    passes.append(corner_pass(config, config.d_max))
+    passes.append(random_pass(config, rng, config.d_max))
+    return passes
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_vector_unit_matches_golden_passes(config):
+    rng = random.Random(config.lanes)
+    seed = rng.getrandbits(32)
+    passes = vector_passes(config, rng)
+    lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
+    expected = [golden_pass(config, lane_random, **operands) for operands in passes]
+    gaps = [0, 3, 0, 1, 0, 2]   # back-to-back passes and bubbles
+    assert check_vector(config, passes, expected, gaps=gaps, seed=seed) > 0
+
+
+def halp_chain(config, steps, seed):
+    """Passes of a real hardware-mode HALP epoch, and the AcceleratorModel's results for them.
+
+    Pass t updates z for sample i_t with the coefficient of x_{i_t} . z and takes the dot of
+    x_{i_{t+1}} with the new z, exactly as the core chains them.
+    """
+    rng = np.random.default_rng(seed)
+    d = config.d_max - 1 if config.d_max % config.lanes == 0 else config.d_max
+    X = rng.standard_normal((24, d))
+    problem = LeastSquares(X, X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(24))
+    host = HalpHost(problem, config, HardwareRun(step_size=0.2, mu=4.0, epoch_length=steps,
+                                                 epochs=1, seed=seed))
+    model = host.make_model()
+    epoch = host.begin_epoch()
+    model.load_gradient(epoch.grad_ints)
+    model.recenter(epoch.exponent)
+    order = SampleOrder(model.n, seed).take(steps + 1)
+    lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
+    passes, expected = [], []
+    for t in range(steps):
+        z, saturations = model.z.copy(), model.saturations
+        operands = dict(x_cur=model.x[order[t]], x_next=model.x[order[t + 1]], z=z,
+                        grad=model.grad, coef=model.coefficient(int(model.x[order[t]] @ z)))
+        assert model.step() == order[t]
+        z_new, saturated, dot = golden_pass(config, lane_random, **operands)
+        # The per-beat reference agrees with the golden accelerator model itself.
+        assert z_new.tolist() == model.z.tolist()
+        assert int(saturated.sum()) == model.saturations - saturations
+        assert dot == int(model.x[order[t + 1]] @ model.z)
+        passes.append({name: [int(v) for v in np.atleast_1d(value)] if name != "coef" else value
+                       for name, value in operands.items()})
+        expected.append((z_new, saturated, dot))
+    return passes, expected
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_vector_unit_runs_a_halp_epoch(config):
+    passes, expected = halp_chain(config, steps=6, seed=11)
+    assert any(dot != 0 for _, _, dot in expected) and any(p["coef"] != 0 for p in passes)
+    check_vector(config, passes, expected, gaps=[config.pipeline_latency] * len(passes), seed=11)
+
+
+def test_vector_unit_rejects_bad_parameters():
+    with pytest.raises(HalpInputError, match="config"):
+        VectorUnit(config=None)
+    with pytest.raises(HalpInputError, match="fault"):
+        VectorUnit(config=HardwareConfig(), fault="tree-drops-carry")
+
+
+# -- StepCoefficient -----------------------------------------------------------------------------
+
+def coefficient_cycles(config, rng, count):
+    """Per-cycle inputs: dot products (extremes included), mantissas 1..max, clears."""
+    top = (1 << STEP_MANTISSA_BITS) - 1
+    return [dict(dot=draw(rng, config.dot_width, 1 << (config.dot_width // 2)),
+                 dot_valid=rng.random() < 0.6, clear=rng.random() < 0.1,
+                 mantissa=rng.choice([1, top, rng.randint(1, top)]))
+            for _ in range(count)]
+
+
+def golden_coefficients(config, cycles):
+    """(coef, coef_valid) after each edge: AcceleratorModel.coefficient, two stages, clear wins."""
+    models = {}
+
+    def coefficient(dot, mantissa):
+        if mantissa not in models:
+            models[mantissa] = AcceleratorModel(config, np.zeros((1, 1)), mantissa, seed=0)
+        return models[mantissa].coefficient(dot)
+
+    coef, pending, expected = 0, None, []
+    for cycle in cycles:
+        valid = pending is not None and not cycle["clear"]
+        coef = 0 if cycle["clear"] else coefficient(*pending) if valid else coef
+        expected.append((coef, int(valid)))
+        take = cycle["dot_valid"] and not cycle["clear"]
+        pending = (cycle["dot"], cycle["mantissa"]) if take else None
+    return expected
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_step_coefficient_matches_golden(config):
+    cycles = coefficient_cycles(config, random.Random(config.coef_width), 400)
+    cycles[0].update(dot=int_range(config.dot_width)[0], dot_valid=1, clear=0,
+                     mantissa=(1 << STEP_MANTISSA_BITS) - 1)
+    cycles[1].update(dot=int_range(config.dot_width)[1], dot_valid=1, clear=0)
+    cycles[2].update(clear=0)
+    dut = StepCoefficient(config=config)
+    outputs = []
+
+    async def testbench(ctx):
+        for cycle in cycles:
+            for port, value in cycle.items():
+                ctx.set(getattr(dut, port), value)
+            await ctx.tick()
+            outputs.append((ctx.get(dut.coef), ctx.get(dut.coef_valid)))
+
+    simulate(dut, testbench)
+    expected = golden_coefficients(config, cycles)
+    assert outputs == expected
+    bounds = int_range(config.coef_width)
+    clamped = sum(coef in bounds for coef, valid in expected if valid)
+    widest = config.dot_width + STEP_MANTISSA_BITS + 1 - STEP_SHIFT
+    assert clamped > 0 or widest <= config.coef_width   # the clamp is reached where it can be
+
+
+def test_step_coefficient_rejects_bad_config():
+    with pytest.raises(HalpInputError, match="config"):
+        StepCoefficient(config=8)
+
+
 # -- the fault registry ----------------------------------------------------------------------------
 
 def test_fault_registry_validates_names():
@@ -215,3 +567,19 @@ def test_prng_fault_is_caught():
     expected = golden_prng_states(3, schedule)
     assert [s for s, _ in run_prng(Xorshift32(stream=3, fault="lane-drops-carry"), schedule)] == expected
     assert [s for s, _ in run_prng(Xorshift32(stream=3, fault="prng-wrong-shift"), schedule)] != expected
+
+
+@pytest.mark.parametrize("fault", ["lane-drops-carry", "rounder-drops-random", "prng-wrong-shift"])
+def test_lane_faults_are_caught(fault):
+    config = CONFIGS[1].values[0]
+    check_lane(config, 0, fault="index-off-by-one", count=40)   # not a lane fault: no effect
+    with pytest.raises(AssertionError):
+        check_lane(config, 0, fault=fault, count=40)
+
+
+@pytest.mark.parametrize("config", CONFIGS[1:])
+def test_lane_drops_carry_shows_in_a_halp_epoch(config):
+    passes, expected = halp_chain(config, steps=6, seed=11)
+    with pytest.raises(AssertionError):
+        check_vector(config, passes, expected, gaps=[0] * len(passes), seed=11,
+                     fault="lane-drops-carry")
