@@ -8,6 +8,7 @@ driven with the same commands.
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -43,51 +44,90 @@ def simulate(dut, bench) -> None:
     sim.run()
 
 
-def golden_status(model: AcceleratorModel, epoch: int) -> dict:
-    return {"cycles": model.cycles, "steps": model.steps, "saturations": model.saturations,
-            "exponent": model.exponent, "epoch": epoch}
+@dataclass(frozen=True)
+class Scenario:
+    """One host session: data, then per epoch a gradient, a recenter and runs of T steps.
 
-
-def run_core_against_golden(config: HardwareConfig, *, n: int, d: int, mantissa: int, seed: int,
-                            epochs: list[tuple[int, list[int]]], grad_width: int,
-                            fault: str | None = None, data_seed: int = 0) -> AcceleratorModel:
-    """Drive core and golden model with the same commands; compare after every run.
-
-    ``epochs`` lists ``(exponent, [T, T, ...])``: a gradient load and a recenter, then runs of T
-    steps each (several runs per epoch check that the coefficient carries over). Returns the
-    golden model so a test can check what the run exercised.
+    ``epochs`` lists ``(exponent, gradient, [T, T, ...])``; several runs per epoch check that the
+    coefficient carries over from one run to the next.
     """
-    rng = np.random.default_rng(data_seed)
-    x = random_ints(rng, config.data_bits, (n, d))
-    model = AcceleratorModel(config, x, mantissa, seed)
-    core = HALPCore(config=config, fault=fault)
-    mismatches = []
 
-    async def bench(ctx):
-        host = CoreDriver(ctx, core)
-        ctx.set(core.n, n)
-        ctx.set(core.d, d)
-        ctx.set(core.mantissa, mantissa)
-        await host.load_data(x)
-        await host.command(Command.SEED, seed)
-        for epoch, (exponent, runs) in enumerate(epochs, start=1):
-            grad = random_ints(rng, grad_width, d)
-            await host.load_gradient(grad)
+    config: HardwareConfig
+    x: np.ndarray
+    mantissa: int
+    seed: int
+    epochs: list
+
+    @classmethod
+    def random(cls, config, *, n, d, mantissa, seed, epochs, grad_width, data_seed=0):
+        """Random data and gradients with the extreme values planted; ``epochs`` lists
+        ``(exponent, [T, ...])``."""
+        rng = np.random.default_rng(data_seed)
+        x = random_ints(rng, config.data_bits, (n, d))
+        return cls(config, x, mantissa, seed,
+                   [(exponent, random_ints(rng, grad_width, d), runs)
+                    for exponent, runs in epochs])
+
+    def golden(self, mantissa: int | None = None) -> tuple[list[dict], AcceleratorModel]:
+        """The golden model's state after every run (optionally with another mantissa)."""
+        cfg, d = self.config, self.x.shape[1]
+        model = AcceleratorModel(cfg, self.x, mantissa or self.mantissa, self.seed)
+        states = []
+        for epoch, (exponent, grad, runs) in enumerate(self.epochs, start=1):
             model.load_gradient(grad)
-            await host.command(Command.RECENTER, exponent)
             model.recenter(exponent)
             for steps in runs:
-                busy = await host.command(Command.RUN, steps)
                 model.run(steps)
-                got = {"z": await host.read_z(d), "busy": busy, **host.status()}
-                want = {"z": model.z.tolist(), "busy": steps * config.step_cycles(d),
-                        **golden_status(model, epoch)}
-                if got != want:
-                    mismatches.append((epoch, steps, got, want))
+                states.append({"z": model.z.tolist(), "busy": steps * cfg.step_cycles(d),
+                               "cycles": model.cycles, "steps": model.steps,
+                               "saturations": model.saturations, "exponent": model.exponent,
+                               "epoch": epoch})
+        return states, model
 
-    simulate(core, bench)
-    assert not mismatches, mismatches[0]
+    def simulate_core(self, fault: str | None = None) -> list[dict]:
+        """The core's state after every run, driven through its host port."""
+        n, d = self.x.shape
+        core = HALPCore(config=self.config, fault=fault)
+        states = []
+
+        async def bench(ctx):
+            host = CoreDriver(ctx, core)
+            ctx.set(core.n, n)
+            ctx.set(core.d, d)
+            ctx.set(core.mantissa, self.mantissa)
+            await host.load_data(self.x)
+            await host.command(Command.SEED, self.seed)
+            for exponent, grad, runs in self.epochs:
+                await host.load_gradient(grad)
+                await host.command(Command.RECENTER, exponent)
+                for steps in runs:
+                    busy = await host.command(Command.RUN, steps)
+                    states.append({"z": await host.read_z(d), "busy": busy, **host.status()})
+
+        simulate(core, bench)
+        return states
+
+
+def run_core_against_golden(scenario: Scenario, fault: str | None = None) -> AcceleratorModel:
+    """Compare core and golden model after every run; return the golden model."""
+    want, model = scenario.golden()
+    got = scenario.simulate_core(fault)
+    mismatches = [(run, g, w) for run, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert len(got) == len(want) and not mismatches, mismatches[:1]
     return model
+
+
+def sensitive_mantissa(config: HardwareConfig, d: int) -> int:
+    """A step whose ``x * c`` term moves z by a few LSBs: the coefficient path matters."""
+    target = 2.0 ** (config.frac_bits - 2 * config.data_bits + 18) / np.sqrt(d)
+    return int(np.clip(round(target), 1, (1 << STEP_MANTISSA_BITS) - 1))
+
+
+def assert_coefficient_matters(scenario: Scenario) -> None:
+    """Guard against a toothless scenario: the dot product / coefficient path changes z."""
+    with_step, _ = scenario.golden()
+    without_step, _ = scenario.golden(mantissa=1)
+    assert [state["z"] for state in with_step] != [state["z"] for state in without_step]
 
 
 @pytest.mark.parametrize("config, n, d", [
@@ -97,30 +137,33 @@ def run_core_against_golden(config: HardwareConfig, *, n: int, d: int, mantissa:
     (HardwareConfig(bits=16, data_bits=16, frac_bits=24, lanes=4, d_max=9, n_max=5), 5, 9),
     (HardwareConfig(bits=2, data_bits=2, frac_bits=1, lanes=1, d_max=3, n_max=4), 4, 3),
     (HardwareConfig(bits=12, data_bits=10, frac_bits=12, lanes=16, d_max=40, n_max=6), 6, 37),
-    (HardwareConfig(bits=5, data_bits=12, frac_bits=3, lanes=2, d_max=2, n_max=3), 3, 1),
+    (HardwareConfig(bits=5, data_bits=4, frac_bits=3, lanes=2, d_max=2, n_max=3), 3, 1),
 ])
 def test_core_matches_golden(config, n, d):
-    # A step that moves z by about one LSB per unit of x: mostly in range, some rounding.
-    mantissa = max(1, (1 << 16) >> (config.data_bits + config.bits - 2))
-    """Several epochs, several runs per epoch (T = 1 included), d not a multiple of L."""
-    model = run_core_against_golden(
-        config, n=n, d=d, mantissa=mantissa, seed=12345, epochs=[(-3, [1, 6]), (5, [4])],
-        grad_width=config.bits + config.frac_bits - 1)
-    assert model.steps == 11
+    """Two epochs, several runs per epoch (T = 1 included), d not a multiple of L."""
+    scenario = Scenario.random(config, n=n, d=d, mantissa=sensitive_mantissa(config, d),
+                               seed=12345, epochs=[(-3, [1, 6]), (5, [4])],
+                               grad_width=config.frac_bits + 1)
+    model = run_core_against_golden(scenario)
+    assert model.steps == 11 and model.saturations < model.steps * d
+    assert_coefficient_matters(scenario)
 
 
 def test_core_single_sample():
     config = HardwareConfig(bits=6, data_bits=5, frac_bits=8, lanes=4, d_max=6, n_max=1)
-    run_core_against_golden(config, n=1, d=6, mantissa=1 << 15, seed=7, epochs=[(0, [3])],
-                            grad_width=config.bits + config.frac_bits - 1)
+    scenario = Scenario.random(config, n=1, d=6, mantissa=sensitive_mantissa(config, 6), seed=7,
+                               epochs=[(0, [3])], grad_width=config.frac_bits + 1)
+    run_core_against_golden(scenario)
+    assert_coefficient_matters(scenario)
 
 
 def test_core_saturating_run():
     """A large step and extreme gradients push z into both clamps; the counts must agree."""
     config = HardwareConfig(bits=4, data_bits=8, frac_bits=6, lanes=4, d_max=11, n_max=6)
-    model = run_core_against_golden(
-        config, n=6, d=11, mantissa=(1 << STEP_MANTISSA_BITS) - 1, seed=99,
-        epochs=[(-128, [5]), (127, [3])], grad_width=config.grad_width)
+    scenario = Scenario.random(config, n=6, d=11, mantissa=(1 << STEP_MANTISSA_BITS) - 1,
+                               seed=99, epochs=[(-128, [5]), (127, [3])],
+                               grad_width=config.grad_width)
+    model = run_core_against_golden(scenario)
     assert model.saturations > 0
 
 
@@ -165,10 +208,10 @@ def test_core_command_handshake():
 def test_core_index_fault_is_caught():
     """The comparison is sharp enough to see a sample index off by one."""
     config = HardwareConfig(bits=8, data_bits=8, frac_bits=8, lanes=4, d_max=8, n_max=8)
+    scenario = Scenario.random(config, n=8, d=8, mantissa=sensitive_mantissa(config, 8), seed=3,
+                               epochs=[(0, [4])], grad_width=config.frac_bits + 1)
     with pytest.raises(AssertionError):
-        run_core_against_golden(config, n=8, d=8, mantissa=1 << 10, seed=3, epochs=[(0, [4])],
-                                grad_width=config.bits + config.frac_bits - 1,
-                                fault="index-off-by-one")
+        run_core_against_golden(scenario, fault="index-off-by-one")
 
 
 def test_core_rejects_bad_config():
