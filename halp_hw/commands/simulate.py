@@ -1,0 +1,124 @@
+"""``halp-hw simulate``: HALP end to end on the accelerator, with the performance model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULTS = {"n": 1000, "d": 100, "bits": 8, "lanes": 8, "epochs": 20, "epoch_length": 1000,
+            "step_size": 0.002, "mu": 4.0, "data_bits": 8, "frac_bits": 16, "seed": 0}
+
+
+def register(subparsers) -> None:
+    from ..perf import DEFAULT_CLOCK_MHZ
+    from ..simulate import BACKENDS
+
+    parser = subparsers.add_parser(
+        "simulate",
+        help="run HALP on the accelerator (golden model or RTL) and report cycles and speed",
+        description="Run HALP end to end on the accelerator: the host loop in float64 and the "
+                    "inner loops on the chosen backend (model = the golden hardware mode, fast; "
+                    "verilator/icarus/amaranth = the RTL). Writes DIR/results.json (per epoch "
+                    "rel_subopt, cycles, saturations and z; totals; the configuration; the "
+                    "performance model; the CPU baseline) and DIR/convergence.png, "
+                    "DIR/cycles.png.",
+    )
+    parser.add_argument("--problem", choices=("linreg",), default="linreg",
+                        help="the training problem (the hardware mode implements least squares)")
+    parser.add_argument("--data", type=Path, metavar="FILE",
+                        help="a .npz (arrays X, y) or .csv (last column y) data set; default: "
+                             "the paper's synthetic problem of --n samples and --d features")
+    parser.add_argument("--n", type=int, help=f"samples (default {DEFAULTS['n']})")
+    parser.add_argument("--d", type=int, help=f"features (default {DEFAULTS['d']})")
+    for name, help_text in (("bits", "width of the offset z (the paper's b)"),
+                            ("lanes", "MACC lanes L"), ("epochs", "outer iterations"),
+                            ("epoch-length", "inner steps per epoch T"),
+                            ("data-bits", "width of the quantized data x"),
+                            ("frac-bits", "fraction bits of the update (random bits per lane)"),
+                            ("seed", "seed of the data, the sample order and the rounding")):
+        key = name.replace("-", "_")
+        parser.add_argument(f"--{name}", type=int, default=DEFAULTS[key],
+                            help=f"{help_text} (default {DEFAULTS[key]})")
+    parser.add_argument("--step-size", type=float, default=DEFAULTS["step_size"],
+                        help=f"alpha (default {DEFAULTS['step_size']})")
+    parser.add_argument("--mu", type=float, default=DEFAULTS["mu"],
+                        help=f"HALP's strong-convexity parameter (default {DEFAULTS['mu']})")
+    parser.add_argument("--backend", choices=BACKENDS, default="model",
+                        help="the accelerator: model (default) or an RTL simulator")
+    clock = parser.add_mutually_exclusive_group()
+    clock.add_argument("--clock-mhz", type=float,
+                       help=f"clock of the modeled wall time (default {DEFAULT_CLOCK_MHZ:g} MHz)")
+    clock.add_argument("--synth-json", type=Path, metavar="FILE",
+                       help="take the clock from the fmax_mhz of a `halp-hw synth` synth.json")
+    parser.add_argument("--out", type=Path, default=Path("simulate-out"), metavar="DIR",
+                        help="output directory (default simulate-out)")
+    parser.set_defaults(handler=handle)
+
+
+def _load_problem(args):
+    from golden.data import load_dataset, paper_linreg
+    from golden.validation import HalpInputError
+
+    if args.data is None:
+        n = DEFAULTS["n"] if args.n is None else args.n
+        d = DEFAULTS["d"] if args.d is None else args.d
+        return paper_linreg(n, d, args.seed)
+    problem = load_dataset(args.data, args.problem)
+    for name, given, found in (("n", args.n, problem.n), ("d", args.d, problem.d)):
+        if given is not None and given != found:
+            raise HalpInputError(f"--{name} {given} does not match the data file {args.data} "
+                                 f"({name} = {found}); leave --{name} out with --data")
+    return problem
+
+
+def _clock(args) -> tuple[float, str]:
+    from golden.validation import check_positive
+
+    from ..perf import DEFAULT_CLOCK_MHZ, clock_from_synth
+
+    if args.synth_json is not None:
+        return clock_from_synth(args.synth_json), f"fmax_mhz of {args.synth_json}"
+    if args.clock_mhz is not None:
+        return check_positive("--clock-mhz", args.clock_mhz), "--clock-mhz"
+    return DEFAULT_CLOCK_MHZ, "default"
+
+
+def handle(args) -> int:
+    import sys
+
+    from golden.hardware import HardwareConfig, HardwareRun
+
+    from ..simulate import simulate, write_report
+
+    clock_mhz, clock_source = _clock(args)
+    problem = _load_problem(args)
+    config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
+                            lanes=args.lanes, d_max=problem.d, n_max=problem.n)
+    run = HardwareRun(step_size=args.step_size, mu=args.mu, epoch_length=args.epoch_length,
+                      epochs=args.epochs, seed=args.seed)
+    results = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
+                       clock_source=clock_source, work_dir=args.out / "build")
+    paths = write_report(results, args.out)
+
+    totals, model, base = results["totals"], results["performance"], results["baseline"]
+    print(f"HALP on {args.backend}: {problem.name} N={problem.n} d={problem.d}, {args.bits}-bit, "
+          f"{args.lanes} lanes, T={args.epoch_length}, {args.epochs} epochs")
+    print(f"  rel_subopt: final {totals['final_rel_subopt']:.3g}, best "
+          f"{totals['best_rel_subopt']:.3g}; saturations {totals['saturations']}")
+    print(f"  cycles: {model['cycles_per_inner_step']} per inner step "
+          f"({model['beats_per_inner_step']} beats + {model['pipeline_latency']} pipeline), "
+          f"{totals['cycles']} counted, model {model['cycles_total']}; MAC utilization "
+          f"{model['mac_utilization']:.1%}")
+    print(f"  at {clock_mhz:g} MHz ({clock_source}): {model['inner_steps_per_second']:.3g} inner "
+          f"steps/s, accelerator {model['modeled_seconds'] * 1e3:.3g} ms + host "
+          f"{model['host_seconds'] * 1e3:.3g} ms")
+    print(f"  CPU SVRG (NumPy, this machine): float64 {base['float64']['seconds'] * 1e3:.3g} ms "
+          f"({base['float64']['inner_steps_per_second']:.3g} steps/s), float32 "
+          f"{base['float32']['seconds'] * 1e3:.3g} ms; modeled speedup "
+          f"{base['speedup_over_float64_run']:.3g}x end to end, "
+          f"{base['speedup_over_float64_inner_steps']:.3g}x in inner steps/s")
+    print("  wrote " + ", ".join(str(path) for path in paths))
+    if not totals["cycles_match_model"]:
+        print(f"halp-hw simulate: error: the {args.backend} backend counted {totals['cycles']} "
+              f"cycles, the performance model predicts {model['cycles_total']}", file=sys.stderr)
+        return 1
+    return 0

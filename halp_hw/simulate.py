@@ -1,0 +1,434 @@
+"""HALP end to end on the accelerator: backends, the report, and its plots.
+
+The host loop is :class:`golden.hardware.HalpHost` on every backend; what changes is the
+accelerator behind it. ``model`` is the golden :class:`golden.hardware.AcceleratorModel` (fast);
+``verilator``, ``icarus`` and ``amaranth`` run the RTL of :class:`halp_hw.hdl.core.HALPCore`.
+Every backend returns the same record (trace, and ``z`` after every epoch), so the same seed must
+give the same ``results.json`` numbers whatever the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from golden.hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun
+from golden.problems import Problem
+from golden.trace import Trace
+from golden.validation import HalpInputError
+
+from . import perf
+from .baseline import BASELINE_DTYPES, svrg_baseline
+
+__all__ = ["BACKENDS", "RTL_BACKENDS", "HostLoopRecord", "AcceleratorRun", "drive_halp",
+           "ModelAccelerator", "AmaranthAccelerator", "run_backend", "simulate", "write_report"]
+
+#: The accelerators ``halp-hw simulate`` can run on.
+BACKENDS = ("model", "verilator", "icarus", "amaranth")
+#: The backends that simulate the RTL.
+RTL_BACKENDS = BACKENDS[1:]
+
+
+@dataclasses.dataclass(frozen=True)
+class HostLoopRecord:
+    """What :func:`drive_halp` measured.
+
+    Attributes
+    ----------
+    z : list of list of int
+        The accelerator's offset ``z`` (integers) at the end of every epoch.
+    host_seconds : float
+        Wall time of the host's per-epoch float64 work (full gradient, scale, ``G``).
+    run_seconds : float
+        Wall time of the run commands: the simulation of the inner loops alone.
+    """
+
+    z: list
+    host_seconds: float
+    run_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceleratorRun:
+    """What a backend returns.
+
+    Attributes
+    ----------
+    trace : golden.trace.Trace
+        The host's record: suboptimality, scale, saturations and cycles per epoch.
+    loop : HostLoopRecord
+        ``z`` per epoch and the host-loop timings.
+    build_seconds : float
+        Wall time spent building the simulation (elaboration, Verilog, C++ compile).
+    total_seconds : float
+        Wall time of the whole backend run, the build included.
+    """
+
+    trace: Trace
+    loop: HostLoopRecord
+    build_seconds: float
+    total_seconds: float
+
+
+def _progress(total: int, backend: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"HALP on {backend}", unit="epoch", file=sys.stderr,
+                leave=False)
+
+
+async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopRecord:
+    """The host loop of hardware-mode HALP, the same for every backend.
+
+    ``accelerator`` has async ``load_gradient(grad_ints)``, ``recenter(exponent)``,
+    ``run(steps)``, ``read_z()`` and ``counters() -> (saturations, cycles)`` (counted since
+    reset); its data, step mantissa and seed are loaded already. ``on_epoch(k)`` is called after
+    each epoch.
+    """
+    host.problem.optimum  # solved once for the trace's suboptimality: reporting, not host work
+    z_per_epoch, host_seconds, run_seconds = [], 0.0, 0.0
+    for epoch in range(1, host.run.epochs + 1):
+        start = time.perf_counter()
+        inputs = host.begin_epoch()
+        host_seconds += time.perf_counter() - start
+        saturations, cycles = await accelerator.counters()
+        await accelerator.load_gradient(inputs.grad_ints)
+        await accelerator.recenter(inputs.exponent)
+        start = time.perf_counter()
+        await accelerator.run(host.run.epoch_length)
+        run_seconds += time.perf_counter() - start
+        z = await accelerator.read_z()
+        saturations_after, cycles_after = await accelerator.counters()
+        host.end_epoch(np.array(z, dtype=np.int64), saturations_after - saturations,
+                       cycles_after - cycles)
+        z_per_epoch.append([int(value) for value in z])
+        if on_epoch is not None:
+            on_epoch(epoch)
+    return HostLoopRecord(z_per_epoch, host_seconds, run_seconds)
+
+
+class ModelAccelerator:
+    """The golden :class:`~golden.hardware.AcceleratorModel` behind :func:`drive_halp`.
+
+    Parameters
+    ----------
+    model : AcceleratorModel
+        The model, loaded with the run's data, step mantissa and seed.
+    """
+
+    def __init__(self, model: AcceleratorModel):
+        self.model = model
+
+    async def load_gradient(self, grad_ints) -> None:
+        self.model.load_gradient(grad_ints)
+
+    async def recenter(self, exponent: int) -> None:
+        self.model.recenter(exponent)
+
+    async def run(self, steps: int) -> None:
+        self.model.run(steps)
+
+    async def read_z(self) -> list:
+        return self.model.z.tolist()
+
+    async def counters(self) -> tuple[int, int]:
+        return self.model.saturations, self.model.cycles
+
+
+class AmaranthAccelerator:
+    """:class:`halp_hw.hdl.core.HALPCore` in Amaranth's simulator behind :func:`drive_halp`.
+
+    Parameters
+    ----------
+    driver : halp_hw.hdl.core.CoreDriver
+        The host port of the simulated core.
+    d : int
+        Features of the problem (the words of ``z`` read back).
+    """
+
+    def __init__(self, driver, d: int):
+        self.driver, self.d = driver, d
+
+    @classmethod
+    async def loaded(cls, driver, host: HalpHost) -> "AmaranthAccelerator":
+        """Program the problem size, step mantissa, data and seed, as a host does once."""
+        from .hdl.core import Command
+
+        core, ctx = driver.core, driver.ctx
+        ctx.set(core.n, host.problem.n)
+        ctx.set(core.d, host.problem.d)
+        ctx.set(core.mantissa, host.mantissa)
+        await driver.load_data(host.x_ints)
+        await driver.command(Command.SEED, host.run.seed)
+        return cls(driver, host.problem.d)
+
+    async def load_gradient(self, grad_ints) -> None:
+        await self.driver.load_gradient(grad_ints)
+
+    async def recenter(self, exponent: int) -> None:
+        from .hdl.core import Command
+
+        await self.driver.command(Command.RECENTER, exponent)
+
+    async def run(self, steps: int) -> None:
+        from .hdl.core import Command
+
+        await self.driver.command(Command.RUN, steps)
+
+    async def read_z(self) -> list:
+        return await self.driver.read_z(self.d)
+
+    async def counters(self) -> tuple[int, int]:
+        status = self.driver.status()
+        return status["saturations"], status["cycles"]
+
+
+def _run_model(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
+    accelerator = ModelAccelerator(host.make_model())
+    return host.trace, asyncio.run(drive_halp(host, accelerator, on_epoch)), 0.0
+
+
+def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
+    from amaranth.sim import Simulator
+
+    from .hdl.core import CoreDriver, HALPCore
+
+    start = time.perf_counter()
+    core = HALPCore(config=host.config)
+    outcome = []
+
+    async def bench(ctx):
+        accelerator = await AmaranthAccelerator.loaded(CoreDriver(ctx, core), host)
+        outcome.append(await drive_halp(host, accelerator, on_epoch))
+
+    simulator = Simulator(core)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(bench)
+    build_seconds = time.perf_counter() - start
+    simulator.run()
+    return host.trace, outcome[0], build_seconds
+
+
+@contextlib.contextmanager
+def _follow(progress_file: Path, on_epoch):
+    """Call ``on_epoch`` for every line a simulator process appends to ``progress_file``."""
+    stop = threading.Event()
+
+    def poll():
+        reported = 0
+        while not stop.wait(0.2):
+            for epoch in range(reported + 1, len(progress_file.read_text().split()) + 1):
+                on_epoch(epoch)
+                reported = epoch
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
+                on_epoch) -> tuple[Trace, HostLoopRecord, float]:
+    """The run in a cocotb testbench (``sim/tb_halp_run.py``) on a Verilator or Icarus build;
+    the host loop runs inside the simulator process, which reports back as JSON."""
+    from .hdl.core import HALPCore
+    from .simulators import SimulationError, build_design, run_testbench
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    problem_file, progress_file = work_dir / "problem.npz", work_dir / "progress.txt"
+    np.savez(problem_file, X=host.problem.X, y=host.problem.y)
+    progress_file.write_text("")
+    print(f"building HALPCore for {backend} in {work_dir} (cached per design)", file=sys.stderr)
+    start = time.perf_counter()
+    built = build_design(HALPCore(config=host.config), simulator=backend, build_root=work_dir)
+    build_seconds = time.perf_counter() - start
+    params = {"config": dataclasses.asdict(host.config), "run": dataclasses.asdict(host.run),
+              "problem": str(problem_file), "progress": str(progress_file)}
+    with _follow(progress_file, on_epoch):
+        results = run_testbench(built, module="tb_halp_run", params=params, name="simulate")
+    if not results.passed or results.report is None:
+        raise SimulationError(f"the {backend} run failed: {results.summary()}")
+    report = results.report
+    return Trace(**report["trace"]), HostLoopRecord(**report["loop"]), build_seconds
+
+
+def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: HardwareRun,
+                *, work_dir: Path | None = None) -> AcceleratorRun:
+    """HALP in hardware mode on ``backend``; ``work_dir`` holds the Verilator/Icarus builds
+    and the files the simulator process reads and writes (required for those backends)."""
+    if backend not in BACKENDS:
+        raise HalpInputError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend in ("verilator", "icarus"):
+        from .simulators import simulator_unavailable_reason
+
+        reason = simulator_unavailable_reason(backend)
+        if reason is not None:
+            raise HalpInputError(f"backend {backend} cannot run on this machine: {reason}")
+    host = HalpHost(problem, config, run)
+    start = time.perf_counter()
+    with _progress(run.epochs, backend) as bar:
+        def on_epoch(epoch):
+            bar.update(epoch - bar.n)
+
+        if backend == "model":
+            outcome = _run_model(host, on_epoch)
+        elif backend == "amaranth":
+            outcome = _run_amaranth(host, on_epoch)
+        elif work_dir is None:
+            raise ValueError(f"the {backend} backend needs a work_dir for its build")
+        else:
+            outcome = _run_cocotb(backend, host, work_dir, on_epoch)
+    return AcceleratorRun(*outcome, total_seconds=time.perf_counter() - start)
+
+
+def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun) -> dict:
+    """Float64 SVRG and real-valued HALP with the accelerator run's hyperparameters."""
+    from golden.solvers import HALP, SVRG
+
+    shared = {"step_size": run.step_size, "epoch_length": run.epoch_length}
+    solvers = {"svrg": SVRG(**shared), "halp": HALP(bits=config.bits, mu=run.mu, **shared)}
+    return {key: solver.run(problem, run.epochs, run.seed) for key, solver in solvers.items()}
+
+
+def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, backend: str,
+             clock_mhz: float, clock_source: str, work_dir: Path) -> dict:
+    """Run HALP on ``backend``, the performance model, the CPU baseline and the references.
+
+    Returns the ``results.json`` content.
+    """
+    accelerator = run_backend(backend, problem, config, run, work_dir=work_dir)
+    trace = accelerator.trace
+    model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz)
+    counted = sum(trace.cycles)
+    loop = accelerator.loop
+    modeled_run_seconds = model["modeled_seconds"] + loop.host_seconds
+    inner_steps = run.epochs * run.epoch_length
+    baselines = {dtype: svrg_baseline(problem, dtype=dtype, step_size=run.step_size,
+                                      epoch_length=run.epoch_length, epochs=run.epochs,
+                                      seed=run.seed)
+                 for dtype in BASELINE_DTYPES}
+    references = _reference_traces(problem, config, run)
+    epochs = [
+        {"epoch": k, "rel_subopt": trace.rel_subopt[k], "subopt": trace.subopt[k],
+         "dist": trace.dist[k], "scale": trace.scale[k], "cycles": trace.cycles[k],
+         "saturations": trace.saturations[k], "z": loop.z[k - 1]}
+        for k in range(1, run.epochs + 1)
+    ]
+    return {
+        "configuration": {
+            "problem": problem.name, "n": problem.n, "d": problem.d, "backend": backend,
+            "epochs": run.epochs, "epoch_length": run.epoch_length, "step_size": run.step_size,
+            "mu": run.mu, "seed": run.seed, "bits": config.bits, "data_bits": config.data_bits,
+            "frac_bits": config.frac_bits, "lanes": config.lanes, "n_max": config.n_max,
+            "d_max": config.d_max, "clock_mhz": clock_mhz, "clock_source": clock_source,
+            "data_exponent": trace.hyperparameters["data_exponent"],
+            "step_mantissa": trace.hyperparameters["step_mantissa"],
+        },
+        "cycles_per_inner_step": model["cycles_per_inner_step"],
+        "initial": {"rel_subopt": trace.rel_subopt[0], "subopt": trace.subopt[0],
+                    "dist": trace.dist[0], "scale": trace.scale[0]},
+        "epochs": epochs,
+        "totals": {
+            "inner_steps": inner_steps, "cycles": counted,
+            "cycles_match_model": counted == model["cycles_total"],
+            "saturations": sum(trace.saturations), "final_rel_subopt": trace.rel_subopt[-1],
+            "best_rel_subopt": min(trace.rel_subopt),
+            "build_seconds": accelerator.build_seconds,
+            "backend_seconds": accelerator.total_seconds,
+            "run_command_seconds": loop.run_seconds,
+            "simulated_cycles_per_second": counted / loop.run_seconds,
+        },
+        "performance": {
+            **model,
+            "host_seconds": loop.host_seconds,
+            "modeled_run_seconds": modeled_run_seconds,
+        },
+        "baseline": {
+            **{dtype: result.to_dict() for dtype, result in baselines.items()},
+            "speedup_over_float64_run": baselines["float64"].seconds / modeled_run_seconds,
+            "speedup_over_float64_inner_steps": (model["inner_steps_per_second"]
+                                                 / baselines["float64"].steps_per_second),
+        },
+        "references": {key: ref.rel_subopt for key, ref in references.items()},
+    }
+
+
+def _plot_convergence(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    config = results["configuration"]
+    accelerator = [results["initial"]["rel_subopt"]] + [e["rel_subopt"] for e in results["epochs"]]
+    curves = [
+        (f"accelerator ({config['backend']}, {config['bits']}-bit, {config['lanes']} lanes)",
+         accelerator, dict(color="C3", marker="o", lw=2)),
+        ("SVRG (float64, golden)", results["references"]["svrg"], dict(color="C0", ls="--")),
+        (f"HALP (real-valued scale, {config['bits']}-bit, golden)", results["references"]["halp"],
+         dict(color="C2", ls=":")),
+        ("SVRG (float32, NumPy baseline)", results["baseline"]["float32"]["rel_subopt"],
+         dict(color="C7", ls="-.")),
+    ]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    floor = np.finfo(np.float64).tiny
+    for label, values, style in curves:
+        ax.semilogy(range(len(values)), np.maximum(values, floor), label=label, **style)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("relative suboptimality (f(w) - f*) / (f(w0) - f*)")
+    ax.set_title(f"HALP on the accelerator: {config['problem']} N={config['n']}, d={config['d']}, "
+                 f"T={config['epoch_length']}")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_cycles(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    config, model = results["configuration"], results["performance"]
+    epochs = [e["epoch"] for e in results["epochs"]]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(epochs, [e["cycles"] for e in results["epochs"]], color="C3",
+           label=f"counted ({config['backend']})")
+    ax.axhline(model["cycles_per_epoch"], color="k", ls="--",
+               label=f"performance model: T x {model['cycles_per_inner_step']} cycles")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, 1.3 * model["cycles_per_epoch"])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accelerator cycles")
+    ax.set_title(f"cycles per epoch: d={config['d']}, {config['lanes']} lanes, "
+                 f"MAC utilization {model['mac_utilization']:.0%}")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(results: dict, out_dir: Path) -> list:
+    """Write ``results.json``, ``convergence.png`` and ``cycles.png``; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "results.json", out_dir / "convergence.png", out_dir / "cycles.png"]
+    paths[0].write_text(json.dumps(results, indent=1) + "\n")
+    _plot_convergence(results, paths[1])
+    _plot_cycles(results, paths[2])
+    return paths

@@ -1,0 +1,117 @@
+"""A whole hardware-mode HALP run on HALPCore: the host loop of ``halp-hw simulate``.
+
+The data are written into the core's memory once; then every epoch is a gradient load, a
+RECENTER and one RUN of T steps, during which the testbench only waits for ``busy`` to fall (no
+Python per simulated cycle). The host is :class:`golden.hardware.HalpHost` and the loop is
+:func:`halp_hw.simulate.drive_halp`, the same as on the golden model, so the report (the trace
+and ``z`` after every epoch) is comparable number for number with the ``model`` backend.
+
+Parameters (``tb_support.params()``): ``config`` (HardwareConfig fields), ``run`` (HardwareRun
+fields), ``problem`` (an ``.npz`` with ``X`` and ``y``), ``progress`` (a file that gets one line
+per finished epoch) and ``report`` (where the results go).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.triggers import FallingEdge
+
+from golden.hardware import HalpHost, HardwareRun
+from golden.problems import LeastSquares
+from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
+from halp_hw.simulate import drive_halp
+from tb_support import hardware_config, params, reset, start_clock
+
+
+class CocotbAccelerator:
+    """HALPCore's host port driven from cocotb, with the interface :func:`drive_halp` uses.
+
+    Inputs change just after a falling clock edge and outputs are read before the next one
+    (``tb_support``'s convention).
+    """
+
+    def __init__(self, dut, config, d: int):
+        self.dut, self.config, self.d = dut, config, d
+
+    async def _write(self, port: str, words, base: int = 0) -> None:
+        addr, data, enable = (getattr(self.dut, f"{port}_wr_{name}")
+                              for name in ("addr", "data", "en"))
+        for offset, word in enumerate(words):
+            addr.value, data.value, enable.value = base + offset, word, 1
+            await FallingEdge(self.dut.clk)
+        enable.value = 0
+
+    async def command(self, op: Command, arg: int) -> None:
+        """Issue a command and return once the core is ready for the next one."""
+        dut = self.dut
+        dut.cmd_op.value = op.value
+        dut.cmd_arg.value = arg & ((1 << COMMAND_ARG_BITS) - 1)
+        dut.cmd_valid.value = 1
+        while not dut.cmd_ready.value:
+            await FallingEdge(dut.clk)
+        await FallingEdge(dut.clk)  # accepted on the rising edge in between
+        dut.cmd_valid.value = 0
+        if dut.busy.value:
+            await FallingEdge(dut.busy)  # a whole RUN without Python per cycle
+            await FallingEdge(dut.clk)
+        while not dut.cmd_ready.value:
+            await FallingEdge(dut.clk)
+
+    async def load(self, host: HalpHost) -> None:
+        """Program the problem size, step mantissa, data and seed, as a host does once."""
+        cfg, dut = self.config, self.dut
+        dut.n.value, dut.d.value, dut.mantissa.value = host.problem.n, self.d, host.mantissa
+        for row, values in enumerate(host.x_ints):
+            await self._write("x", pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
+                              base=row * cfg.words_per_row)
+        await self.command(Command.SEED, host.run.seed)
+
+    async def load_gradient(self, grad_ints) -> None:
+        cfg = self.config
+        await self._write("g", pack_words(grad_ints, lanes=cfg.lanes, width=cfg.grad_width))
+
+    async def recenter(self, exponent: int) -> None:
+        await self.command(Command.RECENTER, exponent)
+
+    async def run(self, steps: int) -> None:
+        await self.command(Command.RUN, steps)
+
+    async def read_z(self) -> list:
+        words = []
+        for word in range(self.config.beats(self.d)):
+            self.dut.z_rd_addr.value = word
+            await FallingEdge(self.dut.clk)
+            words.append(int(self.dut.z_rd_data.value))
+        return unpack_words(words, lanes=self.config.lanes, width=self.config.bits,
+                            count=self.d)
+
+    async def counters(self) -> tuple[int, int]:
+        return int(self.dut.saturations.value), int(self.dut.cycles.value)
+
+
+@cocotb.test()
+async def halp_run(dut):
+    p = params()
+    config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
+    with np.load(p["problem"]) as arrays:
+        host = HalpHost(LeastSquares(arrays["X"], arrays["y"]), config, run)
+    for name in ("cmd_valid", "x_wr_en", "g_wr_en"):
+        getattr(dut, name).value = 0
+    await start_clock(dut)
+    await reset(dut)
+    accelerator = CocotbAccelerator(dut, config, host.problem.d)
+    await accelerator.load(host)
+    progress = Path(p["progress"])
+
+    def on_epoch(epoch):
+        with progress.open("a") as stream:
+            stream.write(f"{epoch}\n")
+
+    loop = await drive_halp(host, accelerator, on_epoch)
+    Path(p["report"]).write_text(json.dumps({"trace": host.trace.to_dict(),
+                                             "loop": dataclasses.asdict(loop)}))

@@ -1,0 +1,161 @@
+"""``halp-hw simulate``: the report, agreement of every backend, and input errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from golden.data import paper_linreg
+from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.cli import main
+from halp_hw.simulate import RTL_BACKENDS, run_backend
+from halp_hw.simulators import simulator_unavailable_reason
+
+N, D, LANES, BITS, EPOCHS, T, STEP, MU, SEED = 24, 10, 4, 8, 3, 20, 0.01, 4.0, 5
+SMALL = ["--n", str(N), "--d", str(D), "--lanes", str(LANES), "--bits", str(BITS),
+         "--epochs", str(EPOCHS), "--epoch-length", str(T), "--step-size", str(STEP),
+         "--mu", str(MU), "--seed", str(SEED)]
+SMALL_CONFIG = HardwareConfig(bits=BITS, lanes=LANES, d_max=D, n_max=N)
+
+
+def simulate_cli(out, *args) -> int:
+    return main(["simulate", *SMALL, "--out", str(out), *args])
+
+
+@pytest.fixture(scope="module")
+def model_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    assert simulate_cli(out) == 0
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_model_run_equals_golden_hardware_mode(model_results):
+    """The ``model`` backend is the golden hardware mode: the same trace, number for number."""
+    _, results = model_results
+    golden = run_halp_hardware(paper_linreg(N, D, SEED), SMALL_CONFIG,
+                               HardwareRun(STEP, MU, T, EPOCHS, SEED))
+    epochs = results["epochs"]
+    assert [e["epoch"] for e in epochs] == list(range(1, EPOCHS + 1))
+    assert results["initial"]["rel_subopt"] == golden.rel_subopt[0] == 1.0
+    for key in ("rel_subopt", "subopt", "saturations", "scale", "cycles"):
+        assert [e[key] for e in epochs] == getattr(golden, key)[1:], key
+
+
+def test_reported_z_rebuilds_the_iterate(model_results):
+    """``w~_E = sum_k z_k * scale_k``: the reported z are the ones that moved the center."""
+    _, results = model_results
+    problem = paper_linreg(N, D, SEED)
+    center = np.zeros(D)
+    for epoch in results["epochs"]:
+        assert len(epoch["z"]) == D
+        assert all(abs(v) < 2 ** (BITS - 1) or v == -(2 ** (BITS - 1)) for v in epoch["z"])
+        center = center + np.array(epoch["z"], dtype=np.float64) * epoch["scale"]
+        assert problem.suboptimality(center) == epoch["subopt"]
+
+
+def test_report_cycles_performance_and_baseline(model_results):
+    out, results = model_results
+    step = SMALL_CONFIG.step_cycles(D)
+    assert results["cycles_per_inner_step"] == step == math.ceil(D / LANES) + 7
+    assert [e["cycles"] for e in results["epochs"]] == [T * step] * EPOCHS
+    totals, model = results["totals"], results["performance"]
+    assert totals["cycles"] == model["cycles_total"] == EPOCHS * T * step
+    assert totals["cycles_match_model"] is True
+    assert totals["inner_steps"] == EPOCHS * T
+    assert totals["saturations"] == sum(e["saturations"] for e in results["epochs"])
+    assert model["clock_mhz"] == 100.0 and results["configuration"]["clock_source"] == "default"
+    assert model["modeled_run_seconds"] == pytest.approx(
+        EPOCHS * T * step / 100e6 + model["host_seconds"])
+    assert 0 < model["mac_utilization"] < 1
+    baseline = results["baseline"]
+    for dtype in ("float64", "float32"):
+        assert baseline[dtype]["inner_steps"] == EPOCHS * T
+        assert len(baseline[dtype]["rel_subopt"]) == EPOCHS + 1
+        assert baseline[dtype]["seconds"] > 0
+    assert baseline["speedup_over_float64_run"] == pytest.approx(
+        baseline["float64"]["seconds"] / model["modeled_run_seconds"])
+    assert set(results["references"]) == {"svrg", "halp"}
+    assert len(results["references"]["svrg"]) == EPOCHS + 1
+    configuration = results["configuration"]
+    assert (configuration["n"], configuration["d"], configuration["lanes"]) == (N, D, LANES)
+    assert configuration["backend"] == "model" and configuration["seed"] == SEED
+    for plot in ("convergence.png", "cycles.png"):
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_paper_problem_reaches_1e_minus_9():
+    """The issue's acceptance run: N=1000, d=100, 8 bits, 8 lanes, 20 epochs on the model."""
+    problem = paper_linreg(1000, 100, 0)
+    config = HardwareConfig(bits=8, lanes=8, d_max=100, n_max=1000)
+    result = run_backend("model", problem, config, HardwareRun(0.002, 4.0, 1000, 20, 0))
+    assert min(result.trace.rel_subopt) <= 1e-9
+    assert config.step_cycles(100) <= math.ceil(100 / 8) + 10
+
+
+@pytest.mark.parametrize("backend", RTL_BACKENDS)
+def test_rtl_backend_agrees_with_model(backend, model_results, tmp_path):
+    """Same seed, same numbers: z bit for bit, cycles and saturations exactly, and hence the
+    same suboptimality, on the RTL as on the golden model."""
+    if backend != "amaranth":
+        reason = simulator_unavailable_reason(backend)
+        if reason:
+            pytest.skip(reason)
+    assert simulate_cli(tmp_path, "--backend", backend) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    _, expected = model_results
+    assert results["configuration"]["backend"] == backend
+    assert results["epochs"] == expected["epochs"]
+    assert results["initial"] == expected["initial"]
+    assert results["totals"]["cycles"] == expected["totals"]["cycles"]
+
+
+def test_data_file_and_synth_clock(tmp_path, capsys):
+    problem = paper_linreg(N, D, SEED)
+    data = tmp_path / "data.npz"
+    np.savez(data, X=problem.X, y=problem.y)
+    synth = tmp_path / "synth.json"
+    synth.write_text(json.dumps({"fmax_mhz": 62.5}))
+    out = tmp_path / "out"
+    assert main(["simulate", "--data", str(data), "--lanes", "4", "--epochs", "2",
+                 "--epoch-length", "10", "--step-size", str(STEP), "--synth-json", str(synth),
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert (results["configuration"]["n"], results["configuration"]["d"]) == (N, D)
+    assert results["performance"]["clock_mhz"] == 62.5
+    assert str(synth) in results["configuration"]["clock_source"]
+    assert results["performance"]["modeled_seconds"] == pytest.approx(
+        2 * 10 * SMALL_CONFIG.step_cycles(D) / 62.5e6)
+    assert "62.5 MHz" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bits", "1"], "bits must be an integer in 2..16, not 1"),
+    (["--lanes", "0"], "lanes must be an integer in 1..64, not 0"),
+    (["--n", "0"], "n must be an integer >= 1, not 0"),
+    (["--epochs", "0"], "epochs must be an integer >= 1, not 0"),
+    (["--epoch-length", "0"], "epoch length must be an integer >= 1, not 0"),
+    (["--seed", "-1"], "seed must be an integer >= 0, not -1"),
+    (["--step-size", "1e9"], "step size 1e+09 is outside"),
+    (["--mu", "0"], "mu must be a finite number > 0, not 0"),
+    (["--clock-mhz", "-5"], "--clock-mhz must be a finite number > 0, not -5"),
+    (["--synth-json", "missing.json"], "missing.json does not exist"),
+    (["--data", "missing.npz"], "does not exist"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
+    assert main(["simulate", "--n", "8", "--d", "4", "--epochs", "1", "--epoch-length", "2",
+                 "--out", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("halp-hw simulate: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_size_flags_must_match_the_data_file(tmp_path, capsys):
+    data = tmp_path / "data.npz"
+    problem = paper_linreg(N, D, SEED)
+    np.savez(data, X=problem.X, y=problem.y)
+    assert main(["simulate", "--data", str(data), "--n", "5", "--out", str(tmp_path)]) == 2
+    assert f"--n 5 does not match the data file {data} (n = {N})" in capsys.readouterr().err
