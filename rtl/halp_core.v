@@ -7,75 +7,43 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$11 ;
+  wire [3:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
-  wire [40:0] \$14 ;
-  wire [13:0] \$15 ;
-  wire [12:0] \$16 ;
-  wire [12:0] \$17 ;
-  wire [4:0] \$18 ;
-  wire [9:0] \$19 ;
+  wire [3:0] \$14 ;
+  wire \$15 ;
+  wire [32:0] \$16 ;
+  wire [32:0] \$17 ;
+  wire \$18 ;
+  wire [48:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [3:0] \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire [3:0] \$24 ;
-  wire \$25 ;
-  wire [32:0] \$26 ;
-  wire [32:0] \$27 ;
-  wire \$28 ;
-  wire [48:0] \$29 ;
+  wire [32:0] \$20 ;
+  reg [2:0] \$21 ;
+  reg [1:0] \$22 ;
+  reg [31:0] \$23 ;
+  reg [2:0] \$24 ;
+  reg [31:0] \$25 ;
+  reg [47:0] \$26 ;
+  reg [31:0] \$27 ;
   wire \$3 ;
-  wire [32:0] \$30 ;
-  reg \$31 ;
-  reg \$32 ;
-  reg [40:0] \$33 ;
-  reg [11:0] \$34 ;
-  reg [11:0] \$35 ;
-  reg [11:0] \$36 ;
-  reg [11:0] \$37 ;
-  reg [3:0] \$38 ;
-  reg [8:0] \$39 ;
   wire \$4 ;
-  reg \$40 ;
-  reg \$41 ;
-  reg \$42 ;
-  reg \$43 ;
-  reg \$44 ;
-  reg [3:0] \$45 ;
-  reg [7:0] \$46 ;
-  reg [2:0] \$47 ;
-  reg [1:0] \$48 ;
-  reg [31:0] \$49 ;
   wire \$5 ;
-  reg [2:0] \$50 ;
-  reg [31:0] \$51 ;
-  reg [47:0] \$52 ;
-  reg [31:0] \$53 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
-  (* init = 1'h0 *)
-  wire \$signal ;
-  (* init = 1'h0 *)
-  wire \$signal$60 ;
   wire [11:0] \$signature__addr ;
   wire [3:0] \$signature__addr$26 ;
-  reg [11:0] \$signature__addr$36  = 12'h000;
-  reg [3:0] \$signature__addr$40  = 4'h0;
+  wire [11:0] \$signature__addr$37 ;
+  wire [3:0] \$signature__addr$41 ;
   wire [63:0] \$signature__data ;
   wire [199:0] \$signature__data$27 ;
-  wire [63:0] \$signature__data$49 ;
-  wire [199:0] \$signature__data$54 ;
+  wire [63:0] \$signature__data$50 ;
+  wire [199:0] \$signature__data$55 ;
   wire \$signature__en ;
   wire \$signature__en$28 ;
   wire accept;
-  reg [3:0] addr = 4'h0;
-  reg advance;
-  reg advanced = 1'h0;
+  wire [3:0] addr;
   output busy;
   reg busy;
   reg clear;
@@ -94,18 +62,19 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   input cmd_valid;
   wire cmd_valid;
   wire [26:0] coef;
-  wire [26:0] \coef$66 ;
+  wire [26:0] \coef$67 ;
   reg [1:0] control_state = 2'h0;
   output [47:0] cycles;
   reg [47:0] cycles = 48'h000000000000;
   input [7:0] d;
   wire [7:0] d;
+  wire [7:0] \d$32 ;
   wire [22:0] dot;
-  wire [22:0] \dot$68 ;
+  wire [22:0] \dot$69 ;
   wire dot_valid;
-  wire \dot_valid$70 ;
+  wire \dot_valid$71 ;
   reg [2:0] drain = 3'h0;
-  wire draw;
+  reg draw;
   output [15:0] epoch;
   wire [15:0] epoch;
   wire [15:0] \epoch$30 ;
@@ -113,8 +82,8 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] exponent;
   wire [7:0] \exponent$29 ;
   reg [7:0] exponent_in;
-  reg first = 1'h0;
-  reg \first$92  = 1'h0;
+  wire first;
+  wire \first$95 ;
   input [3:0] g_wr_addr;
   wire [3:0] g_wr_addr;
   input [199:0] g_wr_data;
@@ -130,48 +99,44 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [24:0] \grad[5] ;
   wire [24:0] \grad[6] ;
   wire [24:0] \grad[7] ;
-  reg issuing = 1'h0;
-  reg [8:0] lanes_left = 9'h000;
+  wire issuing;
   wire last;
-  reg \last$61  = 1'h0;
   reg load;
-  reg \load$85 ;
+  reg \load$86 ;
   input [17:0] mantissa;
   wire [17:0] mantissa;
-  wire [17:0] \mantissa$71 ;
+  wire [17:0] \mantissa$72 ;
   wire [7:0] mask;
-  reg [7:0] \mask$55  = 8'h00;
   input [8:0] n;
   wire [8:0] n;
-  reg [40:0] product = 41'h00000000000;
-  reg product_ready = 1'h0;
+  wire [8:0] \n$31 ;
   wire [3:0] read_addr;
-  (* init = 1'h0 *)
+  wire read_first;
   wire read_last;
-  (* init = 8'h00 *)
   wire [7:0] read_mask;
   wire read_valid;
-  (* init = 4'h0 *)
+  wire \read_valid$59 ;
   wire [3:0] read_word;
   reg recenter;
   reg restart;
-  reg [11:0] row_base_cur = 12'h000;
-  reg [11:0] row_base_next = 12'h000;
+  wire [11:0] row_base_cur;
+  wire [11:0] \row_base_cur$34 ;
+  wire [11:0] row_base_next;
+  wire [11:0] \row_base_next$36 ;
   input rst;
   wire rst;
   output [31:0] saturations;
   reg [31:0] saturations = 32'd0;
-  wire [3:0] \saturations$101 ;
+  wire [3:0] \saturations$98 ;
   reg [31:0] seed;
-  reg [31:0] \seed$84 ;
+  reg [31:0] \seed$85 ;
   reg [2:0] seed_countdown = 3'h0;
   wire set_valid;
-  wire [31:0] state;
+  reg start;
   output [31:0] steps;
   reg [31:0] steps = 32'd0;
   reg [31:0] steps_left = 32'd0;
-  reg valid = 1'h0;
-  (* init = 4'h0 *)
+  wire valid;
   wire [3:0] word;
   wire [3:0] write_addr;
   wire [63:0] x_cur;
@@ -183,7 +148,6 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] \x_cur[5] ;
   wire [7:0] \x_cur[6] ;
   wire [7:0] \x_cur[7] ;
-  (* init = 12'h000 *)
   wire [11:0] x_cur_addr;
   wire [63:0] x_next;
   wire [7:0] \x_next[0] ;
@@ -194,9 +158,8 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] \x_next[5] ;
   wire [7:0] \x_next[6] ;
   wire [7:0] \x_next[7] ;
-  (* init = 12'h000 *)
   wire [11:0] x_next_addr;
-  reg [11:0] x_next_read__addr = 12'h000;
+  wire [11:0] x_next_read__addr;
   wire [63:0] x_next_read__data;
   input [11:0] x_wr_addr;
   wire [11:0] x_wr_addr;
@@ -214,7 +177,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] \z[6] ;
   wire [7:0] \z[7] ;
   wire [3:0] z_addr;
-  wire [3:0] \z_addr$73 ;
+  wire [3:0] \z_addr$74 ;
   wire [63:0] z_new;
   wire [7:0] \z_new[0] ;
   wire [7:0] \z_new[1] ;
@@ -260,7 +223,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   end
   reg [199:0] _0_;
   always @(posedge clk) begin
-    _0_ <= g_mem[\$signature__addr$40 ];
+    _0_ <= g_mem[\$signature__addr$41 ];
   end
   assign grad = _0_;
   reg [63:0] x_mem [4095:0];
@@ -4370,7 +4333,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   reg [63:0] _2_;
   always @(posedge clk) begin
     _1_ <= x_mem[x_next_read__addr];
-    _2_ <= x_mem[\$signature__addr$36 ];
+    _2_ <= x_mem[\$signature__addr$37 ];
   end
   assign x_next = _1_;
   assign x_cur = _2_;
@@ -4402,86 +4365,43 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
     _3_ <= z_mem[z_addr];
   end
   assign z_read__data = _3_;
-  always @(posedge clk)
-    advanced <= \$31 ;
-  always @(posedge clk)
-    product_ready <= \$32 ;
-  always @(posedge clk)
-    product <= \$33 ;
-  always @(posedge clk)
-    row_base_cur <= \$34 ;
-  always @(posedge clk)
-    row_base_next <= \$35 ;
-  always @(posedge clk)
-    \$signature__addr$36  <= \$36 ;
-  always @(posedge clk)
-    x_next_read__addr <= \$37 ;
-  always @(posedge clk)
-    \$signature__addr$40  <= \$38 ;
-  always @(posedge clk)
-    lanes_left <= \$39 ;
-  always @(posedge clk)
-    \first$92  <= \$40 ;
-  always @(posedge clk)
-    issuing <= \$41 ;
-  always @(posedge clk)
-    valid <= \$42 ;
-  always @(posedge clk)
-    first <= \$43 ;
-  always @(posedge clk)
-    \last$61  <= \$44 ;
-  always @(posedge clk)
-    addr <= \$45 ;
-  always @(posedge clk)
-    \mask$55  <= \$46 ;
-  always @(posedge clk)
-    seed_countdown <= \$47 ;
-  always @(posedge clk)
-    control_state <= \$48 ;
-  always @(posedge clk)
-    steps_left <= \$49 ;
-  always @(posedge clk)
-    drain <= \$50 ;
-  always @(posedge clk)
-    steps <= \$51 ;
-  always @(posedge clk)
-    cycles <= \$52 ;
-  always @(posedge clk)
-    saturations <= \$53 ;
-  assign last = $signed(lanes_left) <= $signed(5'h08);
-  assign \$1  = $signed(lanes_left) > $signed(1'h0);
-  assign \$2  = $signed(lanes_left) > $signed(2'h1);
-  assign \$3  = $signed(lanes_left) > $signed(3'h2);
-  assign \$4  = $signed(lanes_left) > $signed(3'h3);
-  assign \$5  = $signed(lanes_left) > $signed(4'h4);
-  assign \$6  = $signed(lanes_left) > $signed(4'h5);
-  assign \$7  = $signed(lanes_left) > $signed(4'h6);
-  assign \$8  = $signed(lanes_left) > $signed(4'h7);
-  assign z_addr = busy ? \$signature__addr$40  : z_rd_addr;
+  assign z_addr = busy ? \$signature__addr$41  : z_rd_addr;
   assign z_rd_data = read_valid ? z_read__data : 64'h0000000000000000;
   assign accept = cmd_valid & cmd_ready;
-  assign \$9  = seed_countdown >= 2'h2;
-  assign \$10  = issuing & \first$92 ;
-  assign \$11  = ! control_state;
-  assign \$12  = control_state == 1'h1;
-  assign \$13  = control_state == 2'h2;
-  assign \$14  = state * n;
-  assign \$15  = product[40:32] * 5'h10;
-  assign \$16  = \$signature__addr$36  + 1'h1;
-  assign \$17  = x_next_read__addr + 1'h1;
-  assign \$18  = \$signature__addr$40  + 1'h1;
-  assign \$19  = $signed(lanes_left) - $signed(5'h08);
-  assign \$20  = | cmd_arg;
-  assign \$21  = seed_countdown - 1'h1;
-  assign \$22  = ! seed_countdown;
-  assign \$23  = ~ issuing;
-  assign \$24  = drain + 1'h1;
-  assign \$25  = drain == 3'h7;
-  assign \$26  = steps_left - 1'h1;
-  assign \$27  = steps + 1'h1;
-  assign \$28  = steps_left == 1'h1;
-  assign \$29  = cycles + busy;
-  assign \$30  = saturations + \saturations$101 ;
+  assign \$1  = | cmd_arg;
+  assign \$2  = seed_countdown >= 2'h2;
+  assign \$3  = issuing & \first$95 ;
+  assign \$4  = ~ issuing;
+  assign \$5  = drain == 3'h7;
+  assign \$6  = steps_left == 1'h1;
+  assign \$7  = ! control_state;
+  assign \$8  = control_state == 1'h1;
+  assign \$9  = control_state == 2'h2;
+  assign \$10  = | cmd_arg;
+  assign \$11  = seed_countdown - 1'h1;
+  assign \$12  = ! seed_countdown;
+  assign \$13  = ~ issuing;
+  assign \$14  = drain + 1'h1;
+  assign \$15  = drain == 3'h7;
+  assign \$16  = steps_left - 1'h1;
+  assign \$17  = steps + 1'h1;
+  assign \$18  = steps_left == 1'h1;
+  assign \$19  = cycles + busy;
+  assign \$20  = saturations + \saturations$98 ;
+  always @(posedge clk)
+    seed_countdown <= \$21 ;
+  always @(posedge clk)
+    control_state <= \$22 ;
+  always @(posedge clk)
+    steps_left <= \$23 ;
+  always @(posedge clk)
+    drain <= \$24 ;
+  always @(posedge clk)
+    steps <= \$25 ;
+  always @(posedge clk)
+    cycles <= \$26 ;
+  always @(posedge clk)
+    saturations <= \$27 ;
   \halp_core.centering  centering (
     .clk(clk),
     .epoch(epoch),
@@ -4504,13 +4424,33 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
     .mantissa(mantissa),
     .rst(rst)
   );
-  \halp_core.sample_prng  sample_prng (
-    .advance(advance),
+  \halp_core.rows  rows (
+    .advance(draw),
     .clk(clk),
     .load(load),
+    .n(n),
+    .row_base_cur(row_base_cur),
+    .row_base_next(row_base_next),
     .rst(rst),
-    .seed(seed),
-    .state(state)
+    .seed(seed)
+  );
+  \halp_core.sequencer  sequencer (
+    .clk(clk),
+    .d(d),
+    .first(\first$95 ),
+    .issuing(issuing),
+    .read_first(first),
+    .read_last(last),
+    .read_mask(mask),
+    .read_valid(valid),
+    .read_word(addr),
+    .row_base_cur(row_base_cur),
+    .row_base_next(row_base_next),
+    .rst(rst),
+    .start(start),
+    .word(\$signature__addr$41 ),
+    .x_cur_addr(\$signature__addr$37 ),
+    .x_next_addr(x_next_read__addr)
   );
   \halp_core.vector  vector (
     .addr(addr),
@@ -4520,12 +4460,12 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
     .dot_valid(dot_valid),
     .first(first),
     .\grad$15 (grad),
-    .last(\last$61 ),
-    .load(\load$85 ),
-    .mask(\mask$55 ),
+    .last(last),
+    .load(\load$86 ),
+    .mask(mask),
     .rst(rst),
-    .saturations(\saturations$101 ),
-    .seed(\seed$84 ),
+    .saturations(\saturations$98 ),
+    .seed(\seed$85 ),
     .valid(valid),
     .\x_cur$9 (x_cur),
     .\x_next$11 (x_next),
@@ -4534,6 +4474,14 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
     .z_new(z_write__data),
     .z_valid(z_write__en)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    cmd_ready = 1'h0;
+    casez (control_state)
+      2'h0:
+          cmd_ready = 1'h1;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     seed = 32'd0;
@@ -4562,26 +4510,26 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \seed$84  = 32'd0;
+    \seed$85  = 32'd0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \seed$84  = cmd_arg;
+                  \seed$85  = cmd_arg;
             endcase
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \load$85  = 1'h0;
+    \load$86  = 1'h0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \load$85  = 1'h1;
+                  \load$86  = 1'h1;
             endcase
           end
     endcase
@@ -4646,14 +4594,45 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    advance = 1'h0;
+    start = 1'h0;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  if (\$1 ) begin
+                    start = 1'h1;
+                  end
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$4 ) begin
+            if (\$5 ) begin
+              (* full_case = 32'd1 *)
+              if (\$6 ) begin
+              end else begin
+                start = 1'h1;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    draw = 1'h0;
     casez (control_state)
       2'h0:
           /* empty */;
       2'h1:
-          advance = \$9 ;
+          draw = \$2 ;
       2'h2:
-          advance = \$10 ;
+          draw = \$3 ;
     endcase
   end
   always @* begin
@@ -4670,88 +4649,59 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$31  = advance;
-    if (rst) begin
-      \$31  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$32  = advanced;
-    if (rst) begin
-      \$32  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$33  = \$14 ;
-    if (rst) begin
-      \$33  = 41'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$34  = row_base_cur;
-    if (product_ready) begin
-      \$34  = row_base_next;
-    end
-    if (rst) begin
-      \$34  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$35  = row_base_next;
-    if (product_ready) begin
-      \$35  = \$15 [11:0];
-    end
-    if (rst) begin
-      \$35  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$36  = \$signature__addr$36 ;
-    if (issuing) begin
-      \$36  = \$16 [11:0];
-    end
+    \$21  = seed_countdown;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  /* empty */;
+                  \$21  = 3'h3;
+            endcase
+          end
+      2'h1:
+          \$21  = \$11 [2:0];
+    endcase
+    if (rst) begin
+      \$21  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$22  = control_state;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$22  = 2'h1;
               2'h1:
                   /* empty */;
               2'h2:
-                  if (\$20 ) begin
-                    \$36  = row_base_cur;
+                  if (\$10 ) begin
+                    \$22  = 2'h2;
                   end
             endcase
           end
       2'h1:
-          /* empty */;
+          if (\$12 ) begin
+            \$22  = 2'h0;
+          end
       2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              (* full_case = 32'd1 *)
-              if (\$28 ) begin
-              end else begin
-                \$36  = row_base_cur;
+          if (\$13 ) begin
+            if (\$15 ) begin
+              if (\$18 ) begin
+                \$22  = 2'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$36  = 12'h000;
+      \$22  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$37  = x_next_read__addr;
-    if (issuing) begin
-      \$37  = \$17 [11:0];
-    end
+    \$23  = steps_left;
     casez (control_state)
       2'h0:
           if (accept) begin
@@ -4761,355 +4711,76 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
               2'h1:
                   /* empty */;
               2'h2:
-                  if (\$20 ) begin
-                    \$37  = row_base_next;
+                  if (\$10 ) begin
+                    \$23  = cmd_arg;
                   end
             endcase
           end
       2'h1:
           /* empty */;
       2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              (* full_case = 32'd1 *)
-              if (\$28 ) begin
-              end else begin
-                \$37  = row_base_next;
-              end
+          if (\$13 ) begin
+            if (\$15 ) begin
+              \$23  = \$16 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$37  = 12'h000;
+      \$23  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$38  = \$signature__addr$40 ;
-    if (issuing) begin
-      \$38  = \$18 [3:0];
-    end
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$38  = 4'h0;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              (* full_case = 32'd1 *)
-              if (\$28 ) begin
-              end else begin
-                \$38  = 4'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$38  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$39  = lanes_left;
-    if (issuing) begin
-      \$39  = \$19 [8:0];
-    end
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$39  = { 1'h0, d };
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              (* full_case = 32'd1 *)
-              if (\$28 ) begin
-              end else begin
-                \$39  = { 1'h0, d };
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$39  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$40  = \first$92 ;
-    if (issuing) begin
-      \$40  = 1'h0;
-    end
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$40  = 1'h1;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              (* full_case = 32'd1 *)
-              if (\$28 ) begin
-              end else begin
-                \$40  = 1'h1;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$40  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$41  = issuing;
-    if (issuing) begin
-      if (last) begin
-        \$41  = 1'h0;
-      end
-    end
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$41  = 1'h1;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              (* full_case = 32'd1 *)
-              if (\$28 ) begin
-              end else begin
-                \$41  = 1'h1;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$41  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$42  = issuing;
-    if (rst) begin
-      \$42  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$43  = \first$92 ;
-    if (rst) begin
-      \$43  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$44  = last;
-    if (rst) begin
-      \$44  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$45  = \$signature__addr$40 ;
-    if (rst) begin
-      \$45  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$46  = mask;
-    if (rst) begin
-      \$46  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$47  = seed_countdown;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$47  = 3'h3;
-            endcase
-          end
-      2'h1:
-          \$47  = \$21 [2:0];
-    endcase
-    if (rst) begin
-      \$47  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$48  = control_state;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$48  = 2'h1;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$48  = 2'h2;
-                  end
-            endcase
-          end
-      2'h1:
-          if (\$22 ) begin
-            \$48  = 2'h0;
-          end
-      2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              if (\$28 ) begin
-                \$48  = 2'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$48  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$49  = steps_left;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$49  = cmd_arg;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              \$49  = \$26 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$49  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$50  = drain;
+    \$24  = drain;
     casez (control_state)
       2'h0:
           /* empty */;
       2'h1:
           /* empty */;
       2'h2:
-          if (\$23 ) begin
-            \$50  = \$24 [2:0];
-            if (\$25 ) begin
-              \$50  = 3'h0;
+          if (\$13 ) begin
+            \$24  = \$14 [2:0];
+            if (\$15 ) begin
+              \$24  = 3'h0;
             end
           end
     endcase
     if (rst) begin
-      \$50  = 3'h0;
+      \$24  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$51  = steps;
+    \$25  = steps;
     casez (control_state)
       2'h0:
           /* empty */;
       2'h1:
           /* empty */;
       2'h2:
-          if (\$23 ) begin
-            if (\$25 ) begin
-              \$51  = \$27 [31:0];
+          if (\$13 ) begin
+            if (\$15 ) begin
+              \$25  = \$17 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$51  = 32'd0;
+      \$25  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$52  = \$29 [47:0];
+    \$26  = \$19 [47:0];
     if (rst) begin
-      \$52  = 48'h000000000000;
+      \$26  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$53  = \$30 [31:0];
+    \$27  = \$20 [31:0];
     if (rst) begin
-      \$53  = 32'd0;
+      \$27  = 32'd0;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    cmd_ready = 1'h0;
-    casez (control_state)
-      2'h0:
-          cmd_ready = 1'h1;
-    endcase
   end
   assign \$signature__addr  = x_wr_addr;
   assign \$signature__data  = x_wr_data;
@@ -5119,27 +4790,30 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   assign \$signature__en$28  = g_wr_en;
   assign \exponent$29  = exponent;
   assign \epoch$30  = epoch;
-  assign draw = advance;
-  assign x_cur_addr = \$signature__addr$36 ;
+  assign \n$31  = n;
+  assign \d$32  = d;
+  assign \row_base_cur$34  = row_base_cur;
+  assign \row_base_next$36  = row_base_next;
+  assign x_cur_addr = \$signature__addr$37 ;
   assign x_next_addr = x_next_read__addr;
-  assign word = \$signature__addr$40 ;
+  assign word = \$signature__addr$41 ;
   assign z_read__addr = z_addr;
   assign read_addr = z_addr;
   assign z_word = z_rd_data;
-  assign \$signature__data$49  = x_cur;
+  assign \$signature__data$50  = x_cur;
   assign x_next_read__data = x_next;
   assign z = z_rd_data;
-  assign \$signature__data$54  = grad;
-  assign read_mask = \mask$55 ;
-  assign \$signal  = valid;
-  assign \$signal$60  = first;
-  assign read_last = \last$61 ;
+  assign \$signature__data$55  = grad;
+  assign read_mask = mask;
+  assign \read_valid$59  = valid;
+  assign read_first = first;
+  assign read_last = last;
   assign read_word = addr;
-  assign \coef$66  = coef;
-  assign \dot$68  = dot;
-  assign \dot_valid$70  = dot_valid;
-  assign \mantissa$71  = mantissa;
-  assign \z_addr$73  = z_write__addr;
+  assign \coef$67  = coef;
+  assign \dot$69  = dot;
+  assign \dot_valid$71  = dot_valid;
+  assign \mantissa$72  = mantissa;
+  assign \z_addr$74  = z_write__addr;
   assign z_new = z_write__data;
   assign z_valid = z_write__en;
   assign write_addr = z_write__addr;
@@ -5184,14 +4858,6 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   assign \z_new[5]  = z_write__data[47:40];
   assign \z_new[6]  = z_write__data[55:48];
   assign \z_new[7]  = z_write__data[63:56];
-  assign mask[7] = \$8 ;
-  assign mask[6] = \$7 ;
-  assign mask[5] = \$6 ;
-  assign mask[4] = \$5 ;
-  assign mask[3] = \$4 ;
-  assign mask[2] = \$3 ;
-  assign mask[1] = \$2 ;
-  assign mask[0] = \$1 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5409,8 +5075,107 @@ module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.sample_prng (rst, seed, load, advance, state, clk);
+module \halp_core.rows (clk, rst, seed, load, advance, row_base_cur, row_base_next, n);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  wire [40:0] \$1 ;
+  wire [13:0] \$2 ;
+  reg \$3 ;
+  reg \$4 ;
+  reg [40:0] \$5 ;
+  reg [11:0] \$6 ;
+  reg [11:0] \$7 ;
+  reg \$signal  = 1'h0;
+  input advance;
+  wire advance;
+  input clk;
+  wire clk;
+  wire draw;
+  input load;
+  wire load;
+  wire \load$3 ;
+  input [8:0] n;
+  wire [8:0] n;
+  reg [40:0] product = 41'h00000000000;
+  reg product_ready = 1'h0;
+  output [11:0] row_base_cur;
+  reg [11:0] row_base_cur = 12'h000;
+  output [11:0] row_base_next;
+  reg [11:0] row_base_next = 12'h000;
+  input rst;
+  wire rst;
+  input [31:0] seed;
+  wire [31:0] seed;
+  wire [31:0] \seed$1 ;
+  wire [31:0] state;
+  always @(posedge clk)
+    \$signal  <= \$3 ;
+  always @(posedge clk)
+    product_ready <= \$4 ;
+  always @(posedge clk)
+    product <= \$5 ;
+  always @(posedge clk)
+    row_base_cur <= \$6 ;
+  always @(posedge clk)
+    row_base_next <= \$7 ;
+  assign \$1  = state * n;
+  assign \$2  = product[40:32] * 5'h10;
+  \halp_core.rows.prng  prng (
+    .advance(advance),
+    .clk(clk),
+    .load(load),
+    .rst(rst),
+    .seed(seed),
+    .state(state)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$3  = advance;
+    if (rst) begin
+      \$3  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$4  = \$signal ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$5  = \$1 ;
+    if (rst) begin
+      \$5  = 41'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$6  = row_base_cur;
+    if (product_ready) begin
+      \$6  = row_base_next;
+    end
+    if (rst) begin
+      \$6  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$7  = row_base_next;
+    if (product_ready) begin
+      \$7  = \$2 [11:0];
+    end
+    if (rst) begin
+      \$7  = 12'h000;
+    end
+  end
+  assign \seed$1  = seed;
+  assign \load$3  = load;
+  assign draw = advance;
+endmodule
+
+(* generator = "Amaranth" *)
+module \halp_core.rows.prng (rst, seed, load, advance, state, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -5445,7 +5210,7 @@ module \halp_core.sample_prng (rst, seed, load, advance, state, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$18  = ~ { seed[31], seed[28:25], seed[21:20], seed[18:16], seed[14:11], seed[8:7], seed[5:3], seed[0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -5466,8 +5231,223 @@ module \halp_core.sample_prng (rst, seed, load, advance, state, clk);
 endmodule
 
 (* generator = "Amaranth" *)
+module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issuing, first, word, x_cur_addr, x_next_addr, read_valid, read_first, read_last, read_word, read_mask, d);
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  wire \$1 ;
+  wire [12:0] \$10 ;
+  wire [4:0] \$11 ;
+  wire [9:0] \$12 ;
+  reg \$13 ;
+  reg \$14 ;
+  reg [3:0] \$15 ;
+  reg [8:0] \$16 ;
+  reg [11:0] \$17 ;
+  reg [11:0] \$18 ;
+  reg \$19 ;
+  wire \$2 ;
+  reg \$20 ;
+  reg \$21 ;
+  reg [3:0] \$22 ;
+  reg [7:0] \$23 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [12:0] \$9 ;
+  input clk;
+  wire clk;
+  input [7:0] d;
+  wire [7:0] d;
+  output first;
+  reg first = 1'h0;
+  output issuing;
+  reg issuing = 1'h0;
+  reg [8:0] lanes_left = 9'h000;
+  wire last;
+  wire [7:0] mask;
+  output read_first;
+  reg read_first = 1'h0;
+  output read_last;
+  reg read_last = 1'h0;
+  output [7:0] read_mask;
+  reg [7:0] read_mask = 8'h00;
+  output read_valid;
+  reg read_valid = 1'h0;
+  output [3:0] read_word;
+  reg [3:0] read_word = 4'h0;
+  input [11:0] row_base_cur;
+  wire [11:0] row_base_cur;
+  input [11:0] row_base_next;
+  wire [11:0] row_base_next;
+  input rst;
+  wire rst;
+  input start;
+  wire start;
+  output [3:0] word;
+  reg [3:0] word = 4'h0;
+  output [11:0] x_cur_addr;
+  reg [11:0] x_cur_addr = 12'h000;
+  output [11:0] x_next_addr;
+  reg [11:0] x_next_addr = 12'h000;
+  assign last = $signed(lanes_left) <= $signed(5'h08);
+  assign \$1  = $signed(lanes_left) > $signed(1'h0);
+  assign \$2  = $signed(lanes_left) > $signed(2'h1);
+  assign \$3  = $signed(lanes_left) > $signed(3'h2);
+  assign \$4  = $signed(lanes_left) > $signed(3'h3);
+  assign \$5  = $signed(lanes_left) > $signed(4'h4);
+  assign \$6  = $signed(lanes_left) > $signed(4'h5);
+  assign \$7  = $signed(lanes_left) > $signed(4'h6);
+  assign \$8  = $signed(lanes_left) > $signed(4'h7);
+  assign \$9  = x_cur_addr + 1'h1;
+  assign \$10  = x_next_addr + 1'h1;
+  assign \$11  = word + 1'h1;
+  assign \$12  = $signed(lanes_left) - $signed(5'h08);
+  always @(posedge clk)
+    issuing <= \$13 ;
+  always @(posedge clk)
+    first <= \$14 ;
+  always @(posedge clk)
+    word <= \$15 ;
+  always @(posedge clk)
+    lanes_left <= \$16 ;
+  always @(posedge clk)
+    x_cur_addr <= \$17 ;
+  always @(posedge clk)
+    x_next_addr <= \$18 ;
+  always @(posedge clk)
+    read_valid <= \$19 ;
+  always @(posedge clk)
+    read_first <= \$20 ;
+  always @(posedge clk)
+    read_last <= \$21 ;
+  always @(posedge clk)
+    read_word <= \$22 ;
+  always @(posedge clk)
+    read_mask <= \$23 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$13  = issuing;
+    if (start) begin
+      \$13  = 1'h1;
+    end else if (issuing) begin
+      if (last) begin
+        \$13  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$13  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$14  = first;
+    if (start) begin
+      \$14  = 1'h1;
+    end else if (issuing) begin
+      \$14  = 1'h0;
+    end
+    if (rst) begin
+      \$14  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$15  = word;
+    if (start) begin
+      \$15  = 4'h0;
+    end else if (issuing) begin
+      \$15  = \$11 [3:0];
+    end
+    if (rst) begin
+      \$15  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$16  = lanes_left;
+    if (start) begin
+      \$16  = { 1'h0, d };
+    end else if (issuing) begin
+      \$16  = \$12 [8:0];
+    end
+    if (rst) begin
+      \$16  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$17  = x_cur_addr;
+    if (start) begin
+      \$17  = row_base_cur;
+    end else if (issuing) begin
+      \$17  = \$9 [11:0];
+    end
+    if (rst) begin
+      \$17  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$18  = x_next_addr;
+    if (start) begin
+      \$18  = row_base_next;
+    end else if (issuing) begin
+      \$18  = \$10 [11:0];
+    end
+    if (rst) begin
+      \$18  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$19  = issuing;
+    if (rst) begin
+      \$19  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$20  = first;
+    if (rst) begin
+      \$20  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$21  = last;
+    if (rst) begin
+      \$21  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$22  = word;
+    if (rst) begin
+      \$22  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$23  = mask;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  assign mask[7] = \$8 ;
+  assign mask[6] = \$7 ;
+  assign mask[5] = \$6 ;
+  assign mask[4] = \$5 ;
+  assign mask[3] = \$4 ;
+  assign mask[2] = \$3 ;
+  assign mask[1] = \$2 ;
+  assign mask[0] = \$1 ;
+endmodule
+
+(* generator = "Amaranth" *)
 module \halp_core.vector (rst, \z$13 , \x_cur$9 , \x_next$11 , \grad$15 , seed, load, valid, first, last, addr, mask, z_new, z_valid, z_addr, saturations, dot, dot_valid, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [1:0] \$1 ;
   wire [16:0] \$10 ;
   wire [16:0] \$11 ;
@@ -5902,21 +5882,21 @@ module \halp_core.vector (rst, \z$13 , \x_cur$9 , \x_next$11 , \grad$15 , seed, 
     .z_new(\z_new$89 )
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$39  = tree2_control_1;
     if (rst) begin
       \$39  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$40  = tree2_control_2;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$41  = dot;
     if (tree3_control_0) begin
       \$41  = \$18 [22:0];
@@ -5926,140 +5906,140 @@ module \halp_core.vector (rst, \z$13 , \x_cur$9 , \x_next$11 , \grad$15 , seed, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$42  = \$19 ;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$20  = valid;
     if (rst) begin
       \$20  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$21  = first;
     if (rst) begin
       \$21  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$22  = last;
     if (rst) begin
       \$22  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$23  = addr;
     if (rst) begin
       \$23  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$24  = stage_a_0;
     if (rst) begin
       \$24  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$25  = stage_a_1;
     if (rst) begin
       \$25  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$26  = stage_a_2;
     if (rst) begin
       \$26  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$27  = stage_a_3;
     if (rst) begin
       \$27  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$28  = z_valid;
     if (rst) begin
       \$28  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$29  = stage_b_1;
     if (rst) begin
       \$29  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$30  = stage_b_2;
     if (rst) begin
       \$30  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$31  = \$9 [3:0];
     if (rst) begin
       \$31  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$32  = \$12 ;
     if (rst) begin
       \$32  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$33  = \$15 ;
     if (rst) begin
       \$33  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$34  = stage_c_0;
     if (rst) begin
       \$34  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$35  = stage_c_1;
     if (rst) begin
       \$35  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$36  = stage_c_2;
     if (rst) begin
       \$36  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$37  = \$16 ;
     if (rst) begin
       \$37  = 19'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$38  = tree2_control_0;
     if (rst) begin
       \$38  = 1'h0;
@@ -6191,7 +6171,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane0 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -6291,63 +6271,63 @@ module \halp_core.vector.lane0 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -6364,7 +6344,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane0.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -6399,7 +6379,7 @@ module \halp_core.vector.lane0.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$16  = ~ { seed[29:26], seed[22:21], seed[19:17], seed[15:12], seed[9:8], seed[6:4], seed[1] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -6457,7 +6437,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane1 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -6557,63 +6537,63 @@ module \halp_core.vector.lane1 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -6630,7 +6610,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane1.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -6665,7 +6645,7 @@ module \halp_core.vector.lane1.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$14  = ~ { seed[31:30], seed[28:27], seed[25], seed[23], seed[21], seed[18:17], seed[14:13], seed[11:10], seed[8], seed[5], seed[3], seed[1:0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -6723,7 +6703,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane2 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -6823,63 +6803,63 @@ module \halp_core.vector.lane2 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -6896,7 +6876,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane2.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -6931,7 +6911,7 @@ module \halp_core.vector.lane2.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$12  = ~ { seed[30:27], seed[23:22], seed[20:18], seed[16:13], seed[10:9], seed[7:5], seed[2] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -6989,7 +6969,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane3 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -7089,63 +7069,63 @@ module \halp_core.vector.lane3 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -7162,7 +7142,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane3.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -7197,7 +7177,7 @@ module \halp_core.vector.lane3.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$10  = ~ { seed[28], seed[26:24], seed[20], seed[18], seed[16], seed[14:13], seed[7], seed[4:2], seed[0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -7255,7 +7235,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane4 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -7355,63 +7335,63 @@ module \halp_core.vector.lane4 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -7428,7 +7408,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane4.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -7463,7 +7443,7 @@ module \halp_core.vector.lane4.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$8  = ~ { seed[31], seed[29:28], seed[26], seed[24], seed[22], seed[19:18], seed[15:14], seed[12:11], seed[9], seed[6], seed[4], seed[2:1] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -7521,7 +7501,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane5 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -7621,63 +7601,63 @@ module \halp_core.vector.lane5 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -7694,7 +7674,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane5.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -7729,7 +7709,7 @@ module \halp_core.vector.lane5.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$6  = ~ { seed[30], seed[28], seed[25:23], seed[18], seed[14], seed[12], seed[10], seed[3:0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -7787,7 +7767,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane6 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -7887,63 +7867,63 @@ module \halp_core.vector.lane6 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -7960,7 +7940,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane6.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -7995,7 +7975,7 @@ module \halp_core.vector.lane6.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$4  = ~ { seed[31:28], seed[24:23], seed[21:19], seed[17:14], seed[11:10], seed[8:6], seed[3] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -8053,7 +8033,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane7 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
   reg [7:0] \$11 ;
@@ -8153,63 +8133,63 @@ module \halp_core.vector.lane7 (rst, z, x_cur, x_next, grad, seed, load, advance
     .value(\$1 [35:0])
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$8  = \$2 ;
     if (rst) begin
       \$8  = 35'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$9  = \$4 ;
     if (rst) begin
       \$9  = 40'h0000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$10  = next_state[31:16];
     if (rst) begin
       \$10  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$11  = x_next;
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$12  = active;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$13  = \$5 ;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$14  = \$6 ;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$15  = x_next_a;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$16  = \$7 ;
     if (rst) begin
       \$16  = 16'h0000;
@@ -8226,7 +8206,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane7.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -8261,7 +8241,7 @@ module \halp_core.vector.lane7.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$2  = ~ { seed[31], seed[27:20], seed[17:16], seed[14], seed[10:7], seed[0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;

@@ -13,7 +13,8 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from golden.hardware import HardwareConfig
-from golden.validation import HalpInputError
+
+from .lane import check_config
 
 __all__ = ["EXPONENT_BITS", "EPOCH_BITS", "address_shape", "BitCenteringRegister"]
 
@@ -61,9 +62,7 @@ class BitCenteringRegister(wiring.Component):
     """
 
     def __init__(self, *, config: HardwareConfig):
-        if not isinstance(config, HardwareConfig):
-            raise HalpInputError(f"config must be a HardwareConfig, not {config!r}")
-        self.config = config
+        self.config = check_config(config)
         address = address_shape(config.words_per_row)
         super().__init__({
             "recenter": In(1),

@@ -16,16 +16,17 @@ from amaranth.lib.wiring import In, Out
 
 from golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
 from golden.prng import SAMPLE_STREAM, STATE_BITS
-from golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
 from .faults import check_fault
+from .lane import check_config
 from .prng import Xorshift32
 from .vector import VectorUnit
 
 __all__ = [
-    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "HALPCore",
+    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "SampleRowSource",
+    "BeatSequencer", "HALPCore",
     "pack_words", "unpack_words", "CoreDriver",
 ]
 
@@ -83,6 +84,146 @@ class Command(enum.Enum, shape=2):
     RUN = 2
 
 
+class SampleRowSource(wiring.Component):
+    """The sample-index stream as data-memory row bases: the two rows of the next pass.
+
+    A draw advances the stream (``golden.prng.SAMPLE_STREAM``), takes ``(state * n) >> 32`` and
+    scales it to the row base ``index * W``, each step in its own register so that neither
+    multiply sits on another path; the new base is usable ``DRAW_LATENCY`` cycles after the
+    draw. Each draw shifts ``row_base_next`` into ``row_base_cur``.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build (``n_max``, ``words_per_row``).
+    fault : str or None
+        ``index-off-by-one`` uses index ``i + 1`` (mod ``n``) instead of the drawn ``i``.
+
+    Attributes
+    ----------
+    seed : In(32)
+        The user seed, used on ``load``.
+    load : In(1)
+        Reseed the stream.
+    draw : In(1)
+        Draw the next sample.
+    n : In(range(n_max + 1))
+        Number of samples.
+    row_base_cur, row_base_next : Out(address_shape(n_max * W))
+        The rows ``i_t`` and ``i_{t+1}`` of the next pass, as word addresses.
+    """
+
+    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
+        self.config = check_config(config)
+        self.fault = check_fault(fault)
+        row_base = address_shape(config.n_max * config.words_per_row)
+        super().__init__({
+            "seed": In(STATE_BITS),
+            "load": In(1),
+            "draw": In(1),
+            "n": In(range(config.n_max + 1)),
+            "row_base_cur": Out(row_base),
+            "row_base_next": Out(row_base),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
+        m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
+                     prng.advance.eq(self.draw)]
+        advanced, product_ready = Signal(), Signal()
+        product = Signal(STATE_BITS + len(self.n))
+        m.d.sync += [advanced.eq(self.draw), product_ready.eq(advanced),
+                     product.eq(prng.state * self.n)]
+        index = product[STATE_BITS:]
+        if self.fault == "index-off-by-one":
+            following = Signal(range(self.config.n_max + 1))
+            m.d.comb += following.eq(index + 1)
+            index = Mux(following == self.n, 0, following)
+        with m.If(product_ready):
+            m.d.sync += [self.row_base_cur.eq(self.row_base_next),
+                         self.row_base_next.eq(index * self.config.words_per_row)]
+        return m
+
+
+class BeatSequencer(wiring.Component):
+    """The issue stage of a pass: one beat per cycle until ``d`` features are covered.
+
+    ``lanes_left`` counts down from ``d`` by ``L``: beat ``k``'s lane mask is ``lanes_left > l``
+    and the last beat is ``lanes_left <= L``, so no division by ``L`` is needed.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build.
+
+    Attributes
+    ----------
+    start : In(1)
+        Begin a pass: the first beat issues in the next cycle.
+    d : In(range(d_max + 1))
+        Features per row (at least 1).
+    row_base_cur, row_base_next : In(address_shape(n_max * W))
+        The pass's rows ``i_t`` and ``i_{t+1}``, taken on ``start``.
+    issuing, first : Out(1)
+        Issue stage: a beat is issued; it is the pass's first.
+    x_cur_addr, x_next_addr : Out(address_shape(n_max * W))
+        Issue stage: the data-memory read addresses of the beat.
+    word : Out(address_shape(W))
+        Issue stage: the ``z`` / ``G`` word of the beat.
+    read_valid, read_first, read_last : Out(1)
+        Read stage (one cycle later, with the memory read data): the beat's flags.
+    read_word : Out(address_shape(W))
+        Read stage: the beat's word.
+    read_mask : Out(lanes)
+        Read stage: bit ``l`` is set when lane ``l`` holds a feature.
+    """
+
+    def __init__(self, *, config: HardwareConfig):
+        self.config = check_config(config)
+        row_address = address_shape(config.n_max * config.words_per_row)
+        word = address_shape(config.words_per_row)
+        super().__init__({
+            "start": In(1),
+            "d": In(range(config.d_max + 1)),
+            "row_base_cur": In(row_address),
+            "row_base_next": In(row_address),
+            "issuing": Out(1),
+            "first": Out(1),
+            "x_cur_addr": Out(row_address),
+            "x_next_addr": Out(row_address),
+            "word": Out(word),
+            "read_valid": Out(1),
+            "read_first": Out(1),
+            "read_last": Out(1),
+            "read_word": Out(word),
+            "read_mask": Out(config.lanes),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        lanes = self.config.lanes
+        lanes_left = Signal(range(-lanes, self.config.d_max + 1))
+        last = Signal()
+        mask = Signal(lanes)
+        m.d.comb += [last.eq(lanes_left <= lanes),
+                     *(mask[lane].eq(lanes_left > lane) for lane in range(lanes))]
+        with m.If(self.start):
+            m.d.sync += [self.issuing.eq(1), self.first.eq(1), self.word.eq(0),
+                         lanes_left.eq(self.d), self.x_cur_addr.eq(self.row_base_cur),
+                         self.x_next_addr.eq(self.row_base_next)]
+        with m.Elif(self.issuing):
+            m.d.sync += [self.x_cur_addr.eq(self.x_cur_addr + 1),
+                         self.x_next_addr.eq(self.x_next_addr + 1), self.word.eq(self.word + 1),
+                         lanes_left.eq(lanes_left - lanes), self.first.eq(0)]
+            with m.If(last):
+                m.d.sync += self.issuing.eq(0)
+        m.d.sync += [self.read_valid.eq(self.issuing), self.read_first.eq(self.first),
+                     self.read_last.eq(last), self.read_word.eq(self.word),
+                     self.read_mask.eq(mask)]
+        return m
+
+
 class HALPCore(wiring.Component):
     """The accelerator: runs T inner steps of bit-centered SVRG on command.
 
@@ -120,9 +261,7 @@ class HALPCore(wiring.Component):
     """
 
     def __init__(self, *, config: HardwareConfig, fault: str | None = None):
-        if not isinstance(config, HardwareConfig):
-            raise HalpInputError(f"config must be a HardwareConfig, not {config!r}")
-        self.config = config
+        self.config = check_config(config)
         self.fault = check_fault(fault)
         words = config.words_per_row
         super().__init__({
@@ -153,101 +292,75 @@ class HALPCore(wiring.Component):
         m = Module()
         cfg = self.config
         words = cfg.words_per_row
-
         m.submodules.x_mem = x_mem = on_chip_memory(cfg.lanes * cfg.data_bits, cfg.n_max * words)
         m.submodules.g_mem = g_mem = on_chip_memory(cfg.lanes * cfg.grad_width, words)
         m.submodules.z_mem = z_mem = on_chip_memory(cfg.lanes * cfg.bits, words)
         m.submodules.centering = centering = BitCenteringRegister(config=cfg)
-        m.submodules.sample_prng = sample_prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
+        m.submodules.rows = rows = SampleRowSource(config=cfg, fault=self.fault)
+        m.submodules.sequencer = sequencer = BeatSequencer(config=cfg)
         m.submodules.vector = vector = VectorUnit(config=cfg, fault=self.fault)
         m.submodules.coefficient = coefficient = StepCoefficient(config=cfg)
         x_write, g_write, z_write = x_mem.write_port(), g_mem.write_port(), z_mem.write_port()
         x_cur_read, x_next_read = x_mem.read_port(), x_mem.read_port()
         g_read, z_read = g_mem.read_port(), z_mem.read_port()
 
-        # -- host writes and status ------------------------------------------------------------
+        # Host writes, status, and the row and beat sources.
         m.d.comb += [
             x_write.addr.eq(self.x_wr_addr), x_write.data.eq(self.x_wr_data),
             x_write.en.eq(self.x_wr_en),
             g_write.addr.eq(self.g_wr_addr), g_write.data.eq(self.g_wr_data),
             g_write.en.eq(self.g_wr_en),
             self.exponent.eq(centering.exponent), self.epoch.eq(centering.epoch),
+            rows.n.eq(self.n), sequencer.d.eq(self.d),
+            sequencer.row_base_cur.eq(rows.row_base_cur),
+            sequencer.row_base_next.eq(rows.row_base_next),
         ]
 
-        # -- sample-index source: advance, then (state * n) >> 32, then row base index * W -------
-        # Two registered stages keep the 32 x 17 multiply and the row-base multiply off the
-        # issue path; a draw requested in cycle c is usable in cycle c + DRAW_LATENCY.
-        draw = Signal()
-        advanced = Signal()
-        product_ready = Signal()
-        product = Signal(STATE_BITS + len(self.n))
-        row_base_cur = Signal.like(self.x_wr_addr)    # row i_t of the next pass
-        row_base_next = Signal.like(self.x_wr_addr)   # row i_{t+1} of the next pass
-        m.d.comb += sample_prng.advance.eq(draw)
-        m.d.sync += [advanced.eq(draw), product_ready.eq(advanced),
-                     product.eq(sample_prng.state * self.n)]
-        index = self._sample_index(m, product[STATE_BITS:])
-        with m.If(product_ready):
-            m.d.sync += [row_base_cur.eq(row_base_next), row_base_next.eq(index * words)]
-
-        # -- issue stage: read addresses of beat k and its lane mask ----------------------------
-        issuing = Signal()
-        first = Signal()
-        x_cur_addr = Signal.like(self.x_wr_addr)
-        x_next_addr = Signal.like(self.x_wr_addr)
-        word = Signal(address_shape(words))
-        lanes_left = Signal(range(-cfg.lanes, cfg.d_max + 1))
-        last = Signal()
-        mask = Signal(cfg.lanes)
-        m.d.comb += [last.eq(lanes_left <= cfg.lanes),
-                     *(mask[lane].eq(lanes_left > lane) for lane in range(cfg.lanes))]
-        with m.If(issuing):
-            m.d.sync += [x_cur_addr.eq(x_cur_addr + 1), x_next_addr.eq(x_next_addr + 1),
-                         word.eq(word + 1), lanes_left.eq(lanes_left - cfg.lanes), first.eq(0)]
-            with m.If(last):
-                m.d.sync += issuing.eq(0)
-
-        def start_pass():
-            m.d.sync += [issuing.eq(1), first.eq(1), word.eq(0), lanes_left.eq(self.d),
-                         x_cur_addr.eq(row_base_cur), x_next_addr.eq(row_base_next)]
-
-        # -- read stage: synchronous memory reads, z masked by the valid bits --------------------
-        z_addr = Signal.like(word)
+        # Issue stage -> synchronous reads; z is masked by the valid bits; the host reads z
+        # through the same port while not busy.
+        z_addr = Signal.like(sequencer.word)
         z_word = Signal.like(self.z_rd_data)
         m.d.comb += [
-            x_cur_read.addr.eq(x_cur_addr), x_next_read.addr.eq(x_next_addr),
-            g_read.addr.eq(word),
-            z_addr.eq(Mux(self.busy, word, self.z_rd_addr)),
+            x_cur_read.addr.eq(sequencer.x_cur_addr), x_next_read.addr.eq(sequencer.x_next_addr),
+            g_read.addr.eq(sequencer.word),
+            z_addr.eq(Mux(self.busy, sequencer.word, self.z_rd_addr)),
             z_read.addr.eq(z_addr), centering.read_addr.eq(z_addr),
             z_word.eq(Mux(centering.read_valid, z_read.data, 0)),
             self.z_rd_data.eq(z_word),
         ]
-        read_valid, read_first, read_last = Signal(), Signal(), Signal()
-        read_word = Signal.like(word)
-        read_mask = Signal.like(mask)
-        m.d.sync += [read_valid.eq(issuing), read_first.eq(first), read_last.eq(last),
-                     read_word.eq(word), read_mask.eq(mask)]
+
+        # Read stage -> vector unit -> step coefficient -> back to the lanes' stage A.
         m.d.comb += [
             vector.x_cur.eq(x_cur_read.data), vector.x_next.eq(x_next_read.data),
-            vector.z.eq(z_word), vector.grad.eq(g_read.data), vector.mask.eq(read_mask),
-            vector.valid.eq(read_valid), vector.first.eq(read_first), vector.last.eq(read_last),
-            vector.addr.eq(read_word), vector.coef.eq(coefficient.coef),
+            vector.z.eq(z_word), vector.grad.eq(g_read.data),
+            vector.mask.eq(sequencer.read_mask), vector.valid.eq(sequencer.read_valid),
+            vector.first.eq(sequencer.read_first), vector.last.eq(sequencer.read_last),
+            vector.addr.eq(sequencer.read_word), vector.coef.eq(coefficient.coef),
             coefficient.dot.eq(vector.dot), coefficient.dot_valid.eq(vector.dot_valid),
             coefficient.mantissa.eq(self.mantissa),
         ]
 
-        # -- z write-back at stage B (the vector unit carries the word address along) ----------
+        # Stage B: z write-back (the vector unit carries the word address along).
         m.d.comb += [
             z_write.addr.eq(vector.z_addr), z_write.data.eq(vector.z_new),
             z_write.en.eq(vector.z_valid),
             centering.write_addr.eq(vector.z_addr), centering.set_valid.eq(vector.z_valid),
         ]
 
-        # -- control FSM -----------------------------------------------------------------------
+        self._control(m, rows=rows, sequencer=sequencer, vector=vector, centering=centering,
+                      coefficient=coefficient)
+        m.d.sync += [self.cycles.eq(self.cycles + self.busy),
+                     self.saturations.eq(self.saturations + vector.saturations)]
+        return m
+
+    def _control(self, m, *, rows, sequencer, vector, centering, coefficient):
+        """The command FSM: IDLE, SEED (draws two rows ahead), RUN (T steps on a fixed
+        schedule of ``beats(d)`` issue cycles plus ``pipeline_latency`` drain cycles)."""
+        latency = self.config.pipeline_latency
         accept = Signal()
         m.d.comb += accept.eq(self.cmd_valid & self.cmd_ready)
         steps_left = Signal(COMMAND_ARG_BITS)
-        drain = Signal(range(cfg.pipeline_latency))
+        drain = Signal(range(latency))
         seed_countdown = Signal(range(DRAWS_AHEAD + DRAW_LATENCY))
         with m.FSM(name="control"):
             with m.State("IDLE"):
@@ -256,7 +369,7 @@ class HALPCore(wiring.Component):
                     with m.Switch(self.cmd_op):
                         with m.Case(Command.SEED):
                             m.d.comb += [
-                                sample_prng.seed.eq(self.cmd_arg), sample_prng.load.eq(1),
+                                rows.seed.eq(self.cmd_arg), rows.load.eq(1),
                                 vector.seed.eq(self.cmd_arg), vector.load.eq(1),
                                 centering.restart.eq(1), coefficient.clear.eq(1),
                             ]
@@ -267,37 +380,26 @@ class HALPCore(wiring.Component):
                                          centering.exponent_in.eq(self.cmd_arg[:EXPONENT_BITS])]
                         with m.Case(Command.RUN):
                             with m.If(self.cmd_arg != 0):
+                                m.d.comb += sequencer.start.eq(1)
                                 m.d.sync += steps_left.eq(self.cmd_arg)
-                                start_pass()
                                 m.next = "RUN"
             with m.State("SEED"):
-                m.d.comb += draw.eq(seed_countdown >= DRAW_LATENCY - 1)
+                m.d.comb += rows.draw.eq(seed_countdown >= DRAW_LATENCY - 1)
                 m.d.sync += seed_countdown.eq(seed_countdown - 1)
                 with m.If(seed_countdown == 0):
                     m.next = "IDLE"
             with m.State("RUN"):
-                m.d.comb += [self.busy.eq(1), draw.eq(issuing & first)]
-                with m.If(~issuing):
+                # pass t draws i_{t+2} in its first cycle: ready long before the next pass
+                m.d.comb += [self.busy.eq(1), rows.draw.eq(sequencer.issuing & sequencer.first)]
+                with m.If(~sequencer.issuing):
                     m.d.sync += drain.eq(drain + 1)
-                    with m.If(drain == cfg.pipeline_latency - 1):
+                    with m.If(drain == latency - 1):
                         m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
                                      self.steps.eq(self.steps + 1)]
                         with m.If(steps_left == 1):
                             m.next = "IDLE"
                         with m.Else():
-                            start_pass()
-
-        m.d.sync += [self.cycles.eq(self.cycles + self.busy),
-                     self.saturations.eq(self.saturations + vector.saturations)]
-        return m
-
-    def _sample_index(self, m: Module, drawn_index):
-        """The sample index of a draw; the ``index-off-by-one`` fault returns the next one."""
-        if self.fault != "index-off-by-one":
-            return drawn_index
-        shifted = Signal(range(self.config.n_max + 1))
-        m.d.comb += shifted.eq(drawn_index + 1)
-        return Mux(shifted == self.n, 0, shifted)
+                            m.d.comb += sequencer.start.eq(1)
 
 
 class CoreDriver:
