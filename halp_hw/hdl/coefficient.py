@@ -1,4 +1,4 @@
-"""The step coefficient: ``c = clamp((dot * m + 2**(S-1)) >> S, coef_width)``, two registered stages.
+"""The step coefficient ``c = clamp((dot * m + 2**(S-1)) >> S, coef_width)``, in two stages.
 
 Golden: :meth:`golden.hardware.AcceleratorModel.coefficient`.
 """

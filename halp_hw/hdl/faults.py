@@ -15,14 +15,14 @@ __all__ = ["FAULTS", "check_fault"]
 #: Fault name -> what is broken (and which block owns it).
 FAULTS: dict[str, str] = {
     "rounder-drops-random":
-        "StochasticRounder ignores its random bits: it truncates instead of rounding stochastically",
+        "StochasticRounder ignores its random bits: it truncates instead of rounding",
     "saturation-off-by-one":
-        "StochasticRounder clamps at 2**(b-1) - 2 instead of 2**(b-1) - 1 (upper bound one too low)",
+        "StochasticRounder clamps at 2**(b-1) - 2, not 2**(b-1) - 1 (upper bound one too low)",
     "prng-wrong-shift":
-        "Xorshift32 shifts right by 15 instead of 17: a different (still full-period) random stream",
+        "Xorshift32 shifts right by 15 instead of 17: a different, still invertible, stream",
     "lane-drops-carry":
-        "MaccLane's update adder loses the carry out of the F fraction bits of zg - p into the kept "
-        "bits, so z comes out one LSB low whenever those fractions carry",
+        "MaccLane's update adder loses the carry out of the F fraction bits of zg - p into "
+        "the kept bits: z comes out one LSB low whenever those fractions carry",
     "index-off-by-one":
         "HALPCore uses sample index i + 1 (mod n) instead of the drawn i",
 }

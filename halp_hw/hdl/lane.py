@@ -27,7 +27,7 @@ __all__ = ["check_config", "MaccLane"]
 
 
 def check_config(config) -> HardwareConfig:
-    """Return ``config`` if it is a :class:`HardwareConfig` (which validated itself); raise otherwise."""
+    """Return ``config`` if it is a :class:`HardwareConfig` (it validated itself); else raise."""
     if not isinstance(config, HardwareConfig):
         raise HalpInputError(f"config must be a golden.hardware.HardwareConfig, not {config!r}")
     return config
