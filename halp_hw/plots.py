@@ -44,22 +44,24 @@ def plot_convergence(traces: dict, path, title: str, *, reference: float | None 
     Zero or non-finite points (an exact optimum, a diverged run) cannot be drawn on a log axis
     and are left out of their line.
     """
-    figure = Figure(figsize=(7.0, 4.5), dpi=120, layout="constrained")
-    axes = figure.add_subplot()
-    for key, trace in traces.items():
-        values = np.asarray(trace.rel_subopt, dtype=np.float64)
-        values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
-        axes.plot(np.arange(values.size), values, marker="o", markersize=3, linewidth=1.5,
-                  label=solver_label(key, trace.hyperparameters))
-    if reference is not None:
-        axes.axhline(reference, color="0.5", linestyle="--", linewidth=1,
-                     label=f"{reference:g}")
-    axes.set_yscale("log")
-    axes.set_xlabel("epoch k")
-    axes.set_ylabel(r"$(f(w_k) - f^*) \,/\, (f(w_0) - f^*)$")
-    axes.set_title(title, fontsize=10)
-    axes.grid(True, which="major", alpha=0.4)
-    axes.legend(loc="best")
-    path = Path(path)
-    figure.savefig(path)
+    # A diverged run's 1e300 overflows the log axis' autoscale margins: harmless, not a warning.
+    with np.errstate(over="ignore"):
+        figure = Figure(figsize=(7.0, 4.5), dpi=120, layout="constrained")
+        axes = figure.add_subplot()
+        for key, trace in traces.items():
+            values = np.asarray(trace.rel_subopt, dtype=np.float64)
+            values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+            axes.plot(np.arange(values.size), values, marker="o", markersize=3, linewidth=1.5,
+                      label=solver_label(key, trace.hyperparameters))
+        if reference is not None:
+            axes.axhline(reference, color="0.5", linestyle="--", linewidth=1,
+                         label=f"{reference:g}")
+        axes.set_yscale("log")
+        axes.set_xlabel("epoch k")
+        axes.set_ylabel(r"$(f(w_k) - f^*) \,/\, (f(w_0) - f^*)$")
+        axes.set_title(title, fontsize=10)
+        axes.grid(True, which="major", alpha=0.4)
+        axes.legend(loc="best")
+        path = Path(path)
+        figure.savefig(path)
     return path
