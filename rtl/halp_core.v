@@ -4988,20 +4988,21 @@ module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire [40:0] \$1 ;
   wire [41:0] \$10 ;
-  wire [26:0] \$11 ;
+  wire \$11 ;
   wire [26:0] \$12 ;
-  reg [40:0] \$13 ;
-  reg \$14 ;
+  wire [26:0] \$13 ;
+  reg [40:0] \$14 ;
   reg \$15 ;
-  reg [26:0] \$16 ;
+  reg \$16 ;
+  reg [26:0] \$17 ;
   wire \$2 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
   wire [41:0] \$6 ;
-  wire \$7 ;
-  wire [41:0] \$8 ;
-  wire \$9 ;
+  wire [41:0] \$7 ;
+  wire \$8 ;
+  wire [41:0] \$9 ;
   input clear;
   wire clear;
   input clk;
@@ -5025,51 +5026,52 @@ module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
   assign \$4  = ~ clear;
   assign \$5  = product_valid & \$4 ;
   assign \$6  = $signed(product) + $signed(17'h08000);
-  assign \$7  = $signed(\$6 [41:16]) > $signed(27'h3ffffff);
-  assign \$8  = $signed(product) + $signed(17'h08000);
-  assign \$9  = $signed(\$8 [41:16]) < $signed(27'h4000000);
+  assign \$7  = $signed(product) + $signed(17'h08000);
+  assign \$8  = \$6 [41:16] == \$7 [41:16];
+  assign \$9  = $signed(product) + $signed(17'h08000);
   assign \$10  = $signed(product) + $signed(17'h08000);
-  assign \$11  = \$9  ? 27'h4000000 : { \$10 [41], \$10 [41:16] };
-  assign \$12  = \$7  ? 27'h3ffffff : \$11 ;
+  assign \$11  = $signed(\$10 [41:16]) < $signed(1'h0);
+  assign \$12  = \$11  ? 27'h4000000 : 27'h3ffffff;
+  assign \$13  = \$8  ? { \$9 [41], \$9 [41:16] } : \$12 ;
   always @(posedge clk)
-    product <= \$13 ;
+    product <= \$14 ;
   always @(posedge clk)
-    product_valid <= \$14 ;
+    product_valid <= \$15 ;
   always @(posedge clk)
-    coef_valid <= \$15 ;
+    coef_valid <= \$16 ;
   always @(posedge clk)
-    coef <= \$16 ;
+    coef <= \$17 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$13  = \$1 ;
+    \$14  = \$1 ;
     if (rst) begin
-      \$13  = 41'h00000000000;
+      \$14  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$14  = \$3 ;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$15  = \$5 ;
+    \$15  = \$3 ;
     if (rst) begin
       \$15  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$16  = coef;
+    \$16  = \$5 ;
+    if (rst) begin
+      \$16  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$17  = coef;
     if (clear) begin
-      \$16  = 27'h0000000;
+      \$17  = 27'h0000000;
     end else if (product_valid) begin
-      \$16  = \$12 ;
+      \$17  = \$13 ;
     end
     if (rst) begin
-      \$16  = 27'h0000000;
+      \$17  = 27'h0000000;
     end
   end
 endmodule
@@ -6404,14 +6406,14 @@ module \halp_core.vector.lane0.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -6421,18 +6423,18 @@ module \halp_core.vector.lane0.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6670,14 +6672,14 @@ module \halp_core.vector.lane1.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -6687,18 +6689,18 @@ module \halp_core.vector.lane1.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6936,14 +6938,14 @@ module \halp_core.vector.lane2.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -6953,18 +6955,18 @@ module \halp_core.vector.lane2.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7202,14 +7204,14 @@ module \halp_core.vector.lane3.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -7219,18 +7221,18 @@ module \halp_core.vector.lane3.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7468,14 +7470,14 @@ module \halp_core.vector.lane4.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -7485,18 +7487,18 @@ module \halp_core.vector.lane4.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7734,14 +7736,14 @@ module \halp_core.vector.lane5.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -7751,18 +7753,18 @@ module \halp_core.vector.lane5.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8000,14 +8002,14 @@ module \halp_core.vector.lane6.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -8017,18 +8019,18 @@ module \halp_core.vector.lane6.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8266,14 +8268,14 @@ module \halp_core.vector.lane7.rounder (result, saturated, random, value);
   wire [36:0] \$1 ;
   wire [36:0] \$10 ;
   wire \$11 ;
-  wire \$2 ;
-  wire [36:0] \$3 ;
-  wire \$4 ;
+  wire [36:0] \$2 ;
+  wire \$3 ;
+  wire [36:0] \$4 ;
   wire [36:0] \$5 ;
-  wire [20:0] \$6 ;
-  wire [20:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire \$9 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [36:0] \$9 ;
   input [15:0] random;
   wire [15:0] random;
   output [7:0] result;
@@ -8283,16 +8285,16 @@ module \halp_core.vector.lane7.rounder (result, saturated, random, value);
   input [35:0] value;
   wire [35:0] value;
   assign \$1  = $signed(value) + $signed({ 1'h0, random });
-  assign \$2  = $signed(\$1 [36:16]) > $signed(8'h7f);
-  assign \$3  = $signed(value) + $signed({ 1'h0, random });
-  assign \$4  = $signed(\$3 [36:16]) < $signed(8'h80);
+  assign \$2  = $signed(value) + $signed({ 1'h0, random });
+  assign \$3  = $signed(\$1 [36:16]) == $signed(\$2 [23:16]);
+  assign \$4  = $signed(value) + $signed({ 1'h0, random });
   assign \$5  = $signed(value) + $signed({ 1'h0, random });
-  assign \$6  = \$4  ? 21'h1fff80 : \$5 [36:16];
-  assign \$7  = \$2  ? 21'h00007f : \$6 ;
-  assign \$8  = $signed(value) + $signed({ 1'h0, random });
-  assign \$9  = $signed(\$8 [36:16]) > $signed(8'h7f);
+  assign \$6  = $signed(\$5 [36:16]) < $signed(1'h0);
+  assign \$7  = \$6  ? 8'h80 : 8'h7f;
+  assign \$8  = \$3  ? \$4 [36:16] : { \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7 [7], \$7  };
+  assign \$9  = $signed(value) + $signed({ 1'h0, random });
   assign \$10  = $signed(value) + $signed({ 1'h0, random });
-  assign \$11  = $signed(\$10 [36:16]) < $signed(8'h80);
-  assign saturated = \$9  | \$11 ;
-  assign result = \$7 [7:0];
+  assign \$11  = $signed(\$9 [36:16]) == $signed(\$10 [23:16]);
+  assign saturated = ~ \$11 ;
+  assign result = \$8 [7:0];
 endmodule

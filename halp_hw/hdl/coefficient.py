@@ -9,11 +9,10 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.fixedpoint import int_range
 from golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
 
 from .lane import check_config
-from .rounder import clamp
+from .rounder import saturate
 
 __all__ = ["StepCoefficient"]
 
@@ -65,7 +64,7 @@ class StepCoefficient(wiring.Component):
                      product_valid.eq(self.dot_valid & ~self.clear)]
 
         rounded = (product + (1 << (STEP_SHIFT - 1))).shift_right(STEP_SHIFT)
-        coef, _ = clamp(rounded, *int_range(self.config.coef_width))
+        coef, _ = saturate(rounded, self.config.coef_width)
         m.d.sync += self.coef_valid.eq(product_valid & ~self.clear)
         with m.If(self.clear):
             m.d.sync += self.coef.eq(0)

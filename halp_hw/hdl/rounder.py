@@ -14,21 +14,23 @@ from golden.validation import check_int
 
 from .faults import check_fault
 
-__all__ = ["MAX_IN_WIDTH", "clamp", "StochasticRounder"]
+__all__ = ["MAX_IN_WIDTH", "saturate", "StochasticRounder"]
 
 #: Widest rounder input; ``HardwareConfig.update_width`` is at most 60.
 MAX_IN_WIDTH = 128
 
 
-def clamp(value, low: int, high: int):
-    """Clamp a signed Amaranth value to ``low..high``; return the clamped value and a flag.
+def saturate(value, width: int):
+    """Clamp a signed Amaranth value to ``width`` bits; return the clamped value and a flag.
 
-    Shared by every saturating block so that the bounds always come from
-    :func:`golden.fixedpoint.int_range`, as in the golden model.
+    The HDL twin of :func:`golden.fixedpoint.saturate`. It fits exactly when truncation to
+    ``width`` bits and sign extension give it back: an equality (a LUT tree), not two carry-chain
+    comparisons, which keeps the rounding stage short.
     """
-    too_high = value > high
-    too_low = value < low
-    return Mux(too_high, high, Mux(too_low, low, value)), too_high | too_low
+    low, high = int_range(width)
+    fits = value == value[:width].as_signed()
+    negative = value.as_signed() < 0
+    return Mux(fits, value, Mux(negative, low, high)), ~fits
 
 
 class StochasticRounder(wiring.Component):
@@ -77,10 +79,10 @@ class StochasticRounder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         addend = 0 if self.fault == "rounder-drops-random" else self.random
-        low, high = int_range(self.out_width)
-        if self.fault == "saturation-off-by-one":
-            high -= 1
         shifted = (self.value + addend).shift_right(self.frac_bits)
-        result, saturated = clamp(shifted, low, high)
+        result, saturated = saturate(shifted, self.out_width)
+        if self.fault == "saturation-off-by-one":
+            at_top = result == int_range(self.out_width)[1]
+            result, saturated = Mux(at_top, result - 1, result), saturated | at_top
         m.d.comb += [self.result.eq(result), self.saturated.eq(saturated)]
         return m
