@@ -17,7 +17,9 @@ from amaranth.sim import Simulator
 from golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HardwareConfig
 from golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
-from halp_hw.hdl.core import Command, CoreDriver, HALPCore, pack_words, unpack_words
+from halp_hw.hdl.core import (
+    MAX_DATA_WORDS, Command, CoreDriver, HALPCore, pack_words, unpack_words,
+)
 
 # A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
 # the tests of constructor errors collect it while this filter applies.
@@ -219,6 +221,10 @@ def test_core_rejects_bad_config():
         HALPCore(config={"bits": 8})
     with pytest.raises(HalpInputError, match="fault"):
         HALPCore(config=HardwareConfig(), fault="no-such-fault")
+    too_big = HardwareConfig(lanes=1, d_max=MAX_DATA_WORDS // 256 + 1, n_max=256)
+    with pytest.raises(HalpInputError, match=f"{256 * too_big.d_max} words"):
+        HALPCore(config=too_big)
+    HALPCore(config=HardwareConfig(lanes=1, d_max=MAX_DATA_WORDS // 256, n_max=256))  # fits
     gc.collect()
 
 

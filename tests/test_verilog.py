@@ -6,6 +6,7 @@ Verilog with ``halp-hw verilog --out rtl`` (the default configuration) and commi
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 from pathlib import Path
@@ -123,9 +124,12 @@ def test_cli_writes_core_and_blocks(tmp_path, capsys):
     (["--bits", "1"], "bits must be an integer in 2..16, not 1"),
     (["--lanes", "65"], "lanes must be an integer in 1..64, not 65"),
     (["--d-max", "0"], "d_max must be an integer in 1..4096, not 0"),
+    (["--lanes", "1", "--d-max", "4096", "--n-max", "65536"], "HALPCore holds at most"),
 ])
+@pytest.mark.filterwarnings("ignore:.*created but never used")   # the rejected HALPCore
 def test_cli_rejects_bad_parameters(tmp_path, capsys, argv, needle):
     assert main(["verilog", *argv, "--out", str(tmp_path)]) == 2
+    gc.collect()
     error = capsys.readouterr().err
     assert needle in error and error.count("\n") == 1 and "Traceback" not in error
     assert not any(tmp_path.iterdir())

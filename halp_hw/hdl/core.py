@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
 from golden.prng import SAMPLE_STREAM, STATE_BITS
+from golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
@@ -25,7 +26,8 @@ from .prng import Xorshift32
 from .vector import VectorUnit
 
 __all__ = [
-    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "SampleRowSource",
+    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "MAX_DATA_WORDS",
+    "SampleRowSource",
     "BeatSequencer", "HALPCore",
     "pack_words", "unpack_words", "CoreDriver",
 ]
@@ -40,6 +42,9 @@ COMMAND_ARG_BITS = 32
 DRAW_LATENCY = 3
 #: Sample indices drawn ahead at the seed command: pass t reads rows i_t and i_{t+1}.
 DRAWS_AHEAD = 2
+#: Largest data memory, in words of L values: 4 Mbit at 8 lanes of 8 bits, more block RAM than
+#: the largest ECP5 has (and generating its Verilog already takes about half a minute).
+MAX_DATA_WORDS = 1 << 16
 
 
 def pack_words(values, *, lanes: int, width: int) -> list[int]:
@@ -264,6 +269,11 @@ class HALPCore(wiring.Component):
         self.config = check_config(config)
         self.fault = check_fault(fault)
         words = config.words_per_row
+        if config.n_max * words > MAX_DATA_WORDS:
+            raise HalpInputError(
+                f"the data memory would hold n_max * ceil(d_max / lanes) = {config.n_max} * "
+                f"{words} = {config.n_max * words} words; HALPCore holds at most "
+                f"{MAX_DATA_WORDS}: reduce n_max or d_max, or add lanes")
         super().__init__({
             "x_wr_addr": In(address_shape(config.n_max * words)),
             "x_wr_data": In(config.lanes * config.data_bits),
