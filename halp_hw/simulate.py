@@ -29,7 +29,8 @@ from . import perf
 from .baseline import BASELINE_DTYPES, svrg_baseline
 
 __all__ = ["BACKENDS", "RTL_BACKENDS", "HostLoopRecord", "AcceleratorRun", "drive_halp",
-           "ModelAccelerator", "AmaranthAccelerator", "run_backend", "simulate", "write_report"]
+           "ModelAccelerator", "AmaranthAccelerator", "SimulationOutcome", "run_backend", "simulate",
+           "write_report"]
 
 #: The accelerators ``halp-hw simulate`` can run on.
 BACKENDS = ("model", "verilator", "icarus", "amaranth")
@@ -76,6 +77,23 @@ class AcceleratorRun:
     loop: HostLoopRecord
     build_seconds: float
     total_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationOutcome:
+    """What :func:`simulate` produced.
+
+    Attributes
+    ----------
+    results : dict
+        The ``results.json`` content.
+    traces : dict of str to golden.trace.Trace
+        The accelerator run (``halp_hw``) and the golden references (``svrg``, ``halp``), in
+        plotting order.
+    """
+
+    results: dict
+    traces: dict
 
 
 def _progress(total: int, backend: str):
@@ -302,11 +320,8 @@ def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun
 
 
 def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, backend: str,
-             clock_mhz: float, clock_source: str, work_dir: Path) -> dict:
-    """Run HALP on ``backend``, the performance model, the CPU baseline and the references.
-
-    Returns the ``results.json`` content.
-    """
+             clock_mhz: float, clock_source: str, work_dir: Path) -> SimulationOutcome:
+    """Run HALP on ``backend``, the performance model, the CPU baseline and the references."""
     accelerator = run_backend(backend, problem, config, run, work_dir=work_dir)
     trace = accelerator.trace
     model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz)
@@ -325,7 +340,7 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
          "saturations": trace.saturations[k], "z": loop.z[k - 1]}
         for k in range(1, run.epochs + 1)
     ]
-    return {
+    results = {
         "configuration": {
             "problem": problem.name, "n": problem.n, "d": problem.d, "backend": backend,
             "epochs": run.epochs, "epoch_length": run.epoch_length, "step_size": run.step_size,
@@ -362,73 +377,45 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         },
         "references": {key: ref.rel_subopt for key, ref in references.items()},
     }
-
-
-def _plot_convergence(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    config = results["configuration"]
-    accelerator = [results["initial"]["rel_subopt"]] + [e["rel_subopt"] for e in results["epochs"]]
-    curves = [
-        (f"accelerator ({config['backend']}, {config['bits']}-bit, {config['lanes']} lanes)",
-         accelerator, dict(color="C3", marker="o", lw=2)),
-        ("SVRG (float64, golden)", results["references"]["svrg"], dict(color="C0", ls="--")),
-        (f"HALP (real-valued scale, {config['bits']}-bit, golden)", results["references"]["halp"],
-         dict(color="C2", ls=":")),
-        ("SVRG (float32, NumPy baseline)", results["baseline"]["float32"]["rel_subopt"],
-         dict(color="C7", ls="-.")),
-    ]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    floor = np.finfo(np.float64).tiny
-    for label, values, style in curves:
-        ax.semilogy(range(len(values)), np.maximum(values, floor), label=label, **style)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("relative suboptimality (f(w) - f*) / (f(w0) - f*)")
-    ax.set_title(f"HALP on the accelerator: {config['problem']} N={config['n']}, d={config['d']}, "
-                 f"T={config['epoch_length']}")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return SimulationOutcome(results, {"halp_hw": trace, **references})
 
 
 def _plot_cycles(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Counted cycles per epoch against the performance model's prediction."""
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     config, model = results["configuration"], results["performance"]
-    epochs = [e["epoch"] for e in results["epochs"]]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(epochs, [e["cycles"] for e in results["epochs"]], color="C3",
-           label=f"counted ({config['backend']})")
-    ax.axhline(model["cycles_per_epoch"], color="k", ls="--",
-               label=f"performance model: T x {model['cycles_per_inner_step']} cycles")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(0, 1.3 * model["cycles_per_epoch"])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accelerator cycles")
-    ax.set_title(f"cycles per epoch: d={config['d']}, {config['lanes']} lanes, "
-                 f"MAC utilization {model['mac_utilization']:.0%}")
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    figure = Figure(figsize=(7.0, 4.0), dpi=120, layout="constrained")
+    axes = figure.add_subplot()
+    axes.bar([e["epoch"] for e in results["epochs"]], [e["cycles"] for e in results["epochs"]],
+             color="C3", label=f"counted by the accelerator ({config['backend']})")
+    axes.axhline(model["cycles_per_epoch"], color="k", linestyle="--",
+                 label=f"performance model: T x {model['cycles_per_inner_step']} cycles")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylim(0, 1.3 * model["cycles_per_epoch"])
+    axes.set_xlabel("epoch k")
+    axes.set_ylabel("accelerator cycles")
+    axes.set_title(f"cycles per epoch: d={config['d']}, {config['lanes']} lanes, "
+                   f"{model['cycles_per_inner_step']} cycles per inner step, "
+                   f"MAC utilization {model['mac_utilization']:.0%}", fontsize=10)
+    axes.legend(loc="upper right")
+    figure.savefig(path)
 
 
-def write_report(results: dict, out_dir: Path) -> list:
+def write_report(outcome: SimulationOutcome, out_dir: Path) -> list:
     """Write ``results.json``, ``convergence.png`` and ``cycles.png``; return their paths."""
+    from .plots import plot_convergence
+
+    results, config = outcome.results, outcome.results["configuration"]
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "results.json", out_dir / "convergence.png", out_dir / "cycles.png"]
     paths[0].write_text(json.dumps(results, indent=1) + "\n")
-    _plot_convergence(results, paths[1])
+    plot_convergence(outcome.traces, paths[1],
+                     f"HALP on the accelerator ({config['backend']} backend, {config['bits']}-bit, "
+                     f"{config['lanes']} lanes)\nvs golden float64 SVRG and real-valued HALP\n"
+                     f"{config['problem']} N={config['n']}, d={config['d']}, "
+                     f"T={config['epoch_length']}, alpha={config['step_size']:g}, "
+                     f"mu={config['mu']:g}, seed {config['seed']}")
     _plot_cycles(results, paths[2])
     return paths

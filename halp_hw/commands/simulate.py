@@ -95,9 +95,10 @@ def handle(args) -> int:
                             lanes=args.lanes, d_max=problem.d, n_max=problem.n)
     run = HardwareRun(step_size=args.step_size, mu=args.mu, epoch_length=args.epoch_length,
                       epochs=args.epochs, seed=args.seed)
-    results = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
+    outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
                        clock_source=clock_source, work_dir=args.out / "build")
-    paths = write_report(results, args.out)
+    paths = write_report(outcome, args.out)
+    results = outcome.results
 
     totals, model, base = results["totals"], results["performance"], results["baseline"]
     print(f"HALP on {args.backend}: {problem.name} N={problem.n} d={problem.d}, {args.bits}-bit, "
