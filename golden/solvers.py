@@ -104,7 +104,6 @@ class _Anchor:
 
     def __init__(self, problem: Problem, center: np.ndarray):
         self.problem = problem
-        self.center = center
         self.margins = problem.X @ center
         self.residuals = problem.residual(self.margins, slice(None))
         self.gradient = problem.X.T @ self.residuals / problem.n + problem.l2 * center
@@ -131,7 +130,11 @@ class Solver:
     Attributes
     ----------
     key : str
-        The solver's name in traces and result files.
+        The solver's name in traces and result files (one of :data:`SOLVER_KEYS`).
+    step_size : float
+        ``alpha``.
+    epoch_length : int or None
+        ``T`` as given (None: N of the problem being run).
     """
 
     key = ""
@@ -219,6 +222,11 @@ class _LowPrecision:
     scale : float
         The fixed grid spacing ``delta`` > 0 (:func:`make_solvers` defaults it to HALP's
         first-epoch scale).
+
+    Attributes
+    ----------
+    format : golden.fixedpoint.FixedFormat
+        The grid ``(delta, b)``.
     """
 
     def __init__(self, *, bits: int, scale: float, **shared):
@@ -261,6 +269,13 @@ class HALP(SVRG):
         b, 2..32.
     mu : float
         The strong-convexity parameter that sets the grid radius ``||g~|| / mu`` (> 0).
+
+    Attributes
+    ----------
+    bits : int
+        b.
+    mu : float
+        mu.
     """
 
     key = "halp"

@@ -60,31 +60,27 @@ def _finite_or_none(value):
 def _load_problem(args):
     """The problem and a one-line description of where its data came from."""
     from golden.data import load_dataset, paper_linreg, synthetic_logreg
-    from golden.validation import HalpInputError, check_int
+    from golden.validation import HalpInputError
 
     if args.data is not None:
         if args.n is not None or args.d is not None:
             raise HalpInputError("--n and --d size synthetic data; with --data the file sets them")
         return load_dataset(args.data, args.problem, args.l2), f"file {args.data}"
-    n = check_int("n", DEFAULT_N if args.n is None else args.n, 1)
-    d = check_int("d", DEFAULT_D if args.d is None else args.d, 1)
+    n = DEFAULT_N if args.n is None else args.n
+    d = DEFAULT_D if args.d is None else args.d
     generator = paper_linreg if args.problem == "linreg" else synthetic_logreg
     return (generator(n, d, args.seed, l2=args.l2),
             f"{generator.__name__}(n={n}, d={d}, seed={args.seed})")
 
 
-def run(args) -> int:
-    from tqdm import tqdm
-
+def _check_arguments(args) -> None:
+    """The cheap checks, so that a typo fails before any data is generated."""
     from golden.fixedpoint import MAX_BITS, MIN_BITS
-    from golden.solvers import epochs_to_reach, make_solvers
     from golden.validation import check_int, check_positive
-    from halp_hw.plots import plot_convergence
 
-    # Cheap checks first, so a typo fails before any data is generated.
-    bits = check_int("bits", args.bits, MIN_BITS, MAX_BITS)
-    epochs = check_int("epochs", args.epochs, 1)
-    seed = check_int("seed", args.seed, 0, 2**32 - 1)
+    check_int("bits", args.bits, MIN_BITS, MAX_BITS)
+    check_int("epochs", args.epochs, 1)
+    check_int("seed", args.seed, 0, 2**32 - 1)
     for name, value in (("step size", args.step_size), ("mu", args.mu),
                         ("lp scale", args.lp_scale)):
         if value is not None:
@@ -92,38 +88,44 @@ def run(args) -> int:
     if args.epoch_length is not None:
         check_int("epoch length", args.epoch_length, 1)
 
-    problem, source = _load_problem(args)
+
+def _run_solvers(problem, args) -> dict:
+    """The five traces, with one progress bar (stderr) over solvers x epochs."""
+    from tqdm import tqdm
+
+    from golden.solvers import make_solvers
+
     solvers = make_solvers(problem, step_size=args.step_size, epoch_length=args.epoch_length,
-                           bits=bits, mu=args.mu, lp_scale=args.lp_scale)
+                           bits=args.bits, mu=args.mu, lp_scale=args.lp_scale)
     traces = {}
-    with tqdm(total=len(solvers) * epochs, unit="epoch", desc="golden") as progress:
+    with tqdm(total=len(solvers) * args.epochs, unit="epoch", desc="golden") as progress:
         for key, solver in solvers.items():
             progress.set_description(key)
-            traces[key] = solver.run(problem, epochs, seed,
+            traces[key] = solver.run(problem, args.epochs, args.seed,
                                      on_epoch=lambda k, trace: progress.update())
+    return traces
 
+
+def _results(problem, source: str, traces: dict, args) -> dict:
+    """The content of ``results.json``: problem, shared settings, one trace per solver."""
     low, high = problem.hessian_extremes
     halp = traces["halp"].hyperparameters
-    results = {
+    return {
         "problem": {
             "name": problem.name, "source": source, "n": problem.n, "d": problem.d,
             "l2": problem.l2, "optimal_loss": problem.optimal_loss,
             "initial_subopt": traces["halp"].subopt[0],
             "hessian_eigenvalues": {"min": low, "max": high},
         },
-        "settings": {"bits": bits, "epochs": epochs, "seed": seed,
+        "settings": {"bits": args.bits, "epochs": args.epochs, "seed": args.seed,
                      "step_size": halp["step_size"], "epoch_length": halp["epoch_length"],
                      "mu": halp["mu"], "lp_scale": traces["lp_sgd"].hyperparameters["scale"]},
         "solvers": {key: trace.to_dict() for key, trace in traces.items()},
     }
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(_finite_or_none(results), indent=1,
-                                                 allow_nan=False) + "\n")
-    plot_convergence(traces, out / "convergence.png",
-                     f"{problem.name} on {source}\n{bits}-bit, alpha={halp['step_size']:.3g}, "
-                     f"T={halp['epoch_length']}, mu={halp['mu']:.3g}, seed={seed}",
-                     reference=REPORT_THRESHOLD)
+
+
+def _print_summary(traces: dict) -> None:
+    from golden.solvers import epochs_to_reach
 
     print(f"{'solver':<8} {'final rel_subopt':>16} {f'epochs to {REPORT_THRESHOLD:g}':>15} "
           f"{'saturations':>11}")
@@ -131,5 +133,26 @@ def run(args) -> int:
         reached = epochs_to_reach(trace, REPORT_THRESHOLD)
         print(f"{key:<8} {trace.rel_subopt[-1]:>16.3e} "
               f"{'-' if reached is None else reached:>15} {sum(trace.saturations):>11}")
+
+
+def run(args) -> int:
+    from halp_hw.plots import plot_convergence
+
+    _check_arguments(args)
+    problem, source = _load_problem(args)
+    traces = _run_solvers(problem, args)
+    results = _results(problem, source, traces, args)
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(_finite_or_none(results), indent=1,
+                                                 allow_nan=False) + "\n")
+    settings = results["settings"]
+    plot_convergence(traces, out / "convergence.png",
+                     f"{problem.name} on {source}\n{args.bits}-bit, "
+                     f"alpha={settings['step_size']:.3g}, T={settings['epoch_length']}, "
+                     f"mu={settings['mu']:.3g}, seed={args.seed}",
+                     reference=REPORT_THRESHOLD)
+    _print_summary(traces)
     print(f"wrote {out / 'results.json'} and {out / 'convergence.png'}")
     return 0
