@@ -18,28 +18,36 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [48:0] \$19 ;
   wire \$2 ;
   wire [32:0] \$20 ;
-  reg [2:0] \$21 ;
-  reg [1:0] \$22 ;
-  reg [31:0] \$23 ;
-  reg [2:0] \$24 ;
-  reg [31:0] \$25 ;
-  reg [47:0] \$26 ;
+  reg [63:0] \$21 ;
+  reg [63:0] \$22 ;
+  reg [199:0] \$23 ;
+  reg [63:0] \$24 ;
+  reg [2:0] \$25 ;
+  reg [1:0] \$26 ;
   reg [31:0] \$27 ;
+  reg [2:0] \$28 ;
+  reg [31:0] \$29 ;
   wire \$3 ;
+  reg [47:0] \$30 ;
+  reg [31:0] \$31 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] \$like ;
+  (* init = 200'h00000000000000000000000000000000000000000000000000 *)
+  wire [199:0] \$like$56 ;
   wire [11:0] \$signature__addr ;
   wire [3:0] \$signature__addr$26 ;
   wire [11:0] \$signature__addr$37 ;
   wire [3:0] \$signature__addr$41 ;
   wire [63:0] \$signature__data ;
+  wire [199:0] \$signature__data$101 ;
   wire [199:0] \$signature__data$27 ;
-  wire [63:0] \$signature__data$50 ;
-  wire [199:0] \$signature__data$55 ;
+  wire [63:0] \$signature__data$99 ;
   wire \$signature__en ;
   wire \$signature__en$28 ;
   wire accept;
@@ -62,7 +70,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   input cmd_valid;
   wire cmd_valid;
   wire [26:0] coef;
-  wire [26:0] \coef$67 ;
+  wire [26:0] \coef$68 ;
   reg [1:0] control_state = 2'h0;
   output [47:0] cycles;
   reg [47:0] cycles = 48'h000000000000;
@@ -70,9 +78,9 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] d;
   wire [7:0] \d$32 ;
   wire [22:0] dot;
-  wire [22:0] \dot$69 ;
+  wire [22:0] \dot$70 ;
   wire dot_valid;
-  wire \dot_valid$71 ;
+  wire \dot_valid$72 ;
   reg [2:0] drain = 3'h0;
   reg draw;
   output [15:0] epoch;
@@ -83,14 +91,14 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] \exponent$29 ;
   reg [7:0] exponent_in;
   wire first;
-  wire \first$95 ;
+  wire \first$96 ;
   input [3:0] g_wr_addr;
   wire [3:0] g_wr_addr;
   input [199:0] g_wr_data;
   wire [199:0] g_wr_data;
   input g_wr_en;
   wire g_wr_en;
-  wire [199:0] grad;
+  reg [199:0] grad = 200'h00000000000000000000000000000000000000000000000000;
   wire [24:0] \grad[0] ;
   wire [24:0] \grad[1] ;
   wire [24:0] \grad[2] ;
@@ -100,23 +108,23 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [24:0] \grad[6] ;
   wire [24:0] \grad[7] ;
   wire issuing;
+  wire lane_first;
+  wire lane_last;
+  wire [7:0] lane_mask;
+  wire lane_valid;
+  wire [3:0] lane_word;
   wire last;
   reg load;
-  reg \load$86 ;
+  reg \load$87 ;
   input [17:0] mantissa;
   wire [17:0] mantissa;
-  wire [17:0] \mantissa$72 ;
+  wire [17:0] \mantissa$73 ;
   wire [7:0] mask;
   input [8:0] n;
   wire [8:0] n;
   wire [8:0] \n$31 ;
   wire [3:0] read_addr;
-  wire read_first;
-  wire read_last;
-  wire [7:0] read_mask;
   wire read_valid;
-  wire \read_valid$59 ;
-  wire [3:0] read_word;
   reg recenter;
   reg restart;
   wire [11:0] row_base_cur;
@@ -127,9 +135,9 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire rst;
   output [31:0] saturations;
   reg [31:0] saturations = 32'd0;
-  wire [3:0] \saturations$98 ;
+  wire [3:0] \saturations$102 ;
   reg [31:0] seed;
-  reg [31:0] \seed$85 ;
+  reg [31:0] \seed$86 ;
   reg [2:0] seed_countdown = 3'h0;
   wire set_valid;
   reg start;
@@ -139,7 +147,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire valid;
   wire [3:0] word;
   wire [3:0] write_addr;
-  wire [63:0] x_cur;
+  reg [63:0] x_cur = 64'h0000000000000000;
   wire [7:0] \x_cur[0] ;
   wire [7:0] \x_cur[1] ;
   wire [7:0] \x_cur[2] ;
@@ -149,7 +157,9 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] \x_cur[6] ;
   wire [7:0] \x_cur[7] ;
   wire [11:0] x_cur_addr;
-  wire [63:0] x_next;
+  reg [63:0] x_next = 64'h0000000000000000;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] \x_next$52 ;
   wire [7:0] \x_next[0] ;
   wire [7:0] \x_next[1] ;
   wire [7:0] \x_next[2] ;
@@ -167,7 +177,9 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [63:0] x_wr_data;
   input x_wr_en;
   wire x_wr_en;
-  wire [63:0] z;
+  reg [63:0] z = 64'h0000000000000000;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] \z$54 ;
   wire [7:0] \z[0] ;
   wire [7:0] \z[1] ;
   wire [7:0] \z[2] ;
@@ -177,7 +189,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   wire [7:0] \z[6] ;
   wire [7:0] \z[7] ;
   wire [3:0] z_addr;
-  wire [3:0] \z_addr$74 ;
+  wire [3:0] \z_addr$75 ;
   wire [63:0] z_new;
   wire [7:0] \z_new[0] ;
   wire [7:0] \z_new[1] ;
@@ -225,7 +237,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   always @(posedge clk) begin
     _0_ <= g_mem[\$signature__addr$41 ];
   end
-  assign grad = _0_;
+  assign \$signature__data$101  = _0_;
   reg [63:0] x_mem [4095:0];
   initial begin
     x_mem[0] = 64'h0000000000000000;
@@ -4335,8 +4347,8 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
     _1_ <= x_mem[x_next_read__addr];
     _2_ <= x_mem[\$signature__addr$37 ];
   end
-  assign x_next = _1_;
-  assign x_cur = _2_;
+  assign x_next_read__data = _1_;
+  assign \$signature__data$99  = _2_;
   reg [63:0] z_mem [15:0];
   initial begin
     z_mem[0] = 64'h0000000000000000;
@@ -4370,7 +4382,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   assign accept = cmd_valid & cmd_ready;
   assign \$1  = | cmd_arg;
   assign \$2  = seed_countdown >= 2'h2;
-  assign \$3  = issuing & \first$95 ;
+  assign \$3  = issuing & \first$96 ;
   assign \$4  = ~ issuing;
   assign \$5  = drain == 3'h7;
   assign \$6  = steps_left == 1'h1;
@@ -4387,21 +4399,29 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   assign \$17  = steps + 1'h1;
   assign \$18  = steps_left == 1'h1;
   assign \$19  = cycles + busy;
-  assign \$20  = saturations + \saturations$98 ;
+  assign \$20  = saturations + \saturations$102 ;
   always @(posedge clk)
-    seed_countdown <= \$21 ;
+    x_cur <= \$21 ;
   always @(posedge clk)
-    control_state <= \$22 ;
+    x_next <= \$22 ;
   always @(posedge clk)
-    steps_left <= \$23 ;
+    grad <= \$23 ;
   always @(posedge clk)
-    drain <= \$24 ;
+    z <= \$24 ;
   always @(posedge clk)
-    steps <= \$25 ;
+    seed_countdown <= \$25 ;
   always @(posedge clk)
-    cycles <= \$26 ;
+    control_state <= \$26 ;
   always @(posedge clk)
-    saturations <= \$27 ;
+    steps_left <= \$27 ;
+  always @(posedge clk)
+    drain <= \$28 ;
+  always @(posedge clk)
+    steps <= \$29 ;
+  always @(posedge clk)
+    cycles <= \$30 ;
+  always @(posedge clk)
+    saturations <= \$31 ;
   \halp_core.centering  centering (
     .clk(clk),
     .epoch(epoch),
@@ -4437,13 +4457,13 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   \halp_core.sequencer  sequencer (
     .clk(clk),
     .d(d),
-    .first(\first$95 ),
+    .first(\first$96 ),
     .issuing(issuing),
-    .read_first(first),
-    .read_last(last),
-    .read_mask(mask),
-    .read_valid(valid),
-    .read_word(addr),
+    .lane_first(first),
+    .lane_last(last),
+    .lane_mask(mask),
+    .lane_valid(valid),
+    .lane_word(addr),
     .row_base_cur(row_base_cur),
     .row_base_next(row_base_next),
     .rst(rst),
@@ -4461,15 +4481,15 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
     .first(first),
     .\grad$15 (grad),
     .last(last),
-    .load(\load$86 ),
+    .load(\load$87 ),
     .mask(mask),
     .rst(rst),
-    .saturations(\saturations$98 ),
-    .seed(\seed$85 ),
+    .saturations(\saturations$102 ),
+    .seed(\seed$86 ),
     .valid(valid),
     .\x_cur$9 (x_cur),
     .\x_next$11 (x_next),
-    .\z$13 (z_rd_data),
+    .\z$13 (z),
     .z_addr(z_write__addr),
     .z_new(z_write__data),
     .z_valid(z_write__en)
@@ -4510,26 +4530,26 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \seed$85  = 32'd0;
+    \seed$86  = 32'd0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \seed$85  = cmd_arg;
+                  \seed$86  = cmd_arg;
             endcase
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \load$86  = 1'h0;
+    \load$87  = 1'h0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \load$86  = 1'h1;
+                  \load$87  = 1'h1;
             endcase
           end
     endcase
@@ -4649,59 +4669,87 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$21  = seed_countdown;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$21  = 3'h3;
-            endcase
-          end
-      2'h1:
-          \$21  = \$11 [2:0];
-    endcase
+    \$21  = \$signature__data$99 ;
     if (rst) begin
-      \$21  = 3'h0;
+      \$21  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$22  = control_state;
+    \$22  = x_next_read__data;
+    if (rst) begin
+      \$22  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$23  = \$signature__data$101 ;
+    if (rst) begin
+      \$23  = 200'h00000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$24  = z_rd_data;
+    if (rst) begin
+      \$24  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$25  = seed_countdown;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \$22  = 2'h1;
+                  \$25  = 3'h3;
+            endcase
+          end
+      2'h1:
+          \$25  = \$11 [2:0];
+    endcase
+    if (rst) begin
+      \$25  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$26  = control_state;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$26  = 2'h1;
               2'h1:
                   /* empty */;
               2'h2:
                   if (\$10 ) begin
-                    \$22  = 2'h2;
+                    \$26  = 2'h2;
                   end
             endcase
           end
       2'h1:
           if (\$12 ) begin
-            \$22  = 2'h0;
+            \$26  = 2'h0;
           end
       2'h2:
           if (\$13 ) begin
             if (\$15 ) begin
               if (\$18 ) begin
-                \$22  = 2'h0;
+                \$26  = 2'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$22  = 2'h0;
+      \$26  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$23  = steps_left;
+    \$27  = steps_left;
     casez (control_state)
       2'h0:
           if (accept) begin
@@ -4712,7 +4760,7 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
                   /* empty */;
               2'h2:
                   if (\$10 ) begin
-                    \$23  = cmd_arg;
+                    \$27  = cmd_arg;
                   end
             endcase
           end
@@ -4721,65 +4769,65 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
       2'h2:
           if (\$13 ) begin
             if (\$15 ) begin
-              \$23  = \$16 [31:0];
+              \$27  = \$16 [31:0];
             end
           end
     endcase
-    if (rst) begin
-      \$23  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$24  = drain;
-    casez (control_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$13 ) begin
-            \$24  = \$14 [2:0];
-            if (\$15 ) begin
-              \$24  = 3'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$24  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$25  = steps;
-    casez (control_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$13 ) begin
-            if (\$15 ) begin
-              \$25  = \$17 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$25  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$26  = \$19 [47:0];
-    if (rst) begin
-      \$26  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$27  = \$20 [31:0];
     if (rst) begin
       \$27  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$28  = drain;
+    casez (control_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$13 ) begin
+            \$28  = \$14 [2:0];
+            if (\$15 ) begin
+              \$28  = 3'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$28  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$29  = steps;
+    casez (control_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$13 ) begin
+            if (\$15 ) begin
+              \$29  = \$17 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$29  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$30  = \$19 [47:0];
+    if (rst) begin
+      \$30  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$31  = \$20 [31:0];
+    if (rst) begin
+      \$31  = 32'd0;
     end
   end
   assign \$signature__addr  = x_wr_addr;
@@ -4800,20 +4848,20 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   assign z_read__addr = z_addr;
   assign read_addr = z_addr;
   assign z_word = z_rd_data;
-  assign \$signature__data$50  = x_cur;
-  assign x_next_read__data = x_next;
-  assign z = z_rd_data;
-  assign \$signature__data$55  = grad;
-  assign read_mask = mask;
-  assign \read_valid$59  = valid;
-  assign read_first = first;
-  assign read_last = last;
-  assign read_word = addr;
-  assign \coef$67  = coef;
-  assign \dot$69  = dot;
-  assign \dot_valid$71  = dot_valid;
-  assign \mantissa$72  = mantissa;
-  assign \z_addr$74  = z_write__addr;
+  assign \$like  = x_cur;
+  assign \x_next$52  = x_next;
+  assign \z$54  = z;
+  assign \$like$56  = grad;
+  assign lane_mask = mask;
+  assign lane_valid = valid;
+  assign lane_first = first;
+  assign lane_last = last;
+  assign lane_word = addr;
+  assign \coef$68  = coef;
+  assign \dot$70  = dot;
+  assign \dot_valid$72  = dot_valid;
+  assign \mantissa$73  = mantissa;
+  assign \z_addr$75  = z_write__addr;
   assign z_new = z_write__data;
   assign z_valid = z_write__en;
   assign write_addr = z_write__addr;
@@ -4834,14 +4882,14 @@ module halp_core(x_wr_data, x_wr_en, g_wr_addr, g_wr_data, g_wr_en, z_rd_addr, n
   assign \x_next[5]  = x_next[47:40];
   assign \x_next[6]  = x_next[55:48];
   assign \x_next[7]  = x_next[63:56];
-  assign \z[0]  = z_rd_data[7:0];
-  assign \z[1]  = z_rd_data[15:8];
-  assign \z[2]  = z_rd_data[23:16];
-  assign \z[3]  = z_rd_data[31:24];
-  assign \z[4]  = z_rd_data[39:32];
-  assign \z[5]  = z_rd_data[47:40];
-  assign \z[6]  = z_rd_data[55:48];
-  assign \z[7]  = z_rd_data[63:56];
+  assign \z[0]  = z[7:0];
+  assign \z[1]  = z[15:8];
+  assign \z[2]  = z[23:16];
+  assign \z[3]  = z[31:24];
+  assign \z[4]  = z[39:32];
+  assign \z[5]  = z[47:40];
+  assign \z[6]  = z[55:48];
+  assign \z[7]  = z[63:56];
   assign \grad[0]  = grad[24:0];
   assign \grad[1]  = grad[49:25];
   assign \grad[2]  = grad[74:50];
@@ -5233,7 +5281,7 @@ module \halp_core.rows.prng (rst, seed, load, advance, state, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issuing, first, word, x_cur_addr, x_next_addr, read_valid, read_first, read_last, read_word, read_mask, d);
+module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issuing, first, word, x_cur_addr, x_next_addr, lane_valid, lane_first, lane_last, lane_word, lane_mask, d);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire [12:0] \$10 ;
@@ -5251,6 +5299,11 @@ module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issui
   reg \$21 ;
   reg [3:0] \$22 ;
   reg [7:0] \$23 ;
+  reg \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg [3:0] \$27 ;
+  reg [7:0] \$28 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -5264,21 +5317,25 @@ module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issui
   wire [7:0] d;
   output first;
   reg first = 1'h0;
+  reg first_0 = 1'h0;
   output issuing;
   reg issuing = 1'h0;
+  reg issuing_0 = 1'h0;
+  output lane_first;
+  reg lane_first = 1'h0;
+  output lane_last;
+  reg lane_last = 1'h0;
+  output [7:0] lane_mask;
+  reg [7:0] lane_mask = 8'h00;
+  output lane_valid;
+  reg lane_valid = 1'h0;
+  output [3:0] lane_word;
+  reg [3:0] lane_word = 4'h0;
   reg [8:0] lanes_left = 9'h000;
   wire last;
+  reg last_0 = 1'h0;
   wire [7:0] mask;
-  output read_first;
-  reg read_first = 1'h0;
-  output read_last;
-  reg read_last = 1'h0;
-  output [7:0] read_mask;
-  reg [7:0] read_mask = 8'h00;
-  output read_valid;
-  reg read_valid = 1'h0;
-  output [3:0] read_word;
-  reg [3:0] read_word = 4'h0;
+  reg [7:0] mask_0 = 8'h00;
   input [11:0] row_base_cur;
   wire [11:0] row_base_cur;
   input [11:0] row_base_next;
@@ -5289,6 +5346,7 @@ module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issui
   wire start;
   output [3:0] word;
   reg [3:0] word = 4'h0;
+  reg [3:0] word_0 = 4'h0;
   output [11:0] x_cur_addr;
   reg [11:0] x_cur_addr = 12'h000;
   output [11:0] x_next_addr;
@@ -5319,15 +5377,25 @@ module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issui
   always @(posedge clk)
     x_next_addr <= \$18 ;
   always @(posedge clk)
-    read_valid <= \$19 ;
+    issuing_0 <= \$19 ;
   always @(posedge clk)
-    read_first <= \$20 ;
+    first_0 <= \$20 ;
   always @(posedge clk)
-    read_last <= \$21 ;
+    last_0 <= \$21 ;
   always @(posedge clk)
-    read_word <= \$22 ;
+    word_0 <= \$22 ;
   always @(posedge clk)
-    read_mask <= \$23 ;
+    mask_0 <= \$23 ;
+  always @(posedge clk)
+    lane_valid <= \$24 ;
+  always @(posedge clk)
+    lane_first <= \$25 ;
+  always @(posedge clk)
+    lane_last <= \$26 ;
+  always @(posedge clk)
+    lane_word <= \$27 ;
+  always @(posedge clk)
+    lane_mask <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$13  = issuing;
@@ -5437,6 +5505,41 @@ module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issui
       \$23  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$24  = issuing_0;
+    if (rst) begin
+      \$24  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$25  = first_0;
+    if (rst) begin
+      \$25  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$26  = last_0;
+    if (rst) begin
+      \$26  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$27  = word_0;
+    if (rst) begin
+      \$27  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$28  = mask_0;
+    if (rst) begin
+      \$28  = 8'h00;
+    end
+  end
   assign mask[7] = \$8 ;
   assign mask[6] = \$7 ;
   assign mask[5] = \$6 ;
@@ -5448,7 +5551,7 @@ module \halp_core.sequencer (clk, rst, start, row_base_cur, row_base_next, issui
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector (rst, \z$13 , \x_cur$9 , \x_next$11 , \grad$15 , seed, load, valid, first, last, addr, mask, z_new, z_valid, z_addr, saturations, dot, dot_valid, coef, clk);
+module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z$13 , valid, first, last, addr, mask, z_new, z_valid, z_addr, saturations, dot, dot_valid, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [1:0] \$1 ;
   wire [16:0] \$10 ;
@@ -6172,7 +6275,7 @@ module \halp_core.vector (rst, \z$13 , \x_cur$9 , \x_next$11 , \grad$15 , seed, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane0 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -6438,7 +6541,7 @@ module \halp_core.vector.lane0.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane1 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -6704,7 +6807,7 @@ module \halp_core.vector.lane1.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane2 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -6970,7 +7073,7 @@ module \halp_core.vector.lane2.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane3 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -7236,7 +7339,7 @@ module \halp_core.vector.lane3.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane4 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -7502,7 +7605,7 @@ module \halp_core.vector.lane4.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane5 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -7768,7 +7871,7 @@ module \halp_core.vector.lane5.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane6 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;
@@ -8034,7 +8137,7 @@ module \halp_core.vector.lane6.rounder (result, saturated, random, value);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane7 (rst, z, x_cur, x_next, grad, seed, load, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [40:0] \$1 ;
   reg [15:0] \$10 ;

@@ -19,8 +19,8 @@ from golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
 from golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
 from halp_hw.hdl.core import (
-    DRAW_LATENCY, MAX_DATA_WORDS, BeatSequencer, Command, CoreDriver, HALPCore, SampleRowSource,
-    pack_words, unpack_words,
+    DRAW_LATENCY, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver, HALPCore,
+    SampleRowSource, pack_words, unpack_words,
 )
 
 # A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
@@ -88,8 +88,12 @@ class Scenario:
                                "epoch": epoch})
         return states, model
 
-    def simulate_core(self, fault: str | None = None) -> list[dict]:
-        """The core's state after every run, driven through its host port."""
+    def simulate_core(self, fault: str | None = None, *, back_to_back: bool = False) -> list[dict]:
+        """The core's state after every run, driven through its host port.
+
+        ``back_to_back`` issues every command in the first cycle the core accepts it (gradients
+        are preloaded, and the state is only read at the end, so the list has one entry).
+        """
         n, d = self.x.shape
         core = HALPCore(config=self.config, fault=fault)
         states = []
@@ -101,12 +105,17 @@ class Scenario:
             ctx.set(core.mantissa, self.mantissa)
             await host.load_data(self.x)
             await host.command(Command.SEED, self.seed)
-            for exponent, grad, runs in self.epochs:
-                await host.load_gradient(grad)
+            for epoch, (exponent, grad, runs) in enumerate(self.epochs):
+                if not back_to_back or epoch == 0:
+                    await host.load_gradient(grad)
                 await host.command(Command.RECENTER, exponent)
                 for steps in runs:
                     busy = await host.command(Command.RUN, steps)
-                    states.append({"z": await host.read_z(d), "busy": busy, **host.status()})
+                    if not back_to_back:
+                        states.append({"z": await host.read_z(d), "busy": busy,
+                                       **host.status()})
+            if back_to_back:
+                states.append({"z": await host.read_z(d), "busy": busy, **host.status()})
 
         simulate(core, bench)
         return states
@@ -169,6 +178,21 @@ def test_core_saturating_run():
                                grad_width=config.grad_width)
     model = run_core_against_golden(scenario)
     assert model.saturations > 0
+
+
+def test_core_back_to_back_commands():
+    """RUN, RUN, RECENTER, RUN with no idle cycle between them: the coefficient that lands just
+    after busy falls is used by a following RUN and cancelled by a following RECENTER."""
+    config = HardwareConfig(bits=8, data_bits=8, frac_bits=10, lanes=4, d_max=10, n_max=7)
+    scenario = Scenario.random(config, n=7, d=10, mantissa=sensitive_mantissa(config, 10),
+                               seed=21, epochs=[(2, [3, 1, 2]), (-1, [1, 4])],
+                               grad_width=config.frac_bits + 1)
+    scenario = Scenario(config, scenario.x, scenario.mantissa, scenario.seed,
+                        [(exponent, scenario.epochs[0][1], runs)     # one gradient, preloaded
+                         for exponent, _, runs in scenario.epochs])
+    want, _ = scenario.golden()
+    assert scenario.simulate_core(back_to_back=True) == want[-1:]
+    assert_coefficient_matters(scenario)
 
 
 def test_core_command_handshake():
@@ -284,24 +308,27 @@ def test_beat_sequencer_covers_d_features(lanes):
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.start, 0)
-            beats = []
-            while ctx.get(dut.issuing):
-                beats.append((ctx.get(dut.x_cur_addr), ctx.get(dut.x_next_addr),
-                              ctx.get(dut.word), ctx.get(dut.first)))
+            issued, at_lanes = [], []
+            for cycle in range(-(-d // lanes) + OPERAND_DELAY + 1):
+                if ctx.get(dut.issuing):
+                    issued.append((cycle + OPERAND_DELAY, ctx.get(dut.x_cur_addr),
+                                   ctx.get(dut.x_next_addr), ctx.get(dut.word),
+                                   ctx.get(dut.first)))
+                if ctx.get(dut.lane_valid):
+                    at_lanes.append((cycle, ctx.get(dut.lane_word), ctx.get(dut.lane_mask),
+                                     ctx.get(dut.lane_first), ctx.get(dut.lane_last)))
                 await ctx.tick()
-                assert ctx.get(dut.read_valid)
-                beats[-1] += (ctx.get(dut.read_word), ctx.get(dut.read_mask),
-                              ctx.get(dut.read_first), ctx.get(dut.read_last))
+            # each beat reaches the lanes exactly OPERAND_DELAY cycles after its issue
+            assert [beat[0] for beat in issued] == [beat[0] for beat in at_lanes]
+            beats = [a[1:] + b[1:] for a, b in zip(issued, at_lanes)]
             count = -(-d // lanes)
             assert len(beats) == count
-            for k, (x_cur, x_next, word, first, read_word, mask, read_first, read_last) \
+            for k, (x_cur, x_next, word, first, lane_word, mask, lane_first, lane_last) \
                     in enumerate(beats):
-                assert (x_cur, x_next, word, read_word) == (base_cur + k, base_next + k, k, k)
+                assert (x_cur, x_next, word, lane_word) == (base_cur + k, base_next + k, k, k)
                 active = min(lanes, d - k * lanes)
                 assert mask == (1 << active) - 1
-                assert first == read_first == (k == 0) and read_last == (k == count - 1)
-            await ctx.tick()
-            assert not ctx.get(dut.read_valid)
+                assert first == lane_first == (k == 0) and lane_last == (k == count - 1)
 
     simulate(dut, bench)
 

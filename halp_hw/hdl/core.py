@@ -26,7 +26,8 @@ from .prng import Xorshift32
 from .vector import VectorUnit
 
 __all__ = [
-    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "MAX_DATA_WORDS",
+    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "OPERAND_DELAY",
+    "MAX_DATA_WORDS",
     "SampleRowSource",
     "BeatSequencer", "HALPCore",
     "pack_words", "unpack_words", "CoreDriver",
@@ -42,6 +43,9 @@ COMMAND_ARG_BITS = 32
 DRAW_LATENCY = 3
 #: Sample indices drawn ahead at the seed command: pass t reads rows i_t and i_{t+1}.
 DRAWS_AHEAD = 2
+#: Registers from the issue stage to the lanes' inputs: the memories' synchronous read, then the
+#: operand registers (block RAM outputs are slow; nothing computes on them directly).
+OPERAND_DELAY = 2
 #: Largest data memory, in words of L values: 4 Mbit at 8 lanes of 8 bits, more block RAM than
 #: the largest ECP5 has (and generating its Verilog already takes about half a minute).
 MAX_DATA_WORDS = 1 << 16
@@ -176,12 +180,12 @@ class BeatSequencer(wiring.Component):
         Issue stage: the data-memory read addresses of the beat.
     word : Out(address_shape(W))
         Issue stage: the ``z`` / ``G`` word of the beat.
-    read_valid, read_first, read_last : Out(1)
-        Read stage (one cycle later, with the memory read data): the beat's flags.
-    read_word : Out(address_shape(W))
-        Read stage: the beat's word.
-    read_mask : Out(lanes)
-        Read stage: bit ``l`` is set when lane ``l`` holds a feature.
+    lane_valid, lane_first, lane_last : Out(1)
+        The beat's flags when its operands reach the lanes, ``OPERAND_DELAY`` cycles after issue.
+    lane_word : Out(address_shape(W))
+        The beat's word, at the same time.
+    lane_mask : Out(lanes)
+        At the same time: bit ``l`` is set when lane ``l`` holds a feature.
     """
 
     def __init__(self, *, config: HardwareConfig):
@@ -198,11 +202,11 @@ class BeatSequencer(wiring.Component):
             "x_cur_addr": Out(row_address),
             "x_next_addr": Out(row_address),
             "word": Out(word),
-            "read_valid": Out(1),
-            "read_first": Out(1),
-            "read_last": Out(1),
-            "read_word": Out(word),
-            "read_mask": Out(config.lanes),
+            "lane_valid": Out(1),
+            "lane_first": Out(1),
+            "lane_last": Out(1),
+            "lane_word": Out(word),
+            "lane_mask": Out(config.lanes),
         })
 
     def elaborate(self, platform):
@@ -223,9 +227,14 @@ class BeatSequencer(wiring.Component):
                          lanes_left.eq(lanes_left - lanes), self.first.eq(0)]
             with m.If(last):
                 m.d.sync += self.issuing.eq(0)
-        m.d.sync += [self.read_valid.eq(self.issuing), self.read_first.eq(self.first),
-                     self.read_last.eq(last), self.read_word.eq(self.word),
-                     self.read_mask.eq(mask)]
+        beat = [self.issuing, self.first, last, self.word, mask]
+        for stage in range(OPERAND_DELAY - 1):
+            delayed = [Signal.like(value, name=f"{value.name}_{stage}") for value in beat]
+            m.d.sync += [copy.eq(value) for copy, value in zip(delayed, beat)]
+            beat = delayed
+        m.d.sync += [output.eq(value) for output, value in zip(
+            (self.lane_valid, self.lane_first, self.lane_last, self.lane_word, self.lane_mask),
+            beat)]
         return m
 
 
@@ -339,13 +348,16 @@ class HALPCore(wiring.Component):
             self.z_rd_data.eq(z_word),
         ]
 
-        # Read stage -> vector unit -> step coefficient -> back to the lanes' stage A.
+        # Operand registers -> vector unit -> step coefficient -> back to the lanes' stage A.
+        x_cur, x_next = Signal.like(x_cur_read.data), Signal.like(x_next_read.data)
+        grad, z = Signal.like(g_read.data), Signal.like(z_word)
+        m.d.sync += [x_cur.eq(x_cur_read.data), x_next.eq(x_next_read.data),
+                     grad.eq(g_read.data), z.eq(z_word)]
         m.d.comb += [
-            vector.x_cur.eq(x_cur_read.data), vector.x_next.eq(x_next_read.data),
-            vector.z.eq(z_word), vector.grad.eq(g_read.data),
-            vector.mask.eq(sequencer.read_mask), vector.valid.eq(sequencer.read_valid),
-            vector.first.eq(sequencer.read_first), vector.last.eq(sequencer.read_last),
-            vector.addr.eq(sequencer.read_word), vector.coef.eq(coefficient.coef),
+            vector.x_cur.eq(x_cur), vector.x_next.eq(x_next), vector.z.eq(z), vector.grad.eq(grad),
+            vector.mask.eq(sequencer.lane_mask), vector.valid.eq(sequencer.lane_valid),
+            vector.first.eq(sequencer.lane_first), vector.last.eq(sequencer.lane_last),
+            vector.addr.eq(sequencer.lane_word), vector.coef.eq(coefficient.coef),
             coefficient.dot.eq(vector.dot), coefficient.dot_valid.eq(vector.dot_valid),
             coefficient.mantissa.eq(self.mantissa),
         ]
