@@ -50,7 +50,8 @@ def paper_linreg(n: int = 1000, d: int = 100, seed: int = 0, noise: float = 0.1,
     return LeastSquares(X, y, l2)
 
 
-def synthetic_logreg(n: int = 1000, d: int = 100, seed: int = 0, l2: float = 0.0) -> LogisticRegression:
+def synthetic_logreg(n: int = 1000, d: int = 100, seed: int = 0,
+                     l2: float = 0.0) -> LogisticRegression:
     """A synthetic logistic-regression problem with labels ``y_i ~ Bernoulli(sigmoid(x_i . w))``.
 
     ``w_true`` is scaled by ``1/sqrt(d)`` so that the margins are ``N(0, 1)``: the labels are
@@ -103,7 +104,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_dataset(path, problem: str = "linreg", l2: float = 0.0) -> Problem:
-    """Load ``X`` and ``y`` from a ``.npz`` file (arrays ``X``, ``y``) or a CSV file (last column ``y``).
+    """Load ``X`` and ``y`` from ``.npz`` (arrays ``X``, ``y``) or CSV (last column ``y``).
 
     Parameters
     ----------

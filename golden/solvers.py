@@ -40,10 +40,11 @@ MU_FACTOR = 2.0
 
 
 def bit_centering_scale(gradient_norm: float, mu: float, bits: int) -> float:
-    """HALP's grid spacing ``||g~|| / (mu (2^(b-1) - 1))``: the b-bit grid then reaches ``||g~||/mu``.
+    """HALP's grid spacing ``||g~|| / (mu (2^(b-1) - 1))``: the b-bit grid reaches ``||g~||/mu``.
 
     Under mu-strong convexity ``||w~ - w*|| <= ||g~|| / mu``, so that grid around ``w~`` covers
-    the optimum. Hardware rounds it up to a power of two (:func:`golden.fixedpoint.covering_exponent`).
+    the optimum. Hardware rounds it up to a power of two
+    (:func:`golden.fixedpoint.covering_exponent`).
     """
     return check_positive("gradient norm", gradient_norm) / (
         check_positive("mu", mu) * int_range(bits)[1])
@@ -200,7 +201,7 @@ class SGD(Solver):
 
 
 class SVRG(Solver):
-    """SVRG with the last inner iterate as the next snapshot, kept as an offset from the snapshot."""
+    """SVRG; the last inner iterate is the next snapshot, kept as an offset from the snapshot."""
 
     key = "svrg"
 

@@ -127,4 +127,5 @@ def test_installed_entry_point_exits_2_without_traceback(tmp_path):
         capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip() == "halp-hw golden: error: bits must be an integer in 2..32, not 40"
+    assert result.stderr.strip() == \
+        "halp-hw golden: error: bits must be an integer in 2..32, not 40"

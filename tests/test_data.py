@@ -141,7 +141,8 @@ def test_csv_with_only_a_header(tmp_path):
 
 def test_csv_with_one_column(tmp_path):
     (tmp_path / "d.csv").write_text("1\n2\n")
-    expect_error(tmp_path / "d.csv", "linreg", "needs at least 2 columns (features, then y), found 1")
+    expect_error(tmp_path / "d.csv", "linreg",
+                 "needs at least 2 columns (features, then y), found 1")
 
 
 def test_ragged_csv(tmp_path):

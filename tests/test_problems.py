@@ -125,7 +125,8 @@ def test_hessian_extremes_are_the_eigenvalues_of_the_finite_difference_hessian(n
 
 def test_logistic_regression_rejects_non_binary_labels():
     X, y = random_data()
-    with pytest.raises(HalpInputError, match="y must hold logistic labels 0 or 1 for problem logreg"):
+    with pytest.raises(HalpInputError,
+                       match="y must hold logistic labels 0 or 1 for problem logreg"):
         LogisticRegression(X, y)
 
 
