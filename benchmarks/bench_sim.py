@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_sim.py [--n 1000] [--d 100] [--lanes 8] [--epochs 3] [--epoch-length 1000]
+    python benchmarks/bench_sim.py [--n 1000] [--d 100] [--lanes 8] [--epochs 3] [--work-dir DIR]
 
 Part 1 runs the same HALP run (same build, problem, seed and length) on the golden model, on
 Verilator (cocotb; X preloaded, one RUN command per epoch, no Python per simulated cycle) and on
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from golden.data import paper_linreg
 from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
-from golden.solvers import SOLVER_KEYS, make_solvers
+from golden.solvers import SOLVER_KEYS, default_mu, default_step_size, make_solvers
 from halp_hw.baseline import BASELINE_DTYPES, svrg_baseline
 from halp_hw.simulate import run_backend
 from halp_hw.simulators import simulator_unavailable_reason
@@ -41,9 +41,9 @@ def parse_args(argv=None):
     parser.add_argument("--bits", type=int, default=8)
     parser.add_argument("--lanes", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--epoch-length", type=int, default=1000)
-    parser.add_argument("--step-size", type=float, default=0.002)
-    parser.add_argument("--mu", type=float, default=4.0)
+    parser.add_argument("--epoch-length", type=int, help="T (default N)")
+    parser.add_argument("--step-size", type=float, help="alpha (default: the golden default)")
+    parser.add_argument("--mu", type=float, help="mu (default: the golden default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path,
                         help="Verilator build directory (default: a temporary one)")
@@ -112,6 +112,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     problem = paper_linreg(args.n, args.d, args.seed)
     problem.optimum  # solved once, outside every timed region
+    args.step_size = default_step_size(problem) if args.step_size is None else args.step_size
+    args.mu = default_mu(problem) if args.mu is None else args.mu
+    args.epoch_length = args.epoch_length or problem.n
     print(f"bench_sim: {time.strftime('%Y-%m-%d %H:%M')} on {sys.platform}, Python "
           f"{sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as scratch:

@@ -10,6 +10,7 @@ import pytest
 
 from golden.data import paper_linreg
 from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from golden.solvers import default_mu, default_step_size
 from halp_hw.cli import main
 from halp_hw.simulate import RTL_BACKENDS, run_backend
 from halp_hw.simulators import simulator_unavailable_reason
@@ -87,10 +88,12 @@ def test_report_cycles_performance_and_baseline(model_results):
 
 
 def test_paper_problem_reaches_1e_minus_9():
-    """The issue's acceptance run: N=1000, d=100, 8 bits, 8 lanes, 20 epochs on the model."""
+    """The issue's acceptance run: N=1000, d=100, 8 bits, 8 lanes, 20 epochs on the model,
+    with the command's defaults (the golden solvers' step size, mu and T = N)."""
     problem = paper_linreg(1000, 100, 0)
     config = HardwareConfig(bits=8, lanes=8, d_max=100, n_max=1000)
-    result = run_backend("model", problem, config, HardwareRun(0.002, 4.0, 1000, 20, 0))
+    run = HardwareRun(default_step_size(problem), default_mu(problem), 1000, 20, 0)
+    result = run_backend("model", problem, config, run)
     assert min(result.trace.rel_subopt) <= 1e-9
     assert config.step_cycles(100) <= math.ceil(100 / 8) + 10
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULTS = {"n": 1000, "d": 100, "bits": 8, "lanes": 8, "epochs": 20, "epoch_length": 1000,
-            "step_size": 0.002, "mu": 4.0, "data_bits": 8, "frac_bits": 16, "seed": 0}
+DEFAULTS = {"n": 1000, "d": 100, "bits": 8, "lanes": 8, "epochs": 20, "data_bits": 8,
+            "frac_bits": 16, "seed": 0}
 
 
 def register(subparsers) -> None:
@@ -31,17 +31,19 @@ def register(subparsers) -> None:
     parser.add_argument("--d", type=int, help=f"features (default {DEFAULTS['d']})")
     for name, help_text in (("bits", "width of the offset z (the paper's b)"),
                             ("lanes", "MACC lanes L"), ("epochs", "outer iterations"),
-                            ("epoch-length", "inner steps per epoch T"),
                             ("data-bits", "width of the quantized data x"),
                             ("frac-bits", "fraction bits of the update (random bits per lane)"),
                             ("seed", "seed of the data, the sample order and the rounding")):
         key = name.replace("-", "_")
         parser.add_argument(f"--{name}", type=int, default=DEFAULTS[key],
                             help=f"{help_text} (default {DEFAULTS[key]})")
-    parser.add_argument("--step-size", type=float, default=DEFAULTS["step_size"],
-                        help=f"alpha (default {DEFAULTS['step_size']})")
-    parser.add_argument("--mu", type=float, default=DEFAULTS["mu"],
-                        help=f"HALP's strong-convexity parameter (default {DEFAULTS['mu']})")
+    parser.add_argument("--epoch-length", type=int,
+                        help="inner steps per epoch T (default N, as `halp-hw golden`)")
+    parser.add_argument("--step-size", type=float,
+                        help="alpha (default 1/(4 L_max), as `halp-hw golden`)")
+    parser.add_argument("--mu", type=float,
+                        help="HALP's strong-convexity parameter (default 2x the mean Hessian "
+                             "eigenvalue, as `halp-hw golden`)")
     parser.add_argument("--backend", choices=BACKENDS, default="model",
                         help="the accelerator: model (default) or an RTL simulator")
     clock = parser.add_mutually_exclusive_group()
@@ -86,6 +88,7 @@ def handle(args) -> int:
     import sys
 
     from golden.hardware import HardwareConfig, HardwareRun
+    from golden.solvers import default_mu, default_step_size
 
     from ..simulate import simulate, write_report
 
@@ -93,8 +96,11 @@ def handle(args) -> int:
     problem = _load_problem(args)
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=problem.d, n_max=problem.n)
-    run = HardwareRun(step_size=args.step_size, mu=args.mu, epoch_length=args.epoch_length,
-                      epochs=args.epochs, seed=args.seed)
+    run = HardwareRun(
+        step_size=default_step_size(problem) if args.step_size is None else args.step_size,
+        mu=default_mu(problem) if args.mu is None else args.mu,
+        epoch_length=problem.n if args.epoch_length is None else args.epoch_length,
+        epochs=args.epochs, seed=args.seed)
     outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
                        clock_source=clock_source, work_dir=args.out / "build")
     paths = write_report(outcome, args.out)
@@ -102,7 +108,8 @@ def handle(args) -> int:
 
     totals, model, base = results["totals"], results["performance"], results["baseline"]
     print(f"HALP on {args.backend}: {problem.name} N={problem.n} d={problem.d}, {args.bits}-bit, "
-          f"{args.lanes} lanes, T={args.epoch_length}, {args.epochs} epochs")
+          f"{args.lanes} lanes, T={run.epoch_length}, alpha={run.step_size:.3g}, "
+          f"mu={run.mu:.3g}, {args.epochs} epochs")
     print(f"  rel_subopt: final {totals['final_rel_subopt']:.3g}, best "
           f"{totals['best_rel_subopt']:.3g}; saturations {totals['saturations']}")
     print(f"  cycles: {model['cycles_per_inner_step']} per inner step "
