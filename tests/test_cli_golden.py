@@ -129,3 +129,16 @@ def test_installed_entry_point_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == \
         "halp-hw golden: error: bits must be an integer in 2..32, not 40"
+
+
+def test_plot_convergence_skips_points_a_log_axis_cannot_show(tmp_path):
+    from golden.trace import Trace
+    from halp_hw.plots import plot_convergence, solver_label
+
+    traces = {"svrg": Trace("svrg", {}, rel_subopt=[1.0, 1e-20, 0.0]),
+              "halp": Trace("halp", {"bits": 8}, rel_subopt=[1.0, float("inf"), float("nan")])}
+    path = plot_convergence(traces, tmp_path / "c.png", "title\nsecond line", reference=1e-12)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert solver_label("halp", {"bits": 8}) == "HALP (8-bit)"
+    assert solver_label("svrg", {}) == "SVRG"
+    assert solver_label("custom", {}) == "custom"
