@@ -112,6 +112,15 @@ def test_least_squares_suboptimality_is_exact_far_below_the_loss_rounding():
     assert problem.suboptimality(problem.optimum + e) == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_logistic_suboptimality_is_exact_far_below_the_loss_rounding(l2):
+    """Near w*, f(w) - f* is the quadratic form 1/2 e'He up to third-order terms."""
+    problem = build("logreg", l2)
+    e = 1e-9 * np.random.default_rng(4).standard_normal(problem.d)
+    expected = 0.5 * e @ problem.hessian(problem.optimum) @ e
+    assert problem.suboptimality(problem.optimum + e) == pytest.approx(expected, rel=1e-6)
+
+
 @pytest.mark.parametrize("name, l2", PROBLEM_CASES)
 def test_hessian_extremes_are_the_eigenvalues_of_the_finite_difference_hessian(name, l2):
     problem = build(name, l2)
