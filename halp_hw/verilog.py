@@ -30,6 +30,8 @@ BLOCKS: dict[str, str] = {
     "stochastic_rounder": "clamp((v + r) >> F, bits) with the lanes' widths (StochasticRounder)",
     "xorshift32": "the sample-index random stream (Xorshift32, stream 0)",
     "bit_centering_register": "scale exponent, epoch, z valid bits (BitCenteringRegister)",
+    "sample_row_source": "sample-index stream to data-memory row bases (SampleRowSource)",
+    "beat_sequencer": "the issue stage of a pass: addresses, lane masks (BeatSequencer)",
 }
 
 
@@ -39,7 +41,7 @@ def build_block(name: str, config: HardwareConfig):
 
     from .hdl.centering import BitCenteringRegister
     from .hdl.coefficient import StepCoefficient
-    from .hdl.core import HALPCore
+    from .hdl.core import BeatSequencer, HALPCore, SampleRowSource
     from .hdl.lane import MaccLane
     from .hdl.prng import Xorshift32
     from .hdl.rounder import StochasticRounder
@@ -54,6 +56,8 @@ def build_block(name: str, config: HardwareConfig):
             in_width=config.update_width, frac_bits=config.frac_bits, out_width=config.bits),
         "xorshift32": lambda: Xorshift32(stream=SAMPLE_STREAM),
         "bit_centering_register": lambda: BitCenteringRegister(config=config),
+        "sample_row_source": lambda: SampleRowSource(config=config),
+        "beat_sequencer": lambda: BeatSequencer(config=config),
     }
     if name not in builders:
         raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
@@ -129,22 +133,24 @@ def describe_parameters(config: HardwareConfig) -> dict:
     }
 
 
-def write_verilog(config: HardwareConfig, out_dir, *, blocks=()) -> list[Path]:
+def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool = False
+                  ) -> list[Path]:
     """Write ``halp_core.v``, ``halp_core.json`` and ``<block>.v`` for each requested block.
 
     The JSON holds the parameters, the core's ports, and the ports of each other emitted block.
-    Returns the paths written.
+    ``progress`` shows a bar on stderr (a large data memory takes tens of seconds). Returns the
+    paths written.
     """
+    from tqdm import tqdm
+
     names = [CORE_MODULE] + [name for name in dict.fromkeys(blocks) if name != CORE_MODULE]
-    for name in names:
-        if name not in BLOCKS:
-            raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
+    components = {name: build_block(name, config) for name in names}   # raises before any output
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     description = {"module": CORE_MODULE, "parameters": describe_parameters(config)}
-    for name in names:
-        component = build_block(name, config)
+    for name, component in tqdm(components.items(), desc="verilog", unit="module",
+                                disable=not progress):
         ports = describe_ports(component)     # before conversion, which elaborates the component
         text = component_verilog(component, name=name)
         ports += clock_ports(text, name)

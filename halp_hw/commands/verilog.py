@@ -12,16 +12,20 @@ def register(subparsers) -> None:
         "verilog", help="generate the accelerator's Verilog",
         description="Write DIR/halp_core.v, DIR/halp_core.json (parameters and ports) and, with "
                     "--block, DIR/<block>.v for individual blocks.")
-    parser.add_argument("--bits", type=int, default=DEFAULTS.bits, help="width of z (2..16)")
+    parser.add_argument("--bits", type=int, default=DEFAULTS.bits,
+                        help="width of z, 2..16 (default %(default)s)")
     parser.add_argument("--data-bits", type=int, default=DEFAULTS.data_bits,
-                        help="width of the data x (2..16)")
+                        help="width of the data x, 2..16 (default %(default)s)")
     parser.add_argument("--frac-bits", type=int, default=DEFAULTS.frac_bits,
-                        help="fraction bits of the update = random bits per lane (1..24)")
-    parser.add_argument("--lanes", type=int, default=DEFAULTS.lanes, help="MACC lanes L (1..64)")
+                        help="fraction bits of the update = random bits per lane, 1..24 "
+                             "(default %(default)s)")
+    parser.add_argument("--lanes", type=int, default=DEFAULTS.lanes,
+                        help="MACC lanes L, 1..64 (default %(default)s)")
     parser.add_argument("--d-max", type=int, default=DEFAULTS.d_max,
-                        help="largest number of features (1..4096)")
+                        help="largest number of features, 1..4096 (default %(default)s)")
     parser.add_argument("--n-max", type=int, default=DEFAULTS.n_max,
-                        help="largest number of samples (1..65536)")
+                        help="largest number of samples, 1..65536; n_max * ceil(d_max / lanes) "
+                             "<= 65536 (default %(default)s)")
     parser.add_argument("--block", action="append", default=[], metavar="NAME",
                         help="also write this block on its own (repeatable); one of: "
                              "%(choices)s", choices=_block_names())
@@ -30,9 +34,9 @@ def register(subparsers) -> None:
 
 
 def _block_names() -> list[str]:
-    from halp_hw.verilog import BLOCKS  # no HDL import: the table is plain data
+    from halp_hw.verilog import BLOCKS, CORE_MODULE  # no HDL import: the table is plain data
 
-    return list(BLOCKS)
+    return [name for name in BLOCKS if name != CORE_MODULE]
 
 
 def handle(args) -> int:
@@ -40,6 +44,6 @@ def handle(args) -> int:
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
-    for path in write_verilog(config, args.out, blocks=args.block):
+    for path in write_verilog(config, args.out, blocks=args.block, progress=True):
         print(path)
     return 0
