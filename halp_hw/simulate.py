@@ -362,7 +362,8 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
             "build_seconds": accelerator.build_seconds,
             "backend_seconds": accelerator.total_seconds,
             "run_command_seconds": loop.run_seconds,
-            "simulated_cycles_per_second": counted / loop.run_seconds,
+            "simulated_cycles_per_second": (counted / loop.run_seconds if loop.run_seconds > 0
+                                            else None),
         },
         "performance": {
             **model,

@@ -53,6 +53,9 @@ def register(subparsers) -> None:
                        help="take the clock from the fmax_mhz of a `halp-hw synth` synth.json")
     parser.add_argument("--out", type=Path, default=Path("simulate-out"), metavar="DIR",
                         help="output directory (default simulate-out)")
+    parser.add_argument("--build-dir", type=Path, metavar="DIR",
+                        help="where Verilator/Icarus builds go, one per design, reused when "
+                             "unchanged (default OUT/build)")
     parser.set_defaults(handler=handle)
 
 
@@ -91,6 +94,7 @@ def handle(args) -> int:
     from golden.solvers import default_mu, default_step_size
 
     from ..simulate import simulate, write_report
+    from ..simulators import SimulationError
 
     clock_mhz, clock_source = _clock(args)
     problem = _load_problem(args)
@@ -101,8 +105,12 @@ def handle(args) -> int:
         mu=default_mu(problem) if args.mu is None else args.mu,
         epoch_length=problem.n if args.epoch_length is None else args.epoch_length,
         epochs=args.epochs, seed=args.seed)
-    outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
-                       clock_source=clock_source, work_dir=args.out / "build")
+    try:
+        outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
+                           clock_source=clock_source, work_dir=args.build_dir or args.out / "build")
+    except SimulationError as error:  # a failed build or RTL run: a bug, not a bad input
+        print(f"halp-hw simulate: error: {error}", file=sys.stderr)
+        return 1
     paths = write_report(outcome, args.out)
     results = outcome.results
 
