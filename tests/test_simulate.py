@@ -99,14 +99,16 @@ def test_paper_problem_reaches_1e_minus_9():
 
 
 @pytest.mark.parametrize("backend", RTL_BACKENDS)
-def test_rtl_backend_agrees_with_model(backend, model_results, tmp_path):
+def test_rtl_backend_agrees_with_model(backend, model_results, tmp_path, request):
     """Same seed, same numbers: z bit for bit, cycles and saturations exactly, and hence the
     same suboptimality, on the RTL as on the golden model."""
     if backend != "amaranth":
         reason = simulator_unavailable_reason(backend)
         if reason:
             pytest.skip(reason)
-    assert simulate_cli(tmp_path, "--backend", backend) == 0
+    # The RTL builds go where the other cocotb tests cache theirs (conftest's --sim-build).
+    build_root = request.config.getoption("--sim-build") or request.config.cache.mkdir("sim_build")
+    assert simulate_cli(tmp_path, "--backend", backend, "--build-dir", str(build_root)) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     _, expected = model_results
     assert results["configuration"]["backend"] == backend
@@ -162,3 +164,13 @@ def test_size_flags_must_match_the_data_file(tmp_path, capsys):
     np.savez(data, X=problem.X, y=problem.y)
     assert main(["simulate", "--data", str(data), "--n", "5", "--out", str(tmp_path)]) == 2
     assert f"--n 5 does not match the data file {data} (n = {N})" in capsys.readouterr().err
+
+
+def test_missing_simulator_exits_2(tmp_path, capsys, monkeypatch):
+    from halp_hw import simulators
+
+    monkeypatch.setattr(simulators, "simulator_unavailable_reason",
+                        lambda simulator: f"{simulator} is not installed")
+    assert simulate_cli(tmp_path, "--backend", "verilator") == 2
+    assert ("backend verilator cannot run on this machine: verilator is not installed"
+            in capsys.readouterr().err)
