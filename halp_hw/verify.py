@@ -1,0 +1,153 @@
+"""A whole HALP training run on the simulated RTL, compared bit for bit with the golden model.
+
+The host loop (full gradient, scale, gradient memory, recenter) runs in Python inside the cocotb
+testbench ``sim/tb_core.py``; the inner loops run on :class:`halp_hw.hdl.core.HALPCore`
+simulated by Verilator or Icarus, in lockstep with the golden
+:class:`golden.hardware.AcceleratorModel`. :func:`verify` returns the report that
+``halp-hw verify`` prints and writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from golden.problems import Problem
+from golden.trace import Trace
+from golden.validation import HalpInputError
+
+from .hdl.core import HALPCore
+from .hdl.faults import check_fault
+from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
+
+__all__ = ["COMPARE_POINTS", "verify", "write_plot"]
+
+#: When ``z`` and the counters are compared: after every inner step, or after every epoch.
+COMPARE_POINTS = ("step", "epoch")
+#: The corner phase after the training run (``sim/tb_core.py``'s ``extremes`` scenario): data,
+#: step and gradients at the extremes of their widths, exponents at both ends of the register.
+#: A training run keeps ``z`` inside its range by design, so without it nothing would test the
+#: saturation bounds.
+CORNER_RUN = {"epochs": 3, "epoch_length": 8}
+
+
+def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
+           simulator: str, compare: str = "step", fault: str | None = None, waves: bool = False,
+           build_root: Path | str = "sim_build") -> dict:
+    """Train on the RTL and the golden model in lockstep; return the comparison report.
+
+    After the training run, the same simulation resets the core and runs the corner phase
+    (:data:`CORNER_RUN`), compared the same way; ``bit_exact`` covers both.
+
+    Parameters
+    ----------
+    problem : Problem
+        The paper's synthetic least-squares problem of ``problem.n`` samples, ``problem.d``
+        features, generated with ``problem_seed`` (the testbench regenerates it from these).
+    problem_seed : int
+        The seed of :func:`golden.data.paper_linreg` that made ``problem``.
+    config : HardwareConfig
+        The accelerator build (``n_max``/``d_max`` at least the problem's size).
+    run : HardwareRun
+        Step size, mu, epoch length, epochs and the accelerator seed.
+    simulator : str
+        ``verilator`` or ``icarus``.
+    compare : str
+        ``step`` (z after every inner step) or ``epoch``.
+    fault : str or None
+        Build a deliberately broken core (see :mod:`halp_hw.hdl.faults`).
+    waves : bool
+        Record a waveform of the run.
+    build_root : path
+        Where builds are cached (one directory per design).
+
+    Returns
+    -------
+    dict
+        ``bit_exact``, ``iterates_compared``, ``first_mismatch`` (None, or the cycle, signal,
+        expected and actual value and the epoch and step), ``cycles`` (the RTL's counter) and
+        ``golden_cycles``, ``rel_subopt`` per epoch (RTL run) and ``golden_rel_subopt`` (an
+        independent :func:`golden.hardware.run_halp_hardware`), ``coverage`` of the training
+        run, ``corners`` (the corner phase's numbers and coverage), ``values_compared``, ``mismatches``, the run's parameters, timings and, with
+        ``waves``, the waveform file.
+    """
+    if compare not in COMPARE_POINTS:
+        raise HalpInputError(f"compare must be one of {', '.join(COMPARE_POINTS)}, not {compare!r}")
+    check_fault(fault)
+    try:
+        check_simulator(simulator)
+    except SimulatorUnavailable as error:
+        raise HalpInputError(f"simulator {simulator} cannot run here: {error}") from None
+    config.check_problem_size(problem.n, problem.d)
+    golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
+
+    start = time.perf_counter()
+    print(f"building HALPCore ({simulator}{', fault ' + fault if fault else ''}) under "
+          f"{build_root} ...", file=sys.stderr)
+    built = build_design(HALPCore(config=config, fault=fault), simulator=simulator, waves=waves,
+                         build_root=build_root)
+    build_seconds = time.perf_counter() - start
+    print(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
+          f"{compare} ...", file=sys.stderr)
+    start = time.perf_counter()
+    params = {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
+              "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
+              "scenarios": ["training", "extremes"], "extremes_run": CORNER_RUN,
+              "compare": compare}
+    results = run_testbench(built, module="tb_core", params=params, name="verify")
+    sim_seconds = time.perf_counter() - start
+
+    report = results.report or {}
+    phases = report.get("phases", {})
+    training, corners = phases.get("training", {}), phases.get("extremes", {})
+    first = report.get("first_mismatch")
+    if results.report is None:  # the simulation ended before the scoreboard could report
+        first = {"error": results.summary()}
+    golden_cycles = sum(golden.cycles or [])
+    for signal, expected, actual in (("cycles", golden_cycles, training.get("cycles")),
+                                     ("rel_subopt", golden.rel_subopt,
+                                      training.get("rel_subopt"))):
+        if first is None and actual != expected:  # the whole run against an independent one
+            first = {"signal": signal, "expected": expected, "actual": actual,
+                     "context": "training, end of the run"}
+    return {
+        "bit_exact": bool(results.passed and first is None),
+        "iterates_compared": training.get("iterates_compared", 0),
+        "first_mismatch": first,
+        "cycles": training.get("cycles"),
+        "golden_cycles": golden_cycles,
+        "rel_subopt": training.get("rel_subopt"),
+        "golden_rel_subopt": golden.rel_subopt,
+        "coverage": training.get("coverage", {}),
+        "corners": corners,
+        "values_compared": report.get("compared", 0),
+        "mismatches": report.get("mismatches"),
+        "compare": compare,
+        "simulator": simulator,
+        "fault": fault,
+        "problem": {"name": problem.name, "n": problem.n, "d": problem.d, "seed": problem_seed},
+        "config": dataclasses.asdict(config),
+        "run": dataclasses.asdict(run),
+        "build_seconds": round(build_seconds, 2),
+        "sim_seconds": round(sim_seconds, 2),
+        "waves": None if results.waves_file is None else str(results.waves_file),
+        "sim_log": str(results.results_xml.parent / "sim.log"),
+    }
+
+
+def write_plot(report: dict, path) -> Path:
+    """``rel_subopt`` per epoch of the RTL run next to the golden model's."""
+    from .plots import plot_convergence
+
+    hyper = {"bits": report["config"]["bits"]}
+    traces = {"golden hardware mode": Trace("golden", hyper, rel_subopt=report["golden_rel_subopt"]),
+              f"RTL ({report['simulator']})": Trace("rtl", hyper,
+                                                    rel_subopt=report["rel_subopt"] or [])}
+    verdict = "bit-exact" if report["bit_exact"] else "MISMATCH"
+    title = (f"halp-hw verify: {report['problem']['name']} N={report['problem']['n']} "
+             f"d={report['problem']['d']}, {report['config']['bits']}-bit, "
+             f"{report['config']['lanes']} lanes: {verdict}")
+    return plot_convergence(traces, path, title)

@@ -1,0 +1,198 @@
+"""HALPCore against the golden hardware mode, in lockstep: whole training runs and extreme values.
+
+The RTL and a golden :class:`golden.hardware.AcceleratorModel` receive the same commands. After
+every inner step (``compare: "step"``: RUN 1, then read ``z`` back) or every epoch
+(``compare: "epoch"``: one RUN of T steps, waiting for ``busy`` to fall) the testbench compares
+``z``, and the ``steps``, ``saturations`` and ``cycles`` counters; after every recenter the
+``exponent`` and ``epoch`` registers. The first difference is reported with the accelerator cycle
+(the RTL's ``cycles`` counter), the epoch and the step.
+
+Scenarios (``params["scenarios"]``, run in order, each after a reset; the report has one
+entry per scenario under ``phases``):
+
+``training``
+    The host loop of :func:`halp_hw.simulate.drive_halp` (:class:`golden.hardware.HalpHost`:
+    full gradient, power-of-two scale, gradient memory, recenter) on the paper's synthetic
+    least-squares problem. The report adds ``rel_subopt`` per epoch.
+``extremes``
+    (with ``params["extremes_run"]`` overriding fields of the run, e.g. fewer steps)
+    Data at the extremes of ``data_bits`` (min and max only), the largest step mantissa,
+    gradient words at the extremes of ``grad_width``, and exponents at both ends of the
+    exponent register: every update saturates one way or the other, and the dot products
+    reach the extremes of ``dot_width``.
+
+Coverage counted per run: ``saturations`` (the RTL counter), ``recenters``, ``rounding_carries``
+(updates where the random bits carried into the kept bits, from the golden arithmetic) and
+``partial_last_beats`` (passes whose last beat has masked lanes, d mod L != 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import cocotb
+import numpy as np
+
+from golden.data import paper_linreg
+from golden.fixedpoint import int_range
+from golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
+from halp_hw.hdl.centering import EXPONENT_BITS
+from halp_hw.simulate import drive_halp
+from tb_halp_run import CocotbAccelerator
+from tb_support import Scoreboard, hardware_config, lane_update, params, reset, start_clock
+
+
+class LockstepAccelerator:
+    """The RTL and the golden model behind :func:`drive_halp`'s accelerator interface.
+
+    Every command goes to both; the RTL's ``z`` and counters are what the host sees, and each
+    comparison point checks them against the model.
+
+    Parameters
+    ----------
+    rtl : CocotbAccelerator
+        The core's host port, loaded with the data and seeded.
+    model : AcceleratorModel
+        The golden accelerator, loaded with the same data, mantissa and seed.
+    board : Scoreboard
+        Where comparisons go.
+    every_step : bool
+        Compare after every inner step (RUN 1 each) instead of after every RUN.
+    phase : str
+        The scenario's name, first in every mismatch context.
+
+    Attributes
+    ----------
+    iterates_compared : int
+        How many times ``z`` was compared.
+    coverage : collections.Counter
+        This phase's coverage events.
+    """
+
+    def __init__(self, rtl: CocotbAccelerator, model, board: Scoreboard, every_step: bool,
+                 phase: str):
+        self.rtl, self.model, self.board, self.every_step = rtl, model, board, every_step
+        self.phase = phase
+        self.epoch = 0
+        self.iterates_compared = 0
+        self.coverage: Counter = Counter()
+
+    async def load_gradient(self, grad_ints) -> None:
+        self.model.load_gradient(grad_ints)
+        await self.rtl.load_gradient(grad_ints)
+
+    async def recenter(self, exponent: int) -> None:
+        self.model.recenter(exponent)
+        await self.rtl.recenter(exponent)
+        self.epoch += 1
+        self.coverage["recenters"] += 1
+        dut, cycle = self.rtl.dut, int(self.rtl.dut.cycles.value)
+        context = f"{self.phase}, after the recenter of epoch {self.epoch}"
+        self.board.check(cycle, "exponent", self.model.exponent, dut.exponent.value.to_signed(),
+                         context)
+        self.board.check(cycle, "epoch", self.epoch, int(dut.epoch.value), context)
+
+    async def run(self, steps: int) -> None:
+        if self.every_step:
+            for _ in range(steps):
+                self._golden_step()
+                await self.rtl.run(1)
+                await self._compare(f"{self.phase}, epoch {self.epoch}, "
+                                    f"inner step {self.model.steps}")
+        else:
+            for _ in range(steps):
+                self._golden_step()
+            await self.rtl.run(steps)
+            await self._compare(f"{self.phase}, epoch {self.epoch}, "
+                                f"after inner step {self.model.steps}")
+
+    async def read_z(self) -> list:
+        return await self.rtl.read_z()
+
+    async def counters(self) -> tuple[int, int]:
+        return await self.rtl.counters()
+
+    def _golden_step(self) -> None:
+        """One golden step, counting the updates whose random bits carried into the kept bits."""
+        model, config = self.model, self.model.config
+        z_before, saturations_before = model.z.copy(), model.saturations
+        row = model.x[model.step()]
+        coef = model.coefficient(int(row @ z_before))
+        truncated, _, _ = lane_update(config, z_before, row, coef, model.grad, 0)
+        self.coverage["rounding_carries"] += int(np.count_nonzero(model.z != truncated))
+        self.coverage["saturations"] += model.saturations - saturations_before
+        self.coverage["partial_last_beats"] += int(model.d % config.lanes != 0)
+
+    async def _compare(self, context: str) -> None:
+        board, model, dut = self.board, self.model, self.rtl.dut
+        cycle = int(dut.cycles.value)
+        board.check(cycle, "cycles", model.cycles, cycle, context)
+        board.check(cycle, "steps", model.steps, int(dut.steps.value), context)
+        board.check(cycle, "saturations", model.saturations, int(dut.saturations.value), context)
+        board.check_lanes(cycle, "z", model.z, await self.rtl.read_z(), context)
+        self.iterates_compared += 1
+
+    def summary(self) -> dict:
+        """This phase's numbers for the report."""
+        dut = self.rtl.dut
+        return {"iterates_compared": self.iterates_compared, "cycles": int(dut.cycles.value),
+                "golden_cycles": self.model.cycles, "steps": int(dut.steps.value),
+                "coverage": dict(self.coverage)}
+
+
+async def start_core(dut, host: HalpHost) -> CocotbAccelerator:
+    """Reset (the clock runs), then load the data, problem size, mantissa and seed of ``host``."""
+    for name in ("cmd_valid", "x_wr_en", "g_wr_en"):
+        getattr(dut, name).value = 0
+    await reset(dut)
+    rtl = CocotbAccelerator(dut, host.config, host.problem.d)
+    await rtl.load(host)
+    return rtl
+
+
+def extreme_inputs(host: HalpHost, rng: np.random.Generator) -> None:
+    """Replace the host's data and step by the extremes of their widths (in place)."""
+    config = host.config
+    host.x_ints = rng.choice(int_range(config.data_bits), size=host.x_ints.shape)
+    host.mantissa = (1 << STEP_MANTISSA_BITS) - 1
+
+
+async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> None:
+    """Epochs of extreme gradients and exponents (both ends of the register)."""
+    config = host.config
+    exponents = [*int_range(EXPONENT_BITS), 0]
+    for epoch in range(host.run.epochs):
+        grad = rng.choice([*int_range(config.grad_width), 0], size=host.problem.d)
+        await lockstep.load_gradient(grad)
+        await lockstep.recenter(exponents[epoch % len(exponents)])
+        await lockstep.run(host.run.epoch_length)
+
+
+@cocotb.test()
+async def core_matches_golden(dut):
+    p = params()
+    config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
+    board = Scoreboard(p.get("report"))
+    phases = {}
+    await start_clock(dut)
+    for scenario in p["scenarios"]:
+        problem = paper_linreg(p["n"], p["d"], p["problem_seed"])
+        if scenario == "extremes":
+            run = dataclasses.replace(run, **p.get("extremes_run", {}))
+        host = HalpHost(problem, config, run)
+        rng = np.random.default_rng(run.seed)
+        if scenario == "extremes":
+            extreme_inputs(host, rng)
+        rtl = await start_core(dut, host)
+        lockstep = LockstepAccelerator(rtl, host.make_model(), board, p["compare"] == "step",
+                                       scenario)
+        if scenario == "extremes":
+            await run_extremes(host, lockstep, rng)
+            phases[scenario] = lockstep.summary()
+        else:
+            await drive_halp(host, lockstep)
+            phases[scenario] = {**lockstep.summary(), "rel_subopt": host.trace.rel_subopt}
+        board.coverage.update(lockstep.coverage)
+    board.extra["phases"] = phases
+    board.finish()

@@ -1,0 +1,206 @@
+"""What every halp-hw cocotb testbench shares: parameters, clocking, lane packing, the scoreboard.
+
+A testbench receives its parameters as JSON in the ``HALP_TB_PARAMS`` environment variable (set
+by :func:`halp_hw.simulators.run_testbench`), compares the design with the golden hardware mode
+through a :class:`Scoreboard`, and writes a JSON report (``params["report"]``) that pytest and
+``halp-hw verify`` read: how many values were compared, the first mismatch, and the functional
+coverage counters.
+
+Timing convention of every clocked testbench: inputs are driven just after a falling edge and
+outputs are sampled just before the next falling edge driving, so the sample at the falling edge
+of cycle ``k + 1`` shows the registers after the rising edge of cycle ``k``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge
+
+import numpy as np
+
+from golden.fixedpoint import int_range, saturate, shift_round
+from golden.hardware import HardwareConfig
+from halp_hw.simulators import PARAMS_ENV_VAR
+
+__all__ = ["params", "hardware_config", "start_clock", "reset", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
+
+CLOCK_PERIOD_NS = 10
+
+
+def params() -> dict:
+    """This run's parameters (the JSON that the runner put in the environment)."""
+    return json.loads(os.environ.get(PARAMS_ENV_VAR, "{}"))
+
+
+def hardware_config(values: dict) -> HardwareConfig:
+    """The :class:`HardwareConfig` whose fields are ``values``."""
+    return HardwareConfig(**values)
+
+
+async def start_clock(dut) -> None:
+    """Start ``clk`` (low first, so the first edge is a rising one half a period in)."""
+    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start(start_high=False)
+
+
+async def reset(dut, cycles: int = 2) -> None:
+    """Hold Amaranth's synchronous active-high ``rst`` for ``cycles`` rising edges."""
+    dut.rst.value = 1
+    for _ in range(cycles):
+        await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+def lane_update(config: HardwareConfig, z, x_cur, coef: int, grad, random):
+    """One beat of the golden ``z`` update for a few lanes, and what it covered.
+
+    The arithmetic of :meth:`golden.hardware.AcceleratorModel.step` for the given lanes:
+    ``clamp(((z << F) - x_cur * c - G + r) >> F, bits)``. Returns the new values, the saturation
+    flags, and the rounding-carry flags (the random bits carried into the kept bits).
+    """
+    frac = config.frac_bits
+    v = (np.asarray(z, dtype=np.int64) << frac) - np.asarray(x_cur, dtype=np.int64) * int(coef) \
+        - np.asarray(grad, dtype=np.int64)
+    floored = shift_round(v, frac, random)
+    z_new, _ = saturate(floored, config.bits)
+    carries = (v & ((1 << frac) - 1)) + np.asarray(random, dtype=np.int64) >= (1 << frac)
+    return z_new, z_new != floored, carries
+
+
+def draw_operands(config: HardwareConfig, rng: np.random.Generator, lanes: int) -> dict:
+    """Random lane inputs of one beat: ``x_cur``, ``x_next``, ``z``, ``grad`` (arrays) and ``coef``.
+
+    A quarter of the beats put every operand at an extreme of its width (min, max, 0, +-1), a
+    quarter draw every operand uniformly over its whole width (mostly saturating), and half keep
+    ``x * c`` and ``G`` a few ``z`` LSBs wide, as in training, where the updates stay in range and
+    the stochastic rounding decides the result.
+    """
+    x_range, z_range = int_range(config.data_bits), int_range(config.bits)
+    g_range, c_range = int_range(config.grad_width), int_range(config.coef_width)
+    kind = rng.integers(4)
+    if kind == 0:
+        pick = lambda bounds, extra=(): rng.choice([*bounds, *extra], size=lanes)  # noqa: E731
+        operands = {"x_cur": pick(x_range, (0, 1, -1)), "x_next": pick(x_range),
+                    "z": pick(z_range, (0,)), "grad": pick(g_range, (0, 1, -1)),
+                    "coef": int(rng.choice([*c_range, 0, 1, -1]))}
+    else:
+        uniform = lambda low, high, size=lanes: rng.integers(low, high, size=size, endpoint=True)  # noqa: E731
+        c_limit, g_limit = c_range[1], g_range[1]
+        if kind != 1:  # in range: |x c| and |G| up to a few z LSBs (2**F each)
+            c_limit = max(2, 1 << max(0, config.frac_bits + config.bits - config.data_bits - 1))
+            g_limit = 1 << (config.frac_bits + config.bits - 3)
+        operands = {"x_cur": uniform(*x_range), "x_next": uniform(*x_range),
+                    "z": uniform(*z_range), "grad": uniform(-g_limit, g_limit),
+                    "coef": int(uniform(-c_limit, min(c_limit, c_range[1]), None))}
+    return operands
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where the design first disagreed with the golden model."""
+
+    cycle: int
+    signal: str
+    expected: object
+    actual: object
+    context: str = ""
+
+    def describe(self) -> str:
+        where = f" ({self.context})" if self.context else ""
+        return (f"first mismatch at cycle {self.cycle}{where}: {self.signal} expected "
+                f"{self.expected}, got {self.actual}")
+
+    def to_dict(self) -> dict:
+        return {"cycle": self.cycle, "signal": self.signal, "expected": self.expected,
+                "actual": self.actual, "context": self.context}
+
+
+class Scoreboard:
+    """Compares design outputs with golden values, counts coverage, and reports.
+
+    Comparison goes on after a mismatch (the report counts them all) but only the first one is
+    named: later ones usually follow from it.
+
+    Parameters
+    ----------
+    report_path : str or None
+        Where :meth:`finish` writes the JSON report.
+
+    Attributes
+    ----------
+    compared : int
+        Values compared so far.
+    mismatches : int
+        How many of them differed.
+    first : Mismatch or None
+        The first difference.
+    coverage : collections.Counter
+        Functional coverage events (``saturations``, ``rounding_carries``, ...).
+    """
+
+    def __init__(self, report_path: str | None = None):
+        self.report_path = report_path
+        self.compared = 0
+        self.mismatches = 0
+        self.first: Mismatch | None = None
+        self.coverage: Counter = Counter()
+        self.extra: dict = {}
+
+    def check(self, cycle: int, signal: str, expected, actual, context: str = "") -> bool:
+        """Compare one value (ints or lists of ints); return whether it matched."""
+        self.compared += 1
+        if _plain(expected) == _plain(actual):
+            return True
+        self.mismatches += 1
+        if self.first is None:
+            self.first = Mismatch(int(cycle), signal, _plain(expected), _plain(actual), context)
+        return False
+
+    def check_lanes(self, cycle: int, signal: str, expected, actual, context: str = "") -> bool:
+        """Compare two vectors element by element; the first mismatch names the element."""
+        expected, actual = _plain(expected), _plain(actual)
+        if len(expected) != len(actual):
+            return self.check(cycle, f"{signal} length", len(expected), len(actual), context)
+        for index, (want, got) in enumerate(zip(expected, actual)):
+            if not self.check(cycle, f"{signal}[{index}]", want, got, context):
+                return False
+        return True
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0 and self.compared > 0
+
+    def report(self) -> dict:
+        return {
+            "passed": self.passed, "compared": self.compared, "mismatches": self.mismatches,
+            "first_mismatch": None if self.first is None else self.first.to_dict(),
+            "coverage": dict(self.coverage), **self.extra,
+        }
+
+    def finish(self) -> None:
+        """Write the report, then fail the cocotb test if anything differed."""
+        if self.report_path:
+            Path(self.report_path).write_text(json.dumps(self.report(), indent=2))
+        assert self.compared > 0, "the testbench compared nothing"
+        if self.first is not None:
+            raise AssertionError(f"{self.first.describe()} "
+                                 f"[{self.mismatches} of {self.compared} values differ]")
+
+
+def _plain(value):
+    """Ints, lists and tuples of numpy or Python ints as plain Python values (JSON-able)."""
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        value = value.tolist() if hasattr(value, "tolist") else value
+        return [_plain(item) for item in value] if isinstance(value, list) else value
+    if isinstance(value, bool):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value

