@@ -174,3 +174,22 @@ def test_missing_simulator_exits_2(tmp_path, capsys, monkeypatch):
     assert simulate_cli(tmp_path, "--backend", "verilator") == 2
     assert ("backend verilator cannot run on this machine: verilator is not installed"
             in capsys.readouterr().err)
+
+
+def test_cycle_count_disagreeing_with_the_model_is_exit_1(tmp_path, capsys, monkeypatch):
+    """A backend that counts one cycle too many per run command is caught and reported."""
+    from golden.hardware import AcceleratorModel
+
+    original_run = AcceleratorModel.run
+
+    def one_cycle_late(self, steps):
+        original_run(self, steps)
+        self.cycles += 1
+
+    monkeypatch.setattr(AcceleratorModel, "run", one_cycle_late)
+    assert simulate_cli(tmp_path) == 1
+    expected = EPOCHS * T * SMALL_CONFIG.step_cycles(D)
+    assert (f"the model backend counted {expected + EPOCHS} cycles, the performance model "
+            f"predicts {expected}") in capsys.readouterr().err
+    assert json.loads((tmp_path / "results.json").read_text())["totals"]["cycles_match_model"] \
+        is False

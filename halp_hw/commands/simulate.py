@@ -112,29 +112,33 @@ def handle(args) -> int:
         print(f"halp-hw simulate: error: {error}", file=sys.stderr)
         return 1
     paths = write_report(outcome, args.out)
-    results = outcome.results
+    _print_summary(outcome.results, paths)
+    totals, model = outcome.results["totals"], outcome.results["performance"]
+    if not totals["cycles_match_model"]:
+        print(f"halp-hw simulate: error: the {args.backend} backend counted {totals['cycles']} "
+              f"cycles, the performance model predicts {model['cycles_total']}", file=sys.stderr)
+        return 1
+    return 0
 
-    totals, model, base = results["totals"], results["performance"], results["baseline"]
-    print(f"HALP on {args.backend}: {problem.name} N={problem.n} d={problem.d}, {args.bits}-bit, "
-          f"{args.lanes} lanes, T={run.epoch_length}, alpha={run.step_size:.3g}, "
-          f"mu={run.mu:.3g}, {args.epochs} epochs")
+
+def _print_summary(results: dict, paths) -> None:
+    config, totals = results["configuration"], results["totals"]
+    model, base = results["performance"], results["baseline"]
+    print(f"HALP on {config['backend']}: {config['problem']} N={config['n']} d={config['d']}, "
+          f"{config['bits']}-bit, {config['lanes']} lanes, T={config['epoch_length']}, "
+          f"alpha={config['step_size']:.3g}, mu={config['mu']:.3g}, {config['epochs']} epochs")
     print(f"  rel_subopt: final {totals['final_rel_subopt']:.3g}, best "
           f"{totals['best_rel_subopt']:.3g}; saturations {totals['saturations']}")
     print(f"  cycles: {model['cycles_per_inner_step']} per inner step "
           f"({model['beats_per_inner_step']} beats + {model['pipeline_latency']} pipeline), "
           f"{totals['cycles']} counted, model {model['cycles_total']}; MAC utilization "
           f"{model['mac_utilization']:.1%}")
-    print(f"  at {clock_mhz:g} MHz ({clock_source}): {model['inner_steps_per_second']:.3g} inner "
-          f"steps/s, accelerator {model['modeled_seconds'] * 1e3:.3g} ms + host "
-          f"{model['host_seconds'] * 1e3:.3g} ms")
+    print(f"  at {model['clock_mhz']:g} MHz ({config['clock_source']}): "
+          f"{model['inner_steps_per_second']:.3g} inner steps/s, accelerator "
+          f"{model['modeled_seconds'] * 1e3:.3g} ms + host {model['host_seconds'] * 1e3:.3g} ms")
     print(f"  CPU SVRG (NumPy, this machine): float64 {base['float64']['seconds'] * 1e3:.3g} ms "
           f"({base['float64']['inner_steps_per_second']:.3g} steps/s), float32 "
           f"{base['float32']['seconds'] * 1e3:.3g} ms; modeled speedup "
           f"{base['speedup_over_float64_run']:.3g}x end to end, "
           f"{base['speedup_over_float64_inner_steps']:.3g}x in inner steps/s")
     print("  wrote " + ", ".join(str(path) for path in paths))
-    if not totals["cycles_match_model"]:
-        print(f"halp-hw simulate: error: the {args.backend} backend counted {totals['cycles']} "
-              f"cycles, the performance model predicts {model['cycles_total']}", file=sys.stderr)
-        return 1
-    return 0
