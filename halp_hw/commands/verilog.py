@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from golden.hardware import HardwareConfig
 
 DEFAULTS = HardwareConfig()
@@ -30,6 +32,9 @@ def register(subparsers) -> None:
                         help="also write this block on its own (repeatable); one of: "
                              "%(choices)s", choices=_block_names())
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--lint", action="store_true",
+                        help="lint every written module with Verilator (documented waivers); "
+                             "exit 1 if it reports anything")
     parser.set_defaults(handler=handle)
 
 
@@ -44,6 +49,18 @@ def handle(args) -> int:
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
-    for path in write_verilog(config, args.out, blocks=args.block, progress=True):
+    written = write_verilog(config, args.out, blocks=args.block, progress=True)
+    for path in written:
         print(path)
-    return 0
+    if not args.lint:
+        return 0
+    from halp_hw.verilog import lint_verilog
+
+    status = 0
+    for path in (path for path in written if path.suffix == ".v"):
+        result = lint_verilog(path)
+        print(f"lint {path.name}: {'clean' if result.returncode == 0 else 'FAILED'}")
+        if result.returncode != 0:
+            print(result.stderr, file=sys.stderr)
+            status = 1
+    return status
