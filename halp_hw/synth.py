@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from golden.hardware import HardwareConfig
 from golden.validation import HalpInputError, check_int, check_positive
@@ -35,6 +36,13 @@ __all__ = [
 LOG_TAIL_LINES = 25
 
 
+class Device(NamedTuple):
+    """A device of a target family: its default package and how many hard multipliers it has."""
+
+    package: str
+    dsps: int
+
+
 @dataclass(frozen=True)
 class Target:
     """One FPGA family (or none): how to synthesize for it, place and route, and count cells.
@@ -44,14 +52,18 @@ class Target:
     name : str
         The ``--target`` name.
     synth_commands : str
-        The Yosys commands that synthesize the module ``top`` (``{json}`` = netlist path).
+        The Yosys synthesis command for the module ``top`` (``{json}`` = netlist path). For an
+        FPGA family it runs in two halves around the hard-multiplier mapping (see
+        :func:`plan_multipliers`), so it must accept ``-run``.
+    dsp_width : int or None
+        Operand width of the family's hard multiplier (None: no DSPs).
     resources : dict
         Resource name -> ((cell type glob, weight), ...): how Yosys cells add up to LUTs, FFs,
         DSPs and block RAMs on this family.
     nextpnr : str or None
         The nextpnr architecture (``ecp5``, ``ice40``); None = no place and route.
     devices : dict
-        Device name -> default package, for ``--device``.
+        Device name -> :class:`Device`, for ``--device``; the first is the default.
     nextpnr_args : tuple of str
         Family-specific nextpnr options (speed grade, unconstrained pins allowed).
     clock_mhz : float or None
@@ -59,17 +71,22 @@ class Target:
     n_max, d_max : int
         Default memory sizes: chosen so the sweep's largest configuration fits the default
         device's block RAM.
+    frac_bits : int or None
+        Default fraction bits (None: HardwareConfig's): fewer on a small part, where the step
+        coefficient's width (``bits + frac_bits + 3``) decides whether the core fits.
     """
 
     name: str
     synth_commands: str
     resources: dict
+    dsp_width: int | None = None
     nextpnr: str | None = None
     devices: dict = field(default_factory=dict)
     nextpnr_args: tuple = ()
     clock_mhz: float | None = None
     n_max: int = 256
     d_max: int = 128
+    frac_bits: int | None = None
 
     @property
     def default_device(self) -> str | None:
@@ -80,6 +97,7 @@ TARGETS: dict[str, Target] = {
     "ecp5": Target(
         name="ecp5",
         synth_commands="synth_ecp5 -top top -json {json}",
+        dsp_width=18,
         resources={
             "luts": (("LUT4", 1), ("CCU2C", 2)),  # a CCU2C carry cell is two LUT4s
             "ffs": (("TRELLIS_FF", 1),),
@@ -88,7 +106,8 @@ TARGETS: dict[str, Target] = {
             "lutram": (("TRELLIS_DPR16X4", 1),),
         },
         nextpnr="ecp5",
-        devices={"25k": "CABGA381", "12k": "CABGA381", "45k": "CABGA381", "85k": "CABGA381"},
+        devices={"25k": Device("CABGA381", 28), "12k": Device("CABGA381", 28),
+                 "45k": Device("CABGA381", 72), "85k": Device("CABGA381", 156)},
         nextpnr_args=("--speed", "6", "--lpf-allow-unconstrained"),
         clock_mhz=100.0,
         n_max=128,
@@ -97,6 +116,7 @@ TARGETS: dict[str, Target] = {
     "ice40": Target(
         name="ice40",
         synth_commands="synth_ice40 -dsp -top top -json {json}",
+        dsp_width=16,
         resources={
             "luts": (("SB_LUT4", 1),),
             "ffs": (("SB_DFF*", 1),),
@@ -104,11 +124,16 @@ TARGETS: dict[str, Target] = {
             "brams": (("SB_RAM40_4K", 1), ("SB_SPRAM256KA", 1)),
         },
         nextpnr="ice40",
-        devices={"up5k": "sg48", "hx8k": "ct256", "lp8k": "cm81", "hx1k": "tq144"},
+        devices={"up5k": Device("sg48", 8), "hx8k": Device("ct256", 0),
+                 "lp8k": Device("cm81", 0), "hx1k": Device("tq144", 0)},
         nextpnr_args=("--pcf-allow-unconstrained",),
         clock_mhz=50.0,
         n_max=32,
         d_max=32,
+        # UP5K: 5280 LCs, 8 SB_MAC16. At 8 bits and 4 lanes the core does not fit with F = 16
+        # (~5400 LCs) and fills 90% with F = 8; with F = 4 the step coefficient is 15 bits, so
+        # each lane's x * c takes one 16 x 16 DSP, and the core uses ~70% (measured).
+        frac_bits=4,
     ),
     "generic": Target(
         name="generic",
@@ -148,7 +173,8 @@ class ToolError(RuntimeError):
 def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | None = None,
                 frac_bits: int | None = None, n_max: int | None = None,
                 d_max: int | None = None) -> HardwareConfig:
-    """The HardwareConfig a synthesis run builds: the target's memory sizes unless given.
+    """The HardwareConfig a synthesis run builds: the target's memory sizes (and fraction bits)
+    unless given.
 
     ``data_bits`` defaults to ``bits``, so that a "B-bit" accelerator has B-bit data and offset.
     """
@@ -158,6 +184,7 @@ def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | 
         "n_max": chosen.n_max if n_max is None else n_max,
         "d_max": chosen.d_max if d_max is None else d_max,
     }
+    frac_bits = chosen.frac_bits if frac_bits is None else frac_bits
     if frac_bits is not None:
         settings["frac_bits"] = frac_bits
     return HardwareConfig(**settings)
@@ -193,7 +220,7 @@ def _device_and_package(target: Target, device: str | None, package: str | None)
     if device not in target.devices:
         raise HalpInputError(f"device for {target.name} must be one of "
                              f"{', '.join(target.devices)}, not {device!r}")
-    return device, target.devices[device] if package is None else package
+    return device, target.devices[device].package if package is None else package
 
 
 # -- running the tools --------------------------------------------------------------------------
@@ -334,12 +361,115 @@ def read_pnr_report(report: dict) -> dict:
 
 def write_wrapped_verilog(design: str, config: HardwareConfig, path: Path) -> dict:
     """Write ``design`` inside the pin wrapper as Verilog module ``top``; return chain lengths."""
-    from amaranth.back import verilog
-
     from .fpga_top import SerialPortWrapper
+    from .verilog import component_verilog
     wrapper = SerialPortWrapper(design=build_design(design, config))
-    path.write_text(verilog.convert(wrapper, name="top"))
+    path.write_text(component_verilog(wrapper, name="top"))
     return {"input_bits": wrapper.input_bits, "output_bits": wrapper.output_bits}
+
+
+#: A black-box cell type that hides a multiplier from the DSP mapping (see plan_multipliers).
+SOFT_MULTIPLIER = "halp_soft_mul"
+_SOFT_MULTIPLIER_STUB = f"""(* blackbox *)
+module {SOFT_MULTIPLIER}(A, B, Y);
+  parameter A_SIGNED = 0;
+  parameter B_SIGNED = 0;
+  parameter A_WIDTH = 1;
+  parameter B_WIDTH = 1;
+  parameter Y_WIDTH = 1;
+  input [A_WIDTH-1:0] A;
+  input [B_WIDTH-1:0] B;
+  output [Y_WIDTH-1:0] Y;
+endmodule
+"""
+
+
+def _front_end() -> list[str]:
+    """Yosys commands that read the wrapped design and flatten it, the design kept a module."""
+    from .fpga_top import WRAPPED_DESIGN_NAME
+    return [
+        "read_verilog top.v",
+        f"read_verilog -lib {SOFT_MULTIPLIER}.v",
+        "hierarchy -top top",
+        # The design stays a module of its own so its cells are counted without the wrapper's.
+        f"setattr -mod -set keep_hierarchy 1 top.{WRAPPED_DESIGN_NAME}",
+        "proc", "flatten", "opt_expr", "opt_clean", "wreduce",
+    ]
+
+
+#: The front end's result, which the synthesis run reads instead of redoing it.
+FRONT_END_NETLIST = "front-end.il"
+
+
+def survey_multipliers(out_dir: Path, progress) -> dict[tuple[int, int], int]:
+    """Run the front end; return the multipliers after width reduction: (A width, B width) ->
+    how many."""
+    (out_dir / f"{SOFT_MULTIPLIER}.v").write_text(_SOFT_MULTIPLIER_STUB)
+    script = _front_end() + ["tee -q -o multipliers.txt dump t:$mul",
+                             f"write_rtlil {FRONT_END_NETLIST}"]
+    (out_dir / "survey.ys").write_text("\n".join(script) + "\n")
+    _run_tool("yosys", ["-s", "survey.ys"], out_dir / "yosys-survey.log", out_dir, progress)
+    classes: dict[tuple[int, int], int] = {}
+    for cell in (out_dir / "multipliers.txt").read_text().split("cell $mul ")[1:]:
+        widths = dict(re.findall(r"parameter \\([AB])_WIDTH (\d+)", cell))
+        key = (int(widths["A"]), int(widths["B"]))
+        classes[key] = classes.get(key, 0) + 1
+    return classes
+
+
+def dsps_per_multiplier(a_width: int, b_width: int, dsp_width: int) -> int:
+    """Hard multipliers one signed ``a x b`` product splits into (sign bit counted once)."""
+    def chunks(width):
+        return -(-max(width - 1, 1) // (dsp_width - 1))
+    return chunks(a_width) * chunks(b_width)
+
+
+def plan_multipliers(classes: dict[tuple[int, int], int], *, dsp_width: int,
+                     capacity: int) -> tuple[list[dict], list[dict]]:
+    """Which multipliers get hard DSPs when the device has too few for all of them.
+
+    Greedy over multiplier shapes, largest LUT saving per DSP first (a soft ``a x b``
+    multiplier costs about ``a * b`` LUTs): a whole shape goes to DSPs if it fits in what is
+    left, otherwise to LUTs. Returns (on DSPs, in LUTs), each a list of
+    ``{"a_width", "b_width", "count", "dsps_each"}``.
+    """
+    shapes = [{"a_width": a, "b_width": b, "count": count,
+               "dsps_each": dsps_per_multiplier(a, b, dsp_width)}
+              for (a, b), count in classes.items()]
+    shapes.sort(key=lambda shape: -shape["a_width"] * shape["b_width"] / shape["dsps_each"])
+    hard, soft, left = [], [], capacity
+    for shape in shapes:
+        need = shape["count"] * shape["dsps_each"]
+        if need <= left:
+            hard.append(shape)
+            left -= need
+        else:
+            soft.append(shape)
+    return hard, soft
+
+
+def _synthesize(target: Target, out_dir: Path, soft: list[dict], progress) -> float:
+    """Run Yosys on ``out_dir/top.v`` (FPGA families: on the survey's front-end netlist), the
+    ``soft`` multiplier shapes kept out of DSPs."""
+    (out_dir / f"{SOFT_MULTIPLIER}.v").write_text(_SOFT_MULTIPLIER_STUB)
+    netlist = target.synth_commands.format(json="netlist.json")
+    if target.dsp_width is None:
+        script = _front_end() + [netlist]
+    else:
+        first_half = target.synth_commands.replace("-json {json}", "-run :map_ram")
+        script = [f"read_rtlil {FRONT_END_NETLIST}"] + [
+            f"chtype -set {SOFT_MULTIPLIER} t:$mul r:A_WIDTH={shape['a_width']} %i "
+            f"r:B_WIDTH={shape['b_width']} %i" for shape in soft
+        ] + [
+            first_half,
+            # The hidden multipliers come back after the DSP mapping, to become LUTs.
+            f"chtype -set $mul t:{SOFT_MULTIPLIER}", "alumacc", "opt",
+            netlist.replace("-top top", "-top top -run map_ram:"),
+        ]
+    script.append("tee -q -o yosys-stat.json stat -json -top top")
+    (out_dir / "synth.ys").write_text("\n".join(script) + "\n")
+    return round(_run_tool("yosys", ["-s", "synth.ys"], out_dir / "yosys.log", out_dir,
+                           progress), 2)
 
 
 def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, out_dir,
@@ -396,22 +526,21 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         run_time["verilog"] = round(time.monotonic() - started, 2)
         bar.update()
 
-        script = "\n".join([
-            "read_verilog top.v",
-            "hierarchy -top top",
-            # The design stays a module of its own so its cells are counted without the wrapper's.
-            f"setattr -mod -set keep_hierarchy 1 top.{WRAPPED_DESIGN_NAME}",
-            "flatten",
-            chosen.synth_commands.format(json="netlist.json"),
-            "tee -q -o yosys-stat.json stat -json -top top",
-        ]) + "\n"
-        (out_dir / "synth.ys").write_text(script)
-        run_time["yosys"] = round(_run_tool("yosys", ["-s", "synth.ys"], out_dir / "yosys.log",
-                                            out_dir, bar), 2)
-        bar.update()
+        multipliers = None
+        soft = []
+        if chosen.dsp_width is not None:
+            survey_start = time.monotonic()
+            classes = survey_multipliers(out_dir, bar)
+            run_time["survey"] = round(time.monotonic() - survey_start, 2)
+            capacity = chosen.devices[device].dsps
+            hard, soft = plan_multipliers(classes, dsp_width=chosen.dsp_width,
+                                          capacity=capacity)
+            multipliers = {"dsp_capacity": capacity, "on_dsps": hard, "in_luts": soft}
+        run_time["yosys"] = _synthesize(chosen, out_dir, soft, bar)
         stat = json.loads((out_dir / "yosys-stat.json").read_text())
         design_cells = _module_cells(stat, f"top.{WRAPPED_DESIGN_NAME}")
         wrapper_cells = _module_cells(stat, "top")
+        bar.update()
 
         pnr = {"fmax_mhz": None, "critical_path": None, "utilization": None}
         tools = {"yosys": _short_version(stat.get("creator", "unknown"))}
@@ -435,6 +564,7 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         "config": asdict(config),
         **count_resources(design_cells, chosen),
         "fmax_mhz": pnr["fmax_mhz"],
+        "multipliers": multipliers,
         "clock_constraint_mhz": clock_mhz if chosen.nextpnr else None,
         "critical_path": pnr["critical_path"],
         "cells": design_cells,

@@ -1,0 +1,189 @@
+"""The FPGA flow: synth.json from real Yosys / nextpnr runs, resource counting, sweeps, errors."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import pytest
+
+from golden.hardware import HardwareConfig
+from golden.validation import HalpInputError
+from halp_hw.cli import main
+from halp_hw.fpga_top import ReferenceMacc, SerialPortWrapper
+from halp_hw.synth import (
+    SWEEP_COLUMNS, TARGETS, ToolError, count_resources, dsps_per_multiplier, make_config,
+    plan_multipliers, run_sweep, run_synthesis, sweep_row,
+)
+
+ROUTED_TARGETS = [name for name, target in TARGETS.items() if target.nextpnr]
+
+
+# -- the CI configuration: the core at 8 bits, 4 lanes, small memories, on every target -------------
+
+@pytest.fixture(scope="module", params=list(TARGETS))
+def core_result(request, tmp_path_factory):
+    target = request.param
+    config = make_config(target=target, bits=8, lanes=4, n_max=16, d_max=16)
+    out_dir = tmp_path_factory.mktemp(f"core-{target}")
+    return run_synthesis(design="core", target=target, config=config, out_dir=out_dir,
+                         progress=False), out_dir
+
+
+def test_core_synth_json_is_complete_and_sane(core_result):
+    result, out_dir = core_result
+    on_disk = json.loads((out_dir / "synth.json").read_text())
+    assert on_disk == result
+    for key in ("luts", "ffs", "dsps", "brams", "fmax_mhz", "tools", "run_time_s", "config"):
+        assert key in result
+    frac_bits = TARGETS[result["target"]].frac_bits or HardwareConfig().frac_bits
+    assert result["config"] == dataclasses.asdict(
+        HardwareConfig(bits=8, data_bits=8, frac_bits=frac_bits, lanes=4, n_max=16, d_max=16))
+    assert result["luts"] > 0 and result["ffs"] > 0
+    # X, z and G are memories on every target (block RAM on the FPGAs, memory cells in generic).
+    assert result["brams"] >= 1
+    assert result["run_time_s"]["yosys"] > 0
+    assert result["tools"]["yosys"].startswith("Yosys ")
+    for log in result["logs"].values():
+        assert (out_dir / log).stat().st_size > 0
+    # The wrapper reaches every port bit: far more than the design's few pins.
+    assert result["wrapper"]["input_bits"] > 100 and result["wrapper"]["output_bits"] > 100
+
+
+def test_core_routed_targets_report_fmax_and_fit_the_device(core_result):
+    result, _ = core_result
+    if result["target"] not in ROUTED_TARGETS:
+        assert result["fmax_mhz"] is None and result["critical_path"] is None
+        assert result["dsps"] == 0  # technology independent: multipliers are LUTs
+        return
+    assert result["fmax_mhz"] > 0
+    # Hard multipliers are used, never more than the device has.
+    assert 0 < result["dsps"] <= result["multipliers"]["dsp_capacity"]
+    path = result["critical_path"]
+    assert path["delay_ns"] == pytest.approx(path["logic_ns"] + path["routing_ns"], abs=0.01)
+    assert 1000 / path["delay_ns"] == pytest.approx(result["fmax_mhz"], rel=0.02)
+    for cell, usage in result["utilization"].items():
+        assert 0 < usage["used"] <= usage["available"], cell
+    assert result["tools"][f"nextpnr-{result['target']}"].startswith("nextpnr-")
+
+
+# -- the reference MACC: resources known from first principles ----------------------------------------
+
+def test_wrapper_reaches_every_port_bit():
+    wrapper = SerialPortWrapper(design=ReferenceMacc(width=8))
+    assert wrapper.input_bits == 8 + 8 + 1
+    assert wrapper.output_bits == 3 * 8
+
+
+@pytest.mark.parametrize("target", ROUTED_TARGETS)
+def test_reference_macc_counts_its_own_registers_and_one_multiplier(target, tmp_path):
+    width = 8
+    config = make_config(target=target, data_bits=width)
+    result = run_synthesis(design="macc", target=target, config=config, out_dir=tmp_path,
+                           progress=False)
+    # a, b, the product, the two-stage clear and the accumulator; the wrapper apart:
+    assert result["ffs"] == 2 * width + 2 * width + 2 + 3 * width
+    assert result["wrapper"]["ffs"] == (2 * width + 1) + 1  # the input chain and the parity
+    assert result["dsps"] == 1 and result["brams"] == 0
+    assert result["fmax_mhz"] > 0
+
+
+# -- counting and tables ----------------------------------------------------------------------------
+
+def test_resource_classes_add_up_weighted_cells():
+    ecp5 = count_resources({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7, "MULT18X18D": 2,
+                            "ALU54B": 1, "DP16KD": 4, "PFUMX": 5}, TARGETS["ecp5"])
+    assert ecp5 == {"luts": 16, "ffs": 7, "dsps": 3, "brams": 4, "lutram": 0}
+    ice40 = count_resources({"SB_LUT4": 9, "SB_DFF": 2, "SB_DFFESR": 3, "SB_CARRY": 8,
+                             "SB_RAM40_4K": 2}, TARGETS["ice40"])
+    assert ice40 == {"luts": 9, "ffs": 5, "dsps": 0, "brams": 2}
+
+
+@pytest.mark.parametrize("a_width, b_width, dsp_width, expected", [
+    (8, 8, 18, 1), (18, 18, 18, 1), (8, 27, 18, 2), (19, 19, 18, 4), (8, 19, 16, 2),
+    (32, 5, 16, 3),
+])
+def test_dsps_per_signed_multiplier(a_width, b_width, dsp_width, expected):
+    # A signed w x w hard multiplier holds w-1 magnitude bits per operand chunk.
+    assert dsps_per_multiplier(a_width, b_width, dsp_width) == expected
+
+
+def test_multiplier_plan_fills_the_dsps_with_the_biggest_savings_first():
+    shapes = {(8, 27): 4, (8, 8): 4, (20, 19): 1}
+    hard, soft = plan_multipliers(shapes, dsp_width=16, capacity=8)
+    # 8 x 27 saves 216 LUTs per 2 DSPs, the most per DSP, and takes all 8.
+    assert [(s["a_width"], s["b_width"]) for s in hard] == [(8, 27)]
+    assert {(s["a_width"], s["b_width"]) for s in soft} == {(8, 8), (20, 19)}
+    hard, soft = plan_multipliers(shapes, dsp_width=16, capacity=100)
+    assert soft == [] and sum(s["count"] for s in hard) == 9
+    hard, soft = plan_multipliers(shapes, dsp_width=16, capacity=0)
+    assert hard == []
+
+
+def test_sweep_row_throughput_is_fmax_over_step_cycles():
+    config = HardwareConfig(bits=8, lanes=4, d_max=64)
+    result = {"config": dataclasses.asdict(config), "luts": 400, "ffs": 300, "dsps": 8,
+              "brams": 6, "fmax_mhz": 120.0, "step_cycles_at_d_max": config.step_cycles(64)}
+    row = sweep_row(result)
+    assert row["luts_per_lane"] == 100 and row["dsps_per_lane"] == 2
+    assert row["msteps_per_s"] == pytest.approx(120.0 / (16 + config.pipeline_latency), abs=1e-3)
+    assert list(row) == SWEEP_COLUMNS
+
+
+def test_sweep_writes_table_and_plot(tmp_path):
+    rows = run_sweep(design="macc", target="generic", bits_list=[4, 8], lanes_list=[1],
+                     out_dir=tmp_path, progress=False)
+    assert [(row["bits"], row["lanes"]) for row in rows] == [(4, 1), (8, 1)]
+    assert rows[1]["luts"] > rows[0]["luts"]  # an 8x8 LUT multiplier is bigger than a 4x4 one
+    with open(tmp_path / "sweep.csv") as handle:
+        assert [int(row["bits"]) for row in csv.DictReader(handle)] == [4, 8]
+    table = (tmp_path / "sweep.md").read_text().splitlines()
+    assert len(table) == 2 + len(rows) and "fmax_mhz" in table[0]
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+    assert (tmp_path / "b8_l1" / "synth.json").exists()
+
+
+# -- errors -----------------------------------------------------------------------------------------
+
+def test_tool_failure_quotes_the_log_tail(tmp_path, monkeypatch):
+    broken = dataclasses.replace(TARGETS["generic"], synth_commands="synth -top no_such_module")
+    monkeypatch.setitem(TARGETS, "generic", broken)
+    with pytest.raises(ToolError, match="no_such_module") as caught:
+        run_synthesis(design="macc", target="generic", config=HardwareConfig(),
+                      out_dir=tmp_path, progress=False)
+    assert caught.value.tool == "yosys"
+    assert "yosys failed" in str(caught.value)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda out: run_synthesis(design="macc", target="xilinx", config=HardwareConfig(),
+                               out_dir=out), "target must be one of"),
+    (lambda out: run_synthesis(design="dsp", target="ecp5", config=HardwareConfig(),
+                               out_dir=out), "design must be one of"),
+    (lambda out: run_synthesis(design="macc", target="ecp5", device="99k",
+                               config=HardwareConfig(), out_dir=out), "device for ecp5"),
+    (lambda out: run_synthesis(design="macc", target="generic", device="25k",
+                               config=HardwareConfig(), out_dir=out), "do not apply"),
+    (lambda out: run_synthesis(design="macc", target="ecp5", clock_mhz=0,
+                               config=HardwareConfig(), out_dir=out), "clock_mhz"),
+    (lambda out: make_config(target="ecp5", bits=40), "bits must be"),
+])
+def test_bad_parameters_raise_one_line_errors(call, message, tmp_path):
+    with pytest.raises(HalpInputError, match=message) as caught:
+        call(tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_bad_width_exits_2_without_traceback(tmp_path, capsys):
+    assert main(["synth", "--bits", "1", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("halp-hw synth: error: bits must be")
+
+
+def test_cli_synth_writes_synth_json(tmp_path, capsys):
+    out = tmp_path / "macc"
+    assert main(["synth", "--design", "macc", "--target", "generic", "--out", str(out),
+                 "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert summary == {key: json.loads((out / "synth.json").read_text())[key]
+                       for key in summary}
