@@ -80,7 +80,19 @@ def _svrg(X: np.ndarray, y: np.ndarray, alpha, order: np.ndarray) -> list:
 def svrg_baseline(problem: LeastSquares, *, dtype: str, step_size: float, epoch_length: int,
                   epochs: int, seed: int, repeats: int = 3) -> BaselineRun:
     """Run SVRG on a least-squares problem in ``dtype``; time the fastest of ``repeats`` runs
-    (the usual ``timeit`` practice: slower runs measure other load on the machine)."""
+    (the usual ``timeit`` practice: slower runs measure other load on the machine).
+
+    Parameters
+    ----------
+    problem : LeastSquares
+        The problem the accelerator ran.
+    dtype : str
+        ``float64`` or ``float32`` (data, iterate and arithmetic).
+    step_size, epoch_length, epochs, seed
+        As in the accelerator run; the seed selects the same sample order.
+    repeats : int
+        Timed runs (>= 1); the fastest counts.
+    """
     if not isinstance(problem, LeastSquares):
         raise HalpInputError("the CPU baseline implements least squares (problem linreg) only")
     if dtype not in BASELINE_DTYPES:

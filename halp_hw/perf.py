@@ -95,7 +95,19 @@ def clock_from_synth(path) -> float:
 
 def performance_report(config: HardwareConfig, d: int, epoch_length: int, epochs: int,
                        clock_mhz: float) -> dict:
-    """Everything the model predicts for one run, as a JSON-ready dict."""
+    """Everything the model predicts for one run, as a JSON-ready dict.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The accelerator build.
+    d : int
+        Features of the problem (``<= config.d_max``).
+    epoch_length, epochs : int
+        Inner steps per run command (T) and run commands.
+    clock_mhz : float
+        The clock the times and rates are modeled at.
+    """
     clock_hz = check_positive("clock (MHz)", clock_mhz) * 1e6
     step = config.step_cycles(d)
     total = run_cycles(config, d, epoch_length, epochs)

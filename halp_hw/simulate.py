@@ -283,8 +283,22 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
 
 def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: HardwareRun,
                 *, work_dir: Path | None = None) -> AcceleratorRun:
-    """HALP in hardware mode on ``backend``; ``work_dir`` holds the Verilator/Icarus builds
-    and the files the simulator process reads and writes (required for those backends)."""
+    """HALP in hardware mode on ``backend``, with a progress bar on stderr.
+
+    Parameters
+    ----------
+    backend : str
+        One of :data:`BACKENDS`.
+    problem : Problem
+        The least-squares problem (the host's float64 data).
+    config : HardwareConfig
+        The accelerator build; must hold the problem.
+    run : HardwareRun
+        Step size, mu, T, epochs and seed.
+    work_dir : pathlib.Path, optional
+        Where the Verilator/Icarus builds and the simulator process's files go (required for
+        those two backends).
+    """
     if backend not in BACKENDS:
         raise HalpInputError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if backend in ("verilator", "icarus"):
@@ -321,7 +335,17 @@ def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun
 
 def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, backend: str,
              clock_mhz: float, clock_source: str, work_dir: Path) -> SimulationOutcome:
-    """Run HALP on ``backend``, the performance model, the CPU baseline and the references."""
+    """Run HALP on ``backend``, the performance model, the CPU baseline and the references.
+
+    Parameters
+    ----------
+    problem, config, run, backend, work_dir
+        As for :func:`run_backend`.
+    clock_mhz : float
+        The clock of the modeled times.
+    clock_source : str
+        Where the clock came from (recorded in the report).
+    """
     accelerator = run_backend(backend, problem, config, run, work_dir=work_dir)
     trace = accelerator.trace
     model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz)

@@ -33,6 +33,15 @@ class CocotbAccelerator:
 
     Inputs change just after a falling clock edge and outputs are read before the next one
     (``tb_support``'s convention).
+
+    Parameters
+    ----------
+    dut : cocotb handle
+        The simulated ``HALPCore`` (top level).
+    config : HardwareConfig
+        Its build.
+    d : int
+        Features of the problem (the words of ``z`` read back).
     """
 
     def __init__(self, dut, config, d: int):
