@@ -26,10 +26,8 @@ from .prng import Xorshift32
 from .vector import VectorUnit
 
 __all__ = [
-    "Command", "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "OPERAND_DELAY",
-    "MAX_DATA_WORDS",
-    "SampleRowSource",
-    "BeatSequencer", "HALPCore",
+    "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "DRAW_LATENCY", "DRAWS_AHEAD",
+    "OPERAND_DELAY", "MAX_DATA_WORDS", "Command", "SampleRowSource", "BeatSequencer", "HALPCore",
     "pack_words", "unpack_words", "CoreDriver",
 ]
 
@@ -456,14 +454,14 @@ class CoreDriver:
         cfg, core = self.config, self.core
         for row, values in enumerate(x):
             await self._write_memory(core.x_wr_addr, core.x_wr_data, core.x_wr_en,
-                                    pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
-                                    base=row * cfg.words_per_row)
+                                     pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
+                                     base=row * cfg.words_per_row)
 
     async def load_gradient(self, grad):
         """Write the gradient memory (``d`` ints of ``grad_width`` bits)."""
         cfg, core = self.config, self.core
         await self._write_memory(core.g_wr_addr, core.g_wr_data, core.g_wr_en,
-                                pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
+                                 pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
 
     async def command(self, op: Command, arg: int) -> int:
         """Issue one command, wait until the core is ready again; return the cycles ``busy``
