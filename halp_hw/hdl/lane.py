@@ -2,16 +2,22 @@
 
 Pipeline (``docs/datapath.md``), counted in registers from the lane inputs (the read stage):
 
-    A (1)  p = x_cur * coef,  zg = (z << F) - grad,  r = top F bits of the advanced PRNG
-    B (2)  z_new = clamp((zg - p + r) >> F, bits),  saturated      (inactive lane: 0, no flag)
+    A (1)  p = x_cur * coef,  zg = ((z << F) + r) - grad,  r = top F bits of the advanced PRNG
+    B (2)  z_new = clamp((zg - p) >> F, bits),  saturated      (inactive lane: 0, no flag)
     C (3)  product = x_next * z_new
 
-Both multiplies have registered inputs and outputs (ECP5 DSPs get no internal registers).
+Both multiplies have registered inputs and outputs (ECP5 DSPs get no internal registers). A
+coefficient wider than one hard multiplier's operand is split: stage A registers the partial
+products ``x_cur * coef[:COEF_SPLIT]`` and ``x_cur * coef[COEF_SPLIT:]`` (one 18 x 18 ECP5 DSP
+each) and stage B adds them into its update sum, so no adder follows a DSP within a cycle. The
+random bits go in below ``z << F`` in stage A (a concatenation), so stage B adds no more
+operands than before the split; the lane therefore applies the ``rounder-drops-random`` fault
+itself, and its rounder only shifts and saturates.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +29,11 @@ from .faults import check_fault
 from .prng import Xorshift32
 from .rounder import StochasticRounder
 
-__all__ = ["check_config", "MaccLane"]
+__all__ = ["check_config", "MaccLane", "COEF_SPLIT"]
+
+#: Low coefficient bits (unsigned) in the first partial product of ``x_cur * coef``: with the
+#: sign bit an ECP5 MULT18X18D operand is 18 bits.
+COEF_SPLIT = 17
 
 
 def check_config(config) -> HardwareConfig:
@@ -104,16 +114,26 @@ class MaccLane(wiring.Component):
 
         # Stage A.
         m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load), prng.advance.eq(self.valid)]
-        scaled_z = self.z << frac
-        p = Signal((self.x_cur * self.coef).shape())
+        # (z << F) + r is a concatenation: adding the rounding bits here is free, and keeps
+        # them out of stage B, where the partial products are added.
+        random = prng.next_state[STATE_BITS - frac:]
+        if self.fault == "rounder-drops-random":
+            random = Const(0, frac)
+        scaled_z = Cat(random, self.z).as_signed()
         zg = Signal((scaled_z - self.grad).shape())
-        r = Signal(frac)
         x_next_a = Signal.like(self.x_next)
         active_a = Signal()
+        if cfg.coef_width > COEF_SPLIT + 1:
+            coef_low, coef_high = self.coef[:COEF_SPLIT], self.coef[COEF_SPLIT:].as_signed()
+            p_low = Signal((self.x_cur * coef_low).shape())
+            p_high = Signal((self.x_cur * coef_high).shape())
+            m.d.sync += [p_low.eq(self.x_cur * coef_low), p_high.eq(self.x_cur * coef_high)]
+            p = p_low + (p_high << COEF_SPLIT)   # added in stage B
+        else:
+            p = Signal((self.x_cur * self.coef).shape())
+            m.d.sync += p.eq(self.x_cur * self.coef)
         m.d.sync += [
-            p.eq(self.x_cur * self.coef),
             zg.eq(scaled_z - self.grad),
-            r.eq(prng.next_state[STATE_BITS - frac:]),
             x_next_a.eq(self.x_next),
             active_a.eq(self.active),
         ]
@@ -131,7 +151,7 @@ class MaccLane(wiring.Component):
             ]
         else:
             m.d.comb += update.eq(zg - p)
-        m.d.comb += [rounder.value.eq(update), rounder.random.eq(r)]
+        m.d.comb += [rounder.value.eq(update), rounder.random.eq(0)]
         x_next_b = Signal.like(self.x_next)
         m.d.sync += [
             self.z_new.eq(Mux(active_a, rounder.result, 0)),
