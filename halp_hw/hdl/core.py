@@ -294,7 +294,7 @@ class HALPCore(wiring.Component):
             "d": In(range(config.d_max + 1)),
             "mantissa": In(STEP_MANTISSA_BITS),
             "cmd_valid": In(1),
-            "cmd_ready": Out(1),
+            "cmd_ready": Out(1, init=1),
             "cmd_op": In(Command),
             "cmd_arg": In(COMMAND_ARG_BITS),
             "busy": Out(1),
@@ -382,9 +382,10 @@ class HALPCore(wiring.Component):
         steps_left = Signal(COMMAND_ARG_BITS)
         drain = Signal(range(latency))
         seed_countdown = Signal(range(DRAWS_AHEAD + DRAW_LATENCY))
+        # cmd_ready and busy are registers that change with the state (no decoding logic on
+        # the host port; also defined from time 0 in event-driven simulators such as Icarus).
         with m.FSM(name="control"):
             with m.State("IDLE"):
-                m.d.comb += self.cmd_ready.eq(1)
                 with m.If(accept):
                     with m.Switch(self.cmd_op):
                         with m.Case(Command.SEED):
@@ -393,7 +394,8 @@ class HALPCore(wiring.Component):
                                 vector.seed.eq(self.cmd_arg), vector.load.eq(1),
                                 centering.restart.eq(1), coefficient.clear.eq(1),
                             ]
-                            m.d.sync += seed_countdown.eq(DRAWS_AHEAD + DRAW_LATENCY - 2)
+                            m.d.sync += [seed_countdown.eq(DRAWS_AHEAD + DRAW_LATENCY - 2),
+                                         self.cmd_ready.eq(0)]
                             m.next = "SEED"
                         with m.Case(Command.RECENTER):
                             m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
@@ -401,22 +403,25 @@ class HALPCore(wiring.Component):
                         with m.Case(Command.RUN):
                             with m.If(self.cmd_arg != 0):
                                 m.d.comb += sequencer.start.eq(1)
-                                m.d.sync += steps_left.eq(self.cmd_arg)
+                                m.d.sync += [steps_left.eq(self.cmd_arg), self.cmd_ready.eq(0),
+                                             self.busy.eq(1)]
                                 m.next = "RUN"
             with m.State("SEED"):
                 m.d.comb += rows.draw.eq(seed_countdown >= DRAW_LATENCY - 1)
                 m.d.sync += seed_countdown.eq(seed_countdown - 1)
                 with m.If(seed_countdown == 0):
+                    m.d.sync += self.cmd_ready.eq(1)
                     m.next = "IDLE"
             with m.State("RUN"):
                 # pass t draws i_{t+2} in its first cycle: ready long before the next pass
-                m.d.comb += [self.busy.eq(1), rows.draw.eq(sequencer.issuing & sequencer.first)]
+                m.d.comb += rows.draw.eq(sequencer.issuing & sequencer.first)
                 with m.If(~sequencer.issuing):
                     m.d.sync += drain.eq(drain + 1)
                     with m.If(drain == latency - 1):
                         m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
                                      self.steps.eq(self.steps + 1)]
                         with m.If(steps_left == 1):
+                            m.d.sync += [self.cmd_ready.eq(1), self.busy.eq(0)]
                             m.next = "IDLE"
                         with m.Else():
                             m.d.comb += sequencer.start.eq(1)
