@@ -162,6 +162,26 @@ def test_core_matches_golden(config, n, d):
     assert_coefficient_matters(scenario)
 
 
+def random_config(rng) -> tuple[HardwareConfig, int, int]:
+    """A random build within every parameter's range (kept small for the simulator), and n, d."""
+    lanes = int(rng.choice([1, 2, 3, 5, 8, 13, 64]))
+    d_max = int(rng.integers(1, 3 * lanes + 2))
+    n_max = int(rng.integers(1, 9))
+    config = HardwareConfig(bits=int(rng.integers(2, 17)), data_bits=int(rng.integers(2, 17)),
+                            frac_bits=int(rng.integers(1, 25)), lanes=lanes, d_max=d_max,
+                            n_max=n_max)
+    return config, int(rng.integers(1, n_max + 1)), int(rng.integers(1, d_max + 1))
+
+
+@pytest.mark.parametrize("draw", range(6))
+def test_core_matches_golden_on_random_builds(draw):
+    config, n, d = random_config(np.random.default_rng(1000 + draw))
+    scenario = Scenario.random(config, n=n, d=d, mantissa=sensitive_mantissa(config, d),
+                               seed=draw * 0x1234567, epochs=[(draw - 3, [2, 3])],
+                               grad_width=config.frac_bits + 1, data_seed=draw)
+    run_core_against_golden(scenario)
+
+
 def test_core_single_sample():
     config = HardwareConfig(bits=6, data_bits=5, frac_bits=8, lanes=4, d_max=6, n_max=1)
     scenario = Scenario.random(config, n=1, d=6, mantissa=sensitive_mantissa(config, 6), seed=7,
