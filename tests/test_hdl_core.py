@@ -19,7 +19,7 @@ from golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
 from golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
 from halp_hw.hdl.core import (
-    DRAW_LATENCY, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver, HALPCore,
+    DRAW_LATENCY, DRAWS_AHEAD, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver, HALPCore,
     SampleRowSource, pack_words, unpack_words,
 )
 
@@ -239,7 +239,7 @@ def test_core_command_handshake():
             assert not ctx.get(core.busy)
             not_ready += 1
             await ctx.tick()
-        assert not_ready >= 1
+        assert not_ready == DRAWS_AHEAD + DRAW_LATENCY - 1   # two draws, then the draw pipeline
         await accept(ctx, Command.RECENTER, -7)
         assert ctx.get(core.cmd_ready) and (ctx.get(core.exponent), ctx.get(core.epoch)) == (-7, 1)
         before = host.status()
