@@ -19,8 +19,8 @@ from golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
 from golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
 from halp_hw.hdl.core import (
-    DRAW_LATENCY, DRAWS_AHEAD, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver, HALPCore,
-    SampleRowSource, pack_words, unpack_words,
+    DRAW_LATENCY, DRAWS_AHEAD, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver,
+    HALPCore, SampleRowSource, pack_words, unpack_words,
 )
 
 # A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
