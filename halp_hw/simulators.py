@@ -32,6 +32,7 @@ import os
 import shutil
 import sys
 import sysconfig
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -60,6 +61,9 @@ SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
 TIMESCALE = ("1ns", "1ps")
 #: Verilator lint warnings that Amaranth's generated Verilog trips (see the module docstring).
 VERILATOR_LINT_WAIVERS = ("-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE")
+#: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
+#: ``--trace``, FST in the build directory from Icarus).
+WAVES_FILES = {"verilator": "dump.vcd", "icarus": "top.fst"}
 #: Where builds go unless told otherwise: one sub-directory per design hash.
 DEFAULT_BUILD_ROOT = Path("sim_build")
 
@@ -276,8 +280,33 @@ def _parse_results(results_xml: Path) -> list:
     return outcomes
 
 
+@contextlib.contextmanager
+def _following(progress_file: Path, on_progress):
+    """Call ``on_progress(lines)`` whenever the simulator appends lines to ``progress_file``."""
+    stop = threading.Event()
+
+    def poll():
+        seen = 0
+        while True:
+            stopping = stop.wait(0.2)
+            lines = len(progress_file.read_text().splitlines()) if progress_file.is_file() else 0
+            if lines != seen:
+                seen = lines
+                on_progress(lines)
+            if stopping:
+                return
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
 def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: str | None = None,
-                  seed: int = 0, name: str = "results") -> TestbenchResults:
+                  seed: int = 0, name: str = "results", on_progress=None) -> TestbenchResults:
     """Run the cocotb test module ``sim/<module>.py`` on a built design.
 
     Parameters
@@ -295,6 +324,9 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
         cocotb's random seed.
     name : str
         Base name of the results file (several runs can share a build directory).
+    on_progress : callable or None
+        Called with the number of lines the testbench has reported through
+        ``tb_support.report_progress`` (``params["progress"]`` is set for it), from a thread.
     """
     from cocotb_tools.runner import get_runner
 
@@ -303,7 +335,13 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
     report_path = run_dir / f"{name}.report.json"
     run_dir.mkdir(parents=True, exist_ok=True)
     report_path.unlink(missing_ok=True)
-    with _toolchain_environment(built.simulator):
+    params = {**params, "report": str(report_path)}
+    following = contextlib.nullcontext()
+    if on_progress is not None:
+        params["progress"] = str(run_dir / f"{name}.progress")
+        Path(params["progress"]).write_text("")
+        following = _following(Path(params["progress"]), on_progress)
+    with _toolchain_environment(built.simulator), following:
         runner = get_runner(built.simulator)
         try:
             runner.test(
@@ -311,16 +349,16 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
                 build_dir=built.build_dir,
                 test_dir=run_dir, testcase=testcase, seed=seed, waves=built.waves,
                 timescale=TIMESCALE, results_xml=str(results_xml),
-                extra_env={PARAMS_ENV_VAR: json.dumps({**params, "report": str(report_path)})},
+                extra_env={PARAMS_ENV_VAR: json.dumps(params)},
                 log_file=run_dir / "sim.log",
             )
         except SystemExit as error:
             if not results_xml.is_file():
                 raise SimulationError(f"{built.simulator} exited with {error.code}; see "
                                       f"{run_dir / 'sim.log'}") from None
-        waves_name = runner._waves_file() if built.waves else None
     waves_file = None
-    if waves_name:
+    if built.waves:
+        waves_name = WAVES_FILES[built.simulator]
         waves_file = next((path for path in (run_dir / waves_name, built.build_dir / waves_name)
                            if path.is_file()), None)
     report = json.loads(report_path.read_text()) if report_path.is_file() else None

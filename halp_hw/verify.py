@@ -71,8 +71,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         expected and actual value and the epoch and step), ``cycles`` (the RTL's counter) and
         ``golden_cycles``, ``rel_subopt`` per epoch (RTL run) and ``golden_rel_subopt`` (an
         independent :func:`golden.hardware.run_halp_hardware`), ``coverage`` of the training
-        run, ``corners`` (the corner phase's numbers and coverage), ``values_compared``, ``mismatches``, the run's parameters, timings and, with
-        ``waves``, the waveform file.
+        run, ``corners`` (the corner phase's numbers and coverage), ``values_compared``,
+        ``mismatches``, the run's parameters, timings and, with ``waves``, the waveform file.
     """
     if compare not in COMPARE_POINTS:
         raise HalpInputError(f"compare must be one of {', '.join(COMPARE_POINTS)}, not {compare!r}")
@@ -91,13 +91,18 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
                          build_root=build_root)
     build_seconds = time.perf_counter() - start
     print(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
-          f"{compare} ...", file=sys.stderr)
+          f"{compare}, then the corner phase ...", file=sys.stderr)
     start = time.perf_counter()
     params = {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
               "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
               "scenarios": ["training", "extremes"], "extremes_run": CORNER_RUN,
               "compare": compare}
-    results = run_testbench(built, module="tb_core", params=params, name="verify")
+    from tqdm import tqdm
+
+    with tqdm(total=run.epochs + CORNER_RUN["epochs"], desc=f"verify on {simulator}",
+              unit="epoch", file=sys.stderr, leave=False) as bar:
+        results = run_testbench(built, module="tb_core", params=params, name="verify",
+                                on_progress=lambda epochs: bar.update(epochs - bar.n))
     sim_seconds = time.perf_counter() - start
 
     report = results.report or {}
@@ -143,9 +148,10 @@ def write_plot(report: dict, path) -> Path:
     from .plots import plot_convergence
 
     hyper = {"bits": report["config"]["bits"]}
-    traces = {"golden hardware mode": Trace("golden", hyper, rel_subopt=report["golden_rel_subopt"]),
-              f"RTL ({report['simulator']})": Trace("rtl", hyper,
-                                                    rel_subopt=report["rel_subopt"] or [])}
+    traces = {
+        "golden hardware mode": Trace("golden", hyper, rel_subopt=report["golden_rel_subopt"]),
+        f"RTL ({report['simulator']})": Trace("rtl", hyper, rel_subopt=report["rel_subopt"] or []),
+    }
     verdict = "bit-exact" if report["bit_exact"] else "MISMATCH"
     title = (f"halp-hw verify: {report['problem']['name']} N={report['problem']['n']} "
              f"d={report['problem']['d']}, {report['config']['bits']}-bit, "

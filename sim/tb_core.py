@@ -21,6 +21,8 @@ entry per scenario under ``phases``):
     exponent register: every update saturates one way or the other, and the dot products
     reach the extremes of ``dot_width``.
 
+One progress line per epoch goes to ``tb_support.report_progress``.
+
 Coverage counted per run: ``saturations`` (the RTL counter), ``recenters``, ``rounding_carries``
 (updates where the random bits carried into the kept bits, from the golden arithmetic) and
 ``partial_last_beats`` (passes whose last beat has masked lanes, d mod L != 0).
@@ -40,7 +42,8 @@ from golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.simulate import drive_halp
 from tb_halp_run import CocotbAccelerator
-from tb_support import Scoreboard, hardware_config, lane_update, params, reset, start_clock
+from tb_support import (Scoreboard, hardware_config, lane_update, params, report_progress, reset,
+                        start_clock)
 
 
 class LockstepAccelerator:
@@ -167,6 +170,7 @@ async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> No
         await lockstep.load_gradient(grad)
         await lockstep.recenter(exponents[epoch % len(exponents)])
         await lockstep.run(host.run.epoch_length)
+        report_progress(f"extremes epoch {epoch + 1}")
 
 
 @cocotb.test()
@@ -191,7 +195,8 @@ async def core_matches_golden(dut):
             await run_extremes(host, lockstep, rng)
             phases[scenario] = lockstep.summary()
         else:
-            await drive_halp(host, lockstep)
+            await drive_halp(host, lockstep,
+                             on_epoch=lambda epoch: report_progress(f"training epoch {epoch}"))
             phases[scenario] = {**lockstep.summary(), "rel_subopt": host.trace.rel_subopt}
         board.coverage.update(lockstep.coverage)
     board.extra["phases"] = phases

@@ -19,7 +19,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import cocotb
 from cocotb.clock import Clock
+from cocotb.handle import HierarchyObject
 from cocotb.triggers import FallingEdge, RisingEdge
 
 import numpy as np
@@ -28,7 +30,8 @@ from golden.fixedpoint import int_range, saturate, shift_round
 from golden.hardware import HardwareConfig
 from halp_hw.simulators import PARAMS_ENV_VAR
 
-__all__ = ["params", "hardware_config", "start_clock", "reset", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
+__all__ = ["params", "hardware_config", "start_clock", "kick_combinational", "reset",
+           "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
 
 CLOCK_PERIOD_NS = 10
 
@@ -36,6 +39,14 @@ CLOCK_PERIOD_NS = 10
 def params() -> dict:
     """This run's parameters (the JSON that the runner put in the environment)."""
     return json.loads(os.environ.get(PARAMS_ENV_VAR, "{}"))
+
+
+def report_progress(what: str = "") -> None:
+    """Tell the parent process one more unit of work is done (a line in ``params["progress"]``)."""
+    path = params().get("progress")
+    if path:
+        with open(path, "a") as stream:
+            stream.write(f"{what}\n")
 
 
 def hardware_config(values: dict) -> HardwareConfig:
@@ -48,8 +59,30 @@ async def start_clock(dut) -> None:
     Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start(start_high=False)
 
 
+#: Yosys' Verilog starts every ``always @*`` block with a read of this register so that a write
+#: to it makes the simulator evaluate the block.
+_COMB_TRIGGER_PREFIX = "$auto$verilog_backend"
+
+
+def kick_combinational(handle) -> None:
+    """Make Icarus evaluate every combinational block of the design once.
+
+    Icarus runs an ``always @*`` block only when one of its inputs changes; a block that reads
+    only registers still at their initial values (``cmd_ready`` of an idle core) stays X until
+    then. Writing Yosys' trigger register in every module fires them all; Verilator evaluates
+    everything at time 0 anyway.
+    """
+    for child in handle:
+        if child._name.startswith(_COMB_TRIGGER_PREFIX):
+            child.value = 1
+        elif isinstance(child, HierarchyObject):
+            kick_combinational(child)
+
+
 async def reset(dut, cycles: int = 2) -> None:
     """Hold Amaranth's synchronous active-high ``rst`` for ``cycles`` rising edges."""
+    if cocotb.SIM_NAME.lower().startswith("icarus"):
+        kick_combinational(dut)
     dut.rst.value = 1
     for _ in range(cycles):
         await RisingEdge(dut.clk)
@@ -85,12 +118,16 @@ def draw_operands(config: HardwareConfig, rng: np.random.Generator, lanes: int) 
     g_range, c_range = int_range(config.grad_width), int_range(config.coef_width)
     kind = rng.integers(4)
     if kind == 0:
-        pick = lambda bounds, extra=(): rng.choice([*bounds, *extra], size=lanes)  # noqa: E731
+        def pick(bounds, extra=()):
+            return rng.choice([*bounds, *extra], size=lanes)
+
         operands = {"x_cur": pick(x_range, (0, 1, -1)), "x_next": pick(x_range),
                     "z": pick(z_range, (0,)), "grad": pick(g_range, (0, 1, -1)),
                     "coef": int(rng.choice([*c_range, 0, 1, -1]))}
     else:
-        uniform = lambda low, high, size=lanes: rng.integers(low, high, size=size, endpoint=True)  # noqa: E731
+        def uniform(low, high, size=lanes):
+            return rng.integers(low, high, size=size, endpoint=True)
+
         c_limit, g_limit = c_range[1], g_range[1]
         if kind != 1:  # in range: |x c| and |G| up to a few z LSBs (2**F each)
             c_limit = max(2, 1 << max(0, config.frac_bits + config.bits - config.data_bits - 1))

@@ -108,7 +108,8 @@ async def vector_unit_matches_golden(dut):
         board.coverage["saturations"] += int(saturated.sum())
         board.coverage["rounding_carries"] += int((carries & active).sum())
         board.coverage["partial_last_beats"] += int(index == beats - 1 and d % lanes != 0)
-        dut.valid.value, dut.first.value, dut.last.value = 1, int(index == 0), int(index == beats - 1)
+        dut.valid.value, dut.first.value = 1, int(index == 0)
+        dut.last.value = int(index == beats - 1)
         dut.addr.value, dut.mask.value = index, pack(active.astype(int), 1)
         for name in ("x_cur", "x_next"):
             getattr(dut, name).value = pack(ops[name], config.data_bits)

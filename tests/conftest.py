@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from halp_hw.simulators import (SIMULATORS, build_design, default_simulator, run_testbench,
-                                simulator_unavailable_reason)
+from halp_hw.simulators import (SIM_ENV_VAR, SIMULATORS, build_design, default_simulator,
+                                run_testbench, simulator_unavailable_reason)
 
 
 def pytest_addoption(parser):
@@ -61,7 +61,11 @@ class RtlSession:
 
 
 def _simulator_name(config) -> str:
-    return config.getoption("--sim") or default_simulator()
+    name = config.getoption("--sim") or default_simulator()
+    if name not in SIMULATORS:  # a typo in HALP_SIM must not turn every RTL test into a skip
+        raise pytest.UsageError(f"{SIM_ENV_VAR}={name!r}: the simulator must be one of "
+                                f"{', '.join(SIMULATORS)}")
+    return name
 
 
 def _session(config, simulator: str) -> RtlSession:

@@ -20,6 +20,7 @@ from halp_hw.hdl.lane import MaccLane
 from halp_hw.hdl.prng import Xorshift32
 from halp_hw.hdl.rounder import StochasticRounder
 from halp_hw.hdl.vector import VectorUnit
+from halp_hw.simulators import build_design, run_testbench
 
 #: Block parameter sets: the default widths with d not a multiple of 3 lanes, the widest
 #: configuration (two adder-tree stages), and the narrowest (1 lane, 2-bit z and data, F = 1).
@@ -137,3 +138,14 @@ def test_icarus_rounder(icarus_rtl):
     results = icarus_rtl.run(("rounder", "b8-L3"), lambda: rounder_of(config),
                              module="tb_rounder", params=rounder_params(config))
     assert_matches(results, "rounding_carries")
+
+
+def test_waves_on_request(rtl):
+    """One flag records a waveform (VCD from Verilator, FST from Icarus) of the run."""
+    stream = lane_stream(1)
+    built = build_design(Xorshift32(stream=stream), simulator=rtl.simulator, waves=True,
+                         build_root=rtl.build_root)
+    results = run_testbench(built, module="tb_prng", name="waves",
+                            params={"stream": stream, "seed": SEED, "cycles": 50})
+    assert_matches(results)
+    assert results.waves_file is not None and results.waves_file.stat().st_size > 0
