@@ -42,9 +42,9 @@ from golden.validation import HalpInputError
 from . import objcache
 
 __all__ = [
-    "SIMULATORS", "DEFAULT_SIMULATOR", "SIM_ENV_VAR", "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE",
-    "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable", "SimulationError", "TestOutcome",
-    "TestbenchResults", "BuiltDesign", "check_simulator", "simulator_unavailable_reason",
+    "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
+    "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable",
+    "SimulationError", "TestOutcome", "TestbenchResults", "BuiltDesign", "check_simulator", "simulator_unavailable_reason",
     "default_simulator", "build_design", "run_testbench",
 ]
 

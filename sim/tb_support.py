@@ -179,6 +179,8 @@ class Scoreboard:
         The first difference.
     coverage : collections.Counter
         Functional coverage events (``saturations``, ``rounding_carries``, ...).
+    extra : dict
+        More entries for the report (a testbench's own numbers, e.g. per-phase summaries).
     """
 
     def __init__(self, report_path: str | None = None):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from halp_hw.simulators import (SIM_ENV_VAR, SIMULATORS, build_design, default_simulator,
-                                run_testbench, simulator_unavailable_reason)
+from halp_hw.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
+                                default_simulator, run_testbench, simulator_unavailable_reason)
 
 
 def pytest_addoption(parser):
@@ -69,7 +69,10 @@ def _simulator_name(config) -> str:
 
 
 def _session(config, simulator: str) -> RtlSession:
-    root = config.getoption("--sim-build") or config.cache.mkdir("sim_build")
+    root = config.getoption("--sim-build")
+    if root is None:  # pytest's cache directory, unless the cache plugin is disabled
+        cache = getattr(config, "cache", None)
+        root = cache.mkdir("sim_build") if cache is not None else DEFAULT_BUILD_ROOT
     return RtlSession(simulator, config.getoption("--waves"), Path(root))
 
 

@@ -75,7 +75,9 @@ def handle(args) -> int:
     from golden.hardware import HardwareConfig, HardwareRun
     from golden.solvers import default_mu, default_step_size
 
-    from ..simulators import default_simulator
+    import sys
+
+    from ..simulators import SimulationError, default_simulator
     from ..verify import verify, write_plot
 
     problem = paper_linreg(args.n, args.d, args.seed)
@@ -86,9 +88,13 @@ def handle(args) -> int:
         mu=default_mu(problem) if args.mu is None else args.mu,
         epoch_length=problem.n if args.epoch_length is None else args.epoch_length,
         epochs=args.epochs, seed=args.seed)
-    report = verify(problem, args.seed, config, run, simulator=args.sim or default_simulator(),
-                    compare=args.compare, fault=args.fault, waves=args.waves,
-                    build_root=args.build_dir)
+    try:
+        report = verify(problem, args.seed, config, run, simulator=args.sim or default_simulator(),
+                        compare=args.compare, fault=args.fault, waves=args.waves,
+                        build_root=args.build_dir)
+    except SimulationError as error:  # the build or the simulator itself failed
+        print(f"halp-hw verify: error: {error}", file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "verify.json"
     json_path.write_text(json.dumps(report, indent=2) + "\n")
