@@ -35,6 +35,7 @@ from collections import Counter
 
 import cocotb
 import numpy as np
+from cocotb.triggers import SimTimeoutError, with_timeout
 
 from golden.data import paper_linreg
 from golden.fixedpoint import int_range
@@ -42,8 +43,11 @@ from golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.simulate import drive_halp
 from tb_halp_run import CocotbAccelerator
-from tb_support import (Scoreboard, hardware_config, lane_update, params, report_progress, reset,
-                        start_clock)
+from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
+                        report_progress, reset, start_clock)
+
+#: A phase that takes this many times its expected cycles has hung (e.g. ``busy`` never falls).
+HANG_FACTOR = 10
 
 
 class LockstepAccelerator:
@@ -173,6 +177,31 @@ async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> No
         report_progress(f"extremes epoch {epoch + 1}")
 
 
+def cycle_budget(config, run: HardwareRun, n: int, d: int) -> int:
+    """Generous cycles for a phase: data load, and per step the run plus a ``z`` read-back."""
+    words = config.words_per_row
+    per_step = config.step_cycles(d) + words + 8
+    return HANG_FACTOR * (n * words + run.epochs * (run.epoch_length * per_step + words + 8))
+
+
+async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every_step: bool,
+                    rng) -> dict:
+    """Reset and load the core, run one scenario in lockstep; return its summary."""
+    rtl = await start_core(dut, host)
+    lockstep = LockstepAccelerator(rtl, host.make_model(), board, every_step, scenario)
+    if scenario == "extremes":
+        await run_extremes(host, lockstep, rng)
+        summary = lockstep.summary()
+    else:
+        def on_epoch(epoch):
+            report_progress(f"training epoch {epoch}")
+
+        await drive_halp(host, lockstep, on_epoch)
+        summary = {**lockstep.summary(), "rel_subopt": host.trace.rel_subopt}
+    board.coverage.update(lockstep.coverage)
+    return summary
+
+
 @cocotb.test()
 async def core_matches_golden(dut):
     p = params()
@@ -188,16 +217,12 @@ async def core_matches_golden(dut):
         rng = np.random.default_rng(run.seed)
         if scenario == "extremes":
             extreme_inputs(host, rng)
-        rtl = await start_core(dut, host)
-        lockstep = LockstepAccelerator(rtl, host.make_model(), board, p["compare"] == "step",
-                                       scenario)
-        if scenario == "extremes":
-            await run_extremes(host, lockstep, rng)
-            phases[scenario] = lockstep.summary()
-        else:
-            await drive_halp(host, lockstep,
-                             on_epoch=lambda epoch: report_progress(f"training epoch {epoch}"))
-            phases[scenario] = {**lockstep.summary(), "rel_subopt": host.trace.rel_subopt}
-        board.coverage.update(lockstep.coverage)
+        budget = cycle_budget(config, run, problem.n, problem.d)
+        phase = run_phase(dut, scenario, host, board, p["compare"] == "step", rng)
+        try:
+            phases[scenario] = await with_timeout(phase, budget * CLOCK_PERIOD_NS, "ns")
+        except SimTimeoutError:
+            raise AssertionError(f"{scenario}: the core did not finish within {budget} cycles "
+                                 "(busy or cmd_ready stuck?)") from None
     board.extra["phases"] = phases
     board.finish()

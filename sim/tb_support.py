@@ -30,8 +30,8 @@ from golden.fixedpoint import int_range, saturate, shift_round
 from golden.hardware import HardwareConfig
 from halp_hw.simulators import PARAMS_ENV_VAR
 
-__all__ = ["params", "hardware_config", "start_clock", "kick_combinational", "reset",
-           "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
+__all__ = ["CLOCK_PERIOD_NS", "params", "hardware_config", "start_clock", "kick_combinational",
+           "reset", "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
 
 CLOCK_PERIOD_NS = 10
 
