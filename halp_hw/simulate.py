@@ -10,11 +10,9 @@ give the same ``results.json`` numbers whatever the backend.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -235,27 +233,6 @@ def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, floa
     return host.trace, outcome[0], build_seconds
 
 
-@contextlib.contextmanager
-def _follow(progress_file: Path, on_epoch):
-    """Call ``on_epoch`` for every line a simulator process appends to ``progress_file``."""
-    stop = threading.Event()
-
-    def poll():
-        reported = 0
-        while not stop.wait(0.2):
-            for epoch in range(reported + 1, len(progress_file.read_text().split()) + 1):
-                on_epoch(epoch)
-                reported = epoch
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        watcher.join()
-
-
 def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
                 on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     """The run in a cocotb testbench (``sim/tb_halp_run.py``) on a Verilator or Icarus build;
@@ -264,17 +241,16 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
     from .simulators import SimulationError, build_design, run_testbench
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    problem_file, progress_file = work_dir / "problem.npz", work_dir / "progress.txt"
+    problem_file = work_dir / "problem.npz"
     np.savez(problem_file, X=host.problem.X, y=host.problem.y)
-    progress_file.write_text("")
     print(f"building HALPCore for {backend} in {work_dir} (cached per design)", file=sys.stderr)
     start = time.perf_counter()
     built = build_design(HALPCore(config=host.config), simulator=backend, build_root=work_dir)
     build_seconds = time.perf_counter() - start
     params = {"config": dataclasses.asdict(host.config), "run": dataclasses.asdict(host.run),
-              "problem": str(problem_file), "progress": str(progress_file)}
-    with _follow(progress_file, on_epoch):
-        results = run_testbench(built, module="tb_halp_run", params=params, name="simulate")
+              "problem": str(problem_file)}
+    results = run_testbench(built, module="tb_halp_run", params=params, name="simulate",
+                            on_progress=on_epoch)
     if not results.passed or results.report is None:
         raise SimulationError(f"the {backend} run failed: {results.summary()}")
     report = results.report

@@ -7,8 +7,8 @@ Python per simulated cycle). The host is :class:`golden.hardware.HalpHost` and t
 and ``z`` after every epoch) is comparable number for number with the ``model`` backend.
 
 Parameters (``tb_support.params()``): ``config`` (HardwareConfig fields), ``run`` (HardwareRun
-fields), ``problem`` (an ``.npz`` with ``X`` and ``y``), ``progress`` (a file that gets one line
-per finished epoch) and ``report`` (where the results go).
+fields), ``problem`` (an ``.npz`` with ``X`` and ``y``); ``report`` (where the results go) and
+``progress`` (one line per finished epoch, ``tb_support.report_progress``) come from the runner.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from golden.hardware import HalpHost, HardwareRun
 from golden.problems import LeastSquares
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
 from halp_hw.simulate import drive_halp
-from tb_support import hardware_config, params, reset, start_clock
+from tb_support import hardware_config, params, report_progress, reset, start_clock
 
 
 class CocotbAccelerator:
@@ -115,12 +115,6 @@ async def halp_run(dut):
     await reset(dut)
     accelerator = CocotbAccelerator(dut, config, host.problem.d)
     await accelerator.load(host)
-    progress = Path(p["progress"])
-
-    def on_epoch(epoch):
-        with progress.open("a") as stream:
-            stream.write(f"{epoch}\n")
-
-    loop = await drive_halp(host, accelerator, on_epoch)
+    loop = await drive_halp(host, accelerator, lambda epoch: report_progress(f"epoch {epoch}"))
     Path(p["report"]).write_text(json.dumps({"trace": host.trace.to_dict(),
                                              "loop": dataclasses.asdict(loop)}))
