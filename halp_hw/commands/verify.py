@@ -18,7 +18,9 @@ def register(subparsers) -> None:
         description="Run hardware-mode HALP with the host loop in Python (full gradient, "
                     "recenter) and the inner loops on the simulated HALPCore RTL, in lockstep "
                     "with the golden hardware mode: z and the step/saturation/cycle counters "
-                    "are compared after every inner step (or every epoch). Prints and writes "
+                    "are compared after every inner step (or every epoch); then a corner phase "
+                    "(data, step, gradients and exponents at the extremes of their widths) is "
+                    "compared the same way. Prints and writes "
                     "DIR/verify.json (bit_exact, iterates_compared, first_mismatch, cycles, "
                     "rel_subopt per epoch, coverage) and DIR/verify.png. Exit status 0 only "
                     "when bit-exact.",
