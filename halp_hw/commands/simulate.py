@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULTS = {"n": 1000, "d": 100, "bits": 8, "lanes": 8, "epochs": 20, "data_bits": 8,
-            "frac_bits": 16, "seed": 0}
+from ._run_options import add_run_options, run_from_args
+
+DEFAULTS = {"n": 1000, "d": 100}
 
 
 def register(subparsers) -> None:
@@ -22,28 +23,12 @@ def register(subparsers) -> None:
                     "performance model; the CPU baseline) and DIR/convergence.png, "
                     "DIR/cycles.png.",
     )
-    parser.add_argument("--problem", choices=("linreg",), default="linreg",
-                        help="the training problem (the hardware mode implements least squares)")
     parser.add_argument("--data", type=Path, metavar="FILE",
                         help="a .npz (arrays X, y) or .csv (last column y) data set; default: "
                              "the paper's synthetic problem of --n samples and --d features")
     parser.add_argument("--n", type=int, help=f"samples (default {DEFAULTS['n']})")
     parser.add_argument("--d", type=int, help=f"features (default {DEFAULTS['d']})")
-    for name, help_text in (("bits", "width of the offset z (the paper's b)"),
-                            ("lanes", "MACC lanes L"), ("epochs", "outer iterations"),
-                            ("data-bits", "width of the quantized data x"),
-                            ("frac-bits", "fraction bits of the update (random bits per lane)"),
-                            ("seed", "seed of the data, the sample order and the rounding")):
-        key = name.replace("-", "_")
-        parser.add_argument(f"--{name}", type=int, default=DEFAULTS[key],
-                            help=f"{help_text} (default {DEFAULTS[key]})")
-    parser.add_argument("--epoch-length", type=int,
-                        help="inner steps per epoch T (default N, as `halp-hw golden`)")
-    parser.add_argument("--step-size", type=float,
-                        help="alpha (default 1/(4 L_max), as `halp-hw golden`)")
-    parser.add_argument("--mu", type=float,
-                        help="HALP's strong-convexity parameter (default 2x the mean Hessian "
-                             "eigenvalue, as `halp-hw golden`)")
+    add_run_options(parser, lanes=8, epochs=20)
     parser.add_argument("--backend", choices=BACKENDS, default="model",
                         help="the accelerator: model (default) or an RTL simulator")
     clock = parser.add_mutually_exclusive_group()
@@ -90,21 +75,12 @@ def _clock(args) -> tuple[float, str]:
 def handle(args) -> int:
     import sys
 
-    from golden.hardware import HardwareConfig, HardwareRun
-    from golden.solvers import default_mu, default_step_size
-
     from ..simulate import simulate, write_report
     from ..simulators import SimulationError
 
     clock_mhz, clock_source = _clock(args)
     problem = _load_problem(args)
-    config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
-                            lanes=args.lanes, d_max=problem.d, n_max=problem.n)
-    run = HardwareRun(
-        step_size=default_step_size(problem) if args.step_size is None else args.step_size,
-        mu=default_mu(problem) if args.mu is None else args.mu,
-        epoch_length=problem.n if args.epoch_length is None else args.epoch_length,
-        epochs=args.epochs, seed=args.seed)
+    config, run = run_from_args(args, problem)
     try:
         outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
                            clock_source=clock_source, work_dir=args.build_dir or args.out / "build")

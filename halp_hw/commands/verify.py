@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULTS = {"n": 256, "d": 32, "bits": 8, "lanes": 4, "epochs": 3, "data_bits": 8,
-            "frac_bits": 16, "seed": 0}
+from ._run_options import add_run_options, run_from_args
 
 
 def register(subparsers) -> None:
@@ -25,23 +24,10 @@ def register(subparsers) -> None:
                     "rel_subopt per epoch, coverage) and DIR/verify.png. Exit status 0 only "
                     "when bit-exact.",
     )
-    parser.add_argument("--problem", choices=("linreg",), default="linreg",
-                        help="the training problem (the hardware mode implements least squares)")
-    for name, help_text in (("n", "samples of the paper's synthetic problem"),
-                            ("d", "features"), ("bits", "width of the offset z (the paper's b)"),
-                            ("lanes", "MACC lanes L"), ("epochs", "outer iterations"),
-                            ("data-bits", "width of the quantized data x"),
-                            ("frac-bits", "fraction bits of the update (random bits per lane)"),
-                            ("seed", "seed of the data, the sample order and the rounding")):
-        key = name.replace("-", "_")
-        parser.add_argument(f"--{name}", type=int, default=DEFAULTS[key],
-                            help=f"{help_text} (default {DEFAULTS[key]})")
-    parser.add_argument("--epoch-length", type=int, help="inner steps per epoch T (default N)")
-    parser.add_argument("--step-size", type=float,
-                        help="alpha (default: golden.solvers.default_step_size of the problem)")
-    parser.add_argument("--mu", type=float,
-                        help="HALP's strong-convexity parameter (default: golden.solvers."
-                             "default_mu of the problem)")
+    parser.add_argument("--n", type=int, default=256,
+                        help="samples of the paper's synthetic problem (default 256)")
+    parser.add_argument("--d", type=int, default=32, help="features (default 32)")
+    add_run_options(parser, lanes=4, epochs=3)
     parser.add_argument("--sim", choices=SIMULATORS, default=None,
                         help=f"RTL simulator (default: ${SIM_ENV_VAR}, else verilator)")
     parser.add_argument("--compare", choices=COMPARE_POINTS, default="step",
@@ -72,24 +58,15 @@ def handle(args) -> int:
     if args.list_faults:
         return _list_faults()
     import json
+    import sys
 
     from golden.data import paper_linreg
-    from golden.hardware import HardwareConfig, HardwareRun
-    from golden.solvers import default_mu, default_step_size
-
-    import sys
 
     from ..simulators import SimulationError, default_simulator
     from ..verify import verify, write_plot
 
     problem = paper_linreg(args.n, args.d, args.seed)
-    config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
-                            lanes=args.lanes, d_max=problem.d, n_max=problem.n)
-    run = HardwareRun(
-        step_size=default_step_size(problem) if args.step_size is None else args.step_size,
-        mu=default_mu(problem) if args.mu is None else args.mu,
-        epoch_length=problem.n if args.epoch_length is None else args.epoch_length,
-        epochs=args.epochs, seed=args.seed)
+    config, run = run_from_args(args, problem)
     try:
         report = verify(problem, args.seed, config, run, simulator=args.sim or default_simulator(),
                         compare=args.compare, fault=args.fault, waves=args.waves,
