@@ -150,7 +150,7 @@ TARGETS: dict[str, Target] = {
     ),
 }
 
-#: The designs the flow can build; each a function of the HardwareConfig.
+#: The designs the flow can build (name -> what it is); see build_design.
 DESIGNS: dict[str, str] = {
     "core": "the HALP accelerator core (HALPCore)",
     "lane": "one MACC lane alone (MaccLane, lane 0)",
@@ -306,13 +306,14 @@ def count_resources(cells: dict[str, int], target: Target) -> dict[str, int]:
 
 
 def _module_cells(stat: dict, module: str) -> dict[str, int]:
-    """The primitive cells of one module in Yosys ``stat -json`` (submodule instances left out)."""
+    """The primitive cells of one module in Yosys ``stat -json`` (submodule instances and
+    Yosys's non-physical ``$scopeinfo`` cells left out)."""
     modules = stat["modules"]
     entry = modules.get("\\" + module)
     if entry is None:
         raise RuntimeError(f"Yosys statistics have no module {module!r}: {', '.join(modules)}")
     return {name: int(number) for name, number in entry["num_cells_by_type"].items()
-            if "\\" + name not in modules}
+            if "\\" + name not in modules and name != "$scopeinfo"}
 
 
 #: Where nextpnr's cell names stop naming the signal and start naming the primitive.
@@ -575,7 +576,9 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         "tools": tools,
         "python": platform.python_version(),
         "run_time_s": run_time,
-        "logs": {"yosys": "yosys.log", **({"nextpnr": "nextpnr.log"} if chosen.nextpnr else {})},
+        "logs": {"yosys": "yosys.log",
+                 **({"yosys_survey": "yosys-survey.log"} if chosen.dsp_width else {}),
+                 **({"nextpnr": "nextpnr.log"} if chosen.nextpnr else {})},
     }
     (out_dir / "synth.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

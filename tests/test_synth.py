@@ -11,7 +11,6 @@ import pytest
 from golden.hardware import HardwareConfig
 from golden.validation import HalpInputError
 from halp_hw.cli import main
-from halp_hw.fpga_top import ReferenceMacc, SerialPortWrapper
 from halp_hw.synth import (
     SWEEP_COLUMNS, TARGETS, ToolError, count_resources, dsps_per_multiplier, make_config,
     plan_multipliers, run_sweep, run_synthesis, sweep_row,
@@ -70,18 +69,15 @@ def test_core_routed_targets_report_fmax_and_fit_the_device(core_result):
 
 # -- the reference MACC: resources known from first principles ----------------------------------------
 
-def test_wrapper_reaches_every_port_bit():
-    wrapper = SerialPortWrapper(design=ReferenceMacc(width=8))
-    assert wrapper.input_bits == 8 + 8 + 1
-    assert wrapper.output_bits == 3 * 8
-
-
 @pytest.mark.parametrize("target", ROUTED_TARGETS)
 def test_reference_macc_counts_its_own_registers_and_one_multiplier(target, tmp_path):
     width = 8
     config = make_config(target=target, data_bits=width)
     result = run_synthesis(design="macc", target=target, config=config, out_dir=tmp_path,
                            progress=False)
+    # The wrapper reaches every port bit: a, b and clear in; the accumulator out.
+    assert result["wrapper"]["input_bits"] == 2 * width + 1
+    assert result["wrapper"]["output_bits"] == 3 * width
     # a, b, the product, the two-stage clear and the accumulator; the wrapper apart:
     assert result["ffs"] == 2 * width + 2 * width + 2 + 3 * width
     assert result["wrapper"]["ffs"] == (2 * width + 1) + 1  # the input chain and the parity
