@@ -27,10 +27,8 @@ async def centering_matches_spec(dut):
     exponent_width, epoch_width = len(dut.exponent), len(dut.epoch)
     low, high = int_range(exponent_width)
     board = Scoreboard(p.get("report"))
-    for name in ("recenter", "exponent_in", "restart", "write_addr", "set_valid", "read_addr"):
-        getattr(dut, name).value = 0
     await start_clock(dut)
-    await reset(dut)
+    await reset(dut, ("recenter", "exponent_in", "restart", "write_addr", "set_valid", "read_addr"))
     valid, exponent, epoch, read_valid = [False] * words, 0, 0, None
     for cycle in range(p["cycles"]):
         board.check(cycle, "exponent", exponent, dut.exponent.value.to_signed())

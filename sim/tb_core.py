@@ -150,9 +150,7 @@ class LockstepAccelerator:
 
 async def start_core(dut, host: HalpHost) -> CocotbAccelerator:
     """Reset (the clock runs), then load the data, problem size, mantissa and seed of ``host``."""
-    for name in ("cmd_valid", "x_wr_en", "g_wr_en"):
-        getattr(dut, name).value = 0
-    await reset(dut)
+    await reset(dut, ("cmd_valid", "x_wr_en", "g_wr_en"))
     rtl = CocotbAccelerator(dut, host.config, host.problem.d)
     await rtl.load(host)
     return rtl

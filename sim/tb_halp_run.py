@@ -109,10 +109,8 @@ async def halp_run(dut):
     config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
     with np.load(p["problem"]) as arrays:
         host = HalpHost(LeastSquares(arrays["X"], arrays["y"]), config, run)
-    for name in ("cmd_valid", "x_wr_en", "g_wr_en"):
-        getattr(dut, name).value = 0
     await start_clock(dut)
-    await reset(dut)
+    await reset(dut, ("cmd_valid", "x_wr_en", "g_wr_en"))
     accelerator = CocotbAccelerator(dut, config, host.problem.d)
     await accelerator.load(host)
     loop = await drive_halp(host, accelerator, lambda epoch: report_progress(f"epoch {epoch}"))

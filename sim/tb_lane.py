@@ -13,8 +13,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from golden.prng import LaneRandom
-from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, params, reset,
-                        start_clock)
+from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
+                        params, reset, start_clock)
 
 Z_LATENCY, PRODUCT_LATENCY = 2, 3
 
@@ -25,15 +25,9 @@ async def lane_matches_golden(dut):
     config, lane = hardware_config(p["config"]), p["lane"]
     rng = np.random.default_rng(p["seed"])
     board = Scoreboard(p.get("report"))
-    for name in ("load", "valid", "active", "seed", "x_cur", "x_next", "z", "grad", "coef"):
-        getattr(dut, name).value = 0
     await start_clock(dut)
-    await reset(dut)
-
-    seed = int(rng.integers(1 << 32))
-    dut.seed.value, dut.load.value = seed, 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
+    await reset(dut, ("load", "valid", "active", "seed", "x_cur", "x_next", "z", "grad", "coef"))
+    seed = await load_lane_seed(dut, rng)
     lane_random = LaneRandom(lane + 1, config.frac_bits, seed)
     expected: dict = {}  # cycle -> list of (signal, value, context)
     cycles = p["beats"] + PRODUCT_LATENCY + 1

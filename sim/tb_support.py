@@ -64,6 +64,15 @@ async def start_clock(dut) -> None:
 _COMB_TRIGGER_PREFIX = "$auto$verilog_backend"
 
 
+async def load_lane_seed(dut, rng: np.random.Generator) -> int:
+    """Load a random seed into the lane PRNGs (``seed``/``load`` ports) for one cycle."""
+    seed = int(rng.integers(1 << 32))
+    dut.seed.value, dut.load.value = seed, 1
+    await FallingEdge(dut.clk)
+    dut.load.value = 0
+    return seed
+
+
 def kick_combinational(handle) -> None:
     """Make Icarus evaluate every combinational block of the design once.
 
@@ -79,8 +88,11 @@ def kick_combinational(handle) -> None:
             kick_combinational(child)
 
 
-async def reset(dut, cycles: int = 2) -> None:
-    """Hold Amaranth's synchronous active-high ``rst`` for ``cycles`` rising edges."""
+async def reset(dut, idle_inputs=(), cycles: int = 2) -> None:
+    """Drive ``idle_inputs`` to 0, then hold Amaranth's synchronous active-high ``rst`` for
+    ``cycles`` rising edges."""
+    for name in idle_inputs:
+        getattr(dut, name).value = 0
     if cocotb.SIM_NAME.lower().startswith("icarus"):
         kick_combinational(dut)
     dut.rst.value = 1

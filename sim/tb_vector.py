@@ -15,8 +15,8 @@ from cocotb.triggers import FallingEdge
 
 from golden.prng import LaneRandom
 from halp_hw.hdl.core import pack_words, unpack_words
-from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, params, reset,
-                        start_clock)
+from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
+                        params, reset, start_clock)
 
 
 def pack(values, width: int) -> int:
@@ -47,15 +47,10 @@ async def vector_unit_matches_golden(dut):
     lanes, rng = config.lanes, np.random.default_rng(p["seed"])
     dot_latency = TREE_LATENCY + config.tree_stages
     board = Scoreboard(p.get("report"))
-    for name in ("load", "valid", "first", "last", "addr", "mask", "seed", "x_cur", "x_next",
-                 "z", "grad", "coef"):
-        getattr(dut, name).value = 0
     await start_clock(dut)
-    await reset(dut)
-    seed = int(rng.integers(1 << 32))
-    dut.seed.value, dut.load.value = seed, 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
+    await reset(dut, ("load", "valid", "first", "last", "addr", "mask", "seed", "x_cur", "x_next",
+                      "z", "grad", "coef"))
+    seed = await load_lane_seed(dut, rng)
     lane_random = LaneRandom(lanes, config.frac_bits, seed)
 
     schedule = pass_schedule(config, rng, p["passes"])
