@@ -158,8 +158,22 @@ DESIGNS: dict[str, str] = {
 }
 
 
+#: A line of nextpnr's utilisation report: resource, used, available.
+_UTILISATION_LINE = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%")
+
+
 class ToolError(RuntimeError):
-    """A synthesis or place-and-route tool failed; the message quotes the end of its log."""
+    """A synthesis or place-and-route tool failed; the message quotes the end of its log.
+
+    Attributes
+    ----------
+    tool : str
+        The tool that failed.
+    log_path : pathlib.Path
+        Its full log.
+    reason : str
+        One line: the resources the design overflows (nextpnr), or the tool's last error line.
+    """
 
     def __init__(self, tool: str, returncode: int, log_path: Path):
         lines = Path(log_path).read_text(errors="replace").splitlines()
@@ -168,6 +182,17 @@ class ToolError(RuntimeError):
                          f"{tail}")
         self.tool = tool
         self.log_path = Path(log_path)
+        self.reason = _failure_reason(lines)
+
+
+def _failure_reason(lines: list[str]) -> str:
+    overflows = [f"{match[1]} {match[2]}/{match[3]}" for match in map(_UTILISATION_LINE.match, lines)
+                 if match and int(match[2]) > int(match[3])]
+    if overflows:
+        return "the design does not fit the device: " + ", ".join(overflows)
+    errors = [line.strip() for line in lines if "ERROR" in line]
+    last = errors[-1] if errors else next((line for line in reversed(lines) if line.strip()), "")
+    return last.strip()[:200]
 
 
 def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | None = None,
@@ -640,9 +665,8 @@ def run_sweep(*, bits_list, lanes_list, target: str, out_dir, design: str = "cor
                                                 out_dir=run_dir, progress=progress,
                                                 **run_options)))
         except ToolError as error:
-            first_line = str(error).splitlines()[0]
             rows.append({**dict.fromkeys(SWEEP_COLUMNS), "bits": config.bits,
-                         "lanes": config.lanes, "error": first_line})
+                         "lanes": config.lanes, "error": f"{error.tool}: {error.reason}"})
     write_sweep_tables(rows, out_dir)
     plot_sweep(rows, out_dir / "sweep.png", title=f"{design} on {target}")
     return rows
@@ -665,7 +689,8 @@ def markdown_table(rows: list[dict]) -> str:
                if column != "error" or any(row["error"] for row in rows)]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join("-" if row[column] in (None, "") else str(row[column])
+        lines.append("| " + " | ".join("-" if row[column] in (None, "")
+                                       else str(row[column]).replace("|", "/")
                                        for column in columns) + " |")
     return "\n".join(lines) + "\n"
 

@@ -150,6 +150,18 @@ def test_tool_failure_quotes_the_log_tail(tmp_path, monkeypatch):
                       out_dir=tmp_path, progress=False)
     assert caught.value.tool == "yosys"
     assert "yosys failed" in str(caught.value)
+    assert "ERROR" in caught.value.reason and "no_such_module" in caught.value.reason
+
+
+def test_place_and_route_failure_names_the_overflowing_resources(tmp_path):
+    log = tmp_path / "nextpnr.log"
+    log.write_text("Info: Device utilisation:\n"
+                   "Info: \t        TRELLIS_COMB:   56152/  24288   231%\n"
+                   "Info: \t          MULT18X18D:      21/     28    75%\n"
+                   "ERROR: Unable to place cell 'x', no BELs remaining\n")
+    error = ToolError("nextpnr-ecp5", 125, log)
+    assert error.reason == "the design does not fit the device: TRELLIS_COMB 56152/24288"
+    assert "exit status 125" in str(error) and "no BELs remaining" in str(error)
 
 
 @pytest.mark.parametrize("call, message", [
