@@ -30,7 +30,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-bits", type=int, default=None,
                         help="width of the data x (default: --bits)")
     parser.add_argument("--frac-bits", type=int, default=None,
-                        help="fraction bits of the update (default: HardwareConfig's)")
+                        help=f"fraction bits of the update; {from_target}")
     parser.add_argument("--n-max", type=int, default=None, help=f"samples held; {from_target}")
     parser.add_argument("--d-max", type=int, default=None, help=f"features held; {from_target}")
     devices = "; ".join(f"{name}: {', '.join(target.devices)}"
