@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -56,8 +57,8 @@ DEFAULT_SIMULATOR = "verilator"
 SIM_ENV_VAR = "HALP_SIM"
 #: Environment variable through which a testbench receives its parameters (JSON).
 PARAMS_ENV_VAR = "HALP_TB_PARAMS"
-#: The cocotb testbench modules.
-SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
+#: The cocotb testbenches: ``sim/`` of the source tree, installed as ``halp_hw.testbenches``.
+SIM_DIR = Path(importlib.util.find_spec("halp_hw.testbenches").submodule_search_locations[0])
 #: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
 TIMESCALE = ("1ns", "1ps")
 #: Verilator lint warnings that Amaranth's generated Verilog trips (see the module docstring).
