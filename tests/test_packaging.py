@@ -16,7 +16,8 @@ def wheel_names(tmp_path_factory):
     # Build from a copy: setuptools would otherwise reuse a stale build/ of the work tree.
     source = tmp_path_factory.mktemp("source") / "halp-hw"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "build", "*.egg-info", ".pytest_cache", "sim_build", "__pycache__", ".hypothesis", "*-out", "*-results"))
+        ".git", "build", "*.egg-info", ".pytest_cache", "sim_build", "__pycache__",
+        ".hypothesis", "*-out", "*-results"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
                     str(source)], check=True, capture_output=True)
