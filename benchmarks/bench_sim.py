@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from golden.data import paper_linreg
-from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
-from golden.solvers import SOLVER_KEYS, default_mu, default_step_size, make_solvers
-from halp_hw.baseline import BASELINE_DTYPES, svrg_baseline
-from halp_hw.simulate import run_backend
-from halp_hw.simulators import simulator_unavailable_reason
+from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.solvers import SOLVER_KEYS, default_mu, default_step_size, make_solvers
+from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
+from halp_hw.runtime.simulate import run_backend
+from halp_hw.runtime.simulators import simulator_unavailable_reason
 
 #: Simulation-speed rows, the baseline (ratio 1) last.
 SIM_BACKENDS = ("model", "verilator", "amaranth")

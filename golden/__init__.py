@@ -1,9 +1,9 @@
 """The halp-hw golden model: pure NumPy, no HDL imports.
 
-The public API, re-exported here: fixed-point formats (:mod:`golden.fixedpoint`), the problems
-(:mod:`golden.problems`), the data sets (:mod:`golden.data`), the five solvers
-(:mod:`golden.solvers`), the convergence trace (:mod:`golden.trace`), the shared random streams
-(:mod:`golden.prng`) and the bit-exact hardware mode (:mod:`golden.hardware`).
+The public API, re-exported here: fixed-point formats (:mod:`halp_hw.golden.fixedpoint`), the problems
+(:mod:`halp_hw.golden.problems`), the data sets (:mod:`halp_hw.golden.data`), the five solvers
+(:mod:`halp_hw.golden.solvers`), the convergence trace (:mod:`halp_hw.golden.trace`), the shared random streams
+(:mod:`halp_hw.golden.prng`) and the bit-exact hardware mode (:mod:`halp_hw.golden.hardware`).
 """
 
 from .data import load_dataset, paper_linreg, synthetic_logreg

@@ -2,7 +2,7 @@
 
 Both generators draw a Gaussian design ``X ~ N(0, 1)`` (N x d) and a true weight vector from
 ``numpy.random.default_rng(seed)``; a file holds ``X`` and ``y`` as ``.npz`` arrays or as CSV
-columns (``y`` last). Every data set goes through :func:`golden.problems.make_problem`, so shapes,
+columns (``y`` last). Every data set goes through :func:`halp_hw.golden.problems.make_problem`, so shapes,
 NaN/inf and emptiness are checked in one place; file errors also name the file.
 """
 

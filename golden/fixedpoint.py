@@ -11,7 +11,7 @@ for nearest rounding, so an exact tie rounds up, towards +inf (``Q(0.5 delta) = 
 
 The integer primitives at the bottom (:func:`saturate`, :func:`shift_round`) are the exact
 operations the hardware performs; the golden hardware mode and the HDL both use them (the HDL
-through the widths in :class:`golden.hardware.HardwareConfig`).
+through the widths in :class:`halp_hw.golden.hardware.HardwareConfig`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The five solvers of the HALP paper behind one interface: SGD, SVRG, LP-SGD, LP-SVRG and HALP.
 
 Every solver starts from ``w_0 = 0`` and shares, for a given seed, the same sample order (the
-xorshift32 stream :class:`golden.prng.SampleOrder`, the one the accelerator also uses), the same
+xorshift32 stream :class:`halp_hw.golden.prng.SampleOrder`, the one the accelerator also uses), the same
 step size ``alpha`` and the same epoch length ``T``. The low-precision solvers store their iterate
 (LP-SGD, LP-SVRG) or their offset from the epoch's center (HALP) with
-:meth:`golden.fixedpoint.FixedFormat.quantize`, stochastic rounding drawn from
+:meth:`halp_hw.golden.fixedpoint.FixedFormat.quantize`, stochastic rounding drawn from
 ``numpy.random.default_rng(seed)``, and count every saturation. The math is ``HALP.md``'s:
 
 - SGD:      ``w <- w - alpha grad f_i(w)``
@@ -44,7 +44,7 @@ def bit_centering_scale(gradient_norm: float, mu: float, bits: int) -> float:
 
     Under mu-strong convexity ``||w~ - w*|| <= ||g~|| / mu``, so that grid around ``w~`` covers
     the optimum. Hardware rounds it up to a power of two
-    (:func:`golden.fixedpoint.covering_exponent`).
+    (:func:`halp_hw.golden.fixedpoint.covering_exponent`).
     """
     return check_positive("gradient norm", gradient_norm) / (
         check_positive("mu", mu) * int_range(bits)[1])
@@ -226,7 +226,7 @@ class _LowPrecision:
 
     Attributes
     ----------
-    format : golden.fixedpoint.FixedFormat
+    format : halp_hw.golden.fixedpoint.FixedFormat
         The grid ``(delta, b)``.
     """
 

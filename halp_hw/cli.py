@@ -7,9 +7,9 @@ import importlib
 import pkgutil
 import sys
 
-from golden.validation import HalpInputError
+from halp_hw.golden.validation import HalpInputError
 
-from . import __version__, commands
+from halp_hw import __version__, commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,7 @@ def plot_convergence(traces: dict, path, title: str, *, reference: float | None 
 
     Parameters
     ----------
-    traces : dict of str to golden.trace.Trace
+    traces : dict of str to halp_hw.golden.trace.Trace
         The runs, keyed by solver key; plotted in this order.
     path : str or pathlib.Path
         The image file to write (its suffix picks the format, e.g. ``.png``).

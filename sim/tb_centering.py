@@ -15,7 +15,7 @@ import random
 import cocotb
 from cocotb.triggers import FallingEdge
 
-from golden.fixedpoint import int_range
+from halp_hw.golden.fixedpoint import int_range
 from tb_support import Scoreboard, hardware_config, params, reset, start_clock
 
 

@@ -1,6 +1,6 @@
 """HALPCore against the golden hardware mode, in lockstep: whole training runs and extreme values.
 
-The RTL and a golden :class:`golden.hardware.AcceleratorModel` receive the same commands. After
+The RTL and a golden :class:`halp_hw.golden.hardware.AcceleratorModel` receive the same commands. After
 every inner step (``compare: "step"``: RUN 1, then read ``z`` back) or every epoch
 (``compare: "epoch"``: one RUN of T steps, waiting for ``busy`` to fall) the testbench compares
 ``z``, and the ``steps``, ``saturations`` and ``cycles`` counters; after every recenter the
@@ -11,7 +11,7 @@ Scenarios (``params["scenarios"]``, run in order, each after a reset; the report
 entry per scenario under ``phases``):
 
 ``training``
-    The host loop of :func:`halp_hw.simulate.drive_halp` (:class:`golden.hardware.HalpHost`:
+    The host loop of :func:`halp_hw.runtime.simulate.drive_halp` (:class:`halp_hw.golden.hardware.HalpHost`:
     full gradient, power-of-two scale, gradient memory, recenter) on the paper's synthetic
     least-squares problem. The report adds ``rel_subopt`` per epoch.
 ``extremes``
@@ -37,11 +37,11 @@ import cocotb
 import numpy as np
 from cocotb.triggers import SimTimeoutError, with_timeout
 
-from golden.data import paper_linreg
-from golden.fixedpoint import int_range
-from golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
+from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.fixedpoint import int_range
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.hdl.centering import EXPONENT_BITS
-from halp_hw.simulate import drive_halp
+from halp_hw.runtime.simulate import drive_halp
 from tb_halp_run import CocotbAccelerator
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
                         report_progress, reset, start_clock)

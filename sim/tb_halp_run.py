@@ -2,8 +2,8 @@
 
 The data are written into the core's memory once; then every epoch is a gradient load, a
 RECENTER and one RUN of T steps, during which the testbench only waits for ``busy`` to fall (no
-Python per simulated cycle). The host is :class:`golden.hardware.HalpHost` and the loop is
-:func:`halp_hw.simulate.drive_halp`, the same as on the golden model, so the report (the trace
+Python per simulated cycle). The host is :class:`halp_hw.golden.hardware.HalpHost` and the loop is
+:func:`halp_hw.runtime.simulate.drive_halp`, the same as on the golden model, so the report (the trace
 and ``z`` after every epoch) is comparable number for number with the ``model`` backend.
 
 Parameters (``tb_support.params()``): ``config`` (HardwareConfig fields), ``run`` (HardwareRun
@@ -21,10 +21,10 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from golden.hardware import HalpHost, HardwareRun
-from golden.problems import LeastSquares
+from halp_hw.golden.hardware import HalpHost, HardwareRun
+from halp_hw.golden.problems import LeastSquares
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
-from halp_hw.simulate import drive_halp
+from halp_hw.runtime.simulate import drive_halp
 from tb_support import hardware_config, params, report_progress, reset, start_clock
 
 

@@ -3,7 +3,7 @@
 Each cycle drives one beat at the read stage (or a bubble, or a PRNG load) and checks, at the
 cycle the spec puts them, ``z_new``/``saturated`` (stage B, 2 registers) and ``product`` (stage C,
 3 registers) of every valid beat against :func:`tb_support.lane_update` with this lane's golden
-random stream (:class:`golden.prng.LaneRandom`, which advances once per valid beat, masked or not).
+random stream (:class:`halp_hw.golden.prng.LaneRandom`, which advances once per valid beat, masked or not).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from golden.prng import LaneRandom
+from halp_hw.golden.prng import LaneRandom
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
                         params, reset, start_clock)
 

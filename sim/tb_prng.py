@@ -1,7 +1,7 @@
-"""Xorshift32 against ``golden.prng``: seeding, advancing, and the combinational next state.
+"""Xorshift32 against ``halp_hw.golden.prng``: seeding, advancing, and the combinational next state.
 
 Each cycle the testbench randomly loads a seed, advances, or idles, and checks ``state`` and
-``next_state`` against :func:`golden.prng.stream_seed` and :func:`golden.prng.xorshift32`. The
+``next_state`` against :func:`halp_hw.golden.prng.stream_seed` and :func:`halp_hw.golden.prng.xorshift32`. The
 seeds include 0, all ones, and the one seed that XORs to a zero state (``stream_key(stream)``),
 which must load the key instead.
 """
@@ -13,7 +13,7 @@ import random
 import cocotb
 from cocotb.triggers import FallingEdge
 
-from golden.prng import MASK, stream_key, stream_seed, xorshift32
+from halp_hw.golden.prng import MASK, stream_key, stream_seed, xorshift32
 from tb_support import Scoreboard, params, reset, start_clock
 
 

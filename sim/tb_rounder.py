@@ -1,4 +1,4 @@
-"""StochasticRounder against ``golden.fixedpoint.shift_round`` + ``saturate``, one vector a step.
+"""StochasticRounder against ``halp_hw.golden.fixedpoint.shift_round`` + ``saturate``, one vector a step.
 
 The rounder is combinational: each "cycle" drives one (value, random) pair, waits for the logic
 to settle and compares ``result`` and ``saturated``. The vectors are the width extremes, the
@@ -14,7 +14,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 
-from golden.fixedpoint import int_range, saturate, shift_round
+from halp_hw.golden.fixedpoint import int_range, saturate, shift_round
 from tb_support import Scoreboard, params
 
 

@@ -1,7 +1,7 @@
 """What every halp-hw cocotb testbench shares: parameters, clocking, lane packing, the scoreboard.
 
 A testbench receives its parameters as JSON in the ``HALP_TB_PARAMS`` environment variable (set
-by :func:`halp_hw.simulators.run_testbench`), compares the design with the golden hardware mode
+by :func:`halp_hw.runtime.simulators.run_testbench`), compares the design with the golden hardware mode
 through a :class:`Scoreboard`, and writes a JSON report (``params["report"]``) that pytest and
 ``halp-hw verify`` read: how many values were compared, the first mismatch, and the functional
 coverage counters.
@@ -26,9 +26,9 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 import numpy as np
 
-from golden.fixedpoint import int_range, saturate, shift_round
-from golden.hardware import HardwareConfig
-from halp_hw.simulators import PARAMS_ENV_VAR
+from halp_hw.golden.fixedpoint import int_range, saturate, shift_round
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.runtime.simulators import PARAMS_ENV_VAR
 
 __all__ = ["CLOCK_PERIOD_NS", "params", "hardware_config", "start_clock", "kick_combinational",
            "reset", "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
@@ -105,7 +105,7 @@ async def reset(dut, idle_inputs=(), cycles: int = 2) -> None:
 def lane_update(config: HardwareConfig, z, x_cur, coef: int, grad, random):
     """One beat of the golden ``z`` update for a few lanes, and what it covered.
 
-    The arithmetic of :meth:`golden.hardware.AcceleratorModel.step` for the given lanes:
+    The arithmetic of :meth:`halp_hw.golden.hardware.AcceleratorModel.step` for the given lanes:
     ``clamp(((z << F) - x_cur * c - G + r) >> F, bits)``. Returns the new values, the saturation
     flags, and the rounding-carry flags (the random bits carried into the kept bits).
     """

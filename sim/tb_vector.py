@@ -13,7 +13,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from golden.prng import LaneRandom
+from halp_hw.golden.prng import LaneRandom
 from halp_hw.hdl.core import pack_words, unpack_words
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
                         params, reset, start_clock)

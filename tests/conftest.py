@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from halp_hw.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
+from halp_hw.runtime.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
                                 default_simulator, run_testbench, simulator_unavailable_reason)
 
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from golden.data import paper_linreg, synthetic_logreg
-from golden.solvers import SOLVER_KEYS, make_solvers
+from halp_hw.golden.data import paper_linreg, synthetic_logreg
+from halp_hw.golden.solvers import SOLVER_KEYS, make_solvers
 from halp_hw.cli import main
 
 SMALL = ["--n", "80", "--d", "6", "--epochs", "3"]
@@ -132,7 +132,7 @@ def test_installed_entry_point_exits_2_without_traceback(tmp_path):
 
 
 def test_plot_convergence_skips_points_a_log_axis_cannot_show(tmp_path):
-    from golden.trace import Trace
+    from halp_hw.golden.trace import Trace
     from halp_hw.plots import plot_convergence, solver_label
 
     traces = {"svrg": Trace("svrg", {}, rel_subopt=[1.0, 1e-20, 0.0]),

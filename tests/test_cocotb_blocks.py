@@ -13,14 +13,14 @@ from dataclasses import asdict
 
 import pytest
 
-from golden.hardware import HardwareConfig
-from golden.prng import lane_stream
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.prng import lane_stream
 from halp_hw.hdl.centering import BitCenteringRegister
 from halp_hw.hdl.lane import MaccLane
 from halp_hw.hdl.prng import Xorshift32
 from halp_hw.hdl.rounder import StochasticRounder
 from halp_hw.hdl.vector import VectorUnit
-from halp_hw.simulators import build_design, run_testbench
+from halp_hw.runtime.simulators import build_design, run_testbench
 
 #: Block parameter sets: the default widths with d not a multiple of 3 lanes, the widest
 #: configuration (two adder-tree stages), and the narrowest (1 lane, 2-bit z and data, F = 1).

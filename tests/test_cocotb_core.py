@@ -1,7 +1,7 @@
 """The whole HALP core on the generated Verilog, in lockstep with the golden hardware mode.
 
 ``sim/tb_core.py`` drives HALPCore with the host loop of ``halp-hw simulate`` and compares ``z``
-and the counters with :class:`golden.hardware.AcceleratorModel` after every inner step. The
+and the counters with :class:`halp_hw.golden.hardware.AcceleratorModel` after every inner step. The
 scenarios cover a training run with d not a multiple of L, the smallest problem (N = 1, T = 1),
 and data/step/gradients/exponents at the extremes of their widths; each asserts the coverage it
 was designed to reach, and the ``index-off-by-one`` core fault must be caught.
@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 import pytest
 
-from golden.hardware import HardwareConfig
+from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.core import HALPCore
 
 #: Two builds: the default widths with 3 lanes (d = 10: a partial last beat), and 4-bit z with

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from golden.data import load_dataset, paper_linreg, synthetic_logreg
-from golden.problems import LeastSquares, LogisticRegression
-from golden.validation import HalpInputError
+from halp_hw.golden.data import load_dataset, paper_linreg, synthetic_logreg
+from halp_hw.golden.problems import LeastSquares, LogisticRegression
+from halp_hw.golden.validation import HalpInputError
 
 
 def test_paper_linreg_is_a_noisy_linear_model_of_the_paper_size():

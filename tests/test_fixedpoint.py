@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden.fixedpoint import (FixedFormat, Rounding, covering_exponent, int_range, saturate,
-                               shift_round)
-from golden.validation import HalpInputError
+from halp_hw.golden.fixedpoint import (FixedFormat, Rounding, covering_exponent, int_range,
+                                       saturate, shift_round)
+from halp_hw.golden.validation import HalpInputError
 
 bits_st = st.integers(2, 32)
 exponent_st = st.integers(-20, 10)

@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pytest
 
-from golden.data import paper_linreg, synthetic_logreg
-from golden.fixedpoint import covering_exponent
-from golden.hardware import (AcceleratorModel, HalpHost, HardwareConfig, HardwareRun,
+from halp_hw.golden.data import paper_linreg, synthetic_logreg
+from halp_hw.golden.fixedpoint import covering_exponent
+from halp_hw.golden.hardware import (AcceleratorModel, HalpHost, HardwareConfig, HardwareRun,
                              quantize_data, run_halp_hardware, step_mantissa)
-from golden.problems import LeastSquares
-from golden.solvers import HALP, default_mu, default_step_size, epochs_to_reach
-from golden.validation import HalpInputError
+from halp_hw.golden.problems import LeastSquares
+from halp_hw.golden.solvers import HALP, default_mu, default_step_size, epochs_to_reach
+from halp_hw.golden.validation import HalpInputError
 
 TARGET = 1e-12
 #: Hardware-mode epochs to TARGET, as a multiple of real-valued HALP's (rounded up).

@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.fixedpoint import int_range, saturate, shift_round
-from golden.hardware import (
+from halp_hw.golden.fixedpoint import int_range, saturate, shift_round
+from halp_hw.golden.hardware import (
     STEP_MANTISSA_BITS, STEP_SHIFT, AcceleratorModel, HalpHost, HardwareConfig, HardwareRun,
 )
-from golden.prng import (
+from halp_hw.golden.prng import (
     MASK, SAMPLE_STREAM, STATE_BITS, LaneRandom, SampleOrder, lane_stream, stream_key,
     stream_seed, xorshift32,
 )
-from golden.problems import LeastSquares
-from golden.validation import HalpInputError
+from halp_hw.golden.problems import LeastSquares
+from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl import (
     FAULTS, MaccLane, StepCoefficient, StochasticRounder, VectorUnit, Xorshift32, check_fault,
 )

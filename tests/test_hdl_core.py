@@ -1,7 +1,7 @@
 """HALPCore and BitCenteringRegister in Amaranth's simulator against the golden hardware model.
 
 Each core test drives the host port exactly as a host would (load X and G, SEED, RECENTER, RUN,
-read z back) and compares z and every counter with :class:`golden.hardware.AcceleratorModel`
+read z back) and compares z and every counter with :class:`halp_hw.golden.hardware.AcceleratorModel`
 driven with the same commands.
 """
 
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HardwareConfig
-from golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
-from golden.validation import HalpInputError
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HardwareConfig
+from halp_hw.golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
+from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
 from halp_hw.hdl.core import (
     DRAW_LATENCY, DRAWS_AHEAD, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver,
@@ -286,7 +286,7 @@ def test_pack_unpack_round_trip():
     (1, 0), (13, 12345), (13, MASK), (200, stream_key(SAMPLE_STREAM)), (256, 0xDEADBEEF),
 ])
 def test_sample_row_source_matches_sample_order(n, seed):
-    """Row bases are golden.prng.SampleOrder's indices times W, each DRAW_LATENCY cycles after
+    """Row bases are halp_hw.golden.prng.SampleOrder's indices times W, each DRAW_LATENCY cycles after
     its draw; the seed equal to the stream key exercises the zero-state fallback."""
     config = HardwareConfig(lanes=8, d_max=20, n_max=256)
     dut = SampleRowSource(config=config)

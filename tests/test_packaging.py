@@ -32,6 +32,16 @@ def test_wheel_holds_every_cocotb_testbench(wheel_names):
 
 
 def test_wheel_holds_every_package_module(wheel_names):
-    for package in ("golden", "halp_hw", "halp_hw/hdl", "halp_hw/commands"):
-        for module in sorted((ROOT / package).glob("*.py")):
-            assert f"{package}/{module.name}" in wheel_names
+    # source folder -> installed package (golden/ installs as halp_hw.golden)
+    packages = {"golden": "halp_hw/golden", "halp_hw": "halp_hw"}
+    for sub in sorted(path for path in (ROOT / "halp_hw").iterdir()
+                      if (path / "__init__.py").is_file()):
+        packages[f"halp_hw/{sub.name}"] = f"halp_hw/{sub.name}"
+    for source, installed in packages.items():
+        for module in sorted((ROOT / source).glob("*.py")):
+            assert f"{installed}/{module.name}" in wheel_names
+
+
+def test_wheel_has_no_top_level_module_but_halp_hw(wheel_names):
+    top_levels = {name.split("/")[0] for name in wheel_names if ".dist-info/" not in name}
+    assert top_levels == {"halp_hw"}

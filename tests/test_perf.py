@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from golden.hardware import AcceleratorModel, HardwareConfig, HardwareRun
-from golden.problems import LeastSquares
-from golden.validation import HalpInputError
-from halp_hw import perf
-from halp_hw.simulate import run_backend
+from halp_hw.golden.hardware import AcceleratorModel, HardwareConfig, HardwareRun
+from halp_hw.golden.problems import LeastSquares
+from halp_hw.golden.validation import HalpInputError
+from halp_hw.models import perf
+from halp_hw.runtime.simulate import run_backend
 
 # Builds that exercise every adder-tree depth (1, 2, 3..4, 5..16 lanes) and d both a multiple of
 # L and not, d < L included.

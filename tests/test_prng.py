@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from golden.prng import (
+from halp_hw.golden.prng import (
     LaneRandom, SampleOrder, lane_stream, stream_key, stream_seed, xorshift32,
 )
-from golden.validation import HalpInputError
+from halp_hw.golden.validation import HalpInputError
 
 
 def test_xorshift32_first_outputs_from_state_one():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from golden.problems import LeastSquares, LogisticRegression, make_problem
-from golden.validation import HalpInputError
+from halp_hw.golden.problems import LeastSquares, LogisticRegression, make_problem
+from halp_hw.golden.validation import HalpInputError
 
 
 def random_data(n=40, d=5, seed=0, logistic=False):

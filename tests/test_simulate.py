@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from golden.data import paper_linreg
-from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
-from golden.solvers import default_mu, default_step_size
+from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.solvers import default_mu, default_step_size
 from halp_hw.cli import main
-from halp_hw.simulate import RTL_BACKENDS, run_backend
-from halp_hw.simulators import simulator_unavailable_reason
+from halp_hw.runtime.simulate import RTL_BACKENDS, run_backend
+from halp_hw.runtime.simulators import simulator_unavailable_reason
 
 N, D, LANES, BITS, EPOCHS, T, STEP, MU, SEED = 24, 10, 4, 8, 3, 20, 0.01, 4.0, 5
 SMALL = ["--n", str(N), "--d", str(D), "--lanes", str(LANES), "--bits", str(BITS),
@@ -167,7 +167,7 @@ def test_size_flags_must_match_the_data_file(tmp_path, capsys):
 
 
 def test_missing_simulator_exits_2(tmp_path, capsys, monkeypatch):
-    from halp_hw import simulators
+    from halp_hw.runtime import simulators
 
     monkeypatch.setattr(simulators, "simulator_unavailable_reason",
                         lambda simulator: f"{simulator} is not installed")
@@ -178,7 +178,7 @@ def test_missing_simulator_exits_2(tmp_path, capsys, monkeypatch):
 
 def test_cycle_count_disagreeing_with_the_model_is_exit_1(tmp_path, capsys, monkeypatch):
     """A backend that counts one cycle too many per run command is caught and reported."""
-    from golden.hardware import AcceleratorModel
+    from halp_hw.golden.hardware import AcceleratorModel
 
     original_run = AcceleratorModel.run
 

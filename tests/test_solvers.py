@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from golden.data import paper_linreg, synthetic_logreg
-from golden.fixedpoint import int_range
-from golden.prng import SampleOrder
-from golden.solvers import (HALP, SGD, SOLVER_KEYS, SVRG, LowPrecisionSGD, LowPrecisionSVRG,
+from halp_hw.golden.data import paper_linreg, synthetic_logreg
+from halp_hw.golden.fixedpoint import int_range
+from halp_hw.golden.prng import SampleOrder
+from halp_hw.golden.solvers import (HALP, SGD, SOLVER_KEYS, SVRG, LowPrecisionSGD, LowPrecisionSVRG,
                             bit_centering_scale, default_mu, default_step_size, epochs_to_reach,
                             make_solvers)
-from golden.validation import HalpInputError
+from halp_hw.golden.validation import HalpInputError
 
 PAPER_EPOCHS = 40
 TARGET = 1e-12

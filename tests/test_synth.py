@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from golden.hardware import HardwareConfig
-from golden.validation import HalpInputError
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.validation import HalpInputError
 from halp_hw.cli import main
-from halp_hw.synth import (
+from halp_hw.flow.synth import (
     SWEEP_COLUMNS, TARGETS, ToolError, count_resources, dsps_per_multiplier, make_config,
     plan_multipliers, run_sweep, run_synthesis, sweep_row,
 )

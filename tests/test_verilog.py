@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from golden.hardware import HardwareConfig
-from halp_hw import simulators
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.runtime import simulators
 from halp_hw.cli import main
-from halp_hw.verilog import BLOCKS, CORE_MODULE, lint_verilog, write_verilog
+from halp_hw.flow.verilog import BLOCKS, CORE_MODULE, lint_verilog, write_verilog
 
 RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
 REGENERATE = "regenerate with `halp-hw verilog --out rtl` and commit rtl/"

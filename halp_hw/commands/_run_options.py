@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from golden.hardware import HardwareConfig, HardwareRun
+from halp_hw.golden.hardware import HardwareConfig, HardwareRun
 
 _BUILD = HardwareConfig()
 
@@ -32,7 +32,7 @@ def add_run_options(parser, *, lanes: int, epochs: int) -> None:
 
 def run_from_args(args, problem):
     """The accelerator build sized to ``problem`` and the run's hyperparameters."""
-    from golden.solvers import default_mu, default_step_size
+    from halp_hw.golden.solvers import default_mu, default_step_size
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=problem.d, n_max=problem.n)

@@ -59,8 +59,8 @@ def _finite_or_none(value):
 
 def _load_problem(args):
     """The problem and a one-line description of where its data came from."""
-    from golden.data import load_dataset, paper_linreg, synthetic_logreg
-    from golden.validation import HalpInputError
+    from halp_hw.golden.data import load_dataset, paper_linreg, synthetic_logreg
+    from halp_hw.golden.validation import HalpInputError
 
     if args.data is not None:
         if args.n is not None or args.d is not None:
@@ -75,8 +75,8 @@ def _load_problem(args):
 
 def _check_arguments(args) -> None:
     """The cheap checks, so that a typo fails before any data is generated."""
-    from golden.fixedpoint import MAX_BITS, MIN_BITS
-    from golden.validation import check_int, check_positive
+    from halp_hw.golden.fixedpoint import MAX_BITS, MIN_BITS
+    from halp_hw.golden.validation import check_int, check_positive
 
     check_int("bits", args.bits, MIN_BITS, MAX_BITS)
     check_int("epochs", args.epochs, 1)
@@ -93,7 +93,7 @@ def _run_solvers(problem, args) -> dict:
     """The five traces, with one progress bar (stderr) over solvers x epochs."""
     from tqdm import tqdm
 
-    from golden.solvers import make_solvers
+    from halp_hw.golden.solvers import make_solvers
 
     solvers = make_solvers(problem, step_size=args.step_size, epoch_length=args.epoch_length,
                            bits=args.bits, mu=args.mu, lp_scale=args.lp_scale)
@@ -125,7 +125,7 @@ def _results(problem, source: str, traces: dict, args) -> dict:
 
 
 def _print_summary(traces: dict) -> None:
-    from golden.solvers import epochs_to_reach
+    from halp_hw.golden.solvers import epochs_to_reach
 
     print(f"{'solver':<8} {'final rel_subopt':>16} {f'epochs to {REPORT_THRESHOLD:g}':>15} "
           f"{'saturations':>11}")

@@ -10,8 +10,8 @@ DEFAULTS = {"n": 1000, "d": 100}
 
 
 def register(subparsers) -> None:
-    from ..perf import DEFAULT_CLOCK_MHZ
-    from ..simulate import BACKENDS
+    from halp_hw.models.perf import DEFAULT_CLOCK_MHZ
+    from halp_hw.runtime.simulate import BACKENDS
 
     parser = subparsers.add_parser(
         "simulate",
@@ -45,8 +45,8 @@ def register(subparsers) -> None:
 
 
 def _load_problem(args):
-    from golden.data import load_dataset, paper_linreg
-    from golden.validation import HalpInputError
+    from halp_hw.golden.data import load_dataset, paper_linreg
+    from halp_hw.golden.validation import HalpInputError
 
     if args.data is None:
         n = DEFAULTS["n"] if args.n is None else args.n
@@ -61,9 +61,9 @@ def _load_problem(args):
 
 
 def _clock(args) -> tuple[float, str]:
-    from golden.validation import check_positive
+    from halp_hw.golden.validation import check_positive
 
-    from ..perf import DEFAULT_CLOCK_MHZ, clock_from_synth
+    from halp_hw.models.perf import DEFAULT_CLOCK_MHZ, clock_from_synth
 
     if args.synth_json is not None:
         return clock_from_synth(args.synth_json), f"fmax_mhz of {args.synth_json}"
@@ -75,8 +75,8 @@ def _clock(args) -> tuple[float, str]:
 def handle(args) -> int:
     import sys
 
-    from ..simulate import simulate, write_report
-    from ..simulators import SimulationError
+    from halp_hw.runtime.simulate import simulate, write_report
+    from halp_hw.runtime.simulators import SimulationError
 
     clock_mhz, clock_source = _clock(args)
     problem = _load_problem(args)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..synth import DESIGNS, TARGETS
+from halp_hw.flow.synth import DESIGNS, TARGETS
 
 
 def _int_list(text: str) -> list[int]:
@@ -83,7 +83,7 @@ def _run_options(args) -> dict:
 
 
 def _synth(args) -> int:
-    from ..synth import ToolError, make_config, run_synthesis
+    from halp_hw.flow.synth import ToolError, make_config, run_synthesis
 
     config = make_config(target=args.target, bits=args.bits, lanes=args.lanes,
                          **_config_options(args))
@@ -105,7 +105,7 @@ def _synth(args) -> int:
 
 
 def _sweep(args) -> int:
-    from ..synth import markdown_table, run_sweep
+    from halp_hw.flow.synth import markdown_table, run_sweep
 
     rows = run_sweep(bits_list=args.bits, lanes_list=args.lanes, target=args.target,
                      design=args.design, out_dir=args.out, progress=not args.quiet,

@@ -8,8 +8,8 @@ from ._run_options import add_run_options, run_from_args
 
 
 def register(subparsers) -> None:
-    from ..simulators import SIM_ENV_VAR, SIMULATORS
-    from ..verify import COMPARE_POINTS
+    from halp_hw.runtime.simulators import SIM_ENV_VAR, SIMULATORS
+    from halp_hw.runtime.verify import COMPARE_POINTS
 
     parser = subparsers.add_parser(
         "verify",
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 
 
 def _list_faults() -> int:
-    from ..hdl.faults import FAULTS
+    from halp_hw.hdl.faults import FAULTS
 
     width = max(map(len, FAULTS))
     for name, description in FAULTS.items():
@@ -60,10 +60,10 @@ def handle(args) -> int:
     import json
     import sys
 
-    from golden.data import paper_linreg
+    from halp_hw.golden.data import paper_linreg
 
-    from ..simulators import SimulationError, default_simulator
-    from ..verify import verify, write_plot
+    from halp_hw.runtime.simulators import SimulationError, default_simulator
+    from halp_hw.runtime.verify import verify, write_plot
 
     problem = paper_linreg(args.n, args.d, args.seed)
     config, run = run_from_args(args, problem)

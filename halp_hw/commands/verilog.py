@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from golden.hardware import HardwareConfig
+from halp_hw.golden.hardware import HardwareConfig
 
 DEFAULTS = HardwareConfig()
 
@@ -39,13 +39,13 @@ def register(subparsers) -> None:
 
 
 def _block_names() -> list[str]:
-    from halp_hw.verilog import BLOCKS, CORE_MODULE  # no HDL import: the table is plain data
+    from halp_hw.flow.verilog import BLOCKS, CORE_MODULE  # no HDL import: the table is plain data
 
     return [name for name in BLOCKS if name != CORE_MODULE]
 
 
 def handle(args) -> int:
-    from halp_hw.verilog import write_verilog
+    from halp_hw.flow.verilog import write_verilog
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
@@ -54,7 +54,7 @@ def handle(args) -> int:
         print(path)
     if not args.lint:
         return 0
-    from halp_hw.verilog import lint_verilog
+    from halp_hw.flow.verilog import lint_verilog
 
     status = 0
     for path in (path for path in written if path.suffix == ".v"):

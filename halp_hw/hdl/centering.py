@@ -12,7 +12,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from golden.hardware import HardwareConfig
+from halp_hw.golden.hardware import HardwareConfig
 
 from .lane import check_config
 

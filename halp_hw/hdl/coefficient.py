@@ -1,6 +1,6 @@
 """The step coefficient ``c = clamp((dot * m + 2**(S-1)) >> S, coef_width)``, in two stages.
 
-Golden: :meth:`golden.hardware.AcceleratorModel.coefficient`.
+Golden: :meth:`halp_hw.golden.hardware.AcceleratorModel.coefficient`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
 
 from .lane import check_config
 from .rounder import saturate

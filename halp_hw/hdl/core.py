@@ -14,9 +14,9 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
-from golden.prng import SAMPLE_STREAM, STATE_BITS
-from golden.validation import HalpInputError
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
+from halp_hw.golden.prng import SAMPLE_STREAM, STATE_BITS
+from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
@@ -94,7 +94,7 @@ class Command(enum.Enum, shape=2):
 class SampleRowSource(wiring.Component):
     """The sample-index stream as data-memory row bases: the two rows of the next pass.
 
-    A draw advances the stream (``golden.prng.SAMPLE_STREAM``), takes ``(state * n) >> 32`` and
+    A draw advances the stream (``halp_hw.golden.prng.SAMPLE_STREAM``), takes ``(state * n) >> 32`` and
     scales it to the row base ``index * W``, each step in its own register so that neither
     multiply sits on another path; the new base is usable ``DRAW_LATENCY`` cycles after the
     draw. Each draw shifts ``row_base_next`` into ``row_base_cur``.

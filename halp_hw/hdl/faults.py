@@ -8,7 +8,7 @@ children, and each block acts only on the faults it owns.
 
 from __future__ import annotations
 
-from golden.validation import HalpInputError
+from halp_hw.golden.validation import HalpInputError
 
 __all__ = ["FAULTS", "check_fault"]
 

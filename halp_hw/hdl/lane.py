@@ -21,9 +21,9 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.hardware import HardwareConfig
-from golden.prng import STATE_BITS, lane_stream
-from golden.validation import HalpInputError, check_int
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.prng import STATE_BITS, lane_stream
+from halp_hw.golden.validation import HalpInputError, check_int
 
 from .faults import check_fault
 from .prng import Xorshift32
@@ -39,14 +39,14 @@ COEF_SPLIT = 17
 def check_config(config) -> HardwareConfig:
     """Return ``config`` if it is a :class:`HardwareConfig` (it validated itself); else raise."""
     if not isinstance(config, HardwareConfig):
-        raise HalpInputError(f"config must be a golden.hardware.HardwareConfig, not {config!r}")
+        raise HalpInputError(f"config must be a halp_hw.golden.hardware.HardwareConfig, not {config!r}")
     return config
 
 
 class MaccLane(wiring.Component):
     """Lane ``lane`` of the vector unit: stages A, B and C of one feature per beat.
 
-    The lane owns its stochastic-rounding source, stream ``golden.prng.lane_stream(lane)``; it
+    The lane owns its stochastic-rounding source, stream ``halp_hw.golden.prng.lane_stream(lane)``; it
     advances once per valid beat, masked or not, as in the golden model.
 
     Parameters

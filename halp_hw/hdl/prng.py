@@ -1,4 +1,4 @@
-"""One xorshift32 stream in hardware, bit-identical to :mod:`golden.prng`."""
+"""One xorshift32 stream in hardware, bit-identical to :mod:`halp_hw.golden.prng`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.prng import MASK, STATE_BITS, stream_key, stream_seed
-from golden.validation import check_int
+from halp_hw.golden.prng import MASK, STATE_BITS, stream_key, stream_seed
+from halp_hw.golden.validation import check_int
 
 from .faults import check_fault
 
 __all__ = ["XORSHIFTS", "Xorshift32"]
 
-#: Marsaglia's shifts (left, right, left), as in :func:`golden.prng.xorshift32`.
+#: Marsaglia's shifts (left, right, left), as in :func:`halp_hw.golden.prng.xorshift32`.
 XORSHIFTS = (13, 17, 5)
 #: The shifts of the ``prng-wrong-shift`` fault.
 _WRONG_XORSHIFTS = (13, 15, 5)
@@ -23,12 +23,12 @@ class Xorshift32(wiring.Component):
     """The state register of random stream ``stream``, its next state, and seeding.
 
     ``load`` takes priority over ``advance``. After reset the state is
-    ``golden.prng.stream_seed(0, stream)``, the state that seed 0 loads.
+    ``halp_hw.golden.prng.stream_seed(0, stream)``, the state that seed 0 loads.
 
     Parameters
     ----------
     stream : int
-        The stream number (``golden.prng.SAMPLE_STREAM`` or ``golden.prng.lane_stream(lane)``),
+        The stream number (``halp_hw.golden.prng.SAMPLE_STREAM`` or ``halp_hw.golden.prng.lane_stream(lane)``),
         0..2**32 - 1.
     fault : str or None
         ``"prng-wrong-shift"`` builds a broken variant; other registered faults are ignored.
@@ -38,7 +38,7 @@ class Xorshift32(wiring.Component):
     seed : In(32)
         The user seed, used on ``load``.
     load : In(1)
-        Next state ``golden.prng.stream_seed(seed, stream)``.
+        Next state ``halp_hw.golden.prng.stream_seed(seed, stream)``.
     advance : In(1)
         Next state ``next_state`` (one draw).
     state : Out(32)

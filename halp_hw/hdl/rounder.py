@@ -1,6 +1,6 @@
 """Stochastic rounding with saturation: the one place HDL drops fraction bits.
 
-Golden: :func:`golden.fixedpoint.shift_round` followed by :func:`golden.fixedpoint.saturate`.
+Golden: :func:`halp_hw.golden.fixedpoint.shift_round` followed by :func:`halp_hw.golden.fixedpoint.saturate`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from amaranth import Module, Mux, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.fixedpoint import int_range
-from golden.validation import check_int
+from halp_hw.golden.fixedpoint import int_range
+from halp_hw.golden.validation import check_int
 
 from .faults import check_fault
 
@@ -23,7 +23,7 @@ MAX_IN_WIDTH = 128
 def saturate(value, width: int):
     """Clamp a signed Amaranth value to ``width`` bits; return the clamped value and a flag.
 
-    The HDL twin of :func:`golden.fixedpoint.saturate`. It fits exactly when truncation to
+    The HDL twin of :func:`halp_hw.golden.fixedpoint.saturate`. It fits exactly when truncation to
     ``width`` bits and sign extension give it back: an equality (a LUT tree), not two carry-chain
     comparisons, which keeps the rounding stage short.
     """

@@ -12,8 +12,8 @@ from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
-from golden.hardware import HardwareConfig
-from golden.prng import STATE_BITS
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.prng import STATE_BITS
 
 from .centering import address_shape
 from .faults import check_fault

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.prng import SampleOrder
-from golden.problems import LeastSquares
-from golden.validation import HalpInputError, check_int, check_positive
+from halp_hw.golden.prng import SampleOrder
+from halp_hw.golden.problems import LeastSquares
+from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 __all__ = ["BASELINE_DTYPES", "BaselineRun", "svrg_baseline"]
 

@@ -1,7 +1,7 @@
 """HALP end to end on the accelerator: backends, the report, and its plots.
 
-The host loop is :class:`golden.hardware.HalpHost` on every backend; what changes is the
-accelerator behind it. ``model`` is the golden :class:`golden.hardware.AcceleratorModel` (fast);
+The host loop is :class:`halp_hw.golden.hardware.HalpHost` on every backend; what changes is the
+accelerator behind it. ``model`` is the golden :class:`halp_hw.golden.hardware.AcceleratorModel` (fast);
 ``verilator``, ``icarus`` and ``amaranth`` run the RTL of :class:`halp_hw.hdl.core.HALPCore`.
 Every backend returns the same record (trace, and ``z`` after every epoch), so the same seed must
 give the same ``results.json`` numbers whatever the backend.
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from golden.hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun
-from golden.problems import Problem
-from golden.trace import Trace
-from golden.validation import HalpInputError
+from halp_hw.golden.hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun
+from halp_hw.golden.problems import Problem
+from halp_hw.golden.trace import Trace
+from halp_hw.golden.validation import HalpInputError
 
-from . import perf
-from .baseline import BASELINE_DTYPES, svrg_baseline
+from halp_hw.models import perf
+from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
 
 __all__ = ["BACKENDS", "RTL_BACKENDS", "HostLoopRecord", "AcceleratorRun", "drive_halp",
            "ModelAccelerator", "AmaranthAccelerator", "SimulationOutcome", "run_backend", "simulate",
@@ -61,7 +61,7 @@ class AcceleratorRun:
 
     Attributes
     ----------
-    trace : golden.trace.Trace
+    trace : halp_hw.golden.trace.Trace
         The host's record: suboptimality, scale, saturations and cycles per epoch.
     loop : HostLoopRecord
         ``z`` per epoch and the host-loop timings.
@@ -85,7 +85,7 @@ class SimulationOutcome:
     ----------
     results : dict
         The ``results.json`` content.
-    traces : dict of str to golden.trace.Trace
+    traces : dict of str to halp_hw.golden.trace.Trace
         The accelerator run (``halp_hw``) and the golden references (``svrg``, ``halp``), in
         plotting order.
     """
@@ -132,7 +132,7 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
 
 
 class ModelAccelerator:
-    """The golden :class:`~golden.hardware.AcceleratorModel` behind :func:`drive_halp`.
+    """The golden :class:`~halp_hw.golden.hardware.AcceleratorModel` behind :func:`drive_halp`.
 
     Parameters
     ----------
@@ -176,7 +176,7 @@ class AmaranthAccelerator:
     @classmethod
     async def loaded(cls, driver, host: HalpHost) -> "AmaranthAccelerator":
         """Program the problem size, step mantissa, data and seed, as a host does once."""
-        from .hdl.core import Command
+        from halp_hw.hdl.core import Command
 
         core, ctx = driver.core, driver.ctx
         ctx.set(core.n, host.problem.n)
@@ -190,12 +190,12 @@ class AmaranthAccelerator:
         await self.driver.load_gradient(grad_ints)
 
     async def recenter(self, exponent: int) -> None:
-        from .hdl.core import Command
+        from halp_hw.hdl.core import Command
 
         await self.driver.command(Command.RECENTER, exponent)
 
     async def run(self, steps: int) -> None:
-        from .hdl.core import Command
+        from halp_hw.hdl.core import Command
 
         await self.driver.command(Command.RUN, steps)
 
@@ -215,7 +215,7 @@ def _run_model(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
 def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     from amaranth.sim import Simulator
 
-    from .hdl.core import CoreDriver, HALPCore
+    from halp_hw.hdl.core import CoreDriver, HALPCore
 
     start = time.perf_counter()
     core = HALPCore(config=host.config)
@@ -237,7 +237,7 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
                 on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     """The run in a cocotb testbench (``sim/tb_halp_run.py``) on a Verilator or Icarus build;
     the host loop runs inside the simulator process, which reports back as JSON."""
-    from .hdl.core import HALPCore
+    from halp_hw.hdl.core import HALPCore
     from .simulators import SimulationError, build_design, run_testbench
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +302,7 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
 
 def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun) -> dict:
     """Float64 SVRG and real-valued HALP with the accelerator run's hyperparameters."""
-    from golden.solvers import HALP, SVRG
+    from halp_hw.golden.solvers import HALP, SVRG
 
     shared = {"step_size": run.step_size, "epoch_length": run.epoch_length}
     solvers = {"svrg": SVRG(**shared), "halp": HALP(bits=config.bits, mu=run.mu, **shared)}
@@ -406,7 +406,7 @@ def _plot_cycles(results: dict, path: Path) -> None:
 
 def write_report(outcome: SimulationOutcome, out_dir: Path) -> list:
     """Write ``results.json``, ``convergence.png`` and ``cycles.png``; return their paths."""
-    from .plots import plot_convergence
+    from halp_hw.plots import plot_convergence
 
     results, config = outcome.results, outcome.results["configuration"]
     out_dir.mkdir(parents=True, exist_ok=True)

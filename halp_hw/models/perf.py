@@ -1,6 +1,6 @@
 """The accelerator's cycle-exact performance model, as pure functions of the build.
 
-The unit is :meth:`golden.hardware.HardwareConfig.step_cycles`: one inner step is one pass of
+The unit is :meth:`halp_hw.golden.hardware.HardwareConfig.step_cycles`: one inner step is one pass of
 ``ceil(d/L)`` beats plus the pipeline latency (``docs/datapath.md``). Everything else here
 (cycles per epoch and run, memory sizes, on-chip bandwidth, multiplier utilization, modeled
 wall time) follows from it, the memory widths ``HardwareConfig`` defines, and a clock.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from golden.hardware import HardwareConfig
-from golden.validation import HalpInputError, check_int, check_positive
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 __all__ = [
     "DEFAULT_CLOCK_MHZ", "MULTIPLIERS_PER_LANE", "epoch_cycles", "run_cycles", "memory_bits",

