@@ -1,9 +1,11 @@
-"""The halp-hw golden model: pure NumPy, no HDL imports.
+"""The halp-hw golden model: NumPy in and out, inner loops compiled with numba, no HDL imports.
 
 The public API, re-exported here: fixed-point formats (:mod:`halp_hw.golden.fixedpoint`), the problems
 (:mod:`halp_hw.golden.problems`), the data sets (:mod:`halp_hw.golden.data`), the five solvers
 (:mod:`halp_hw.golden.solvers`), the convergence trace (:mod:`halp_hw.golden.trace`), the shared random streams
 (:mod:`halp_hw.golden.prng`) and the bit-exact hardware mode (:mod:`halp_hw.golden.hardware`).
+The compiled loops are in :mod:`halp_hw.golden.kernels`; ``NUMBA_DISABLE_JIT=1`` runs them as
+plain Python.
 """
 
 from .data import load_dataset, paper_linreg, synthetic_logreg

@@ -10,8 +10,9 @@ for nearest rounding, so an exact tie rounds up, towards +inf (``Q(0.5 delta) = 
 ``Q(-0.5 delta) = 0``). Every clamp is counted: a quantization returns how many values saturated.
 
 The integer primitives at the bottom (:func:`saturate`, :func:`shift_round`) are the exact
-operations the hardware performs; the golden hardware mode and the HDL both use them (the HDL
-through the widths in :class:`halp_hw.golden.hardware.HardwareConfig`).
+operations the hardware performs, for the HDL's testbenches and checks (with the widths in
+:class:`halp_hw.golden.hardware.HardwareConfig`); the compiled loops of
+:mod:`halp_hw.golden.kernels` apply the same arithmetic element by element.
 """
 
 from __future__ import annotations

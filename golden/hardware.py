@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fixedpoint import FixedFormat, Rounding, covering_exponent, saturate, shift_round
+from .fixedpoint import FixedFormat, Rounding, covering_exponent
+from .kernels import accelerator_steps, step_coefficient
 from .prng import LaneRandom, SampleOrder
 from .problems import LeastSquares, Problem
 from .trace import Trace
@@ -173,7 +174,8 @@ class AcceleratorModel:
 
     It models exactly what the RTL keeps between commands: the offset ``z``, the sample-index
     and lane random streams, the gradient memory ``G``, and the counters. A ``run(T)`` here and
-    a run command of T steps on the RTL leave identical state.
+    a run command of T steps on the RTL leave identical state. The steps themselves are the
+    compiled loop :func:`halp_hw.golden.kernels.accelerator_steps`.
 
     Parameters
     ----------
@@ -192,12 +194,21 @@ class AcceleratorModel:
         The offset from the epoch's center, in LSBs of ``2**exponent``.
     exponent : int
         The scale register: ``z`` is in units of ``2**exponent``.
+    order : SampleOrder
+        The sample source: ``order.take(T)`` gives the samples of the next T steps.
+    lane_random : LaneRandom
+        The stochastic-rounding streams of the lanes.
+    cycles_per_step : int
+        What one inner step costs, in cycles (:meth:`HardwareConfig.step_cycles`).
     saturations, steps, cycles : int
         Counters since construction, as the RTL's status registers count them.
     """
 
+    #: Steps per call of the compiled loop (bounds the sample-index buffer).
+    CHUNK_STEPS = 1 << 16
+
     def __init__(self, config: HardwareConfig, x: np.ndarray, mantissa: int, seed: int):
-        x = np.asarray(x, dtype=np.int64)
+        x = np.ascontiguousarray(x, dtype=np.int64)
         config.check_problem_size(*x.shape)
         low = -(1 << (config.data_bits - 1))
         if x.min() < low or x.max() > -low - 1:
@@ -208,6 +219,7 @@ class AcceleratorModel:
         self.mantissa = check_int("step mantissa", mantissa, 1, (1 << STEP_MANTISSA_BITS) - 1)
         self.order = SampleOrder(self.n, seed)
         self.lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
+        self.cycles_per_step = config.step_cycles(self.d)
         self.z = np.zeros(self.d, dtype=np.int64)
         self.grad = np.zeros(self.d, dtype=np.int64)
         self.exponent = 0
@@ -215,7 +227,7 @@ class AcceleratorModel:
 
     def load_gradient(self, grad_ints: np.ndarray) -> None:
         """Write the gradient memory (``grad_width``-bit ints, one per feature)."""
-        grad_ints = np.asarray(grad_ints, dtype=np.int64)
+        grad_ints = np.ascontiguousarray(grad_ints, dtype=np.int64)
         if grad_ints.shape != (self.d,):
             raise HalpInputError(f"gradient must have shape ({self.d},), got {grad_ints.shape}")
         self.grad = grad_ints
@@ -227,27 +239,29 @@ class AcceleratorModel:
 
     def coefficient(self, dot: int) -> int:
         """The step coefficient ``c`` for a dot product, as the scalar unit computes it."""
-        c = (int(dot) * self.mantissa + (1 << (STEP_SHIFT - 1))) >> STEP_SHIFT
-        return int(saturate(np.array([c]), self.config.coef_width)[0][0])
+        return int(step_coefficient(int(dot), self.mantissa, STEP_SHIFT, self.config.coef_width))
 
     def step(self) -> int:
         """One inner step; returns the sample index it used."""
-        cfg = self.config
-        i = self.order.next()
-        row = self.x[i]
-        c = self.coefficient(int(row @ self.z))
-        random = self.lane_random.draw(cfg.beats(self.d)).reshape(-1)[: self.d]
-        v = (self.z << cfg.frac_bits) - row * c - self.grad
-        self.z, clamped = saturate(shift_round(v, cfg.frac_bits, random), cfg.bits)
-        self.saturations += clamped
-        self.steps += 1
-        self.cycles += cfg.step_cycles(self.d)
-        return i
+        indices = self.order.take(1)
+        self._steps_on(indices)
+        return int(indices[0])
 
     def run(self, steps: int) -> None:
-        """The run command: ``steps`` inner steps."""
-        for _ in range(steps):
-            self.step()
+        """The run command: ``steps`` inner steps on the samples the sample source draws."""
+        for start in range(0, steps, self.CHUNK_STEPS):
+            self._steps_on(self.order.take(min(self.CHUNK_STEPS, steps - start)))
+
+    def _steps_on(self, indices: np.ndarray) -> None:
+        """One inner step per sample index, and the counters: the only place steps happen."""
+        cfg = self.config
+        z = self.z.copy()  # a new array, as after any command: earlier reads stay as they were
+        self.saturations += int(accelerator_steps(
+            self.x, indices, z, self.grad, self.lane_random.state, self.mantissa, STEP_SHIFT,
+            cfg.frac_bits, cfg.bits, cfg.coef_width))
+        self.z = z
+        self.steps += indices.size
+        self.cycles += indices.size * self.cycles_per_step
 
 
 @dataclass(frozen=True)

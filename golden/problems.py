@@ -4,19 +4,62 @@ Both minimize ``f(w) = (1/N) sum_i f_i(w)`` with the regularizer folded into eve
 the mean of the per-sample gradients is the full gradient. Each problem knows its exact optimum,
 so the suboptimality ``f(w) - f*`` the solvers report is exact, not a difference of two noisy
 losses.
+
+Every problem here is a linear model: ``f_i(w) = loss(x_i . w, y_i) + l2/2 ||w||^2``. The compiled
+solver loops (:mod:`halp_hw.golden.kernels`) see a problem through one scalar function, its
+:attr:`Problem.loss_derivative`: ``d loss / d a`` at the linear prediction ``a = x_i . w`` and the
+target ``y_i``, so that ``grad f_i(w) = x_i * loss_derivative(a, y_i) + l2 * w``. It is a
+compiled C callback, ``@numba.cfunc(LOSS_DERIVATIVE_SIGNATURE, cache=True)`` on a function of two
+floats (callable from Python too), set as a class attribute. A new linear model (the squared hinge
+of an L2-SVM, say) writes that kernel, its ``loss``, ``curvature`` and ``_solve_optimum``; the
+per-sample and full gradients, and every solver, follow. (A C callback rather than an ``njit``
+function: the compiled loops that take it as an argument can then be cached on disk.)
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from functools import cached_property
 
+import numba
 import numpy as np
 import scipy.linalg
 from scipy.special import expit
 
 from .validation import HalpInputError, check_finite_array
 
-__all__ = ["Problem", "LeastSquares", "LogisticRegression", "make_problem", "PROBLEMS"]
+__all__ = ["Problem", "LeastSquares", "LogisticRegression", "make_problem", "PROBLEMS",
+           "LOSS_DERIVATIVE_SIGNATURE"]
+
+#: The signature of every :attr:`Problem.loss_derivative`: ``(a, y) -> d loss / d a``.
+LOSS_DERIVATIVE_SIGNATURE = "float64(float64, float64)"
+
+
+@numba.cfunc(LOSS_DERIVATIVE_SIGNATURE, cache=True)
+def squared_error_derivative(a, y):
+    """``d/da 1/2 (a - y)**2``."""
+    return a - y
+
+
+#: The largest argument of ``exp`` with a finite result.
+_EXP_LIMIT = math.log(sys.float_info.max)
+
+
+@numba.cfunc(LOSS_DERIVATIVE_SIGNATURE, cache=True)
+def logistic_derivative(a, y):
+    """``d/da (log(1 + exp(a)) - y a) = sigmoid(a) - y``."""
+    if -a > _EXP_LIMIT:  # exp overflows: sigmoid(a) is 1 / inf = 0 (plain Python would raise)
+        return 0.0 - y
+    return 1.0 / (1.0 + math.exp(-a)) - y
+
+
+@numba.njit(cache=True)
+def _loss_derivatives(loss_derivative, margins, targets):
+    out = np.empty_like(margins)
+    for k in range(margins.size):
+        out[k] = loss_derivative(margins[k], targets[k])
+    return out
 
 
 class Problem:
@@ -35,6 +78,9 @@ class Problem:
     ----------
     n, d : int
         Number of samples and features.
+    loss_derivative : numba.cfunc of :data:`LOSS_DERIVATIVE_SIGNATURE`
+        ``d f_i / d a`` at the linear prediction ``a = x_i . w`` for target ``y`` (without the
+        regularizer): the one scalar kernel each problem defines (see the module docstring).
     """
 
     name = "problem"
@@ -54,9 +100,7 @@ class Problem:
         self.n, self.d = self.X.shape
 
     # -- what each problem defines -------------------------------------------------------
-    def residual(self, margins: np.ndarray, rows) -> np.ndarray:
-        """``d f_i / d (x_i . w)`` for the given rows, from their margins ``x_i . w``."""
-        raise NotImplementedError
+    loss_derivative = None
 
     def loss(self, w: np.ndarray) -> float:
         raise NotImplementedError
@@ -65,10 +109,15 @@ class Problem:
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------
+    def residual(self, margins: np.ndarray, rows) -> np.ndarray:
+        """:attr:`loss_derivative` of the given rows, from their margins ``x_i . w`` (1-D)."""
+        return _loss_derivatives(self.loss_derivative, np.asarray(margins, dtype=np.float64),
+                                 np.ascontiguousarray(self.y[rows]))
+
     def sample_gradient(self, w: np.ndarray, i: int) -> np.ndarray:
         """``grad f_i(w)``, regularizer included."""
         x = self.X[i]
-        return x * self.residual(np.dot(x, w), i) + self.l2 * w
+        return x * self.loss_derivative(float(np.dot(x, w)), float(self.y[i])) + self.l2 * w
 
     def full_gradient(self, w: np.ndarray) -> np.ndarray:
         """``grad f(w) = (1/N) sum_i grad f_i(w)``."""
@@ -105,9 +154,7 @@ class LeastSquares(Problem):
     """``f_i(w) = 1/2 (x_i . w - y_i)^2 + l2/2 ||w||^2``."""
 
     name = "linreg"
-
-    def residual(self, margins, rows):
-        return margins - self.y[rows]
+    loss_derivative = squared_error_derivative
 
     def curvature(self, margins):
         return np.ones_like(margins)
@@ -140,8 +187,7 @@ class LogisticRegression(Problem):
         if not np.isin(self.y, (0.0, 1.0)).all():
             raise HalpInputError("y must hold logistic labels 0 or 1 for problem logreg")
 
-    def residual(self, margins, rows):
-        return expit(margins) - self.y[rows]
+    loss_derivative = logistic_derivative
 
     def curvature(self, margins):
         p = expit(margins)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fixedpoint import MAX_BITS, MIN_BITS, FixedFormat, Rounding, int_range
+from .fixedpoint import MAX_BITS, MIN_BITS, FixedFormat, int_range
+from .kernels import sgd_epoch, svrg_epoch
 from .prng import SampleOrder
 from .problems import Problem
 from .trace import Trace
@@ -75,25 +76,19 @@ class _FullPrecision:
 
     scale = None
     saturations = 0
-
-    def store(self, values: np.ndarray) -> np.ndarray:
-        return values
+    grid = (False, 1.0, 0.0, 0.0)
 
 
 class _StochasticGrid:
     """Storage on a b-bit grid with stochastic rounding; counts the values it clamps."""
 
-    def __init__(self, fmt: FixedFormat, rng: np.random.Generator):
-        self.fmt, self.rng, self.saturations = fmt, rng, 0
+    def __init__(self, fmt: FixedFormat):
+        self.fmt, self.saturations = fmt, 0
+        self.grid = (True, fmt.scale, float(fmt.qmin), float(fmt.qmax))
 
     @property
     def scale(self) -> float:
         return self.fmt.scale
-
-    def store(self, values: np.ndarray) -> np.ndarray:
-        quantized = self.fmt.quantize(values, Rounding.STOCHASTIC, self.rng)
-        self.saturations += quantized.saturated
-        return quantized.values
 
 
 class _Anchor:
@@ -104,17 +99,14 @@ class _Anchor:
     """
 
     def __init__(self, problem: Problem, center: np.ndarray):
-        self.problem = problem
         self.margins = problem.X @ center
         self.residuals = problem.residual(self.margins, slice(None))
         self.gradient = problem.X.T @ self.residuals / problem.n + problem.l2 * center
 
-    def direction(self, offset: np.ndarray, i: int) -> np.ndarray:
-        """The variance-reduced gradient at ``w~ + offset`` for sample ``i``."""
-        problem = self.problem
-        x = problem.X[i]
-        residual = problem.residual(self.margins[i] + x @ offset, i) - self.residuals[i]
-        return x * residual + problem.l2 * offset + self.gradient
+    @property
+    def arrays(self) -> tuple:
+        """``(a~, r~, g~)`` as :func:`halp_hw.golden.kernels.svrg_epoch` takes them."""
+        return self.margins, self.residuals, self.gradient
 
 
 class Solver:
@@ -156,14 +148,15 @@ class Solver:
         rng = np.random.default_rng(seed)
         epoch_length = self.epoch_length or problem.n
         w = np.zeros(problem.d)
-        storage = self._storage(problem, w, rng, previous=None)
+        storage = self._storage(problem, w, previous=None)
         yield EpochState(w, storage.scale, 0)
         for _ in range(epochs):
             indices = order.take(epoch_length)
             if np.all(np.isfinite(w)):  # a diverged iterate stays where it is (inf/nan)
-                w = self._epoch(problem, w, indices, storage)
+                w = w.copy()
+                storage.saturations += self._epoch(_Loop(problem, indices, storage.grid, rng), w)
             yield EpochState(w, storage.scale, storage.saturations)
-            storage = self._storage(problem, w, rng, previous=storage)
+            storage = self._storage(problem, w, previous=storage)
 
     def run(self, problem: Problem, epochs: int, seed: int = 0, on_epoch=None) -> Trace:
         """Run ``epochs`` epochs from ``w = 0``; ``on_epoch(k, trace)`` is called after each."""
@@ -178,15 +171,29 @@ class Solver:
         return trace
 
     # -- what each solver defines -----------------------------------------------------------
-    def _storage(self, problem: Problem, w: np.ndarray, rng: np.random.Generator, previous):
+    def _storage(self, problem: Problem, w: np.ndarray, previous):
         """Where the epoch that starts at ``w`` keeps its iterate (full precision by default).
 
         ``previous`` is the storage of the epoch before (None for the first).
         """
         return _FullPrecision()
 
-    def _epoch(self, problem: Problem, w: np.ndarray, indices: np.ndarray, storage) -> np.ndarray:
+    def _epoch(self, loop: "_Loop", w: np.ndarray) -> int:
+        """One epoch from ``w`` (a copy, updated in place to the epoch's result); returns the
+        number of stored values that were clamped."""
         raise NotImplementedError
+
+
+class _Loop:
+    """What every epoch's compiled loop takes besides the iterate: the problem, in the arrays of
+    :mod:`halp_hw.golden.kernels`, the epoch's sample indices, the storage grid and the rng."""
+
+    def __init__(self, problem: Problem, indices: np.ndarray, grid: tuple,
+                 rng: np.random.Generator):
+        self.problem = problem
+        self.data = (np.ascontiguousarray(problem.X), np.ascontiguousarray(problem.y),
+                     problem.l2, problem.loss_derivative)
+        self.indices, self.grid, self.rng = indices, grid, rng
 
 
 class SGD(Solver):
@@ -194,10 +201,8 @@ class SGD(Solver):
 
     key = "sgd"
 
-    def _epoch(self, problem, w, indices, storage):
-        for i in indices:
-            w = storage.store(w - self.step_size * problem.sample_gradient(w, i))
-        return w
+    def _epoch(self, loop, w):
+        return sgd_epoch(*loop.data, w, loop.indices, self.step_size, loop.grid, loop.rng)
 
 
 class SVRG(Solver):
@@ -205,12 +210,13 @@ class SVRG(Solver):
 
     key = "svrg"
 
-    def _epoch(self, problem, w, indices, storage):
-        anchor = _Anchor(problem, w)
-        z = np.zeros(problem.d)
-        for i in indices:
-            z = storage.store(z - self.step_size * anchor.direction(z, i))
-        return w + z
+    def _epoch(self, loop, w):
+        anchor = _Anchor(loop.problem, w).arrays
+        z = np.zeros_like(w)
+        saturations = svrg_epoch(*loop.data, anchor, z, np.zeros_like(w), loop.indices,
+                                 self.step_size, loop.grid, loop.rng)
+        w += z
+        return saturations
 
 
 class _LowPrecision:
@@ -238,8 +244,8 @@ class _LowPrecision:
     def hyperparameters(self):
         return {**super().hyperparameters(), "bits": self.format.bits, "scale": self.format.scale}
 
-    def _storage(self, problem, w, rng, previous):
-        return _StochasticGrid(self.format, rng)
+    def _storage(self, problem, w, previous):
+        return _StochasticGrid(self.format)
 
 
 class LowPrecisionSGD(_LowPrecision, SGD):
@@ -253,12 +259,10 @@ class LowPrecisionSVRG(_LowPrecision, SVRG):
 
     key = "lp_svrg"
 
-    def _epoch(self, problem, w, indices, storage):
-        anchor = _Anchor(problem, w)
-        iterate = w
-        for i in indices:
-            iterate = storage.store(iterate - self.step_size * anchor.direction(iterate - w, i))
-        return iterate
+    def _epoch(self, loop, w):
+        anchor = _Anchor(loop.problem, w).arrays
+        return svrg_epoch(*loop.data, anchor, w, w.copy(), loop.indices, self.step_size,
+                          loop.grid, loop.rng)
 
 
 class HALP(SVRG):
@@ -289,13 +293,13 @@ class HALP(SVRG):
     def hyperparameters(self):
         return {**super().hyperparameters(), "bits": self.bits, "mu": self.mu}
 
-    def _storage(self, problem, w, rng, previous):
+    def _storage(self, problem, w, previous):
         norm = float(np.linalg.norm(problem.full_gradient(w)))
         if norm > 0:
             scale = bit_centering_scale(norm, self.mu, self.bits)
         else:  # at the exact optimum z stays 0 on any grid: keep the scale, as hardware does
             scale = previous.scale if previous is not None else 1.0
-        return _StochasticGrid(FixedFormat(self.bits, scale), rng)
+        return _StochasticGrid(FixedFormat(self.bits, scale))
 
 
 def default_step_size(problem: Problem) -> float:
