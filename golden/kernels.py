@@ -7,13 +7,15 @@ test checks that compilation changes nothing.
 - :func:`accelerator_steps`: inner steps of the hardware numeric mode
   (:class:`halp_hw.golden.hardware.AcceleratorModel`), in integers, lane random streams included.
   The sample indices come in as an array, so the same loop serves any sample source.
-- :func:`sgd_epoch` and :func:`svrg_epoch`: the inner loops of the five real-valued solvers
+- :func:`sgd_steps` and :func:`svrg_steps`: the inner loops of the five real-valued solvers
   (:mod:`halp_hw.golden.solvers`). They see the problem through its scalar
   :attr:`halp_hw.golden.problems.Problem.loss_derivative` and store every iterate with
-  :func:`store`: unchanged at full precision, else stochastically rounded onto a fixed grid with
-  one draw of the solver's ``numpy.random.Generator`` per element, in the order
-  :meth:`halp_hw.golden.fixedpoint.FixedFormat.quantize` draws them, so the results are those of
-  the vectorized NumPy formulas bit for bit.
+  :func:`store`: unchanged at full precision, else stochastically rounded onto a fixed grid. The
+  rounding's uniforms come in as an array (steps x features) that the caller draws from its
+  ``numpy.random.Generator`` in one call, the same numbers in the same order as one
+  :meth:`halp_hw.golden.fixedpoint.FixedFormat.quantize` per step would draw (and several times
+  faster than drawing them one by one inside the loop), so the results are those of the
+  vectorized NumPy formulas bit for bit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from .prng import STATE_BITS, xorshift32_step
 
-__all__ = ["step_coefficient", "accelerator_steps", "store", "sgd_epoch", "svrg_epoch"]
+__all__ = ["step_coefficient", "accelerator_steps", "store", "sgd_steps", "svrg_steps"]
 
 
 # -- hardware numeric mode ------------------------------------------------------------------------
@@ -83,65 +85,74 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
 
 # -- real-valued solvers --------------------------------------------------------------------------
 @numba.njit(cache=True)
-def store(value: float, grid, rng):
+def store(value: float, grid, uniforms, t: int, j: int):
     """``value`` as the iterate's storage keeps it, and 1 if that clamped it, else 0.
 
-    ``grid = (rounds, scale, qmin, qmax)``: with ``rounds`` False the value is kept as it is;
-    otherwise it becomes ``scale * clamp(floor(value / scale + u), qmin, qmax)`` with
-    ``u = rng.random()``. A NaN stays NaN and counts as clamped.
+    ``grid`` None keeps the value as it is (full precision; ``uniforms`` may be None too). Else
+    ``grid = (scale, qmin, qmax)`` and the value becomes
+    ``scale * clamp(floor(value / scale + uniforms[t, j]), qmin, qmax)``: stochastic rounding
+    with the draw of feature ``j`` at step ``t``. A NaN stays NaN and counts as clamped.
     """
-    rounds, scale, qmin, qmax = grid
-    if not rounds:
+    if grid is None:
         return value, 0
-    floored = np.floor(value / scale + rng.random())
-    if floored < qmin:
-        return qmin * scale, 1
-    if floored > qmax:
-        return qmax * scale, 1
-    if floored != floored:
-        return floored, 1
-    return floored * scale, 0
+    scale, qmin, qmax = grid
+    floored = np.floor(value / scale + uniforms[t, j])
+    kept = floored
+    if kept < qmin:
+        kept = qmin
+    if kept > qmax:
+        kept = qmax
+    return kept * scale, int(kept != floored)
 
 
 @numba.njit(cache=True)
-def sgd_epoch(X, y, l2, loss_derivative, w, indices, step_size, grid, rng):
+def sgd_steps(X, y, l2, loss_derivative, w, indices, step_size, grid, uniforms):
     """SGD over ``indices``: ``w <- store(w - step_size grad f_i(w))``, ``w`` in place.
 
-    ``grad f_i(w) = x_i loss_derivative(x_i . w, y_i) + l2 w``. Returns the number of clamps.
+    ``grad f_i(w) = x_i loss_derivative(x_i . w, y_i) + l2 w``; ``grid`` and ``uniforms`` as in
+    :func:`store`. Returns the number of clamps.
     """
     saturations = 0
-    for i in indices:
-        x = X[i]
-        derivative = loss_derivative(np.dot(x, w), y[i])
+    for t in range(indices.size):
+        x = X[indices[t]]
+        derivative = loss_derivative(np.dot(x, w), y[indices[t]])
         for j in range(w.size):
-            w[j], clamped = store(w[j] - step_size * (x[j] * derivative + l2 * w[j]), grid, rng)
+            w[j], clamped = store(w[j] - step_size * (x[j] * derivative + l2 * w[j]), grid,
+                                  uniforms, t, j)
             saturations += clamped
     return saturations
 
 
 @numba.njit(cache=True)
-def svrg_epoch(X, y, l2, loss_derivative, anchor, iterate, base, indices, step_size, grid, rng):
+def svrg_steps(X, y, l2, loss_derivative, anchor, iterate, center, indices, step_size, grid,
+               uniforms):
     """SVRG's inner loop around the snapshot ``w~``, updating ``iterate`` in place.
 
-    With ``offset = iterate - base`` (``base`` is 0 when the iterate is itself the offset from
-    ``w~``, as in SVRG and HALP, and ``w~`` when it is the point, as in LP-SVRG), each step is
+    The iterate is the offset ``z = w - w~`` itself when ``center`` is None (SVRG, HALP), or the
+    point ``w``, with ``center = w~``, ``z = iterate - center`` (LP-SVRG). Each step is
     ``iterate <- store(iterate - step_size v)`` with the variance-reduced direction
 
-        v = x_i (loss_derivative(a~_i + x_i . offset, y_i) - r~_i) + l2 offset + g~
+        v = x_i (loss_derivative(a~_i + x_i . z, y_i) - r~_i) + l2 z + g~
 
     where ``anchor = (a~, r~, g~)`` holds every sample's margin ``x_i . w~`` and loss derivative at
-    the snapshot, and the full gradient ``g~``. Returns the number of clamps.
+    the snapshot, and the full gradient ``g~``. ``grid`` and ``uniforms`` as in :func:`store`.
+    Returns the number of clamps.
     """
     margins, derivatives, gradient = anchor
-    offset = np.empty_like(iterate)
+    if center is None:
+        offset = iterate
+    else:
+        offset = np.empty_like(iterate)
     saturations = 0
-    for i in indices:
-        for j in range(offset.size):
-            offset[j] = iterate[j] - base[j]
+    for t in range(indices.size):
+        i = indices[t]
+        if center is not None:
+            for j in range(offset.size):
+                offset[j] = iterate[j] - center[j]
         x = X[i]
         derivative = loss_derivative(margins[i] + np.dot(x, offset), y[i]) - derivatives[i]
         for j in range(offset.size):
             direction = x[j] * derivative + l2 * offset[j] + gradient[j]
-            iterate[j], clamped = store(iterate[j] - step_size * direction, grid, rng)
+            iterate[j], clamped = store(iterate[j] - step_size * direction, grid, uniforms, t, j)
             saturations += clamped
     return saturations

@@ -17,11 +17,12 @@ step size ``alpha`` and the same epoch length ``T``. The low-precision solvers s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .fixedpoint import MAX_BITS, MIN_BITS, FixedFormat, int_range
-from .kernels import sgd_epoch, svrg_epoch
+from .kernels import sgd_steps, svrg_steps
 from .prng import SampleOrder
 from .problems import Problem
 from .trace import Trace
@@ -76,7 +77,7 @@ class _FullPrecision:
 
     scale = None
     saturations = 0
-    grid = (False, 1.0, 0.0, 0.0)
+    grid = None
 
 
 class _StochasticGrid:
@@ -84,7 +85,7 @@ class _StochasticGrid:
 
     def __init__(self, fmt: FixedFormat):
         self.fmt, self.saturations = fmt, 0
-        self.grid = (True, fmt.scale, float(fmt.qmin), float(fmt.qmax))
+        self.grid = (fmt.scale, float(fmt.qmin), float(fmt.qmax))
 
     @property
     def scale(self) -> float:
@@ -105,7 +106,7 @@ class _Anchor:
 
     @property
     def arrays(self) -> tuple:
-        """``(a~, r~, g~)`` as :func:`halp_hw.golden.kernels.svrg_epoch` takes them."""
+        """``(a~, r~, g~)`` as :func:`halp_hw.golden.kernels.svrg_steps` takes them."""
         return self.margins, self.residuals, self.gradient
 
 
@@ -148,15 +149,18 @@ class Solver:
         rng = np.random.default_rng(seed)
         epoch_length = self.epoch_length or problem.n
         w = np.zeros(problem.d)
-        storage = self._storage(problem, w, previous=None)
+        epoch = _Epoch(problem, w)
+        storage = self._storage(epoch, previous=None)
         yield EpochState(w, storage.scale, 0)
         for _ in range(epochs):
             indices = order.take(epoch_length)
             if np.all(np.isfinite(w)):  # a diverged iterate stays where it is (inf/nan)
                 w = w.copy()
-                storage.saturations += self._epoch(_Loop(problem, indices, storage.grid, rng), w)
+                steps = epoch.chunks(indices, storage.grid, rng)
+                storage.saturations += self._epoch(epoch, w, steps)
             yield EpochState(w, storage.scale, storage.saturations)
-            storage = self._storage(problem, w, previous=storage)
+            epoch = _Epoch(problem, w)
+            storage = self._storage(epoch, previous=storage)
 
     def run(self, problem: Problem, epochs: int, seed: int = 0, on_epoch=None) -> Trace:
         """Run ``epochs`` epochs from ``w = 0``; ``on_epoch(k, trace)`` is called after each."""
@@ -171,29 +175,55 @@ class Solver:
         return trace
 
     # -- what each solver defines -----------------------------------------------------------
-    def _storage(self, problem: Problem, w: np.ndarray, previous):
-        """Where the epoch that starts at ``w`` keeps its iterate (full precision by default).
+    def _storage(self, epoch: "_Epoch", previous):
+        """Where ``epoch`` keeps its iterate (full precision by default).
 
         ``previous`` is the storage of the epoch before (None for the first).
         """
         return _FullPrecision()
 
-    def _epoch(self, loop: "_Loop", w: np.ndarray) -> int:
-        """One epoch from ``w`` (a copy, updated in place to the epoch's result); returns the
-        number of stored values that were clamped."""
+    def _epoch(self, epoch: "_Epoch", w: np.ndarray, steps) -> int:
+        """Run ``epoch`` on ``w`` (a copy of its start point, updated in place to the epoch's
+        result) over ``steps`` (:meth:`_Epoch.chunks`); return how many stored values clamped."""
         raise NotImplementedError
 
 
-class _Loop:
-    """What every epoch's compiled loop takes besides the iterate: the problem, in the arrays of
-    :mod:`halp_hw.golden.kernels`, the epoch's sample indices, the storage grid and the rng."""
+class _Epoch:
+    """An epoch that starts at ``w``, as the compiled loops (:mod:`halp_hw.golden.kernels`) take
+    it: the problem's arrays and loss kernel, the snapshot, and the steps in chunks.
 
-    def __init__(self, problem: Problem, indices: np.ndarray, grid: tuple,
-                 rng: np.random.Generator):
-        self.problem = problem
+    Attributes
+    ----------
+    problem : Problem
+        The problem.
+    start : numpy.ndarray
+        ``w`` at the start of the epoch (the SVRG snapshot ``w~``); never modified.
+    data : tuple
+        ``(X, y, l2, loss_derivative)`` as the loops take them.
+    """
+
+    #: Rounding draws per chunk of steps (bounds the buffer to 8 MB).
+    CHUNK_DRAWS = 1 << 20
+
+    def __init__(self, problem: Problem, start: np.ndarray):
+        self.problem, self.start = problem, start
         self.data = (np.ascontiguousarray(problem.X), np.ascontiguousarray(problem.y),
                      problem.l2, problem.loss_derivative)
-        self.indices, self.grid, self.rng = indices, grid, rng
+
+    @cached_property
+    def anchor(self) -> _Anchor:
+        """The snapshot's margins, loss derivatives and full gradient (computed once)."""
+        return _Anchor(self.problem, self.start)
+
+    def chunks(self, indices: np.ndarray, grid: tuple, rng: np.random.Generator):
+        """Yield ``(indices, grid, uniforms)``: runs of the samples, the storage ``grid``
+        (:func:`halp_hw.golden.kernels.store`) and, if it rounds, the rng's next ``U[0, 1)``
+        draws, one per feature and step (else None)."""
+        d = self.problem.d
+        steps = max(1, self.CHUNK_DRAWS // d)
+        for start in range(0, indices.size, steps):
+            chunk = indices[start:start + steps]
+            yield chunk, grid, None if grid is None else rng.random((chunk.size, d))
 
 
 class SGD(Solver):
@@ -201,8 +231,9 @@ class SGD(Solver):
 
     key = "sgd"
 
-    def _epoch(self, loop, w):
-        return sgd_epoch(*loop.data, w, loop.indices, self.step_size, loop.grid, loop.rng)
+    def _epoch(self, epoch, w, steps):
+        return sum(sgd_steps(*epoch.data, w, indices, self.step_size, grid, uniforms)
+                   for indices, grid, uniforms in steps)
 
 
 class SVRG(Solver):
@@ -210,11 +241,11 @@ class SVRG(Solver):
 
     key = "svrg"
 
-    def _epoch(self, loop, w):
-        anchor = _Anchor(loop.problem, w).arrays
+    def _epoch(self, epoch, w, steps):
         z = np.zeros_like(w)
-        saturations = svrg_epoch(*loop.data, anchor, z, np.zeros_like(w), loop.indices,
-                                 self.step_size, loop.grid, loop.rng)
+        saturations = sum(svrg_steps(*epoch.data, epoch.anchor.arrays, z, None, indices,
+                                     self.step_size, grid, uniforms)
+                          for indices, grid, uniforms in steps)
         w += z
         return saturations
 
@@ -244,7 +275,7 @@ class _LowPrecision:
     def hyperparameters(self):
         return {**super().hyperparameters(), "bits": self.format.bits, "scale": self.format.scale}
 
-    def _storage(self, problem, w, previous):
+    def _storage(self, epoch, previous):
         return _StochasticGrid(self.format)
 
 
@@ -259,10 +290,9 @@ class LowPrecisionSVRG(_LowPrecision, SVRG):
 
     key = "lp_svrg"
 
-    def _epoch(self, loop, w):
-        anchor = _Anchor(loop.problem, w).arrays
-        return svrg_epoch(*loop.data, anchor, w, w.copy(), loop.indices, self.step_size,
-                          loop.grid, loop.rng)
+    def _epoch(self, epoch, w, steps):
+        return sum(svrg_steps(*epoch.data, epoch.anchor.arrays, w, epoch.start, indices,
+                              self.step_size, grid, uniforms) for indices, grid, uniforms in steps)
 
 
 class HALP(SVRG):
@@ -293,8 +323,8 @@ class HALP(SVRG):
     def hyperparameters(self):
         return {**super().hyperparameters(), "bits": self.bits, "mu": self.mu}
 
-    def _storage(self, problem, w, previous):
-        norm = float(np.linalg.norm(problem.full_gradient(w)))
+    def _storage(self, epoch, previous):
+        norm = float(np.linalg.norm(epoch.anchor.gradient))  # grad f(w~)
         if norm > 0:
             scale = bit_centering_scale(norm, self.mu, self.bits)
         else:  # at the exact optimum z stays 0 on any grid: keep the scale, as hardware does
