@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_golden.py [--n 1000] [--d 100] [--lanes 8] [--repeats 5]
+    python benchmarks/bench_golden.py [--n 1000] [--d 100] [--lanes 8] [--repeats 7]
 
 On the paper problem (``paper_linreg``: N = 1000, d = 100, seed 0) it times, as inner steps per
 CPU second of this process, medians of ``--repeats`` repetitions, all in this process:
