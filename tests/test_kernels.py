@@ -9,16 +9,21 @@ import numba
 import numpy as np
 import pytest
 
+from scipy.special import expit
+
 from halp_hw.golden import kernels
-from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.data import paper_linreg, synthetic_logreg
+from halp_hw.golden.fixedpoint import FixedFormat, Rounding
 from halp_hw.golden.hardware import AcceleratorModel, HardwareConfig
+from halp_hw.golden.prng import SampleOrder
 from halp_hw.golden.problems import LOSS_DERIVATIVE_SIGNATURE, LeastSquares
-from halp_hw.golden.solvers import SGD, SVRG
+from halp_hw.golden.solvers import SGD, SOLVER_KEYS, SVRG, bit_centering_scale, make_solvers
 
 # Runs in this process (compiled) and in a subprocess with NUMBA_DISABLE_JIT=1 (plain Python);
 # prints every number exactly (floats as hex) so the two can be compared bit for bit.
 TINY_RUNS = r"""
 import json, numba, numpy as np
+from numba.core.dispatcher import Dispatcher
 from halp_hw.golden import kernels
 from halp_hw.golden.data import paper_linreg, synthetic_logreg
 from halp_hw.golden.hardware import AcceleratorModel, HardwareConfig, HardwareRun, run_halp_hardware
@@ -29,7 +34,7 @@ def exact(values):
 
 def tiny_runs():
     out = {"jit_disabled": bool(numba.config.DISABLE_JIT),
-           "plain_python": not isinstance(kernels.accelerator_steps, numba.core.dispatcher.Dispatcher)}
+           "plain_python": not isinstance(kernels.accelerator_steps, Dispatcher)}
     for name, problem in (("linreg", paper_linreg(n=12, d=5, seed=1)),
                           ("logreg", synthetic_logreg(n=12, d=4, seed=2, l2=0.1))):
         for key, solver in make_solvers(problem, bits=4).items():
@@ -68,6 +73,54 @@ def test_disabling_the_jit_runs_the_same_code_to_the_same_bits():
     assert not compiled.pop("jit_disabled") and not compiled.pop("plain_python")
     assert plain == compiled
     assert compiled["hardware trace"][2][1] > 0 and any(compiled["accelerator"][0])
+
+
+def numpy_epochs(key, problem, step_size, epochs, seed, bits, mu, lp_scale):
+    """The five solvers written with whole-vector NumPy steps (HALP.md's formulas, storage by
+    ``FixedFormat.quantize``, the logistic residual by scipy's ``expit``): the iterates."""
+    X, y, l2, n = problem.X, problem.y, problem.l2, problem.n
+    residual = (lambda a, t: a - t) if problem.name == "linreg" else (lambda a, t: expit(a) - t)
+    order, rng = SampleOrder(n, seed), np.random.default_rng(seed)
+    w, out = np.zeros(problem.d), [np.zeros(problem.d)]
+    for _ in range(epochs):
+        margins = X @ w
+        residuals = residual(margins, y)
+        full = X.T @ residuals / n + l2 * w
+        scale = (bit_centering_scale(np.linalg.norm(full), mu, bits) if key == "halp"
+                 else lp_scale)
+
+        def store(values):
+            if key in ("sgd", "svrg"):
+                return values
+            return FixedFormat(bits, scale).quantize(values, Rounding.STOCHASTIC, rng).values
+
+        def direction(offset, i):
+            x = X[i]
+            return x * (residual(margins[i] + x @ offset, y[i]) - residuals[i]) + l2 * offset + full
+
+        iterate = np.zeros(problem.d) if key in ("svrg", "halp") else w
+        for i in order.take(n):
+            if key in ("sgd", "lp_sgd"):
+                gradient = X[i] * residual(np.dot(X[i], iterate), y[i]) + l2 * iterate
+            else:
+                gradient = direction(iterate - (w if key == "lp_svrg" else 0.0), i)
+            iterate = store(iterate - step_size * gradient)
+        w = w + iterate if key in ("svrg", "halp") else iterate
+        out.append(w)
+    return out
+
+
+@pytest.mark.parametrize("problem", [paper_linreg(n=40, d=6, seed=3),
+                                     synthetic_logreg(n=40, d=5, seed=4, l2=0.1)],
+                         ids=["linreg", "logreg"])
+@pytest.mark.parametrize("key", SOLVER_KEYS)
+def test_solvers_give_the_bits_of_whole_vector_numpy_steps(problem, key):
+    solver = make_solvers(problem, bits=4, mu=5.0)[key]
+    hyper = solver.hyperparameters()
+    got = [state.w for state in solver.iterates(problem, 3, seed=2)]
+    want = numpy_epochs(key, problem, hyper["step_size"], 3, 2, 4, 5.0, hyper.get("scale"))
+    assert [w.tobytes() for w in got] == [w.tobytes() for w in want]
+    assert not np.array_equal(got[-1], got[1])
 
 
 @numba.cfunc(LOSS_DERIVATIVE_SIGNATURE)
