@@ -41,6 +41,10 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
                       coef_width):
     """One inner step per entry of ``indices`` (the sample used), updating ``z`` in place.
 
+    Step on sample ``i`` (``docs/numeric-contract.md``): ``c = step_coefficient(x_i . z)``, then
+    for each feature ``j``, in beats of ``lanes`` features, ``r_j`` the top ``frac_bits`` bits of
+    lane ``j % lanes``'s next state and ``z_j <- clamp(((z_j << F) - x_ij c - G_j + r_j) >> F)``.
+
     Parameters
     ----------
     x : numpy.ndarray of int64, shape (n, d)
