@@ -72,12 +72,24 @@ def synthetic_logreg(n: int = 1000, d: int = 100, seed: int = 0,
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not zipfile.is_zipfile(path):  # np.load would try a pickle and suggest an unsafe load
+        raise HalpInputError("is not an .npz archive (a zip of .npy arrays): write it with "
+                             "numpy.savez(path, X=X, y=y), or name a CSV file .csv")
     with np.load(path, allow_pickle=False) as archive:
         missing = [name for name in ("X", "y") if name not in archive.files]
         if missing:
             raise HalpInputError(f"needs arrays X and y; missing {', '.join(missing)} "
                                  f"(found: {', '.join(archive.files) or 'none'})")
-        return archive["X"], archive["y"]
+        arrays = []
+        for name in ("X", "y"):
+            try:
+                array = archive[name]
+            except ValueError:  # an object array, which only an unsafe pickle load would read
+                raise HalpInputError(f"array {name} holds Python objects, not numbers") from None
+            if array.dtype.kind not in "biuf":
+                raise HalpInputError(f"array {name} holds {array.dtype} values, not numbers")
+            arrays.append(array)
+        return arrays[0], arrays[1]
 
 
 def _is_numeric_row(line: str) -> bool:

@@ -26,7 +26,7 @@ from .kernels import sgd_steps, svrg_steps
 from .prng import SampleOrder
 from .problems import Problem
 from .trace import Trace
-from .validation import check_int, check_positive
+from .validation import HalpInputError, check_int, check_positive
 
 __all__ = [
     "EpochState", "Solver", "SGD", "SVRG", "LowPrecisionSGD", "LowPrecisionSVRG", "HALP",
@@ -338,6 +338,10 @@ def default_step_size(problem: Problem) -> float:
     """
     curvature = problem.curvature(np.zeros(problem.n))
     smoothness = float(np.max(curvature * np.einsum("ij,ij->i", problem.X, problem.X))) + problem.l2
+    if not 0 < smoothness < np.inf:
+        raise HalpInputError(f"no default step size: the largest per-sample smoothness is "
+                             f"{smoothness:g} (X all zeros, or too large for float64); "
+                             "give --step-size or rescale the data")
     return STEP_FRACTION / smoothness
 
 

@@ -65,11 +65,16 @@ def test_user_data_file(tmp_path):
     assert "mine.npz" in results["problem"]["source"]
 
 
-def test_a_diverging_solver_is_written_as_null_not_nan(tmp_path):
-    assert run_golden(tmp_path, *SMALL, "--step-size", "50") == 0
+def test_a_diverging_solver_is_written_as_null_not_nan(tmp_path, capsys):
+    assert run_golden(tmp_path, *SMALL, "--step-size", "50") == 1
     text = (tmp_path / "out" / "results.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert None in json.loads(text)["solvers"]["sgd"]["rel_subopt"]
+    results = json.loads(text)
+    assert None in results["solvers"]["sgd"]["rel_subopt"]
+    assert results["complete"] is True
+    assert results["solvers"]["sgd"]["diagnosis"][0]["cause"] == "diverged"
+    err = capsys.readouterr().err
+    assert "halp-hw golden: warning: sgd diverged" in err and "lower --step-size (now 50)" in err
 
 
 def bad_files(tmp_path):

@@ -122,7 +122,8 @@ def test_data_file_and_synth_clock(tmp_path, capsys):
     data = tmp_path / "data.npz"
     np.savez(data, X=problem.X, y=problem.y)
     synth = tmp_path / "synth.json"
-    synth.write_text(json.dumps({"fmax_mhz": 62.5}))
+    synth.write_text(json.dumps({"design": "core", "target": "ecp5", "fmax_mhz": 62.5,
+                                 "config": {"bits": 8, "lanes": 4}}))
     out = tmp_path / "out"
     assert main(["simulate", "--data", str(data), "--lanes", "4", "--epochs", "2",
                  "--epoch-length", "10", "--step-size", str(STEP), "--synth-json", str(synth),

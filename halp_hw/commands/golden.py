@@ -7,8 +7,6 @@ seed, then writes ``DIR/results.json`` and ``DIR/convergence.png`` and prints a 
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 HELP = "run SGD, SVRG, LP-SGD, LP-SVRG and HALP on one problem; write results.json and a plot"
@@ -46,28 +44,22 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _finite_or_none(value):
-    """JSON has no inf/nan: a diverged run's values become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, list):
-        return [_finite_or_none(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    return value
-
-
 def _load_problem(args):
     """The problem and a one-line description of where its data came from."""
-    from halp_hw.golden.data import load_dataset, paper_linreg, synthetic_logreg
-    from halp_hw.golden.validation import HalpInputError
+    from halp_hw.golden.data import paper_linreg, synthetic_logreg
+    from halp_hw.golden.validation import HalpInputError, check_int
+
+    from ._checks import check_memory, load_data_file
 
     if args.data is not None:
         if args.n is not None or args.d is not None:
             raise HalpInputError("--n and --d size synthetic data; with --data the file sets them")
-        return load_dataset(args.data, args.problem, args.l2), f"file {args.data}"
+        return load_data_file(args.data, args.problem, args.l2), f"file {args.data}"
     n = DEFAULT_N if args.n is None else args.n
     d = DEFAULT_D if args.d is None else args.d
+    check_int("n", n, 1)
+    check_int("d", d, 1)
+    check_memory(n, d)
     generator = paper_linreg if args.problem == "linreg" else synthetic_logreg
     return (generator(n, d, args.seed, l2=args.l2),
             f"{generator.__name__}(n={n}, d={d}, seed={args.seed})")
@@ -89,39 +81,69 @@ def _check_arguments(args) -> None:
         check_int("epoch length", args.epoch_length, 1)
 
 
-def _run_solvers(problem, args) -> dict:
-    """The five traces, with one progress bar (stderr) over solvers x epochs."""
-    from tqdm import tqdm
+class _Run:
+    """The solvers of one ``golden`` run and their traces, finished or in progress."""
 
-    from halp_hw.golden.solvers import make_solvers
+    def __init__(self, problem, source: str, args):
+        self.problem, self.source, self.args = problem, source, args
+        self.solvers: dict = {}
+        self.traces: dict = {}
 
-    solvers = make_solvers(problem, step_size=args.step_size, epoch_length=args.epoch_length,
-                           bits=args.bits, mu=args.mu, lp_scale=args.lp_scale)
-    traces = {}
-    with tqdm(total=len(solvers) * args.epochs, unit="epoch", desc="golden") as progress:
-        for key, solver in solvers.items():
-            progress.set_description(key)
-            traces[key] = solver.run(problem, args.epochs, args.seed,
-                                     on_epoch=lambda k, trace: progress.update())
-    return traces
+    def execute(self) -> None:
+        """The five traces, with one progress bar (stderr) over solvers x epochs."""
+        from tqdm import tqdm
 
+        from halp_hw.golden.solvers import make_solvers
 
-def _results(problem, source: str, traces: dict, args) -> dict:
-    """The content of ``results.json``: problem, shared settings, one trace per solver."""
-    low, high = problem.hessian_extremes
-    halp = traces["halp"].hyperparameters
-    return {
-        "problem": {
-            "name": problem.name, "source": source, "n": problem.n, "d": problem.d,
-            "l2": problem.l2, "optimal_loss": problem.optimal_loss,
-            "initial_subopt": traces["halp"].subopt[0],
-            "hessian_eigenvalues": {"min": low, "max": high},
-        },
-        "settings": {"bits": args.bits, "epochs": args.epochs, "seed": args.seed,
-                     "step_size": halp["step_size"], "epoch_length": halp["epoch_length"],
-                     "mu": halp["mu"], "lp_scale": traces["lp_sgd"].hyperparameters["scale"]},
-        "solvers": {key: trace.to_dict() for key, trace in traces.items()},
-    }
+        args = self.args
+        self.solvers = make_solvers(self.problem, step_size=args.step_size,
+                                    epoch_length=args.epoch_length, bits=args.bits, mu=args.mu,
+                                    lp_scale=args.lp_scale)
+        with tqdm(total=len(self.solvers) * args.epochs, unit="epoch", desc="golden") as progress:
+            for key, solver in self.solvers.items():
+                progress.set_description(key)
+
+                def on_epoch(k, trace, key=key):
+                    self.traces[key] = trace  # the trace so far, kept if the run stops
+                    progress.update()
+
+                self.traces[key] = solver.run(self.problem, args.epochs, args.seed,
+                                              on_epoch=on_epoch)
+
+    def findings(self) -> dict:
+        """:func:`~halp_hw.golden.diagnosis.diagnose` of every trace (SVRG the reference)."""
+        from halp_hw.golden.diagnosis import diagnose
+
+        reference = self.traces.get("svrg")
+        return {key: diagnose(trace, self.problem.d, reference)
+                for key, trace in self.traces.items()}
+
+    def results(self) -> dict:
+        """The content of ``results.json``: problem, shared settings, one trace per solver."""
+        import numpy as np
+
+        problem, args = self.problem, self.args
+        low, high = problem.hessian_extremes
+        settings = {"bits": args.bits, "epochs": args.epochs, "seed": args.seed}
+        if self.solvers:
+            halp = self.solvers["halp"]
+            settings.update(step_size=halp.step_size,
+                            epoch_length=halp.epoch_length or problem.n, mu=halp.mu,
+                            lp_scale=self.solvers["lp_sgd"].format.scale)
+        findings = self.findings()
+        return {
+            "problem": {
+                "name": problem.name, "source": self.source, "n": problem.n, "d": problem.d,
+                "l2": problem.l2, "optimal_loss": problem.optimal_loss,
+                "initial_subopt": problem.suboptimality(np.zeros(problem.d)),
+                "hessian_eigenvalues": {"min": low, "max": high},
+            },
+            "settings": settings,
+            "solvers": {key: {**trace.to_dict(),
+                              "diagnosis": [item.to_dict() for item in findings[key]]}
+                        for key, trace in self.traces.items()},
+            "warnings": [item.message for items in findings.values() for item in items],
+        }
 
 
 def _print_summary(traces: dict) -> None:
@@ -136,23 +158,35 @@ def _print_summary(traces: dict) -> None:
 
 
 def run(args) -> int:
+    import sys
+
+    from halp_hw.golden.diagnosis import any_diverged
     from halp_hw.plots import plot_convergence
+
+    from ._partial import keep_partial_results, write_json
 
     _check_arguments(args)
     problem, source = _load_problem(args)
-    traces = _run_solvers(problem, args)
-    results = _results(problem, source, traces, args)
-
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(_finite_or_none(results), indent=1,
-                                                 allow_nan=False) + "\n")
-    settings = results["settings"]
-    plot_convergence(traces, out / "convergence.png",
-                     f"{problem.name} on {source}\n{args.bits}-bit, "
-                     f"alpha={settings['step_size']:.3g}, T={settings['epoch_length']}, "
-                     f"mu={settings['mu']:.3g}, seed={args.seed}",
-                     reference=REPORT_THRESHOLD)
-    _print_summary(traces)
+    out, state = args.out, _Run(problem, source, args)
+    with keep_partial_results(out / "results.json", state.results):
+        state.execute()
+        results = {**state.results(), "complete": True}
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "results.json", results)
+        settings = results["settings"]
+        plot_convergence(state.traces, out / "convergence.png",
+                         f"{problem.name} on {source}\n{args.bits}-bit, "
+                         f"alpha={settings['step_size']:.3g}, T={settings['epoch_length']}, "
+                         f"mu={settings['mu']:.3g}, seed={args.seed}",
+                         reference=REPORT_THRESHOLD)
+    _print_summary(state.traces)
     print(f"wrote {out / 'results.json'} and {out / 'convergence.png'}")
+    findings = state.findings()
+    for message in results["warnings"]:
+        print(f"halp-hw golden: warning: {message}", file=sys.stderr)
+    diverged = [key for key, items in findings.items() if any_diverged(items)]
+    if diverged:
+        print(f"halp-hw golden: error: {', '.join(diverged)} diverged (see the warnings); "
+              f"results in {out / 'results.json'}", file=sys.stderr)
+        return 1
     return 0

@@ -45,54 +45,93 @@ def register(subparsers) -> None:
 
 
 def _load_problem(args):
-    from halp_hw.golden.data import load_dataset, paper_linreg
-    from halp_hw.golden.validation import HalpInputError
+    """The problem and a one-line description of where its data came from."""
+    from halp_hw.golden.data import paper_linreg
+    from halp_hw.golden.validation import HalpInputError, check_int
+
+    from ._checks import check_hardware_size, load_data_file
 
     if args.data is None:
         n = DEFAULTS["n"] if args.n is None else args.n
         d = DEFAULTS["d"] if args.d is None else args.d
-        return paper_linreg(n, d, args.seed)
-    problem = load_dataset(args.data, args.problem)
+        check_int("n", n, 1)
+        check_int("d", d, 1)
+        check_hardware_size(n, d)
+        return paper_linreg(n, d, args.seed), f"paper_linreg(n={n}, d={d}, seed={args.seed})"
+    problem = load_data_file(args.data, args.problem)
     for name, given, found in (("n", args.n, problem.n), ("d", args.d, problem.d)):
         if given is not None and given != found:
             raise HalpInputError(f"--{name} {given} does not match the data file {args.data} "
                                  f"({name} = {found}); leave --{name} out with --data")
-    return problem
+    check_hardware_size(problem.n, problem.d)
+    return problem, f"data file {args.data}"
 
 
 def _clock(args) -> tuple[float, str]:
+    from halp_hw.golden.hardware import HardwareConfig
     from halp_hw.golden.validation import check_positive
 
-    from halp_hw.models.perf import DEFAULT_CLOCK_MHZ, clock_from_synth
+    from halp_hw.models.perf import DEFAULT_CLOCK_MHZ
+
+    from ._checks import synth_clock
 
     if args.synth_json is not None:
-        return clock_from_synth(args.synth_json), f"fmax_mhz of {args.synth_json}"
+        build = HardwareConfig(bits=args.bits, lanes=args.lanes)  # also checks the two
+        return synth_clock(args.synth_json, build), f"fmax_mhz of {args.synth_json}"
     if args.clock_mhz is not None:
         return check_positive("--clock-mhz", args.clock_mhz), "--clock-mhz"
     return DEFAULT_CLOCK_MHZ, "default"
+
+
+def _partial_results(args, problem, config, run, hosts: list) -> dict:
+    """What a stopped run finished: its settings and the epochs the host recorded."""
+    import dataclasses
+
+    trace = hosts[0].trace if hosts else None
+    epochs = [] if trace is None else [
+        {"epoch": k, "rel_subopt": trace.rel_subopt[k], "subopt": trace.subopt[k],
+         "dist": trace.dist[k], "scale": trace.scale[k], "saturations": trace.saturations[k],
+         "cycles": (trace.cycles or [None] * (k + 1))[k]}
+        for k in range(1, len(trace.rel_subopt))]
+    return {"configuration": {"problem": problem.name, "n": problem.n, "d": problem.d,
+                              "backend": args.backend, **dataclasses.asdict(config),
+                              **dataclasses.asdict(run)},
+            "epochs": epochs}
 
 
 def handle(args) -> int:
     import sys
 
     from halp_hw.runtime.simulate import simulate, write_report
-    from halp_hw.runtime.simulators import SimulationError
 
+    from ._checks import check_backend, check_hardware_run
+    from ._partial import keep_partial_results
+
+    check_backend(args.backend)
     clock_mhz, clock_source = _clock(args)
-    problem = _load_problem(args)
+    problem, source = _load_problem(args)
     config, run = run_from_args(args, problem)
-    try:
+    check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
+    hosts = []
+    with keep_partial_results(args.out / "results.json",
+                              lambda: _partial_results(args, problem, config, run, hosts)):
         outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
-                           clock_source=clock_source, work_dir=args.build_dir or args.out / "build")
-    except SimulationError as error:  # a failed build or RTL run: a bug, not a bad input
-        print(f"halp-hw simulate: error: {error}", file=sys.stderr)
-        return 1
-    paths = write_report(outcome, args.out)
-    _print_summary(outcome.results, paths)
-    totals, model = outcome.results["totals"], outcome.results["performance"]
+                           clock_source=clock_source, work_dir=args.build_dir or args.out / "build",
+                           on_host=hosts.append)
+        outcome.results["complete"] = True
+        paths = write_report(outcome, args.out)
+    results = outcome.results
+    _print_summary(results, paths)
+    for finding in results["diagnosis"]:
+        print(f"halp-hw simulate: warning: {finding['message']}", file=sys.stderr)
+    totals, model = results["totals"], results["performance"]
     if not totals["cycles_match_model"]:
         print(f"halp-hw simulate: error: the {args.backend} backend counted {totals['cycles']} "
               f"cycles, the performance model predicts {model['cycles_total']}", file=sys.stderr)
+        return 1
+    if results["diverged"]:
+        print(f"halp-hw simulate: error: the run diverged (see the warning); results in "
+              f"{paths[0]}", file=sys.stderr)
         return 1
     return 0
 
@@ -112,9 +151,12 @@ def _print_summary(results: dict, paths) -> None:
     print(f"  at {model['clock_mhz']:g} MHz ({config['clock_source']}): "
           f"{model['inner_steps_per_second']:.3g} inner steps/s, accelerator "
           f"{model['modeled_seconds'] * 1e3:.3g} ms + host {model['host_seconds'] * 1e3:.3g} ms")
+    if base["speedup_over_float64_run"] is None:
+        speedup = "no speedup: the run diverged"
+    else:
+        speedup = (f"modeled speedup {base['speedup_over_float64_run']:.3g}x end to end, "
+                   f"{base['speedup_over_float64_inner_steps']:.3g}x in inner steps/s")
     print(f"  CPU SVRG (NumPy, this machine): float64 {base['float64']['seconds'] * 1e3:.3g} ms "
           f"({base['float64']['inner_steps_per_second']:.3g} steps/s), float32 "
-          f"{base['float32']['seconds'] * 1e3:.3g} ms; modeled speedup "
-          f"{base['speedup_over_float64_run']:.3g}x end to end, "
-          f"{base['speedup_over_float64_inner_steps']:.3g}x in inner steps/s")
+          f"{base['float32']['seconds'] * 1e3:.3g} ms; {speedup}")
     print("  wrote " + ", ".join(str(path) for path in paths))

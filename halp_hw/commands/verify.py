@@ -19,8 +19,8 @@ def register(subparsers) -> None:
                     "with the golden hardware mode: z and the step/saturation/cycle counters "
                     "are compared after every inner step (or every epoch); then a corner phase "
                     "(data, step, gradients and exponents at the extremes of their widths) is "
-                    "compared the same way. Prints and writes "
-                    "DIR/verify.json (bit_exact, iterates_compared, first_mismatch, cycles, "
+                    "compared the same way. Prints a one-line verdict (bit-exact, or the first "
+                    "mismatch) and writes DIR/verify.json (bit_exact, iterates_compared, first_mismatch, cycles, "
                     "rel_subopt per epoch, coverage) and DIR/verify.png. Exit status 0 only "
                     "when bit-exact.",
     )
@@ -42,6 +42,11 @@ def register(subparsers) -> None:
                         help="where RTL builds are cached, one per design (default sim_build)")
     parser.add_argument("--out", type=Path, default=Path("verify-out"), metavar="DIR",
                         help="output directory (default verify-out)")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true",
+                       help="print the whole report as JSON on stdout (the verdict goes to stderr)")
+    shown.add_argument("--quiet", action="store_true",
+                       help="print the verdict line only (no progress, no file list)")
     parser.set_defaults(handler=handle)
 
 
@@ -54,30 +59,71 @@ def _list_faults() -> int:
     return 0
 
 
+def verdict(report: dict) -> str:
+    """One line: bit-exact with what was compared, or where the RTL first disagreed."""
+    where = f"on {report['simulator']}" + (f" (fault {report['fault']})" if report["fault"] else "")
+    if report["bit_exact"]:
+        return (f"bit-exact {where}: {report['iterates_compared']} iterates and "
+                f"{report['values_compared']} values compared over {report['run']['epochs']} "
+                f"epochs and the corner phase; {report['cycles']} cycles, equal to the golden "
+                "model's")
+    first = report["first_mismatch"] or {}
+    if "error" in first:
+        return f"MISMATCH {where}: the simulation failed: {' '.join(str(first['error']).split())}"
+    cycle = f" at cycle {first['cycle']}" if first.get("cycle") is not None else ""
+    context = f" ({first['context']})" if first.get("context") else ""
+    return (f"MISMATCH {where}: first{cycle}{context}: {first.get('signal')} expected "
+            f"{first.get('expected')}, got {first.get('actual')}")
+
+
 def handle(args) -> int:
     if args.list_faults:
         return _list_faults()
+    import dataclasses
     import json
     import sys
 
     from halp_hw.golden.data import paper_linreg
+    from halp_hw.golden.validation import HalpInputError, check_int
 
-    from halp_hw.runtime.simulators import SimulationError, default_simulator
-    from halp_hw.runtime.verify import verify, write_plot
+    from halp_hw.runtime.simulators import SIMULATORS, default_simulator
 
+    from ._checks import check_backend, check_hardware_run, check_hardware_size
+    from ._partial import keep_partial_results, write_json
+
+    simulator = args.sim or default_simulator()
+    if simulator not in SIMULATORS:
+        raise HalpInputError(f"simulator must be one of {', '.join(SIMULATORS)}, not "
+                             f"{simulator!r}")
+    check_backend(simulator)
+    check_int("n", args.n, 1)
+    check_int("d", args.d, 1)
+    check_hardware_size(args.n, args.d)
     problem = paper_linreg(args.n, args.d, args.seed)
     config, run = run_from_args(args, problem)
-    try:
-        report = verify(problem, args.seed, config, run, simulator=args.sim or default_simulator(),
-                        compare=args.compare, fault=args.fault, waves=args.waves,
-                        build_root=args.build_dir)
-    except SimulationError as error:  # the build or the simulator itself failed
-        print(f"halp-hw verify: error: {error}", file=sys.stderr)
-        return 1
-    args.out.mkdir(parents=True, exist_ok=True)
+    check_hardware_run(problem, config, run, f"paper_linreg(n={args.n}, d={args.d})",
+                       step_given=args.step_size is not None)
+    from halp_hw.runtime.verify import verify, write_plot
+
     json_path = args.out / "verify.json"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    plot_path = write_plot(report, args.out / "verify.png")
-    print(json.dumps(report, indent=2))
-    print(f"wrote {json_path}, {plot_path}")
+    settings = {"simulator": simulator, "fault": args.fault, "compare": args.compare,
+                "problem": {"name": problem.name, "n": problem.n, "d": problem.d,
+                            "seed": args.seed},
+                "config": dataclasses.asdict(config), "run": dataclasses.asdict(run)}
+    with keep_partial_results(json_path, lambda: settings):
+        report = verify(problem, args.seed, config, run, simulator=simulator,
+                        compare=args.compare, fault=args.fault, waves=args.waves,
+                        build_root=args.build_dir, quiet=args.quiet)
+        report["complete"] = True
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_json(json_path, report)
+        plot_path = write_plot(report, args.out / "verify.png")
+    line = verdict(report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        print(line, file=sys.stderr)
+    else:
+        if not args.quiet:
+            print(f"wrote {json_path}, {plot_path}")
+        print(line)
     return 0 if report["bit_exact"] else 1

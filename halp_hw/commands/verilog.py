@@ -45,10 +45,14 @@ def _block_names() -> list[str]:
 
 
 def handle(args) -> int:
+    from halp_hw.flow.toolchain import simulator_unavailable_reason
     from halp_hw.flow.verilog import write_verilog
+    from halp_hw.golden.validation import HalpInputError
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
+    if args.lint and (reason := simulator_unavailable_reason("verilator")) is not None:
+        raise HalpInputError(f"--lint cannot run on this machine: {reason}")
     written = write_verilog(config, args.out, blocks=args.block, progress=True)
     for path in written:
         print(path)

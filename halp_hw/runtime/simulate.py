@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from halp_hw.golden.diagnosis import any_diverged, diagnose
 from halp_hw.golden.hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun
 from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
@@ -240,6 +241,7 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
     from halp_hw.hdl.core import HALPCore
     from .simulators import SimulationError, build_design, run_testbench
 
+    work_dir = Path(work_dir).resolve()  # the simulator process runs in another directory
     work_dir.mkdir(parents=True, exist_ok=True)
     problem_file = work_dir / "problem.npz"
     np.savez(problem_file, X=host.problem.X, y=host.problem.y)
@@ -258,7 +260,7 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
 
 
 def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: HardwareRun,
-                *, work_dir: Path | None = None) -> AcceleratorRun:
+                *, work_dir: Path | None = None, on_host=None) -> AcceleratorRun:
     """HALP in hardware mode on ``backend``, with a progress bar on stderr.
 
     Parameters
@@ -274,6 +276,10 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
     work_dir : pathlib.Path, optional
         Where the Verilator/Icarus builds and the simulator process's files go (required for
         those two backends).
+    on_host : callable, optional
+        Called with the :class:`~halp_hw.golden.hardware.HalpHost` before the run, so that a
+        caller can keep its trace (filled as epochs finish on the model and amaranth backends)
+        if the run stops early.
     """
     if backend not in BACKENDS:
         raise HalpInputError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -284,6 +290,8 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
         if reason is not None:
             raise HalpInputError(f"backend {backend} cannot run on this machine: {reason}")
     host = HalpHost(problem, config, run)
+    if on_host is not None:
+        on_host(host)
     start = time.perf_counter()
     with _progress(run.epochs, backend) as bar:
         def on_epoch(epoch):
@@ -310,19 +318,20 @@ def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun
 
 
 def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, backend: str,
-             clock_mhz: float, clock_source: str, work_dir: Path) -> SimulationOutcome:
+             clock_mhz: float, clock_source: str, work_dir: Path,
+             on_host=None) -> SimulationOutcome:
     """Run HALP on ``backend``, the performance model, the CPU baseline and the references.
 
     Parameters
     ----------
-    problem, config, run, backend, work_dir
+    problem, config, run, backend, work_dir, on_host
         As for :func:`run_backend`.
     clock_mhz : float
         The clock of the modeled times.
     clock_source : str
         Where the clock came from (recorded in the report).
     """
-    accelerator = run_backend(backend, problem, config, run, work_dir=work_dir)
+    accelerator = run_backend(backend, problem, config, run, work_dir=work_dir, on_host=on_host)
     trace = accelerator.trace
     model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz)
     counted = sum(trace.cycles)
@@ -334,6 +343,8 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
                                       seed=run.seed)
                  for dtype in BASELINE_DTYPES}
     references = _reference_traces(problem, config, run)
+    findings = diagnose(trace, problem.d, references["svrg"])
+    diverged = any_diverged(findings)
     epochs = [
         {"epoch": k, "rel_subopt": trace.rel_subopt[k], "subopt": trace.subopt[k],
          "dist": trace.dist[k], "scale": trace.scale[k], "cycles": trace.cycles[k],
@@ -372,11 +383,16 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         },
         "baseline": {
             **{dtype: result.to_dict() for dtype, result in baselines.items()},
-            "speedup_over_float64_run": baselines["float64"].seconds / modeled_run_seconds,
-            "speedup_over_float64_inner_steps": (model["inner_steps_per_second"]
+            # a run that diverged did not do the work the baseline does: no speedup
+            "speedup_over_float64_run": (None if diverged else
+                                         baselines["float64"].seconds / modeled_run_seconds),
+            "speedup_over_float64_inner_steps": (None if diverged else
+                                                 model["inner_steps_per_second"]
                                                  / baselines["float64"].steps_per_second),
         },
         "references": {key: ref.rel_subopt for key, ref in references.items()},
+        "diagnosis": [finding.to_dict() for finding in findings],
+        "diverged": diverged,
     }
     return SimulationOutcome(results, {"halp_hw": trace, **references})
 

@@ -36,7 +36,7 @@ CORNER_RUN = {"epochs": 3, "epoch_length": 8}
 
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
            simulator: str, compare: str = "step", fault: str | None = None, waves: bool = False,
-           build_root: Path | str = "sim_build") -> dict:
+           build_root: Path | str = "sim_build", quiet: bool = False) -> dict:
     """Train on the RTL and the golden model in lockstep; return the comparison report.
 
     After the training run, the same simulation resets the core and runs the corner phase
@@ -63,6 +63,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         Record a waveform of the run.
     build_root : path
         Where builds are cached (one directory per design).
+    quiet : bool
+        No progress messages or bar on stderr.
 
     Returns
     -------
@@ -85,13 +87,14 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
 
     start = time.perf_counter()
-    print(f"building HALPCore ({simulator}{', fault ' + fault if fault else ''}) under "
-          f"{build_root} ...", file=sys.stderr)
+    say = (lambda text: None) if quiet else (lambda text: print(text, file=sys.stderr))
+    say(f"building HALPCore ({simulator}{', fault ' + fault if fault else ''}) under "
+        f"{build_root} ...")
     built = build_design(HALPCore(config=config, fault=fault), simulator=simulator, waves=waves,
                          build_root=build_root)
     build_seconds = time.perf_counter() - start
-    print(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
-          f"{compare}, then the corner phase ...", file=sys.stderr)
+    say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
+        f"{compare}, then the corner phase ...")
     start = time.perf_counter()
     params = {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
               "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
@@ -100,7 +103,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     from tqdm import tqdm
 
     with tqdm(total=run.epochs + CORNER_RUN["epochs"], desc=f"verify on {simulator}",
-              unit="epoch", file=sys.stderr, leave=False) as bar:
+              unit="epoch", file=sys.stderr, leave=False, disable=quiet) as bar:
         results = run_testbench(built, module="tb_core", params=params, name="verify",
                                 on_progress=lambda epochs: bar.update(epochs - bar.n))
     sim_seconds = time.perf_counter() - start
