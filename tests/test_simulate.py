@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,17 +100,21 @@ def test_paper_problem_reaches_1e_minus_9():
 
 
 @pytest.mark.parametrize("backend", RTL_BACKENDS)
-def test_rtl_backend_agrees_with_model(backend, model_results, tmp_path, request):
+def test_rtl_backend_agrees_with_model(backend, model_results, tmp_path, request, monkeypatch):
     """Same seed, same numbers: z bit for bit, cycles and saturations exactly, and hence the
-    same suboptimality, on the RTL as on the golden model."""
+    same suboptimality, on the RTL as on the golden model; with relative --out and --build-dir
+    (the simulator process runs in another directory)."""
     if backend != "amaranth":
         reason = simulator_unavailable_reason(backend)
         if reason:
             pytest.skip(reason)
-    # The RTL builds go where the other cocotb tests cache theirs (conftest's --sim-build).
+    # The RTL builds go where the other cocotb tests cache theirs (conftest's --sim-build),
+    # reached through a relative link.
     build_root = request.config.getoption("--sim-build") or request.config.cache.mkdir("sim_build")
-    assert simulate_cli(tmp_path, "--backend", backend, "--build-dir", str(build_root)) == 0
-    results = json.loads((tmp_path / "results.json").read_text())
+    (tmp_path / "builds").symlink_to(Path(build_root).resolve())
+    monkeypatch.chdir(tmp_path)
+    assert simulate_cli(Path("out"), "--backend", backend, "--build-dir", "builds") == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
     _, expected = model_results
     assert results["configuration"]["backend"] == backend
     assert results["epochs"] == expected["epochs"]

@@ -22,7 +22,7 @@ def run_verify(rtl, tmp_path, capsys, *args):
     """Run the command; return its exit status, the JSON it wrote, and the JSON it printed."""
     out = tmp_path / "out"
     status = main(["verify", *args, "--sim", rtl.simulator, "--build-dir", str(rtl.build_root),
-                   "--out", str(out)])
+                   "--out", str(out), "--json"])
     written = json.loads((out / "verify.json").read_text())
     printed = capsys.readouterr().out
     assert json.loads(printed[:printed.rindex("}") + 1]) == written

@@ -85,6 +85,7 @@ def handle(args) -> int:
 
     from halp_hw.golden.data import paper_linreg
     from halp_hw.golden.validation import HalpInputError, check_int
+    from halp_hw.hdl.faults import check_fault
 
     from halp_hw.runtime.simulators import SIMULATORS, default_simulator
 
@@ -96,6 +97,7 @@ def handle(args) -> int:
         raise HalpInputError(f"simulator must be one of {', '.join(SIMULATORS)}, not "
                              f"{simulator!r}")
     check_backend(simulator)
+    check_fault(args.fault)
     check_int("n", args.n, 1)
     check_int("d", args.d, 1)
     check_hardware_size(args.n, args.d)

@@ -210,7 +210,13 @@ class AmaranthAccelerator:
 
 def _run_model(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     accelerator = ModelAccelerator(host.make_model())
-    return host.trace, asyncio.run(drive_halp(host, accelerator, on_epoch)), 0.0
+    # Not asyncio.run: its Ctrl-C handler only cancels the task at an await that suspends,
+    # and the model's never do, so the run would go on; a plain loop lets the interrupt out.
+    loop = asyncio.new_event_loop()
+    try:
+        return host.trace, loop.run_until_complete(drive_halp(host, accelerator, on_epoch)), 0.0
+    finally:
+        loop.close()
 
 
 def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
