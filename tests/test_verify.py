@@ -67,3 +67,38 @@ def test_bad_input_is_exit_2(tmp_path, capsys, args, message):
     assert main(["verify", *args, "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+def _run_shown(rtl, tmp_path, *args):
+    out = tmp_path / "out"
+    status = main(["verify", *SMALL, *args, "--sim", rtl.simulator, "--build-dir",
+                   str(rtl.build_root), "--out", str(out)])
+    return status, json.loads((out / "verify.json").read_text())
+
+
+def test_verdict_line_ends_the_output_instead_of_the_json(rtl, tmp_path, capsys):
+    status, report = _run_shown(rtl, tmp_path)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert status == 0 and "{" not in "".join(printed)
+    assert printed[-1].startswith(f"bit-exact on {rtl.simulator}: "
+                                  f"{report['iterates_compared']} iterates and "
+                                  f"{report['values_compared']} values compared")
+    assert report["complete"] is True
+
+
+def test_quiet_prints_the_first_mismatch_alone(rtl, tmp_path, capsys):
+    status, report = _run_shown(rtl, tmp_path, "--quiet", "--fault", "rounder-drops-random")
+    captured = capsys.readouterr()
+    first = report["first_mismatch"]
+    assert status == 1 and captured.err == ""
+    assert captured.out.splitlines() == [
+        f"MISMATCH on {rtl.simulator} (fault rounder-drops-random): first at cycle "
+        f"{first['cycle']} ({first['context']}): {first['signal']} expected "
+        f"{first['expected']}, got {first['actual']}"]
+
+
+def test_json_and_quiet_exclude_each_other(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["verify", "--json", "--quiet", "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
