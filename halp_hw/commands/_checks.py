@@ -39,7 +39,8 @@ def check_output_dir(path, option: str = "--out") -> Path:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
-        what = "is not writable" if existing == path.absolute() else f"cannot be created in {existing}"
+        what = ("is not writable" if existing == path.absolute()
+                else f"cannot be created in {existing}")
         raise HalpInputError(f"{option} {path} {what}: {error.strerror}") from None
     return path
 
