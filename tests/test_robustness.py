@@ -398,3 +398,35 @@ def test_diagnose_flags_saturation_above_the_stated_share():
     assert [finding.cause for finding in flagged] == ["saturation"]
     assert "lower --mu (now 2)" in flagged[0].message
     assert diagnose(_trace([1.0, 0.1, 0.01], [0, 1, 0], mu=2.0, bits=8), d=50) == []
+
+
+def test_verify_failure_of_the_build_writes_the_run_and_exits_1(tmp_path, capsys, monkeypatch):
+    from halp_hw.flow.toolchain import simulator_unavailable_reason
+    from halp_hw.runtime import verify
+    from halp_hw.runtime.simulators import SimulationError
+
+    if simulator_unavailable_reason("verilator") is not None:
+        pytest.skip(simulator_unavailable_reason("verilator"))
+
+    def no_build(*args, **kwargs):
+        raise SimulationError("verilator build failed in X (see build.log)")
+
+    monkeypatch.setattr(verify, "build_design", no_build)
+    out = tmp_path / "out"
+    assert main(["verify", "--n", "16", "--d", "4", "--epochs", "1", "--sim", "verilator",
+                 "--out", str(out)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("halp-hw verify: error: SimulationError: verilator build failed")
+    report = json.loads((out / "verify.json").read_text())
+    assert report["complete"] is False and "SimulationError" in report["incomplete_reason"]
+    assert report["problem"] == {"name": "linreg", "n": 16, "d": 4, "seed": 0}
+    assert report["run"]["epochs"] == 1
+
+
+def test_verdict_of_a_simulation_that_ended_early():
+    from halp_hw.commands.verify import verdict
+
+    report = {"simulator": "icarus", "fault": None, "bit_exact": False,
+              "first_mismatch": {"error": "no test ran\n(see results.xml)"}}
+    assert verdict(report) == ("MISMATCH on icarus: the simulation failed: no test ran "
+                               "(see results.xml)")
