@@ -181,10 +181,9 @@ def run(args) -> int:
                          reference=REPORT_THRESHOLD)
     _print_summary(state.traces)
     print(f"wrote {out / 'results.json'} and {out / 'convergence.png'}")
-    findings = state.findings()
     for message in results["warnings"]:
         print(f"halp-hw golden: warning: {message}", file=sys.stderr)
-    diverged = [key for key, items in findings.items() if any_diverged(items)]
+    diverged = [key for key, items in state.findings().items() if any_diverged(items)]
     if diverged:
         print(f"halp-hw golden: error: {', '.join(diverged)} diverged (see the warnings); "
               f"results in {out / 'results.json'}", file=sys.stderr)
