@@ -20,7 +20,8 @@ def register(subparsers) -> None:
                     "are compared after every inner step (or every epoch); then a corner phase "
                     "(data, step, gradients and exponents at the extremes of their widths) is "
                     "compared the same way. Prints a one-line verdict (bit-exact, or the first "
-                    "mismatch) and writes DIR/verify.json (bit_exact, iterates_compared, first_mismatch, cycles, "
+                    "mismatch) and writes DIR/verify.json (bit_exact, iterates_compared, "
+                    "first_mismatch, cycles, "
                     "rel_subopt per epoch, coverage) and DIR/verify.png. Exit status 0 only "
                     "when bit-exact.",
     )
