@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["HalpInputError", "check_int", "check_positive", "check_finite_array",
-           "host_magnitude_limits", "check_data_values"]
+           "check_data_values"]
 
 #: Headroom (a factor) kept between the data and the float64 range, for the sums of squares of
 #: losses and gradients.
@@ -58,40 +58,51 @@ def check_finite_array(name: str, values, ndim: int) -> np.ndarray:
     return array
 
 
-def host_magnitude_limits(n: int, d: int) -> tuple[float, float]:
-    """The range ``(low, high)`` that the largest |value| of a data set must lie in for its float64
-    sums of squares (losses, gradients, ``X^T X`` over ``n`` samples and ``d`` features) to
-    neither overflow nor underflow, with :data:`HOST_HEADROOM` to spare."""
-    terms = float(n) * float(d)
-    info = np.finfo(np.float64)
-    return (float(np.sqrt(info.smallest_normal * terms)) * HOST_HEADROOM,
-            float(np.sqrt(info.max / terms)) / HOST_HEADROOM)
+def _scale_estimates(n: int, d: int, x_peak: float, y_peak: float) -> dict[str, float]:
+    """log10 of the largest values a least-squares run computes from data of these peaks: the
+    squared norm of a gradient (``~ d (n d |x| |y|)^2``), a loss (``~ n (d |y|)^2``), the squared
+    distance to the optimum (``~ d (|y| / |x|)^2``) and a per-sample smoothness (``~ d |x|^2``)."""
+    lx, ly, ln, ld = (float(np.log10(v)) for v in (x_peak, y_peak, n, d))
+    return {"squared gradient norm": 2 * (lx + ly + ln) + 3 * ld,
+            "loss": ly * 2 + ln + 2 * ld,
+            "squared distance to the optimum": 2 * (ly - lx) + ld,
+            "per-sample smoothness": 2 * lx + ld}
 
 
-def check_data_values(X: np.ndarray, y: np.ndarray, problem: str, l2: float = 0.0) -> None:
+def check_data_values(X: np.ndarray, y: np.ndarray, problem: str, l2: float = 0.0,
+                      dtype=np.float64) -> None:
     """Raise unless ``X`` and ``y`` (finite arrays) make a problem worth training on.
 
-    ``X`` must not be all zeros; its and ``y``'s magnitudes must lie within
-    :func:`host_magnitude_limits`; for ``linreg``, ``y`` must not be all zeros (``w = 0`` would
+    ``X`` must not be all zeros; for ``linreg``, ``y`` must not be all zeros (``w = 0`` would
     already be optimal); for ``logreg`` without L2, ``y`` must hold both labels (with one, the
-    optimum is at infinity).
+    optimum is at infinity). The magnitudes must keep the largest values a run computes
+    (:func:`_scale_estimates`) within ``dtype``'s range, :data:`HOST_HEADROOM` to spare, and
+    the smallest (the gradient and the smoothness) above its smallest normal number.
     """
     n, d = X.shape
-    low, high = host_magnitude_limits(n, d)
-    for name, values in (("X", X), ("y", y)):
-        peak = float(np.max(np.abs(values)))
-        if peak > high:
-            raise HalpInputError(
-                f"{name} holds values up to {peak:.3g}; with {n} samples and {d} features the "
-                f"float64 host needs max |{name}| <= {high:.3g} (rescale the data)")
-        if name == "X" and peak == 0:
-            raise HalpInputError("X is all zeros: there is nothing to train on")
-        if name == "X" and peak < low:
-            raise HalpInputError(
-                f"X holds values no larger than {peak:.3g}; the float64 host needs max |X| >= "
-                f"{low:.3g} for its sums of squares not to underflow (rescale the data)")
-    if problem == "linreg" and not np.any(y):
+    x_peak, y_peak = float(np.max(np.abs(X))), float(np.max(np.abs(y)))
+    if x_peak == 0:
+        raise HalpInputError("X is all zeros: there is nothing to train on")
+    if problem == "linreg" and y_peak == 0:
         raise HalpInputError("y is all zeros: w = 0 is already optimal, there is nothing to train")
     if problem == "logreg" and l2 == 0 and np.all(y == y[0]):
         raise HalpInputError(f"y is constant (every label is {y[0]:g}): the logistic optimum is "
                              "at infinity; use both labels or --l2 > 0")
+    info, headroom = np.finfo(dtype), float(np.log10(HOST_HEADROOM))
+    high, low = float(np.log10(info.max)) - headroom, float(np.log10(info.smallest_normal))
+    y_scale = y_peak if y_peak > 0 else 1.0  # logreg labels all 0 (with L2): margins of 1
+    estimates = _scale_estimates(n, d, x_peak, y_scale)
+    smallest = {"gradient": 2 * float(np.log10(x_peak * y_scale)) if x_peak * y_scale > 0
+                else -np.inf, "per-sample smoothness": 2 * float(np.log10(x_peak))}
+    scale = f"max |X| = {x_peak:.3g}, max |y| = {y_peak:.3g}"
+    for quantity, exponent in estimates.items():
+        if exponent > high:
+            raise HalpInputError(
+                f"the data's scale ({scale}) is beyond {np.dtype(dtype).name}: the {quantity} "
+                f"would reach about 1e{exponent:.0f}, above 1e{high:.0f}; rescale the data")
+    for quantity, exponent in smallest.items():
+        if exponent < low + headroom:
+            raise HalpInputError(
+                f"the data's scale ({scale}) is too small for {np.dtype(dtype).name}: the "
+                f"squared {quantity} would be about 1e{exponent:.0f}, near or below its "
+                f"smallest normal number 1e{low:.0f}; rescale the data")

@@ -108,14 +108,16 @@ def data_cases(tmp_path):
         "one label": (_write(tmp_path, "labels.npz", X, np.ones_like(y)), "logreg",
                       "y is constant (every label is 1): the logistic optimum is at infinity"),
         "huge": (_write(tmp_path, "huge.npz", X * 1e200, y * 1e200), "linreg",
-                 "X holds values up to"),
-        "tiny": (_write(tmp_path, "tiny.npz", X * 1e-200, y), "linreg",
-                 "X holds values no larger than"),
+                 "is beyond float64: the squared gradient norm would reach about 1e"),
+        "moderately huge": (_write(tmp_path, "huge100.npz", X * 1e100, y * 1e100), "linreg",
+                            "is beyond float64: the squared gradient norm would reach about 1e"),
+        "tiny": (_write(tmp_path, "tiny.npz", X * 1e-100, y * 1e-100), "linreg",
+                 "is too small for float64: the squared gradient would be about 1e"),
     }
 
 
 @pytest.mark.parametrize("case", ["text", "objects", "words", "zero X", "zero y", "one label",
-                                  "huge", "tiny"])
+                                  "huge", "moderately huge", "tiny"])
 def test_bad_data_file_is_one_line_naming_the_file(tmp_path, capsys, case):
     path, problem, message = data_cases(tmp_path)[case]
     assert main(["golden", "--data", str(path), "--problem", problem, "--epochs", "2",
@@ -126,11 +128,12 @@ def test_bad_data_file_is_one_line_naming_the_file(tmp_path, capsys, case):
     assert not (tmp_path / "out").exists()
 
 
-def test_huge_values_name_the_float64_limit(tmp_path, capsys):
+def test_huge_values_name_the_file_and_the_float64_limit(tmp_path, capsys):
     path, _, _ = data_cases(tmp_path)["huge"]
     assert main(["simulate", "--data", str(path), "--out", str(tmp_path / "out")]) == 2
     line = one_error_line(capsys, "simulate")
-    assert str(path) in line and "the float64 host needs max |X| <=" in line
+    assert str(path) in line and "max |X| = 2" in line and "e+200" in line
+    assert "above 1e302; rescale the data" in line
 
 
 @pytest.mark.parametrize("command", ["golden", "simulate"])
@@ -431,3 +434,19 @@ def test_verdict_of_a_simulation_that_ended_early():
               "first_mismatch": {"error": "no test ran\n(see results.xml)"}}
     assert verdict(report) == ("MISMATCH on icarus: the simulation failed: no test ran "
                                "(see results.xml)")
+
+
+def test_large_but_representable_scales_are_accepted(tmp_path):
+    """Data far from unit scale whose sums of squares still fit float64 train as unit-scale data
+    does (SVRG with the default step is invariant under X, y -> sX, sy)."""
+    X, y = _gaussian(n=50)
+    curves = {}
+    for name, scale in (("unit", 1.0), ("big", 1e60), ("small", 1e-60)):
+        path = _write(tmp_path, f"{name}.npz", X * scale, y * scale)
+        assert main(["golden", "--data", str(path), "--epochs", "3",
+                     "--out", str(tmp_path / name)]) == 0
+        results = json.loads((tmp_path / name / "results.json").read_text())
+        curves[name] = results["solvers"]["svrg"]["rel_subopt"]
+    assert curves["unit"][-1] < 0.01
+    for name in ("big", "small"):
+        np.testing.assert_allclose(curves[name], curves["unit"], rtol=1e-6)
