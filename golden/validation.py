@@ -73,7 +73,7 @@ def check_data_values(X: np.ndarray, y: np.ndarray, problem: str, l2: float = 0.
                       dtype=np.float64) -> None:
     """Raise unless ``X`` and ``y`` (finite arrays) make a problem worth training on.
 
-    ``X`` must not be all zeros; for ``linreg``, ``y`` must not be all zeros (``w = 0`` would
+    ``X`` must not be all zeros or constant; for ``linreg``, ``y`` must not be all zeros (``w = 0`` would
     already be optimal); for ``logreg`` without L2, ``y`` must hold both labels (with one, the
     optimum is at infinity). The magnitudes must keep the largest values a run computes
     (:func:`_scale_estimates`) within ``dtype``'s range, :data:`HOST_HEADROOM` to spare, and
@@ -83,6 +83,9 @@ def check_data_values(X: np.ndarray, y: np.ndarray, problem: str, l2: float = 0.
     x_peak, y_peak = float(np.max(np.abs(X))), float(np.max(np.abs(y)))
     if x_peak == 0:
         raise HalpInputError("X is all zeros: there is nothing to train on")
+    if n > 1 and np.all(X == X.flat[0]):
+        raise HalpInputError(f"X is constant (every entry is {X.flat[0]:g}): all {n} samples are "
+                             "the same point")
     if problem == "linreg" and y_peak == 0:
         raise HalpInputError("y is all zeros: w = 0 is already optimal, there is nothing to train")
     if problem == "logreg" and l2 == 0 and np.all(y == y[0]):

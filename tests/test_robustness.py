@@ -103,6 +103,8 @@ def data_cases(tmp_path):
         "words": (words, "linreg", "array X holds <U1 values, not numbers"),
         "zero X": (_write(tmp_path, "zero.npz", np.zeros_like(X), y), "linreg",
                    "X is all zeros: there is nothing to train on"),
+        "constant X": (_write(tmp_path, "constant.npz", np.full_like(X, 2.5), y), "linreg",
+                       "X is constant (every entry is 2.5): all 30 samples are the same point"),
         "zero y": (_write(tmp_path, "zero_y.npz", X, np.zeros_like(y)), "linreg",
                    "y is all zeros: w = 0 is already optimal"),
         "one label": (_write(tmp_path, "labels.npz", X, np.ones_like(y)), "logreg",
@@ -116,8 +118,8 @@ def data_cases(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["text", "objects", "words", "zero X", "zero y", "one label",
-                                  "huge", "moderately huge", "tiny"])
+@pytest.mark.parametrize("case", ["text", "objects", "words", "zero X", "constant X", "zero y",
+                                  "one label", "huge", "moderately huge", "tiny"])
 def test_bad_data_file_is_one_line_naming_the_file(tmp_path, capsys, case):
     path, problem, message = data_cases(tmp_path)[case]
     assert main(["golden", "--data", str(path), "--problem", problem, "--epochs", "2",
