@@ -178,15 +178,22 @@ def test_simulate_size_beyond_the_accelerator(tmp_path, capsys):
 
 # -- synth.json ----------------------------------------------------------------------------------
 
+#: The build SIMULATE_SMALL runs: 8 bits, 4 lanes, default widths, memories of 40 x 6.
+SMALL_BUILD = {"bits": 8, "lanes": 4, "data_bits": 8, "frac_bits": 16, "n_max": 40, "d_max": 6}
+
+
+def synth_result(design="core", target="ecp5", fmax=90.0, **config):
+    return {"design": design, "target": target, "fmax_mhz": fmax,
+            "config": {**SMALL_BUILD, **config}}
+
+
 @pytest.mark.parametrize("content, message", [
-    ({"design": "macc", "target": "ecp5", "fmax_mhz": 143.7, "config": {"bits": 8, "lanes": 4}},
-     "is of design 'macc', not 'core'"),
-    ({"design": "core", "target": "ecp5", "fmax_mhz": 90.0, "config": {"bits": 4, "lanes": 4}},
-     "is of a 4-bit, 4-lane core; this run is 8-bit, 4 lanes"),
-    ({"design": "core", "target": "ecp5", "fmax_mhz": 90.0, "config": {"bits": 8, "lanes": 16}},
-     "is of a 8-bit, 16-lane core; this run is 8-bit, 4 lanes"),
-    ({"design": "core", "target": "generic", "fmax_mhz": None, "config": {"bits": 8, "lanes": 4}},
-     "(target generic) has no routed Fmax"),
+    (synth_result(design="macc", fmax=143.7), "is of design 'macc', not 'core'"),
+    (synth_result(bits=4), "is of a 4-bit, 4-lane core; this run is 8-bit, 4 lanes"),
+    (synth_result(lanes=16), "is of a 8-bit, 16-lane core; this run is 8-bit, 4 lanes"),
+    (synth_result(frac_bits=4), "is of another build: frac_bits 4 (this run 16)"),
+    (synth_result(n_max=32), "is of another build: n_max 32 (this run needs 40)"),
+    (synth_result(target="generic", fmax=None), "(target generic) has no routed Fmax"),
     ([1, 2], "is not a JSON object"),
 ])
 def test_synth_json_must_be_the_build_being_run(tmp_path, capsys, content, message):
@@ -196,6 +203,15 @@ def test_synth_json_must_be_the_build_being_run(tmp_path, capsys, content, messa
                  "--out", str(tmp_path / "out")]) == 2
     line = one_error_line(capsys, "simulate")
     assert f"synthesis result {synth} " in line and message in line
+
+
+def test_synth_json_of_a_larger_build_gives_the_clock(tmp_path):
+    synth = tmp_path / "synth.json"
+    synth.write_text(json.dumps(synth_result(fmax=77.5, n_max=128, d_max=128)))
+    assert main(["simulate", *SIMULATE_SMALL, "--synth-json", str(synth),
+                 "--out", str(tmp_path / "out")]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["performance"]["clock_mhz"] == 77.5
 
 
 # -- external tools -----------------------------------------------------------------------------

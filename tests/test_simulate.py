@@ -128,7 +128,8 @@ def test_data_file_and_synth_clock(tmp_path, capsys):
     np.savez(data, X=problem.X, y=problem.y)
     synth = tmp_path / "synth.json"
     synth.write_text(json.dumps({"design": "core", "target": "ecp5", "fmax_mhz": 62.5,
-                                 "config": {"bits": 8, "lanes": 4}}))
+                                 "config": {"bits": 8, "lanes": 4, "data_bits": 8,
+                                            "frac_bits": 16, "n_max": N, "d_max": D}}))
     out = tmp_path / "out"
     assert main(["simulate", "--data", str(data), "--lanes", "4", "--epochs", "2",
                  "--epoch-length", "10", "--step-size", str(STEP), "--synth-json", str(synth),

@@ -152,7 +152,8 @@ def check_hardware_run(problem, config, run, source: str, *, step_given: bool) -
 
 def synth_clock(path, config) -> float:
     """The ``fmax_mhz`` of a ``halp-hw synth`` result, after checking that it is the build being
-    run: design ``core``, the same bits and lanes, a target that places and routes."""
+    run: design ``core``, the same widths and lanes, memories that hold the run's problem
+    (``config.n_max``, ``config.d_max``), and a target that places and routes."""
     from halp_hw.models.perf import clock_from_synth, read_synth_json
 
     data = read_synth_json(path)
@@ -165,6 +166,14 @@ def synth_clock(path, config) -> float:
         raise HalpInputError(f"synthesis result {path} is of a {built.get('bits')}-bit, "
                              f"{built.get('lanes')}-lane core; this run is {config.bits}-bit, "
                              f"{config.lanes} lanes")
+    differing = [f"{key} {built.get(key)} (this run {getattr(config, key)})"
+                 for key in ("data_bits", "frac_bits") if built.get(key) != getattr(config, key)]
+    differing += [f"{key} {built.get(key)} (this run needs {getattr(config, key)})"
+                  for key in ("n_max", "d_max")
+                  if not isinstance(built.get(key), int) or built[key] < getattr(config, key)]
+    if differing:
+        raise HalpInputError(f"synthesis result {path} is of another build: "
+                             f"{', '.join(differing)}")
     if data.get("fmax_mhz") is None:
         raise HalpInputError(f"synthesis result {path} (target {target}) has no routed Fmax: "
                              "synthesize for a target that places and routes (ecp5, ice40)")

@@ -67,8 +67,7 @@ def _load_problem(args):
     return problem, f"data file {args.data}"
 
 
-def _clock(args) -> tuple[float, str]:
-    from halp_hw.golden.hardware import HardwareConfig
+def _clock(args, config) -> tuple[float, str]:
     from halp_hw.golden.validation import check_positive
 
     from halp_hw.models.perf import DEFAULT_CLOCK_MHZ
@@ -76,8 +75,7 @@ def _clock(args) -> tuple[float, str]:
     from ._checks import synth_clock
 
     if args.synth_json is not None:
-        build = HardwareConfig(bits=args.bits, lanes=args.lanes)  # also checks the two
-        return synth_clock(args.synth_json, build), f"fmax_mhz of {args.synth_json}"
+        return synth_clock(args.synth_json, config), f"fmax_mhz of {args.synth_json}"
     if args.clock_mhz is not None:
         return check_positive("--clock-mhz", args.clock_mhz), "--clock-mhz"
     return DEFAULT_CLOCK_MHZ, "default"
@@ -108,9 +106,9 @@ def handle(args) -> int:
     from ._partial import keep_partial_results
 
     check_backend(args.backend)
-    clock_mhz, clock_source = _clock(args)
     problem, source = _load_problem(args)
     config, run = run_from_args(args, problem)
+    clock_mhz, clock_source = _clock(args, config)
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
     hosts = []
     with keep_partial_results(args.out / "results.json",
