@@ -19,13 +19,16 @@ SMALL = ["--n", "32", "--d", "10", "--bits", "8", "--lanes", "3", "--epochs", "1
 
 
 def run_verify(rtl, tmp_path, capsys, *args):
-    """Run the command; return its exit status, the JSON it wrote, and the JSON it printed."""
+    """Run the command with --json; return its exit status and the JSON it wrote (and printed,
+    alone on stdout, with the verdict on stderr)."""
     out = tmp_path / "out"
     status = main(["verify", *args, "--sim", rtl.simulator, "--build-dir", str(rtl.build_root),
                    "--out", str(out), "--json"])
     written = json.loads((out / "verify.json").read_text())
-    printed = capsys.readouterr().out
-    assert json.loads(printed[:printed.rindex("}") + 1]) == written
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == written
+    verdict = captured.err.strip().splitlines()[-1]
+    assert verdict.startswith("bit-exact on " if written["bit_exact"] else "MISMATCH on ")
     assert (out / "verify.png").stat().st_size > 0
     return status, written
 
