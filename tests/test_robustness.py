@@ -245,7 +245,7 @@ def test_lint_without_verilator_is_refused_before_writing(tmp_path, capsys, monk
 def test_golden_failure_midway_writes_the_finished_solvers(tmp_path, capsys, monkeypatch):
     from halp_hw.golden import solvers
 
-    def broken(self, problem, w, indices, storage):
+    def broken(self, *args, **kwargs):
         raise RuntimeError("lane fell off")
 
     monkeypatch.setattr(solvers.HALP, "_epoch", broken)
