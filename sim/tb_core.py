@@ -20,6 +20,14 @@ entry per scenario under ``phases``):
     gradient words at the extremes of ``grad_width``, and exponents at both ends of the
     exponent register: every update saturates one way or the other, and the dot products
     reach the extremes of ``dot_width``.
+``random``
+    (with ``params["random_run"]`` overriding fields of the run) One phase per random stream
+    (the sample stream and each lane's), seeded with the one user seed that makes that
+    stream's first state zero (the PRNG then starts from its key), on ``d - 1`` features
+    (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
+    uniform random data, gradient words that put each epoch's first update on a rounding
+    boundary (see :func:`run_random`), random step mantissas and exponents, and random junk in the memory lanes past ``d`` (which the core must ignore).
+    Summaries are ``random0``, ``random1``, ...
 
 One progress line per epoch goes to ``tb_support.report_progress``.
 
@@ -30,6 +38,7 @@ Coverage counted per run: ``saturations`` (the RTL counter), ``recenters``, ``ro
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import Counter
 
@@ -40,6 +49,7 @@ from cocotb.triggers import SimTimeoutError, with_timeout
 from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
+from halp_hw.golden.prng import stream_key
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.runtime.simulate import drive_halp
 from tb_halp_run import CocotbAccelerator
@@ -148,10 +158,11 @@ class LockstepAccelerator:
                 "coverage": dict(self.coverage)}
 
 
-async def start_core(dut, host: HalpHost) -> CocotbAccelerator:
-    """Reset (the clock runs), then load the data, problem size, mantissa and seed of ``host``."""
+async def start_core(dut, host: HalpHost, padding_rng=None) -> CocotbAccelerator:
+    """Reset (the clock runs), then load the data, problem size, mantissa and seed of ``host``
+    (with random junk past ``d`` in the memories when ``padding_rng`` is given)."""
     await reset(dut, ("cmd_valid", "x_wr_en", "g_wr_en"))
-    rtl = CocotbAccelerator(dut, host.config, host.problem.d)
+    rtl = CocotbAccelerator(dut, host.config, host.problem.d, padding_rng)
     await rtl.load(host)
     return rtl
 
@@ -175,6 +186,59 @@ async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> No
         report_progress(f"extremes epoch {epoch + 1}")
 
 
+async def run_random(host: HalpHost, lockstep: LockstepAccelerator, rng) -> None:
+    """Epochs of random exponents and of gradients that put the first update of the epoch on
+    a rounding boundary.
+
+    After a recenter ``z`` and the coefficient are 0, so the epoch's first update of feature
+    ``j`` is ``floor((r_j - G_j) / 2**F)``, where ``r_j`` is the lane's next random draw (read
+    ahead from a copy of the golden streams). ``G_j = r_j + k_j 2**F`` (even epochs) or
+    ``r_j - 2**F + 1 + k_j 2**F`` (odd epochs) with random ``k_j``: any change of ``G`` by one
+    LSB (in the memory, the lane or the rounder) moves the result, which a random ``G`` would
+    do only with probability about ``2**-F``.
+    """
+    config, d = host.config, host.problem.d
+    low, high = int_range(EXPONENT_BITS)
+    for epoch in range(host.run.epochs):
+        ahead = copy.deepcopy(lockstep.model.lane_random)
+        random = ahead.draw(config.beats(d)).reshape(-1)[:d]
+        offset = 0 if epoch % 2 == 0 else 1 - (1 << config.frac_bits)
+        whole = rng.integers(-(1 << (config.bits - 1)), 1 << (config.bits - 1), size=d)
+        grad = random + offset + (whole << config.frac_bits)
+        await lockstep.load_gradient(grad)
+        await lockstep.recenter(int(rng.integers(low, high + 1)))
+        await lockstep.run(host.run.epoch_length)
+        report_progress(f"random epoch {epoch + 1}")
+
+
+def random_inputs(host: HalpHost, rng: np.random.Generator) -> None:
+    """Replace the host's data and step by uniform random ones (in place)."""
+    low, high = int_range(host.config.data_bits)
+    host.x_ints = rng.integers(low, high + 1, size=host.x_ints.shape)
+    host.mantissa = max(1, int(rng.integers(1, 1 << STEP_MANTISSA_BITS))
+                        >> int(rng.integers(0, 12)))
+
+
+def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int]]:
+    """``(phase name, scenario, run, d)`` of every phase of ``p["scenarios"]``, in order."""
+    run = HardwareRun(**p["run"])
+    phases = []
+    for scenario in p["scenarios"]:
+        if scenario == "training":
+            phases.append((scenario, scenario, run, p["d"]))
+        elif scenario == "extremes":
+            phases.append((scenario, scenario, dataclasses.replace(run, **p.get("extremes_run", {})),
+                           p["d"]))
+        elif scenario == "random":
+            random_run = dataclasses.replace(run, **p.get("random_run", {}))
+            phases += [(f"random{stream}", scenario,
+                        dataclasses.replace(random_run, seed=stream_key(stream)),
+                        max(1, p["d"] - 1)) for stream in range(config.lanes + 1)]
+        else:
+            raise ValueError(f"unknown scenario {scenario!r}")
+    return phases
+
+
 def cycle_budget(config, run: HardwareRun, n: int, d: int) -> int:
     """Generous cycles for a phase: data load, and per step the run plus a ``z`` read-back."""
     words = config.words_per_row
@@ -183,12 +247,12 @@ def cycle_budget(config, run: HardwareRun, n: int, d: int) -> int:
 
 
 async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every_step: bool,
-                    rng) -> dict:
+                    rng, name: str | None = None) -> dict:
     """Reset and load the core, run one scenario in lockstep; return its summary."""
-    rtl = await start_core(dut, host)
-    lockstep = LockstepAccelerator(rtl, host.make_model(), board, every_step, scenario)
-    if scenario == "extremes":
-        await run_extremes(host, lockstep, rng)
+    rtl = await start_core(dut, host, padding_rng=rng if scenario == "random" else None)
+    lockstep = LockstepAccelerator(rtl, host.make_model(), board, every_step, name or scenario)
+    if scenario in ("extremes", "random"):
+        await (run_extremes if scenario == "extremes" else run_random)(host, lockstep, rng)
         summary = lockstep.summary()
     else:
         def on_epoch(epoch):
@@ -200,27 +264,35 @@ async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every
     return summary
 
 
-@cocotb.test()
-async def core_matches_golden(dut):
-    p = params()
-    config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
-    board = Scoreboard(p.get("report"))
+async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
+    """Every phase of ``p["scenarios"]`` in order, each after a reset (the clock runs);
+    return their summaries by name. A phase that overruns its cycle budget fails."""
+    config = hardware_config(p["config"])
     phases = {}
-    await start_clock(dut)
-    for scenario in p["scenarios"]:
-        problem = paper_linreg(p["n"], p["d"], p["problem_seed"])
-        if scenario == "extremes":
-            run = dataclasses.replace(run, **p.get("extremes_run", {}))
+    for name, scenario, run, d in scenario_phases(p, config):
+        problem = paper_linreg(p["n"], d, p["problem_seed"])
         host = HalpHost(problem, config, run)
         rng = np.random.default_rng(run.seed)
         if scenario == "extremes":
             extreme_inputs(host, rng)
+        elif scenario == "random":
+            random_inputs(host, rng)
         budget = cycle_budget(config, run, problem.n, problem.d)
-        phase = run_phase(dut, scenario, host, board, p["compare"] == "step", rng)
+        phase = cocotb.start_soon(run_phase(dut, scenario, host, board, p["compare"] == "step",
+                                            rng, name))
         try:
-            phases[scenario] = await with_timeout(phase, budget * CLOCK_PERIOD_NS, "ns")
+            phases[name] = await with_timeout(phase, budget * CLOCK_PERIOD_NS, "ns")
         except SimTimeoutError:
-            raise AssertionError(f"{scenario}: the core did not finish within {budget} cycles "
+            phase.cancel()  # it would go on driving the core
+            raise AssertionError(f"{name}: the core did not finish within {budget} cycles "
                                  "(busy or cmd_ready stuck?)") from None
-    board.extra["phases"] = phases
+    return phases
+
+
+@cocotb.test()
+async def core_matches_golden(dut):
+    p = params()
+    board = Scoreboard(p.get("report"))
+    await start_clock(dut)
+    board.extra["phases"] = await run_regression(dut, p, board)
     board.finish()

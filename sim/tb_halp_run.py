@@ -21,6 +21,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
+from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.problems import LeastSquares
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
@@ -44,8 +45,19 @@ class CocotbAccelerator:
         Features of the problem (the words of ``z`` read back).
     """
 
-    def __init__(self, dut, config, d: int):
+    def __init__(self, dut, config, d: int, padding_rng: np.random.Generator | None = None):
         self.dut, self.config, self.d = dut, config, d
+        self.padding_rng = padding_rng
+
+    def _pack(self, values, width: int) -> list[int]:
+        """``values`` as memory words; with ``padding_rng``, the lanes past ``d`` of the last
+        word hold random values (which the core must ignore) instead of 0."""
+        values = list(values)
+        if self.padding_rng is not None:
+            padding = self.config.beats(len(values)) * self.config.lanes - len(values)
+            low, high = int_range(width)
+            values += self.padding_rng.integers(low, high + 1, size=padding).tolist()
+        return pack_words(values, lanes=self.config.lanes, width=width)
 
     async def _write(self, port: str, words, base: int = 0) -> None:
         addr, data, enable = (getattr(self.dut, f"{port}_wr_{name}")
@@ -76,13 +88,12 @@ class CocotbAccelerator:
         cfg, dut = self.config, self.dut
         dut.n.value, dut.d.value, dut.mantissa.value = host.problem.n, self.d, host.mantissa
         for row, values in enumerate(host.x_ints):
-            await self._write("x", pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
+            await self._write("x", self._pack(values, cfg.data_bits),
                               base=row * cfg.words_per_row)
         await self.command(Command.SEED, host.run.seed)
 
     async def load_gradient(self, grad_ints) -> None:
-        cfg = self.config
-        await self._write("g", pack_words(grad_ints, lanes=cfg.lanes, width=cfg.grad_width))
+        await self._write("g", self._pack(grad_ints, self.config.grad_width))
 
     async def recenter(self, exponent: int) -> None:
         await self.command(Command.RECENTER, exponent)

@@ -65,14 +65,15 @@ def build_block(name: str, config: HardwareConfig):
     return builders[name]()
 
 
-def component_verilog(component, *, name: str) -> str:
+def component_verilog(component, *, name: str, emit_src: bool = False) -> str:
     """Synthesizable Verilog of ``component`` with top module ``name`` (ports: its signature).
 
-    Source locations are left out so the text depends only on the design.
+    Source locations are left out unless ``emit_src``, so the text depends only on the design;
+    with ``emit_src`` every signal and cell names the Python line that made it.
     """
     from amaranth.back import verilog
 
-    return verilog.convert(component, name=name, emit_src=False)
+    return verilog.convert(component, name=name, emit_src=emit_src)
 
 
 def describe_ports(component) -> list[dict]:

@@ -50,7 +50,7 @@ __all__ = [
     "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable",
     "SimulationError", "TestOutcome", "TestbenchResults", "BuiltDesign", "verilator_bin_dir",
     "verilator_executable", "check_simulator", "simulator_unavailable_reason",
-    "default_simulator", "build_design", "run_testbench",
+    "default_simulator", "build_design", "build_verilog", "run_testbench",
 ]
 
 #: Environment variable that selects the simulator when no ``--sim`` is given.
@@ -139,8 +139,20 @@ def build_design(component, *, simulator: str, waves: bool = False,
                  build_root: Path | str = DEFAULT_BUILD_ROOT) -> BuiltDesign:
     """Convert ``component`` to Verilog and build it, unless this exact build already exists."""
     check_simulator(simulator)
-    text = component_verilog(component, name=_TOPLEVEL)
-    digest = hashlib.sha256(f"{simulator}\n{waves}\n{text}".encode()).hexdigest()[:16]
+    return build_verilog(component_verilog(component, name=_TOPLEVEL), simulator=simulator,
+                         waves=waves, build_root=build_root)
+
+
+def build_verilog(text: str, *, simulator: str, waves: bool = False,
+                  build_root: Path | str = DEFAULT_BUILD_ROOT,
+                  lint_waivers: tuple = ()) -> BuiltDesign:
+    """Build Verilog source ``text`` whose top module is ``top``, unless this exact build
+    already exists (for designs that do not come straight from an Amaranth component, such as
+    a mutated netlist). ``lint_waivers`` adds Verilator ``-Wno-...`` options to
+    :data:`VERILATOR_LINT_WAIVERS` (documented where they are defined)."""
+    check_simulator(simulator)
+    options = "".join(f"{option}\n" for option in (simulator, waves, *lint_waivers))
+    digest = hashlib.sha256(f"{options}{text}".encode()).hexdigest()[:16]
     build_root = Path(build_root).resolve()
     build_dir = build_root / digest
     built = BuiltDesign(simulator, build_dir, waves)
@@ -149,7 +161,7 @@ def build_design(component, *, simulator: str, waves: bool = False,
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{_TOPLEVEL}.v"
     source.write_text(text)
-    build_args = list(VERILATOR_LINT_WAIVERS) if simulator == "verilator" else []
+    build_args = [*VERILATOR_LINT_WAIVERS, *lint_waivers] if simulator == "verilator" else []
     from cocotb_tools.runner import get_runner
 
     with _toolchain_environment(simulator, build_root):
@@ -299,9 +311,10 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
                 extra_env={PARAMS_ENV_VAR: json.dumps(params)},
                 log_file=run_dir / "sim.log",
             )
-        except SystemExit as error:
-            if not results_xml.is_file():
-                raise SimulationError(f"{built.simulator} exited with {error.code}; see "
+        except (SystemExit, RuntimeError) as error:  # the runner exits, or raises when the
+            if not results_xml.is_file():              # simulator itself stopped
+                raise SimulationError(f"{built.simulator} exited with "
+                                      f"{getattr(error, 'code', error)}; see "
                                       f"{run_dir / 'sim.log'}") from None
     waves_file = None
     if built.waves:

@@ -23,7 +23,8 @@ from halp_hw.hdl.core import HALPCore
 from halp_hw.hdl.faults import check_fault
 from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
 
-__all__ = ["COMPARE_POINTS", "verify", "write_plot"]
+__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "regression_params", "first_difference", "verify",
+           "write_plot"]
 
 #: When ``z`` and the counters are compared: after every inner step, or after every epoch.
 COMPARE_POINTS = ("step", "epoch")
@@ -32,6 +33,11 @@ COMPARE_POINTS = ("step", "epoch")
 #: A training run keeps ``z`` inside its range by design, so without it nothing would test the
 #: saturation bounds.
 CORNER_RUN = {"epochs": 3, "epoch_length": 8}
+#: The random phases after it (``sim/tb_core.py``'s ``random`` scenario), one per random stream
+#: (L + 1): seeded so that the stream starts from the zero state, on d - 1 features, random
+#: data, gradients, step and exponents, junk in the memory lanes past d. Added where the
+#: mutation campaign (``halp-hw mutate``) found the training and corner phases blind.
+RANDOM_RUN = {"epochs": 2, "epoch_length": 4}
 
 
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
@@ -40,7 +46,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     """Train on the RTL and the golden model in lockstep; return the comparison report.
 
     After the training run, the same simulation resets the core and runs the corner phase
-    (:data:`CORNER_RUN`), compared the same way; ``bit_exact`` covers both.
+    (:data:`CORNER_RUN`) and the random phases (:data:`RANDOM_RUN`), compared the same way;
+    ``bit_exact`` covers them all.
 
     Parameters
     ----------
@@ -94,15 +101,13 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
                          build_root=build_root)
     build_seconds = time.perf_counter() - start
     say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
-        f"{compare}, then the corner phase ...")
+        f"{compare}, then the corner and random phases ...")
     start = time.perf_counter()
-    params = {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
-              "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
-              "scenarios": ["training", "extremes"], "extremes_run": CORNER_RUN,
-              "compare": compare}
+    params = regression_params(problem, problem_seed, config, run, compare)
     from tqdm import tqdm
 
-    with tqdm(total=run.epochs + CORNER_RUN["epochs"], desc=f"verify on {simulator}",
+    epochs = run.epochs + CORNER_RUN["epochs"] + RANDOM_RUN["epochs"] * (config.lanes + 1)
+    with tqdm(total=epochs, desc=f"verify on {simulator}",
               unit="epoch", file=sys.stderr, leave=False, disable=quiet) as bar:
         results = run_testbench(built, module="tb_core", params=params, name="verify",
                                 on_progress=lambda epochs: bar.update(epochs - bar.n))
@@ -111,16 +116,9 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     report = results.report or {}
     phases = report.get("phases", {})
     training, corners = phases.get("training", {}), phases.get("extremes", {})
-    first = report.get("first_mismatch")
-    if results.report is None:  # the simulation ended before the scoreboard could report
-        first = {"error": results.summary()}
+    first = first_difference(results.report, golden,
+                             None if results.passed else results.summary())
     golden_cycles = sum(golden.cycles or [])
-    for signal, expected, actual in (("cycles", golden_cycles, training.get("cycles")),
-                                     ("rel_subopt", golden.rel_subopt,
-                                      training.get("rel_subopt"))):
-        if first is None and actual != expected:  # the whole run against an independent one
-            first = {"signal": signal, "expected": expected, "actual": actual,
-                     "context": "training, end of the run"}
     return {
         "bit_exact": bool(results.passed and first is None),
         "iterates_compared": training.get("iterates_compared", 0),
@@ -131,6 +129,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         "golden_rel_subopt": golden.rel_subopt,
         "coverage": training.get("coverage", {}),
         "corners": corners,
+        "random_phases": {name: phase for name, phase in phases.items()
+                          if name.startswith("random")},
         "values_compared": report.get("compared", 0),
         "mismatches": report.get("mismatches"),
         "compare": compare,
@@ -144,6 +144,50 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         "waves": None if results.waves_file is None else str(results.waves_file),
         "sim_log": str(results.results_xml.parent / "sim.log"),
     }
+
+
+def regression_params(problem: Problem, problem_seed: int, config: HardwareConfig,
+                      run: HardwareRun, compare: str = "step") -> dict:
+    """The parameters of ``sim/tb_core.py`` for the regression: the training run of ``run`` on
+    ``problem``, then the corner phase (:data:`CORNER_RUN`) and the random phases
+    (:data:`RANDOM_RUN`)."""
+    return {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
+            "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
+            "scenarios": ["training", "extremes", "random"], "extremes_run": CORNER_RUN,
+            "random_run": RANDOM_RUN, "compare": compare}
+
+
+def first_difference(report: dict | None, golden, failure: str | None = None) -> dict | None:
+    """The first difference of a regression run (:func:`regression_params`), None if none.
+
+    Parameters
+    ----------
+    report : dict or None
+        The scoreboard's report (None: the simulation ended before it was written).
+    golden : HardwareRun result
+        An independent :func:`halp_hw.golden.hardware.run_halp_hardware` of the same run.
+    failure : str or None
+        Why the testbench failed, if it did.
+
+    Returns
+    -------
+    dict or None
+        The scoreboard's first mismatch; else the failure (``{"error": ...}``); else the
+        training run's cycle count or ``rel_subopt`` per epoch where it differs from
+        ``golden``'s.
+    """
+    if report is not None and report.get("first_mismatch") is not None:
+        return report["first_mismatch"]
+    if failure is not None or report is None:
+        return {"error": failure or "the testbench wrote no report"}
+    training = report.get("phases", {}).get("training", {})
+    for signal, expected, actual in (("cycles", sum(golden.cycles or []), training.get("cycles")),
+                                     ("rel_subopt", golden.rel_subopt,
+                                      training.get("rel_subopt"))):
+        if actual != expected:
+            return {"signal": signal, "expected": expected, "actual": actual,
+                    "context": "training, end of the run"}
+    return None
 
 
 def write_plot(report: dict, path) -> Path:

@@ -1,0 +1,176 @@
+"""A mutation campaign on the core: how much of the netlist the verification regression watches.
+
+One netlist holds every mutation behind a select input (:mod:`halp_hw.mutation.netlist`) and
+is built once; ``sim/tb_mutants.py`` runs the regression of ``halp-hw verify`` (a training run
+compared after every inner step, then the corner phase) once per select value in the same
+simulation, the unmutated design (select 0) first. A mutant is
+
+``killed``
+    when the regression reports a difference from the golden model (or fails: hangs, errors);
+``equivalent``
+    when it survives and a formal miter of the original and the mutated netlist finds no
+    input sequence that tells them apart (:mod:`halp_hw.mutation.equivalence`);
+``survived``
+    when it survives and the miter finds one: a behaviour the regression does not check.
+
+The score is ``killed / (killed + survived)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.problems import Problem
+from halp_hw.runtime.simulators import SimulationError, build_verilog, run_testbench
+from halp_hw.runtime.verify import first_difference, regression_params
+
+from . import equivalence, netlist
+from .netlist import Mutation
+
+__all__ = ["NETLIST_LINT_WAIVERS", "STATUSES", "Campaign", "prepare", "run_mutants",
+           "classify"]
+
+#: Verilator lint warnings that Yosys's netlist Verilog trips, on top of the project's waivers:
+#: ``UNOPTFLAT`` (a vector whose bits feed each other through logic, which Verilator would
+#: rather split; a performance note, not a loop) and ``CASEOVERLAP`` (the ``casez`` of Yosys's
+#: parallel-case multiplexer, whose cases are exclusive by construction).
+NETLIST_LINT_WAIVERS = ("-Wno-UNOPTFLAT", "-Wno-CASEOVERLAP")
+#: The outcomes of a mutant.
+STATUSES = ("killed", "survived", "equivalent")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A built mutated netlist and the regression that judges it.
+
+    Attributes
+    ----------
+    work_dir : pathlib.Path
+        The synthesized design, the mutation list and the Yosys logs.
+    mutations : list of Mutation
+        Select values 1..N.
+    built : BuiltDesign
+        The one simulator build of the mutated netlist.
+    params : dict
+        The regression's testbench parameters.
+    golden : object
+        The golden run the regression's end result is checked against.
+    """
+
+    work_dir: Path
+    mutations: list
+    built: object
+    params: dict
+    golden: object
+
+
+def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
+            mutations: int | list, seed: int, simulator: str, work_dir: Path | str,
+            build_root: Path | str) -> Campaign:
+    """Synthesize the core for ``config``, pick the mutations and build the mutated netlist.
+
+    ``mutations`` is a number (``mutate -list`` picks that many with ``seed``) or a list of
+    ``mutate -list`` lines to use as they are.
+    """
+    from halp_hw.flow.verilog import component_verilog
+    from halp_hw.hdl.core import HALPCore
+
+    work_dir = Path(work_dir)
+    golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
+    netlist.synthesize(component_verilog(HALPCore(config=config), name="top", emit_src=True),
+                       work_dir)
+    if isinstance(mutations, int):
+        chosen = netlist.list_mutations(work_dir, mutations, seed)
+    else:
+        chosen = [Mutation.parse(line, select) for select, line in enumerate(mutations, 1)]
+    text = netlist.mutants_verilog(work_dir, chosen)
+    built = build_verilog(text, simulator=simulator, build_root=build_root,
+                          lint_waivers=NETLIST_LINT_WAIVERS)
+    params = regression_params(problem, problem_seed, config, run, "step")
+    return Campaign(work_dir, chosen, built, params, golden)
+
+
+def run_mutants(campaign: Campaign, selects: list[int], on_done=None) -> dict[int, dict]:
+    """The regression once per select value; returns ``select -> first difference or None``.
+
+    A simulation that dies takes the mutant it was running with it: that mutant counts as
+    killed (``{"error": ...}``) and the rest run in a new simulation. ``on_done(select)`` is
+    called as each finishes.
+    """
+    outcomes: dict[int, dict | None] = {}
+    results_file = campaign.work_dir / "regression.jsonl"
+    remaining = list(selects)
+    while remaining:
+        results_file.write_text("")
+        params = {**campaign.params, "mutants": remaining, "results": str(results_file)}
+        seen = 0
+
+        def progress(lines):
+            nonlocal seen
+            if on_done is not None:
+                for select in remaining[seen:lines]:
+                    on_done(select)
+            seen = max(seen, lines)
+
+        try:
+            run_testbench(campaign.built, module="tb_mutants", params=params, name="mutants",
+                          on_progress=progress)
+            crash = None
+        except SimulationError as error:
+            crash = str(error)
+        for line in results_file.read_text().splitlines():
+            entry = json.loads(line)
+            outcomes[entry["select"]] = first_difference(entry["report"], campaign.golden,
+                                                         entry["failure"])
+        remaining = [select for select in remaining if select not in outcomes]
+        if remaining:  # the simulation died while running remaining[0]
+            outcomes[remaining[0]] = {"error": crash or "the simulation ended abnormally"}
+            if on_done is not None:
+                on_done(remaining[0])
+            remaining = remaining[1:]
+    return outcomes
+
+
+def classify(campaign: Campaign, *, depth: int, timeout: int, progress: bool = True,
+             out=sys.stderr) -> dict:
+    """Run the campaign: the original design, every mutant, a miter for every survivor.
+
+    Returns ``mutants`` (one entry per mutation: what it mutates, ``status``,
+    ``first_difference`` from the regression, ``miter`` for survivors) and the seconds spent.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    selects = [0] + [mutation.select for mutation in campaign.mutations]
+    with tqdm(total=len(selects), desc="mutants", unit="mutant", file=out,
+              disable=not progress) as bar:
+        outcomes = run_mutants(campaign, selects, on_done=lambda select: bar.update(1))
+    if outcomes[0] is not None:
+        raise SimulationError(f"the unmutated netlist fails the regression: {outcomes[0]}")
+    sim_seconds = time.perf_counter() - start
+    entries = []
+    survivors = [m for m in campaign.mutations if outcomes[m.select] is None]
+    proofs = {}
+    sizes = {name: campaign.params["config"][name] for name in ("n_max", "d_max")}
+    with tqdm(total=len(survivors), desc="miters", unit="survivor", file=out,
+              disable=not progress) as bar:
+        for mutation in survivors:
+            proofs[mutation.select] = equivalence.check(campaign.work_dir, mutation, depth=depth,
+                                                        timeout=timeout, sizes=sizes)
+            bar.update(1)
+    for mutation in campaign.mutations:
+        difference = outcomes[mutation.select]
+        proof = proofs.get(mutation.select)
+        if difference is not None:
+            status = "killed"
+        else:
+            status = "equivalent" if proof["equivalent"] else "survived"
+        entries.append({**mutation.as_dict(), "status": status, "first_difference": difference,
+                        "miter": proof})
+    return {"mutants": entries, "sim_seconds": round(sim_seconds, 1),
+            "miter_seconds": round(time.perf_counter() - start - sim_seconds, 1)}

@@ -1,0 +1,38 @@
+"""The regression of ``tb_core`` once per mutation of the core's mutated netlist, in one run.
+
+The design is the netlist of :mod:`halp_hw.mutation.netlist`: the core with an extra input
+``mutsel`` that switches on one mutation (0: none). For each select value of
+``params["mutants"]`` the testbench writes ``mutsel``, then runs :func:`tb_core.run_regression`
+(every scenario starts with a reset and writes every memory word it reads) with a fresh
+:class:`tb_support.Scoreboard`, and appends one JSON line to ``params["results"]``:
+``{"select": k, "report": <the scoreboard's report>, "failure": <message or null>}``. A line per
+mutant also goes to the progress file. Lines are written as each mutant finishes, so the caller
+knows how far a run that died got.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cocotb
+
+from tb_core import run_regression
+from tb_support import Scoreboard, params, report_progress, start_clock
+
+
+@cocotb.test()
+async def mutants_against_golden(dut):
+    p = params()
+    await start_clock(dut)
+    for select in p["mutants"]:
+        dut.mutsel.value = select
+        board = Scoreboard()
+        failure = None
+        try:
+            board.extra["phases"] = await run_regression(dut, p, board)
+        except Exception as error:  # noqa: BLE001 - any failure of the regression kills it
+            failure = f"{type(error).__name__}: {error}"
+        with open(p["results"], "a") as results:
+            results.write(json.dumps({"select": select, "report": board.report(),
+                                      "failure": failure}) + "\n")
+        report_progress(f"mutant {select}")
