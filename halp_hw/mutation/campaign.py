@@ -26,11 +26,11 @@ from pathlib import Path
 
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
 from halp_hw.golden.problems import Problem
+from halp_hw.golden.validation import HalpInputError
 from halp_hw.runtime.simulators import SimulationError, build_verilog, run_testbench
 from halp_hw.runtime.verify import first_difference, regression_params
 
 from . import equivalence, netlist
-from .netlist import Mutation
 
 __all__ = ["NETLIST_LINT_WAIVERS", "STATUSES", "Campaign", "prepare", "run_mutants",
            "classify"]
@@ -75,7 +75,8 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     """Synthesize the core for ``config``, pick the mutations and build the mutated netlist.
 
     ``mutations`` is a number (``mutate -list`` picks that many with ``seed``) or a list of
-    ``mutate -list`` lines to use as they are.
+    filters (dicts of ``mutate -list`` options such as ``{"wire": "rows.product", "wirebit":
+    3, "mode": "const1"}``), each standing for the first mutation that matches it.
     """
     from halp_hw.flow.verilog import component_verilog
     from halp_hw.hdl.core import HALPCore
@@ -87,7 +88,12 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     if isinstance(mutations, int):
         chosen = netlist.list_mutations(work_dir, mutations, seed)
     else:
-        chosen = [Mutation.parse(line, select) for select, line in enumerate(mutations, 1)]
+        chosen = []
+        for select, options in enumerate(mutations, 1):
+            matches = netlist.list_mutations(work_dir, 1, seed, select, **options)
+            if not matches:
+                raise HalpInputError(f"no mutation of the netlist matches {options}")
+            chosen.append(matches[0])
     text = netlist.mutants_verilog(work_dir, chosen)
     built = build_verilog(text, simulator=simulator, build_root=build_root,
                           lint_waivers=NETLIST_LINT_WAIVERS)
@@ -110,12 +116,13 @@ def run_mutants(campaign: Campaign, selects: list[int], on_done=None) -> dict[in
         params = {**campaign.params, "mutants": remaining, "results": str(results_file)}
         seen = 0
 
-        def progress(lines):
+        def progress(_):  # the progress file also has the phases' lines: count results
             nonlocal seen
+            done = len(results_file.read_text().splitlines())
             if on_done is not None:
-                for select in remaining[seen:lines]:
+                for select in remaining[seen:done]:
                     on_done(select)
-            seen = max(seen, lines)
+            seen = max(seen, done)
 
         try:
             run_testbench(campaign.built, module="tb_mutants", params=params, name="mutants",

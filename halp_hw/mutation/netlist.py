@@ -152,13 +152,17 @@ def synthesize(verilog_text: str, work_dir: Path) -> Path:
     return work_dir / DESIGN_FILE
 
 
-def list_mutations(work_dir: Path, count: int, seed: int) -> list[Mutation]:
-    """``mutate -list count -seed seed`` on the synthesized netlist, select values 1..count."""
+def list_mutations(work_dir: Path, count: int, seed: int, first_select: int = 1,
+                   **filters) -> list[Mutation]:
+    """``mutate -list count -seed seed`` on the synthesized netlist, select values from
+    ``first_select``; ``filters`` (``mode``, ``wire``, ``wirebit``, ``cell``, ``port``, ...)
+    restrict the candidates as ``mutate -list``'s options of the same names do."""
     listing = work_dir / "mutations.txt"
-    run_yosys(f"read_rtlil {DESIGN_FILE}\nmutate -list {count} -seed {seed} -o {listing.name}\n",
-              work_dir, "list")
+    options = "".join(f" -{key} {value}" for key, value in filters.items())
+    run_yosys(f"read_rtlil {DESIGN_FILE}\nmutate -list {count} -seed {seed}{options} "
+              f"-o {listing.name}\n", work_dir, "list")
     lines = [line for line in listing.read_text().splitlines() if line.startswith("mutate ")]
-    return [Mutation.parse(line, select) for select, line in enumerate(lines, start=1)]
+    return [Mutation.parse(line, select) for select, line in enumerate(lines, first_select)]
 
 
 def select_width(mutations) -> int:
