@@ -250,6 +250,7 @@ async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every
                     rng, name: str | None = None) -> dict:
     """Reset and load the core, run one scenario in lockstep; return its summary."""
     rtl = await start_core(dut, host, padding_rng=rng if scenario == "random" else None)
+    every_step = every_step and scenario != "random"  # a RUN of T: steps_left counts down
     lockstep = LockstepAccelerator(rtl, host.make_model(), board, every_step, name or scenario)
     if scenario in ("extremes", "random"):
         await (run_extremes if scenario == "extremes" else run_random)(host, lockstep, rng)

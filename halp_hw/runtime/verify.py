@@ -35,9 +35,10 @@ COMPARE_POINTS = ("step", "epoch")
 CORNER_RUN = {"epochs": 3, "epoch_length": 8}
 #: The random phases after it (``sim/tb_core.py``'s ``random`` scenario), one per random stream
 #: (L + 1): seeded so that the stream starts from the zero state, on d - 1 features, random
-#: data, gradients, step and exponents, junk in the memory lanes past d. Added where the
+#: data, step and exponents, gradients on rounding boundaries, junk in the memory lanes past
+#: d, one RUN of T steps per epoch (compared at its end). Added where the
 #: mutation campaign (``halp-hw mutate``) found the training and corner phases blind.
-RANDOM_RUN = {"epochs": 2, "epoch_length": 4}
+RANDOM_RUN = {"epochs": 2, "epoch_length": 20}
 
 
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
