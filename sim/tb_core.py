@@ -26,7 +26,9 @@ entry per scenario under ``phases``):
     stream's first state zero (the PRNG then starts from its key), on ``d - 1`` features
     (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
     uniform random data, gradient words that put each epoch's first update on a rounding
-    boundary (see :func:`run_random`), random step mantissas and exponents, and random junk in the memory lanes past ``d`` (which the core must ignore).
+    boundary (see :func:`run_random`), random step mantissas and exponents, and random junk
+    in the memory lanes past ``d`` (which the core must ignore). Each epoch is one RUN of T
+    steps whatever ``compare`` says (the control FSM's step counter then counts down from T).
     Summaries are ``random0``, ``random1``, ...
 
 One progress line per epoch goes to ``tb_support.report_progress``.
@@ -227,7 +229,8 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int]]:
         if scenario == "training":
             phases.append((scenario, scenario, run, p["d"]))
         elif scenario == "extremes":
-            phases.append((scenario, scenario, dataclasses.replace(run, **p.get("extremes_run", {})),
+            extremes_run = dataclasses.replace(run, **p.get("extremes_run", {}))
+            phases.append((scenario, scenario, extremes_run,
                            p["d"]))
         elif scenario == "random":
             random_run = dataclasses.replace(run, **p.get("random_run", {}))

@@ -66,8 +66,8 @@ def handle(args) -> int:
     config, run = run_from_args(args, problem)
     simulator = args.sim or default_simulator()
     if simulator != "verilator":
-        raise HalpInputError(f"--sim must be verilator for a mutation campaign (the netlist "
-                             f"is too slow on {simulator}), not {simulator!r}")
+        raise HalpInputError(f"--sim must be verilator for a mutation campaign (the only "
+                             f"simulator it is built and tested with), not {simulator!r}")
     try:
         campaign = prepare(problem, args.seed, config, run, mutations=args.mutants,
                            seed=args.mutation_seed, simulator=simulator,

@@ -18,8 +18,8 @@ def register(subparsers) -> None:
                     "recenter) and the inner loops on the simulated HALPCore RTL, in lockstep "
                     "with the golden hardware mode: z and the step/saturation/cycle counters "
                     "are compared after every inner step (or every epoch); then a corner phase "
-                    "(data, step, gradients and exponents at the extremes of their widths) is "
-                    "compared the same way. Prints a one-line verdict (bit-exact, or the first "
+                    "(data, step, gradients and exponents at the extremes of their widths) and "
+                    "one random phase per random stream are compared the same way. Prints a one-line verdict (bit-exact, or the first "
                     "mismatch) and writes DIR/verify.json (bit_exact, iterates_compared, "
                     "first_mismatch, cycles, "
                     "rel_subopt per epoch, coverage) and DIR/verify.png. Exit status 0 only "
@@ -66,8 +66,8 @@ def verdict(report: dict) -> str:
     if report["bit_exact"]:
         return (f"bit-exact {where}: {report['iterates_compared']} iterates and "
                 f"{report['values_compared']} values compared over {report['run']['epochs']} "
-                f"epochs and the corner phase; {report['cycles']} cycles, equal to the golden "
-                "model's")
+                f"epochs, the corner and the random phases; {report['cycles']} cycles, equal "
+                "to the golden model's")
     first = report["first_mismatch"] or {}
     if "error" in first:
         return f"MISMATCH {where}: the simulation failed: {' '.join(str(first['error']).split())}"

@@ -23,8 +23,8 @@ from halp_hw.hdl.core import HALPCore
 from halp_hw.hdl.faults import check_fault
 from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
 
-__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "regression_params", "first_difference", "verify",
-           "write_plot"]
+__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "regression_params", "first_difference",
+           "verify", "write_plot"]
 
 #: When ``z`` and the counters are compared: after every inner step, or after every epoch.
 COMPARE_POINTS = ("step", "epoch")
