@@ -12,8 +12,10 @@ entry per scenario under ``phases``):
 
 ``training``
     The host loop of :func:`halp_hw.runtime.simulate.drive_halp` (:class:`halp_hw.golden.hardware.HalpHost`:
-    full gradient, power-of-two scale, gradient memory, recenter) on the paper's synthetic
-    least-squares problem. The report adds ``rel_subopt`` per epoch.
+    full gradient, power-of-two scale, gradient memory, recenter) on the problem in
+    ``params["problem"]`` (an ``.npz`` of :func:`halp_hw.golden.datasets.save_problem`), or else
+    the paper's synthetic least-squares problem of ``n``, ``d`` and ``problem_seed``. The report
+    adds ``rel_subopt`` per epoch.
 ``extremes``
     (with ``params["extremes_run"]`` overriding fields of the run, e.g. fewer steps)
     Data at the extremes of ``data_bits`` (min and max only), the largest step mantissa,
@@ -38,6 +40,7 @@ import numpy as np
 from cocotb.triggers import SimTimeoutError, with_timeout
 
 from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.hdl.centering import EXPONENT_BITS
@@ -208,7 +211,8 @@ async def core_matches_golden(dut):
     phases = {}
     await start_clock(dut)
     for scenario in p["scenarios"]:
-        problem = paper_linreg(p["n"], p["d"], p["problem_seed"])
+        problem = (read_problem(p["problem"]) if "problem" in p
+                   else paper_linreg(p["n"], p["d"], p["problem_seed"]))
         if scenario == "extremes":
             run = dataclasses.replace(run, **p.get("extremes_run", {}))
         host = HalpHost(problem, config, run)
