@@ -18,17 +18,19 @@ is computed once per build, here, for both the golden model and the RTL's ROM.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numba
 import numpy as np
 from scipy.special import expit
 
 from .hardware import HardwareConfig
-from .problems import LogisticRegression
+from .problems import LOSS_DERIVATIVE_SIGNATURE, LogisticRegression
 
 __all__ = ["SigmoidTable", "sigmoid_table", "fixed_sigmoid", "sigmoid_error",
-           "FixedSigmoidLogistic"]
+           "FixedSigmoidLogistic", "fixed_logistic_derivative"]
 
 
 @dataclass(frozen=True)
@@ -113,15 +115,30 @@ class FixedSigmoidLogistic(LogisticRegression):
     def __init__(self, X, y, l2: float = 0.0, *, config: HardwareConfig = HardwareConfig()):
         super().__init__(X, y, l2)
         self.config = config
-
-    def residual(self, margins, rows):
-        top = 2 ** (self.config.sigmoid_in_bits - 1)
-        inputs = np.clip(np.floor(np.ldexp(margins, self.config.sigmoid_in_frac) + 0.5),
-                         -top, top - 1).astype(np.int64)
-        value = np.ldexp(fixed_sigmoid(inputs, self.config).astype(np.float64),
-                         -self.config.sigmoid_out_bits)
-        return value - self.y[rows]
+        self.loss_derivative = fixed_logistic_derivative(config)
 
     def full_gradient(self, w):
-        exact = super().residual(self.X @ w, slice(None))
+        exact = expit(self.X @ w) - self.y
         return self.X.T @ exact / self.n + self.l2 * w
+
+
+@lru_cache(maxsize=8)
+def fixed_logistic_derivative(config: HardwareConfig):
+    """``fixed_sigmoid(round(a 2**Fi)) 2**-O - y`` as a compiled loss-derivative kernel
+    (:data:`halp_hw.golden.problems.LOSS_DERIVATIVE_SIGNATURE`), the table frozen into it."""
+    table = sigmoid_table(config)
+    base, delta, shift = table.base, table.delta, table.shift
+    top, full = 2 ** (config.sigmoid_in_bits - 1), 2 ** config.sigmoid_out_bits
+    scale_in, scale_out = 2.0 ** config.sigmoid_in_frac, 2.0 ** -config.sigmoid_out_bits
+    half, mask = 1 << (shift - 1), (1 << shift) - 1
+
+    @numba.cfunc(LOSS_DERIVATIVE_SIGNATURE)
+    def derivative(a, y):
+        rounded = min(max(math.floor(a * scale_in + 0.5), -top), top - 1)
+        value = int(rounded)
+        magnitude = min(abs(value), top - 1)
+        segment, position = magnitude >> shift, magnitude & mask
+        p = base[segment] + ((delta[segment] * position + half) >> shift)
+        return (p if value >= 0 else full - p) * scale_out - y
+
+    return derivative
