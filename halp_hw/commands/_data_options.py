@@ -51,7 +51,7 @@ def load_problem(args, problem: str, l2: float = 0.0):
                                               standardize=not args.no_standardize)
         name = args.dataset
     elif args.data is not None:
-        result, source = load_data_file(args.data, problem, l2), f"file {args.data} (as given)"
+        result, source = load_data_file(args.data, problem, l2), f"data file {args.data} (as given)"
         name = str(args.data)
     else:
         n, d = (given if given is not None else default

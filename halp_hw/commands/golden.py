@@ -157,8 +157,8 @@ def run(args) -> int:
 
     _check_arguments(args)
     problem, source = load_problem(args, args.problem, args.l2)
-    print(f"{problem.name} on {source}")
     out, state = args.out, _Run(problem, source, args)
+    print(f"{problem.name} on {source}")
     with keep_partial_results(out / "results.json", state.results):
         state.execute()
         results = {**state.results(), "complete": True}

@@ -47,7 +47,6 @@ def _load_problem(args):
 
     problem, source = load_problem(args, args.problem)
     check_hardware_size(problem.n, problem.d)
-    print(f"{problem.name} on {source}")
     return problem, source
 
 
@@ -94,6 +93,7 @@ def handle(args) -> int:
     config, run = run_from_args(args, problem)
     clock_mhz, clock_source = _clock(args, config)
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
+    print(f"{problem.name} on {source}")
     hosts = []
     with keep_partial_results(args.out / "results.json",
                               lambda: _partial_results(args, problem, config, run, hosts)):

@@ -99,10 +99,10 @@ def handle(args) -> int:
     check_fault(args.fault)
     problem, source = load_problem(args, args.problem)
     check_hardware_size(problem.n, problem.d)
-    if not args.quiet:
-        print(f"{problem.name} on {source}", file=sys.stderr)
     config, run = run_from_args(args, problem)
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
+    if not args.quiet:
+        print(f"{problem.name} on {source}", file=sys.stderr)
     from halp_hw.runtime.verify import verify, write_plot
 
     json_path = args.out / "verify.json"
