@@ -1,8 +1,9 @@
 """``halp-hw golden``: run the five solvers of the HALP paper and plot their convergence.
 
 On the paper's synthetic least-squares problem (or a synthetic classification one, a
-scikit-learn data set, or the user's own data) it runs SGD, SVRG, LP-SGD, LP-SVRG and HALP with one shared step size, epoch length and
-seed, then writes ``DIR/results.json`` and ``DIR/convergence.png`` and prints a summary.
+scikit-learn data set, or the user's own data) it runs SGD, SVRG, LP-SGD, LP-SVRG and HALP with
+one shared step size, epoch length and seed, then writes ``DIR/results.json`` and
+``DIR/convergence.png`` and prints a summary.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ class SigmoidUnit(wiring.Component):
     Stage 1 takes the saturated magnitude and sign of ``a``; stage 2 reads the ROM word
     (``base``, ``delta``) of the segment; stage 3 registers it; stage 4 multiplies ``delta`` by
     the position in the segment; stage 5 adds the rounded product to ``base`` and mirrors
-    negative inputs (``2**O - p``). The whole pipeline advances when its output is free (``o.ready`` high or
-    ``o.valid`` low), so back-pressure stalls it without losing a value.
+    negative inputs (``2**O - p``). The whole pipeline advances when its output is free
+    (``o.ready`` high or ``o.valid`` low), so back-pressure stalls it without losing a value.
 
     Latency: 5 cycles from an accepted input to its ``o.valid``. Throughput: one input per cycle
     while ``o.ready`` stays high.
