@@ -17,7 +17,8 @@ from scipy.special import expit
 from .problems import LeastSquares, LogisticRegression, Problem, make_problem
 from .validation import HalpInputError, check_int, check_positive
 
-__all__ = ["paper_linreg", "synthetic_logreg", "load_dataset", "DATA_SUFFIXES"]
+__all__ = ["paper_linreg", "synthetic_logreg", "synthetic_problem", "load_dataset",
+           "DATA_SUFFIXES"]
 
 #: The file types :func:`load_dataset` reads.
 DATA_SUFFIXES = (".npz", ".csv")
@@ -69,6 +70,23 @@ def synthetic_logreg(n: int = 1000, d: int = 100, seed: int = 0,
     X, w_true, rng = _gaussian_design(n, d, seed)
     labels = rng.random(n) < expit(X @ w_true / np.sqrt(d))
     return LogisticRegression(X, labels.astype(np.float64), l2)
+
+
+def synthetic_problem(problem: str, n: int, d: int, seed: int,
+                      l2: float = 0.0) -> tuple[Problem, str]:
+    """The synthetic problem called ``problem`` and a one-line description of its data.
+
+    ``linreg`` is :func:`paper_linreg`; ``logreg`` is :func:`synthetic_logreg`; ``svm`` takes
+    the same samples with the labels mapped to -1/+1.
+    """
+    if problem == "linreg":
+        return paper_linreg(n, d, seed, l2=l2), f"paper_linreg(n={n}, d={d}, seed={seed})"
+    logistic = synthetic_logreg(n, d, seed, l2=l2)
+    description = f"synthetic_logreg(n={n}, d={d}, seed={seed})"
+    if problem == "logreg":
+        return logistic, description
+    labels = 2.0 * logistic.y - 1.0
+    return make_problem(problem, logistic.X, labels, l2), description + ", labels +-1"
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +141,7 @@ def load_dataset(path, problem: str = "linreg", l2: float = 0.0) -> Problem:
     path : str or pathlib.Path
         The file; a CSV file may start with one header line.
     problem : str
-        ``linreg`` or ``logreg`` (then ``y`` must hold 0/1 labels).
+        ``linreg``, ``logreg`` (then ``y`` must hold 0/1 labels) or ``svm`` (-1/+1 labels).
     l2 : float
         L2 weight (>= 0).
     """

@@ -30,6 +30,7 @@ from .validation import HalpInputError, check_int, check_positive
 
 __all__ = [
     "STEP_SHIFT", "STEP_MANTISSA_BITS", "HardwareConfig", "quantize_data", "step_mantissa",
+    "largest_step_size",
     "AcceleratorModel", "HardwareRun", "EpochInputs", "HalpHost", "run_halp_hardware",
 ]
 
@@ -62,6 +63,14 @@ class HardwareConfig:
         Largest number of features the memories hold, 1..4096.
     n_max : int
         Largest number of samples the data memory holds, 1..65536.
+    sigmoid_in_bits : int
+        Width of the sigmoid unit's signed input, 4..24.
+    sigmoid_in_frac : int
+        Fraction bits of that input, 0..sigmoid_in_bits - 2 (the default 11 covers [-16, 16)).
+    sigmoid_out_bits : int
+        Width of its unsigned output, all fraction bits, 4..24.
+    sigmoid_table_bits : int
+        log2 of the segments of its table, 1..sigmoid_in_bits - 2.
 
     Attributes
     ----------
@@ -81,6 +90,10 @@ class HardwareConfig:
     lanes: int = 8
     d_max: int = 128
     n_max: int = 256
+    sigmoid_in_bits: int = 16
+    sigmoid_in_frac: int = 11
+    sigmoid_out_bits: int = 16
+    sigmoid_table_bits: int = 8
 
     def __post_init__(self):
         check_int("bits", self.bits, 2, 16)
@@ -89,6 +102,10 @@ class HardwareConfig:
         check_int("lanes", self.lanes, 1, 64)
         check_int("d_max", self.d_max, 1, 4096)
         check_int("n_max", self.n_max, 1, 65536)
+        check_int("sigmoid_in_bits", self.sigmoid_in_bits, 4, 24)
+        check_int("sigmoid_in_frac", self.sigmoid_in_frac, 0, self.sigmoid_in_bits - 2)
+        check_int("sigmoid_out_bits", self.sigmoid_out_bits, 4, 24)
+        check_int("sigmoid_table_bits", self.sigmoid_table_bits, 1, self.sigmoid_in_bits - 2)
 
     # -- derived widths ------------------------------------------------------------------
     @property
@@ -167,6 +184,11 @@ def step_mantissa(step_size: float, data_exponent: int, frac_bits: int) -> int:
             f"{(limit + 0.5) * unit:.3g}"
         )
     return mantissa
+
+
+def largest_step_size(data_exponent: int, frac_bits: int) -> float:
+    """The largest step size :func:`step_mantissa` holds for this data scale and ``frac_bits``."""
+    return math.ldexp((1 << STEP_MANTISSA_BITS) - 1, -(2 * data_exponent + frac_bits + STEP_SHIFT))
 
 
 class AcceleratorModel:

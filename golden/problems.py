@@ -1,4 +1,4 @@
-"""The training problems: least squares and logistic regression, optionally L2-regularized.
+"""The training problems: least squares, logistic regression and the L2-SVM, each with optional L2.
 
 Both minimize ``f(w) = (1/N) sum_i f_i(w)`` with the regularizer folded into every ``f_i``, so
 the mean of the per-sample gradients is the full gradient. Each problem knows its exact optimum,
@@ -29,8 +29,8 @@ from scipy.special import expit
 
 from .validation import HalpInputError, check_finite_array
 
-__all__ = ["Problem", "LeastSquares", "LogisticRegression", "make_problem", "PROBLEMS",
-           "LOSS_DERIVATIVE_SIGNATURE"]
+__all__ = ["Problem", "LeastSquares", "LogisticRegression", "SquaredHingeSVM",
+           "squared_hinge_derivative", "make_problem", "PROBLEMS", "LOSS_DERIVATIVE_SIGNATURE"]
 
 #: The signature of every :attr:`Problem.loss_derivative`: ``(a, y) -> d loss / d a``.
 LOSS_DERIVATIVE_SIGNATURE = "float64(float64, float64)"
@@ -81,9 +81,13 @@ class Problem:
     loss_derivative : numba.cfunc of :data:`LOSS_DERIVATIVE_SIGNATURE`
         ``d f_i / d a`` at the linear prediction ``a = x_i . w`` for target ``y`` (without the
         regularizer): the one scalar kernel each problem defines (see the module docstring).
+    holdout : halp_hw.golden.datasets.Holdout or None
+        Held-out test data and its metric, recorded per epoch in every trace (None: no test
+        data, as for the synthetic problems).
     """
 
     name = "problem"
+    holdout = None
 
     def __init__(self, X, y, l2: float = 0.0):
         self.X = check_finite_array("X", X, ndim=2)
@@ -226,11 +230,75 @@ class LogisticRegression(Problem):
         return w
 
 
-PROBLEMS = {cls.name: cls for cls in (LeastSquares, LogisticRegression)}
+@numba.cfunc(LOSS_DERIVATIVE_SIGNATURE, cache=True)
+def squared_hinge_derivative(a, y):
+    """``d/da max(0, 1 - y a)^2 / 2 = -y max(0, 1 - y a)`` for one sample (label ``y = +-1``)."""
+    slack = 1.0 - y * a
+    return -y * slack if slack > 0.0 else 0.0
+
+
+class SquaredHingeSVM(Problem):
+    """The L2-SVM: ``f_i(w) = max(0, 1 - y_i x_i . w)^2 / 2 + l2/2 ||w||^2``, labels ``+-1``.
+
+    The squared hinge is once differentiable; its generalized Hessian weighs the samples inside
+    the margin (``y_i x_i . w < 1``) by 1 and the others by 0.
+    """
+
+    name = "svm"
+    loss_derivative = squared_hinge_derivative
+
+    def __init__(self, X, y, l2: float = 0.0):
+        super().__init__(X, y, l2)
+        if not np.isin(self.y, (-1.0, 1.0)).all():
+            raise HalpInputError("y must hold SVM labels -1 or +1 for problem svm")
+
+    def curvature(self, margins):
+        return (self.y * margins < 1.0).astype(np.float64)
+
+    def loss(self, w):
+        slack = np.maximum(1.0 - self.y * (self.X @ w), 0.0)
+        return 0.5 * float(slack @ slack) / self.n + 0.5 * self.l2 * float(w @ w)
+
+    def suboptimality(self, w):
+        # As for logistic regression, the first-order terms at w* cancel, leaving the mean of
+        # the per-sample Bregman remainders of h(u) = max(0, u)^2 / 2 at the slacks u = 1 - y a,
+        # each a sum of non-negative terms (no cancellation): with u* > 0 it is (u - u*)^2 / 2
+        # while u > 0 and u* (u*/2 - u) once u <= 0; with u* <= 0 it is max(0, u)^2 / 2.
+        e = w - self.optimum
+        slack_star = 1.0 - self.y * (self.X @ self.optimum)
+        change = -self.y * (self.X @ e)  # u - u*, computed without forming u - u*
+        slack = slack_star + change
+        active = np.where(slack > 0, 0.5 * change * change,
+                          slack_star * (0.5 * slack_star - slack))
+        remainder = np.where(slack_star > 0, active, 0.5 * np.maximum(slack, 0.0) ** 2)
+        return max(float(np.mean(remainder)) + 0.5 * self.l2 * float(e @ e), 0.0)
+
+    def _solve_optimum(self):
+        # Finite Newton (Keerthi and DeCoste 2005): on the samples inside the margin the loss is
+        # the least-squares (a - y)^2 / 2, so each step solves that quadratic exactly, then a
+        # line search on the piecewise quadratic; it stops when the active set repeats.
+        w = np.zeros(self.d)
+        for _ in range(200):
+            active = self.y * (self.X @ w) < 1.0
+            Xa = self.X[active]
+            A = Xa.T @ Xa / self.n + self.l2 * np.eye(self.d)
+            target = scipy.linalg.lstsq(A, Xa.T @ self.y[active] / self.n)[0]
+            step = target - w
+            t, f0 = 1.0, self.loss(w)
+            slope = float(self.full_gradient(w) @ step)
+            while self.loss(w + t * step) > f0 + 0.25 * t * slope and t > 1e-12:
+                t *= 0.5
+            w = w + t * step
+            if t == 1.0 and np.array_equal(self.y * (self.X @ w) < 1.0, active):
+                return w
+        return w
+
+
+PROBLEMS = {cls.name: cls for cls in (LeastSquares, LogisticRegression, SquaredHingeSVM)}
 
 
 def make_problem(name: str, X, y, l2: float = 0.0) -> Problem:
-    """The problem called ``name`` (``linreg`` or ``logreg``) on the given data."""
+    """The problem called ``name`` (``linreg``, ``logreg`` or ``svm``) on the given data."""
     if name not in PROBLEMS:
         raise HalpInputError(f"problem must be one of {', '.join(PROBLEMS)}, not {name!r}")
     return PROBLEMS[name](X, y, l2)

@@ -30,6 +30,9 @@ class Trace:
         Values clamped during epoch k (0 for k = 0).
     cycles : list of int or None
         Accelerator cycles spent in epoch k (hardware mode only).
+    test_metric : dict or None
+        For a problem with held-out data: ``{"name": "accuracy" or "rmse", "values": [...]}``,
+        the metric of ``w_k`` on the test part.
     """
 
     solver: str
@@ -40,6 +43,7 @@ class Trace:
     scale: list = field(default_factory=list)
     saturations: list = field(default_factory=list)
     cycles: list | None = None
+    test_metric: dict | None = None
 
     def record(self, problem, w, scale=None, saturations: int = 0, cycles: int | None = None):
         """Append the state after one more epoch (or the initial state)."""
@@ -52,9 +56,13 @@ class Trace:
         self.saturations.append(int(saturations))
         if cycles is not None:
             self.cycles = (self.cycles or []) + [int(cycles)]
+        if problem.holdout is not None:
+            self.test_metric = self.test_metric or {"name": problem.holdout.metric, "values": []}
+            self.test_metric["values"].append(problem.holdout.evaluate(w))
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if self.cycles is None:
-            del data["cycles"]
+        for optional in ("cycles", "test_metric"):
+            if data[optional] is None:
+                del data[optional]
         return data

@@ -42,12 +42,14 @@ def plot_convergence(traces: dict, path, title: str, *, reference: float | None 
         A target level to mark with a dashed horizontal line (e.g. 1e-12).
 
     Zero or non-finite points (an exact optimum, a diverged run) cannot be drawn on a log axis
-    and are left out of their line.
+    and are left out of their line. Traces with a ``test_metric`` (held-out data) get a second
+    panel below: that metric per epoch.
     """
+    tested = {key: trace for key, trace in traces.items() if trace.test_metric}
     # A diverged run's 1e300 overflows the log axis' autoscale margins: harmless, not a warning.
     with np.errstate(over="ignore"):
-        figure = Figure(figsize=(7.0, 4.5), dpi=120, layout="constrained")
-        axes = figure.add_subplot()
+        figure = Figure(figsize=(7.0, 7.0 if tested else 4.5), dpi=120, layout="constrained")
+        axes = figure.add_subplot(2 if tested else 1, 1, 1)
         for key, trace in traces.items():
             values = np.asarray(trace.rel_subopt, dtype=np.float64)
             values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
@@ -62,6 +64,20 @@ def plot_convergence(traces: dict, path, title: str, *, reference: float | None 
         axes.set_title(title, fontsize=10)
         axes.grid(True, which="major", alpha=0.4)
         axes.legend(loc="best")
+        if tested:
+            _plot_test_metric(tested, figure.add_subplot(2, 1, 2, sharex=axes))
         path = Path(path)
         figure.savefig(path)
     return path
+
+
+def _plot_test_metric(traces: dict, axes) -> None:
+    """The held-out metric per epoch, one line per trace (non-finite points left out)."""
+    name = next(iter(traces.values())).test_metric["name"]
+    for key, trace in traces.items():
+        values = np.asarray(trace.test_metric["values"], dtype=np.float64)
+        axes.plot(np.arange(values.size), values, marker="o", markersize=3, linewidth=1.5,
+                  label=solver_label(key, trace.hyperparameters))
+    axes.set_xlabel("epoch k")
+    axes.set_ylabel(f"test {'RMSE' if name == 'rmse' else name}")
+    axes.grid(True, which="major", alpha=0.4)

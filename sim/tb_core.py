@@ -12,8 +12,10 @@ entry per scenario under ``phases``):
 
 ``training``
     The host loop of :func:`halp_hw.runtime.simulate.drive_halp` (:class:`halp_hw.golden.hardware.HalpHost`:
-    full gradient, power-of-two scale, gradient memory, recenter) on the paper's synthetic
-    least-squares problem. The report adds ``rel_subopt`` per epoch.
+    full gradient, power-of-two scale, gradient memory, recenter) on the problem in
+    ``params["problem"]`` (an ``.npz`` of :func:`halp_hw.golden.datasets.save_problem`), or else
+    the paper's synthetic least-squares problem of ``n``, ``d`` and ``problem_seed``. The report
+    adds ``rel_subopt`` per epoch.
 ``extremes``
     (with ``params["extremes_run"]`` overriding fields of the run, e.g. fewer steps)
     Data at the extremes of ``data_bits`` (min and max only), the largest step mantissa,
@@ -49,9 +51,11 @@ import numpy as np
 from cocotb.triggers import SimTimeoutError, with_timeout
 
 from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.golden.prng import stream_key
+from halp_hw.golden.problems import make_problem
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.runtime.simulate import drive_halp
 from tb_halp_run import CocotbAccelerator
@@ -242,6 +246,17 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int]]:
     return phases
 
 
+def phase_problem(p: dict, d: int):
+    """The problem of a phase on ``d`` features: the run's problem file (its first ``d``
+    features) if one was given, else the paper problem of ``p["n"]`` samples."""
+    if "problem" not in p:
+        return paper_linreg(p["n"], d, p["problem_seed"])
+    problem = read_problem(p["problem"])
+    if d == problem.d:
+        return problem
+    return make_problem(problem.name, problem.X[:, :d], problem.y, problem.l2)
+
+
 def cycle_budget(config, run: HardwareRun, n: int, d: int) -> int:
     """Generous cycles for a phase: data load, and per step the run plus a ``z`` read-back."""
     words = config.words_per_row
@@ -274,7 +289,7 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
     config = hardware_config(p["config"])
     phases = {}
     for name, scenario, run, d in scenario_phases(p, config):
-        problem = paper_linreg(p["n"], d, p["problem_seed"])
+        problem = phase_problem(p, d)
         host = HalpHost(problem, config, run)
         rng = np.random.default_rng(run.seed)
         if scenario == "extremes":

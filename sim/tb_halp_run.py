@@ -7,8 +7,9 @@ Python per simulated cycle). The host is :class:`halp_hw.golden.hardware.HalpHos
 and ``z`` after every epoch) is comparable number for number with the ``model`` backend.
 
 Parameters (``tb_support.params()``): ``config`` (HardwareConfig fields), ``run`` (HardwareRun
-fields), ``problem`` (an ``.npz`` with ``X`` and ``y``); ``report`` (where the results go) and
-``progress`` (one line per finished epoch, ``tb_support.report_progress``) come from the runner.
+fields), ``problem`` (an ``.npz`` of :func:`halp_hw.golden.datasets.save_problem`); ``report``
+(where the results go) and ``progress`` (one line per finished epoch,
+``tb_support.report_progress``) come from the runner.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
+from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import HalpHost, HardwareRun
-from halp_hw.golden.problems import LeastSquares
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
 from halp_hw.runtime.simulate import drive_halp
 from tb_support import hardware_config, params, report_progress, reset, start_clock
@@ -118,8 +119,7 @@ class CocotbAccelerator:
 async def halp_run(dut):
     p = params()
     config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
-    with np.load(p["problem"]) as arrays:
-        host = HalpHost(LeastSquares(arrays["X"], arrays["y"]), config, run)
+    host = HalpHost(read_problem(p["problem"]), config, run)
     await start_clock(dut)
     await reset(dut, ("cmd_valid", "x_wr_en", "g_wr_en"))
     accelerator = CocotbAccelerator(dut, config, host.problem.d)

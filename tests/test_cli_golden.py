@@ -111,6 +111,13 @@ def bad_files(tmp_path):
      "data file {mismatched} (problem linreg): y must have one entry per row of X: X has 5 "
      "rows, y has 4"),
     (["--data", "{nan}", "--n", "10"], "--n and --d size synthetic data"),
+    (["--dataset", "breast_cancer", "--problem", "logreg"],
+     "logreg without L2 on breast_cancer: the training data are linearly separable, so the loss "
+     "has no finite minimizer (w grows without bound); add --l2 (e.g. --l2 0.0022"),
+    (["--dataset", "diabetes", "--problem", "svm"],
+     "dataset diabetes is a regression set: use --problem linreg, not svm"),
+    (["--no-standardize"], "--no-standardize applies to --dataset only"),
+    (["--target", "0"], "target must be a finite number > 0, not 0.0"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, args, message):
     files = bad_files(tmp_path)
@@ -147,3 +154,44 @@ def test_plot_convergence_skips_points_a_log_axis_cannot_show(tmp_path):
     assert solver_label("halp", {"bits": 8}) == "HALP (8-bit)"
     assert solver_label("svrg", {}) == "SVRG"
     assert solver_label("custom", {}) == "custom"
+
+
+def test_bundled_data_set_reports_the_test_metric_per_epoch(tmp_path, capsys):
+    from halp_hw.golden.datasets import load_sklearn_dataset
+
+    assert run_golden(tmp_path, "--dataset", "diabetes", "--epochs", "2", "--target", "1e-3") == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    problem, description = load_sklearn_dataset("diabetes", "linreg", seed=0)
+    assert results["problem"]["source"] == description
+    assert (results["problem"]["n"], results["problem"]["d"]) == (problem.n, problem.d)
+    for entry in results["solvers"].values():
+        assert entry["test_metric"]["name"] == "rmse"
+        values = entry["test_metric"]["values"]
+        assert len(values) == 3
+        assert values[0] == pytest.approx(problem.holdout.evaluate(np.zeros(problem.d)))
+    printed = capsys.readouterr().out
+    assert "standardized features (training mean and std)" in printed
+    assert "epochs to 0.001" in printed and "test rmse" in printed
+    assert results["warnings"] == []
+
+
+def test_raw_features_are_announced(tmp_path, capsys):
+    status = run_golden(tmp_path, "--dataset", "breast_cancer", "--problem", "svm", "--l2",
+                        "0.01", "--no-standardize", "--epochs", "1", "--step-size", "1e-7",
+                        "--epoch-length", "10")
+    assert status in (0, 1)  # it ran (a one-epoch run on raw data may be diagnosed as diverged)
+    assert "raw features (--no-standardize)" in capsys.readouterr().out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "raw features" in results["problem"]["source"]
+
+
+def test_svm_on_synthetic_data_matches_the_golden_model(tmp_path):
+    from halp_hw.golden.data import synthetic_problem
+
+    assert run_golden(tmp_path, "--problem", "svm", "--seed", "3", *SMALL) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    problem, source = synthetic_problem("svm", 80, 6, 3)
+    assert results["problem"]["name"] == "svm" and results["problem"]["source"] == source
+    assert set(np.unique(problem.y)) == {-1.0, 1.0}
+    trace = make_solvers(problem, bits=8)["halp"].run(problem, 3, seed=3)
+    assert results["solvers"]["halp"]["rel_subopt"] == trace.rel_subopt

@@ -4,16 +4,19 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from halp_hw.golden.problems import LeastSquares, LogisticRegression, make_problem
+from halp_hw.golden.problems import (LeastSquares, LogisticRegression, SquaredHingeSVM,
+                                     make_problem, squared_hinge_derivative)
 from halp_hw.golden.validation import HalpInputError
 
 
-def random_data(n=40, d=5, seed=0, logistic=False):
+def random_data(n=40, d=5, seed=0, logistic=False, svm=False):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     w = rng.standard_normal(d)
-    if logistic:
+    if logistic or svm:
         y = (rng.random(n) < 1 / (1 + np.exp(-X @ w / 2))).astype(float)
+        if svm:
+            y = 2 * y - 1
     else:
         y = X @ w + 0.3 * rng.standard_normal(n)
     return X, y
@@ -24,11 +27,13 @@ PROBLEM_CASES = [
     pytest.param("linreg", 0.1, id="linreg-l2"),
     pytest.param("logreg", 0.0, id="logreg"),
     pytest.param("logreg", 0.05, id="logreg-l2"),
+    pytest.param("svm", 0.0, id="svm"),
+    pytest.param("svm", 0.05, id="svm-l2"),
 ]
 
 
 def build(name, l2, seed=0):
-    X, y = random_data(seed=seed, logistic=name == "logreg")
+    X, y = random_data(seed=seed, logistic=name == "logreg", svm=name == "svm")
     return make_problem(name, X, y, l2)
 
 
@@ -37,6 +42,8 @@ def sample_loss(problem, w, i):
     a = problem.X[i] @ w
     if problem.name == "linreg":
         value = 0.5 * (a - problem.y[i]) ** 2
+    elif problem.name == "svm":
+        value = 0.5 * max(0.0, 1.0 - problem.y[i] * a) ** 2
     else:
         value = np.log1p(np.exp(a)) - problem.y[i] * a
     return value + 0.5 * problem.l2 * w @ w
@@ -165,5 +172,51 @@ def test_bad_l2_is_rejected(l2):
 
 def test_unknown_problem_is_rejected():
     X, y = random_data()
-    with pytest.raises(HalpInputError, match="problem must be one of linreg, logreg, not 'svm'"):
-        make_problem("svm", X, y)
+    with pytest.raises(HalpInputError,
+                       match="problem must be one of linreg, logreg, svm, not 'huber'"):
+        make_problem("huber", X, y)
+
+
+def test_svm_rejects_labels_other_than_plus_minus_one():
+    X, y = random_data(logistic=True)
+    with pytest.raises(HalpInputError, match="y must hold SVM labels -1 or \\+1 for problem svm"):
+        SquaredHingeSVM(X, y)
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_svm_optimum_matches_scikit_learns_squared_hinge_svc(l2):
+    """LinearSVC minimizes 1/2 ||w||^2 + C sum max(0, 1 - y x.w)^2: C = 1 / (2 N l2)."""
+    from sklearn.svm import LinearSVC
+
+    X, y = random_data(n=200, d=6, svm=True)
+    problem = SquaredHingeSVM(X, y, l2 or 1e-3)
+    reference = LinearSVC(C=1 / (2 * problem.n * problem.l2), loss="squared_hinge",
+                          fit_intercept=False, dual=False, tol=1e-12, max_iter=100000).fit(X, y)
+    np.testing.assert_allclose(problem.optimum, reference.coef_[0], rtol=1e-6, atol=1e-8)
+
+
+def test_svm_suboptimality_is_exact_far_below_the_loss_rounding():
+    """Near w* (no sample on the margin), f(w) - f* is exactly 1/2 e'He: the loss is quadratic."""
+    problem = build("svm", 0.05)
+    e = 1e-10 * np.random.default_rng(4).standard_normal(problem.d)
+    expected = 0.5 * e @ problem.hessian(problem.optimum) @ e
+    assert problem.suboptimality(problem.optimum + e) == pytest.approx(expected, rel=1e-8)
+
+
+def test_svm_suboptimality_across_the_margin_is_the_loss_gap():
+    problem = build("svm", 0.05)
+    for scale in (0.5, 2.0, 10.0):
+        w = problem.optimum + scale * np.random.default_rng(5).standard_normal(problem.d)
+        assert problem.suboptimality(w) == pytest.approx(problem.loss(w) - problem.optimal_loss,
+                                                         rel=1e-10)
+
+
+def test_squared_hinge_derivative_is_the_compiled_kernel_of_the_residual():
+    problem = build("svm", 0.0)
+    margins = np.random.default_rng(6).standard_normal(problem.n) * 2
+    assert SquaredHingeSVM.loss_derivative is squared_hinge_derivative
+    for a, y, residual in zip(margins, problem.y, problem.residual(margins, slice(None))):
+        assert squared_hinge_derivative(a, y) == residual == (-y * (1 - y * a) if y * a < 1 else 0)
+    assert squared_hinge_derivative(0.5, 1.0) == -0.5
+    assert squared_hinge_derivative(0.5, -1.0) == 1.5
+    assert squared_hinge_derivative(2.0, 1.0) == 0.0

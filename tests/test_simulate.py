@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.datasets import load_sklearn_dataset
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
 from halp_hw.golden.solvers import default_mu, default_step_size
 from halp_hw.cli import main
@@ -154,7 +155,8 @@ def test_data_file_and_synth_clock(tmp_path, capsys):
     (["--mu", "0"], "mu must be a finite number > 0, not 0"),
     (["--clock-mhz", "-5"], "--clock-mhz must be a finite number > 0, not -5"),
     (["--synth-json", "missing.json"], "missing.json does not exist"),
-    (["--data", "missing.npz"], "does not exist"),
+    (["--data", "missing.npz"], "--n and --d size synthetic data"),
+    (["--no-standardize"], "--no-standardize applies to --dataset only"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     assert main(["simulate", "--n", "8", "--d", "4", "--epochs", "1", "--epoch-length", "2",
@@ -165,12 +167,30 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     assert not (tmp_path / "results.json").exists()
 
 
-def test_size_flags_must_match_the_data_file(tmp_path, capsys):
-    data = tmp_path / "data.npz"
-    problem = paper_linreg(N, D, SEED)
-    np.savez(data, X=problem.X, y=problem.y)
-    assert main(["simulate", "--data", str(data), "--n", "5", "--out", str(tmp_path)]) == 2
-    assert f"--n 5 does not match the data file {data} (n = {N})" in capsys.readouterr().err
+def test_a_missing_data_file_exits_2_naming_it(tmp_path, capsys):
+    assert main(["simulate", "--data", "missing.npz", "--out", str(tmp_path)]) == 2
+    assert "data file missing.npz (problem linreg): does not exist" in capsys.readouterr().err
+
+
+def test_size_flags_are_refused_with_a_data_set(tmp_path, capsys):
+    assert main(["simulate", "--dataset", "diabetes", "--n", "5", "--out", str(tmp_path)]) == 2
+    assert "--n and --d size synthetic data; with --data or --dataset the data set sets them" \
+        in capsys.readouterr().err
+
+
+def test_bundled_data_set_reports_the_test_metric_per_epoch(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["simulate", "--dataset", "breast_cancer", "--lanes", "4", "--epochs", "3",
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    problem, _ = load_sklearn_dataset("breast_cancer", "linreg", seed=0)
+    assert (results["configuration"]["n"], results["configuration"]["d"]) == (455, 31)
+    accuracies = [row["accuracy"] for row in results["epochs"]]
+    assert len(accuracies) == 3 and all(0.5 < value <= 1 for value in accuracies)
+    assert results["totals"]["test_metric"] == {"name": "accuracy", "final": accuracies[-1]}
+    printed = capsys.readouterr().out
+    assert "standardized features" in printed and f"test accuracy {accuracies[-1]:.4g}" in printed
+    assert problem.holdout.X.shape == (114, 31)
 
 
 def test_missing_simulator_exits_2(tmp_path, capsys, monkeypatch):

@@ -9,8 +9,9 @@ from halp_hw.golden.data import paper_linreg, synthetic_logreg
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.prng import SampleOrder
 from halp_hw.golden.solvers import (HALP, SGD, SOLVER_KEYS, SVRG, LowPrecisionSGD, LowPrecisionSVRG,
-                            bit_centering_scale, default_mu, default_step_size, epochs_to_reach,
-                            make_solvers)
+                            bit_centering_scale, default_epoch_length, default_mu,
+                            default_step_size, epochs_to_reach, make_solvers)
+from halp_hw.golden.problems import LeastSquares
 from halp_hw.golden.validation import HalpInputError
 
 PAPER_EPOCHS = 40
@@ -128,7 +129,7 @@ def reference_epoch(problem, key, alpha, seed, bits=8, scale=None, mu=None):
 def test_first_epoch_matches_the_reference_loop(key):
     problem = small_linreg()
     alpha, mu, seed = 0.01, 3.0, 7
-    solver = make_solvers(problem, step_size=alpha, bits=6, mu=mu)[key]
+    solver = make_solvers(problem, step_size=alpha, epoch_length=problem.n, bits=6, mu=mu)[key]
     scale = solver.hyperparameters().get("scale")
     states = list(solver.iterates(problem, 1, seed))
     expected = reference_epoch(problem, key, alpha, seed, bits=6, scale=scale, mu=mu)
@@ -224,19 +225,61 @@ def test_halp_matches_svrg_on_logistic_regression():
 
 # -- defaults --------------------------------------------------------------------------------------
 def test_default_step_size_is_a_quarter_over_the_largest_sample_smoothness():
-    linreg = small_linreg()
-    assert default_step_size(linreg) == pytest.approx(
-        0.25 / max(np.sum(linreg.X**2, axis=1)), rel=1e-12)
-    logreg = synthetic_logreg(n=50, d=4, seed=0, l2=0.5)
+    paper = paper_linreg(seed=0)  # homogeneous rows: L_max < 2 L_mean
+    norms = np.sum(paper.X**2, axis=1)
+    assert norms.max() < 2 * norms.mean()
+    assert default_step_size(paper) == pytest.approx(0.25 / norms.max(), rel=1e-12)
+    logreg = synthetic_logreg(n=200, d=40, seed=0, l2=0.5)
     # The logistic curvature is at most 1/4.
     assert default_step_size(logreg) == pytest.approx(
         0.25 / (0.25 * max(np.sum(logreg.X**2, axis=1)) + 0.5), rel=1e-12)
 
 
+def test_default_step_size_caps_outlying_rows_at_twice_the_mean_smoothness():
+    problem = paper_linreg(n=100, d=10, seed=0)
+    X = problem.X.copy()
+    X[3] *= 10.0  # one row 100x the squared norm of the others
+    outlier = LeastSquares(X, problem.y)
+    norms = np.sum(X**2, axis=1)
+    assert default_step_size(outlier) == pytest.approx(0.25 / (2 * norms.mean()), rel=1e-12)
+
+
 def test_default_mu_is_twice_the_mean_hessian_eigenvalue():
     problem = small_linreg()
     eigenvalues = np.linalg.eigvalsh(problem.X.T @ problem.X / problem.n)
+    assert eigenvalues.mean() < 8 * eigenvalues[0]
     assert default_mu(problem) == pytest.approx(2 * eigenvalues.mean(), rel=1e-12)
+
+
+def test_default_mu_is_at_least_4x_the_largest_eigenvalue_over_the_grid_levels():
+    problem = small_linreg()
+    X = problem.X * np.array([1, 1, 1, 1, 1, 1e-3])  # 16 mu_min far below the noise bound
+    flat = LeastSquares(X, problem.y)
+    eigenvalues = np.linalg.eigvalsh(X.T @ X / problem.n)
+    assert default_mu(flat, bits=8) == pytest.approx(4 * eigenvalues[-1] / 127, rel=1e-9)
+    assert default_mu(flat, bits=6) == pytest.approx(4 * eigenvalues[-1] / 31, rel=1e-9)
+
+
+def test_default_mu_is_at_most_16x_the_smallest_eigenvalue():
+    problem = small_linreg()
+    X = problem.X * np.array([1, 1, 1, 1, 1, 0.2])  # one flat direction
+    flat = LeastSquares(X, problem.y)
+    eigenvalues = np.linalg.eigvalsh(X.T @ X / problem.n)
+    assert default_mu(flat) == pytest.approx(16 * eigenvalues[0], rel=1e-9)
+
+
+def test_default_epoch_length_is_whole_passes_covering_half_the_inverse_of_alpha_mu_min():
+    paper = paper_linreg(seed=0)  # well conditioned: one pass
+    assert default_epoch_length(paper, default_step_size(paper)) == paper.n
+    problem = small_linreg()
+    low = np.linalg.eigvalsh(problem.X.T @ problem.X / problem.n)[0]
+    alpha = 3.0 / (problem.n * low)  # 1 / (2 alpha mu_min) is 1/6 of a pass: N
+    assert default_epoch_length(problem, alpha) == problem.n
+    alpha = 1.0 / (2 * 2.5 * problem.n * low)  # 2.5 passes: 3
+    assert default_epoch_length(problem, alpha) == 3 * problem.n
+    assert default_epoch_length(problem, alpha / 100) == 4 * problem.n
+    wide = paper_linreg(n=5, d=10, seed=0)  # flat directions: one pass
+    assert default_epoch_length(wide, 0.01) == wide.n
 
 
 def test_bit_centering_scale_reaches_the_radius():
@@ -273,3 +316,9 @@ def test_bad_hyperparameters_are_rejected_by_name(make, message):
 def test_bad_run_arguments_are_rejected_by_name(epochs, seed, message):
     with pytest.raises(HalpInputError, match=message):
         SGD(step_size=0.1).run(small_linreg(), epochs, seed)
+
+
+def test_default_mu_ignores_directions_without_curvature():
+    wide = paper_linreg(n=5, d=10, seed=0)  # rank 5 of 10: five zero eigenvalues
+    eigenvalues = np.linalg.eigvalsh(wide.X.T @ wide.X / wide.n)
+    assert default_mu(wide) == pytest.approx(2 * eigenvalues.mean(), rel=1e-9)

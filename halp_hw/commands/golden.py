@@ -1,13 +1,16 @@
 """``halp-hw golden``: run the five solvers of the HALP paper and plot their convergence.
 
-On the paper's synthetic least-squares problem (or a synthetic logistic one, or the user's own
-data) it runs SGD, SVRG, LP-SGD, LP-SVRG and HALP with one shared step size, epoch length and
-seed, then writes ``DIR/results.json`` and ``DIR/convergence.png`` and prints a summary.
+On the paper's synthetic least-squares problem (or a synthetic classification one, a
+scikit-learn data set, or the user's own data) it runs SGD, SVRG, LP-SGD, LP-SVRG and HALP with
+one shared step size, epoch length and seed, then writes ``DIR/results.json`` and
+``DIR/convergence.png`` and prints a summary.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from ._data_options import add_data_options, load_problem
 
 HELP = "run SGD, SVRG, LP-SGD, LP-SVRG and HALP on one problem; write results.json and a plot"
 #: The threshold the summary table reports epochs to (the paper figure's float64-level accuracy).
@@ -17,52 +20,35 @@ DEFAULT_N, DEFAULT_D = 1000, 100
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("golden", help=HELP, description=HELP + ".")
-    parser.add_argument("--problem", choices=("linreg", "logreg"), default="linreg",
-                        help="least squares or logistic regression (default: linreg)")
-    parser.add_argument("--data", metavar="FILE", type=Path,
-                        help=".npz (arrays X, y) or CSV (last column y, optional header); "
-                             "default: synthetic data")
-    parser.add_argument("--n", type=int, help=f"synthetic samples (default: {DEFAULT_N})")
-    parser.add_argument("--d", type=int, help=f"synthetic features (default: {DEFAULT_D})")
+    parser.add_argument("--problem", choices=("linreg", "logreg", "svm"), default="linreg",
+                        help="least squares, logistic regression or the L2-SVM (squared hinge) "
+                             "(default: linreg)")
+    add_data_options(parser, n=DEFAULT_N, d=DEFAULT_D)
     parser.add_argument("--bits", type=int, default=8,
                         help="precision b of LP-SGD, LP-SVRG and HALP, 2..32 (default: 8)")
     parser.add_argument("--epochs", type=int, default=40, help="epochs E >= 1 (default: 40)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the data, the sample order and the rounding (default: 0)")
     parser.add_argument("--step-size", type=float,
-                        help="step size alpha > 0 (default: 1 / (4 L_max), L_max the largest "
-                             "per-sample smoothness)")
-    parser.add_argument("--epoch-length", type=int, help="inner steps per epoch T (default: N)")
+                        help="step size alpha > 0 (default: 1 / (4 L), L the largest "
+                             "per-sample smoothness, at most 2x the mean)")
+    parser.add_argument("--epoch-length", type=int,
+                        help="inner steps per epoch T (default: 1 / (2 alpha mu_min) rounded to "
+                             "1 to 4 whole passes over the data)")
     parser.add_argument("--mu", type=float,
-                        help="HALP's mu > 0 (default: 2 x the mean Hessian eigenvalue at w*)")
+                        help="HALP's mu > 0 (default: from the Hessian's eigenvalues at w*: 2x "
+                             "their mean, at most 16x the smallest, at least 4x the largest / "
+                             "(2^(b-1) - 1))")
     parser.add_argument("--l2", type=float, default=0.0, help="L2 weight >= 0 (default: 0)")
     parser.add_argument("--lp-scale", type=float,
                         help="fixed grid spacing of LP-SGD/LP-SVRG > 0 (default: HALP's "
                              "first-epoch scale)")
+    parser.add_argument("--target", type=float, default=REPORT_THRESHOLD,
+                        help="the rel_subopt the summary reports epochs to, and the plot marks "
+                             f"(default: {REPORT_THRESHOLD:g})")
     parser.add_argument("--out", type=Path, default=Path("golden-results"),
                         help="output directory (default: ./golden-results)")
     parser.set_defaults(handler=run)
-
-
-def _load_problem(args):
-    """The problem and a one-line description of where its data came from."""
-    from halp_hw.golden.data import paper_linreg, synthetic_logreg
-    from halp_hw.golden.validation import HalpInputError, check_int
-
-    from ._checks import check_memory, load_data_file
-
-    if args.data is not None:
-        if args.n is not None or args.d is not None:
-            raise HalpInputError("--n and --d size synthetic data; with --data the file sets them")
-        return load_data_file(args.data, args.problem, args.l2), f"file {args.data}"
-    n = DEFAULT_N if args.n is None else args.n
-    d = DEFAULT_D if args.d is None else args.d
-    check_int("n", n, 1)
-    check_int("d", d, 1)
-    check_memory(n, d)
-    generator = paper_linreg if args.problem == "linreg" else synthetic_logreg
-    return (generator(n, d, args.seed, l2=args.l2),
-            f"{generator.__name__}(n={n}, d={d}, seed={args.seed})")
 
 
 def _check_arguments(args) -> None:
@@ -73,6 +59,7 @@ def _check_arguments(args) -> None:
     check_int("bits", args.bits, MIN_BITS, MAX_BITS)
     check_int("epochs", args.epochs, 1)
     check_int("seed", args.seed, 0, 2**32 - 1)
+    check_positive("target", args.target)
     for name, value in (("step size", args.step_size), ("mu", args.mu),
                         ("lp scale", args.lp_scale)):
         if value is not None:
@@ -146,19 +133,23 @@ class _Run:
         }
 
 
-def _print_summary(traces: dict) -> None:
+def _print_summary(traces: dict, target: float) -> None:
     from halp_hw.golden.solvers import epochs_to_reach
 
-    print(f"{'solver':<8} {'final rel_subopt':>16} {f'epochs to {REPORT_THRESHOLD:g}':>15} "
-          f"{'saturations':>11}")
+    metric = next(iter(traces.values())).test_metric
+    test = f"  {'test ' + metric['name']:>13}" if metric else ""
+    print(f"{'solver':<8} {'final rel_subopt':>16} {f'epochs to {target:g}':>15} "
+          f"{'saturations':>11}{test}")
     for key, trace in traces.items():
-        reached = epochs_to_reach(trace, REPORT_THRESHOLD)
+        reached = epochs_to_reach(trace, target)
+        value = f"  {trace.test_metric['values'][-1]:>13.4g}" if metric else ""
         print(f"{key:<8} {trace.rel_subopt[-1]:>16.3e} "
-              f"{'-' if reached is None else reached:>15} {sum(trace.saturations):>11}")
+              f"{'-' if reached is None else reached:>15} {sum(trace.saturations):>11}{value}")
 
 
 def run(args) -> int:
     import sys
+    import textwrap
 
     from halp_hw.golden.diagnosis import any_diverged
     from halp_hw.plots import plot_convergence
@@ -166,8 +157,9 @@ def run(args) -> int:
     from ._partial import keep_partial_results, write_json
 
     _check_arguments(args)
-    problem, source = _load_problem(args)
+    problem, source = load_problem(args, args.problem, args.l2)
     out, state = args.out, _Run(problem, source, args)
+    print(f"{problem.name} on {source}")
     with keep_partial_results(out / "results.json", state.results):
         state.execute()
         results = {**state.results(), "complete": True}
@@ -175,11 +167,12 @@ def run(args) -> int:
         write_json(out / "results.json", results)
         settings = results["settings"]
         plot_convergence(state.traces, out / "convergence.png",
-                         f"{problem.name} on {source}\n{args.bits}-bit, "
-                         f"alpha={settings['step_size']:.3g}, T={settings['epoch_length']}, "
-                         f"mu={settings['mu']:.3g}, seed={args.seed}",
-                         reference=REPORT_THRESHOLD)
-    _print_summary(state.traces)
+                         textwrap.fill(f"{problem.name} on {source}", 80)
+                         + f"\n{args.bits}-bit, alpha={settings['step_size']:.3g}, "
+                         f"T={settings['epoch_length']}, mu={settings['mu']:.3g}, "
+                         f"l2={problem.l2:g}, seed={args.seed}",
+                         reference=args.target)
+    _print_summary(state.traces, args.target)
     print(f"wrote {out / 'results.json'} and {out / 'convergence.png'}")
     for message in results["warnings"]:
         print(f"halp-hw golden: warning: {message}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._data_options import add_data_options, load_problem
 from ._run_options import add_run_options, run_from_args
 
 DEFAULTS = {"n": 1000, "d": 100}
@@ -23,11 +24,7 @@ def register(subparsers) -> None:
                     "performance model; the CPU baseline) and DIR/convergence.png, "
                     "DIR/cycles.png.",
     )
-    parser.add_argument("--data", type=Path, metavar="FILE",
-                        help="a .npz (arrays X, y) or .csv (last column y) data set; default: "
-                             "the paper's synthetic problem of --n samples and --d features")
-    parser.add_argument("--n", type=int, help=f"samples (default {DEFAULTS['n']})")
-    parser.add_argument("--d", type=int, help=f"features (default {DEFAULTS['d']})")
+    add_data_options(parser, **DEFAULTS)
     add_run_options(parser, lanes=8, epochs=20)
     parser.add_argument("--backend", choices=BACKENDS, default="model",
                         help="the accelerator: model (default) or an RTL simulator")
@@ -46,25 +43,11 @@ def register(subparsers) -> None:
 
 def _load_problem(args):
     """The problem and a one-line description of where its data came from."""
-    from halp_hw.golden.data import paper_linreg
-    from halp_hw.golden.validation import HalpInputError, check_int
+    from ._checks import check_hardware_size
 
-    from ._checks import check_hardware_size, load_data_file
-
-    if args.data is None:
-        n = DEFAULTS["n"] if args.n is None else args.n
-        d = DEFAULTS["d"] if args.d is None else args.d
-        check_int("n", n, 1)
-        check_int("d", d, 1)
-        check_hardware_size(n, d)
-        return paper_linreg(n, d, args.seed), f"paper_linreg(n={n}, d={d}, seed={args.seed})"
-    problem = load_data_file(args.data, args.problem)
-    for name, given, found in (("n", args.n, problem.n), ("d", args.d, problem.d)):
-        if given is not None and given != found:
-            raise HalpInputError(f"--{name} {given} does not match the data file {args.data} "
-                                 f"({name} = {found}); leave --{name} out with --data")
+    problem, source = load_problem(args, args.problem)
     check_hardware_size(problem.n, problem.d)
-    return problem, f"data file {args.data}"
+    return problem, source
 
 
 def _clock(args, config) -> tuple[float, str]:
@@ -110,6 +93,7 @@ def handle(args) -> int:
     config, run = run_from_args(args, problem)
     clock_mhz, clock_source = _clock(args, config)
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
+    print(f"{problem.name} on {source}")
     hosts = []
     with keep_partial_results(args.out / "results.json",
                               lambda: _partial_results(args, problem, config, run, hosts)):
@@ -140,8 +124,10 @@ def _print_summary(results: dict, paths) -> None:
     print(f"HALP on {config['backend']}: {config['problem']} N={config['n']} d={config['d']}, "
           f"{config['bits']}-bit, {config['lanes']} lanes, T={config['epoch_length']}, "
           f"alpha={config['step_size']:.3g}, mu={config['mu']:.3g}, {config['epochs']} epochs")
+    test = totals["test_metric"]
     print(f"  rel_subopt: final {totals['final_rel_subopt']:.3g}, best "
-          f"{totals['best_rel_subopt']:.3g}; saturations {totals['saturations']}")
+          f"{totals['best_rel_subopt']:.3g}; saturations {totals['saturations']}"
+          + (f"; test {test['name']} {test['final']:.4g}" if test else ""))
     print(f"  cycles: {model['cycles_per_inner_step']} per inner step "
           f"({model['beats_per_inner_step']} beats + {model['pipeline_latency']} pipeline), "
           f"{totals['cycles']} counted, model {model['cycles_total']}; MAC utilization "

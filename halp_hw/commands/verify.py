@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._data_options import add_data_options, load_problem
 from ._run_options import add_run_options, run_from_args
 
 
@@ -25,9 +26,7 @@ def register(subparsers) -> None:
                     "rel_subopt per epoch, coverage) and DIR/verify.png. Exit status 0 only "
                     "when bit-exact.",
     )
-    parser.add_argument("--n", type=int, default=256,
-                        help="samples of the paper's synthetic problem (default 256)")
-    parser.add_argument("--d", type=int, default=32, help="features (default 32)")
+    add_data_options(parser, n=256, d=32)
     add_run_options(parser, lanes=4, epochs=3)
     parser.add_argument("--sim", choices=SIMULATORS, default=None,
                         help=f"RTL simulator (default: ${SIM_ENV_VAR}, else verilator)")
@@ -84,8 +83,7 @@ def handle(args) -> int:
     import json
     import sys
 
-    from halp_hw.golden.data import paper_linreg
-    from halp_hw.golden.validation import HalpInputError, check_int
+    from halp_hw.golden.validation import HalpInputError
     from halp_hw.hdl.faults import check_fault
 
     from halp_hw.runtime.simulators import SIMULATORS, default_simulator
@@ -99,13 +97,12 @@ def handle(args) -> int:
                              f"{simulator!r}")
     check_backend(simulator)
     check_fault(args.fault)
-    check_int("n", args.n, 1)
-    check_int("d", args.d, 1)
-    check_hardware_size(args.n, args.d)
-    problem = paper_linreg(args.n, args.d, args.seed)
+    problem, source = load_problem(args, args.problem)
+    check_hardware_size(problem.n, problem.d)
     config, run = run_from_args(args, problem)
-    check_hardware_run(problem, config, run, f"paper_linreg(n={args.n}, d={args.d})",
-                       step_given=args.step_size is not None)
+    check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
+    if not args.quiet:
+        print(f"{problem.name} on {source}", file=sys.stderr)
     from halp_hw.runtime.verify import verify, write_plot
 
     json_path = args.out / "verify.json"

@@ -155,6 +155,7 @@ DESIGNS: dict[str, str] = {
     "core": "the HALP accelerator core (HALPCore)",
     "lane": "one MACC lane alone (MaccLane, lane 0)",
     "macc": "the reference registered MACC, bits x bits -> 3*bits (halp_hw.flow.fpga_top.ReferenceMacc)",
+    "sigmoid": "the fixed-point sigmoid unit alone (SigmoidUnit)",
 }
 
 
@@ -226,6 +227,9 @@ def build_design(design: str, config: HardwareConfig):
     if design == "macc":
         from .fpga_top import ReferenceMacc
         return ReferenceMacc(width=config.data_bits)
+    if design == "sigmoid":
+        from halp_hw.hdl.sigmoid import SigmoidUnit
+        return SigmoidUnit(config=config)
     raise HalpInputError(f"design must be one of {', '.join(DESIGNS)}, not {design!r}")
 
 

@@ -33,6 +33,7 @@ BLOCKS: dict[str, str] = {
     "bit_centering_register": "scale exponent, epoch, z valid bits (BitCenteringRegister)",
     "sample_row_source": "sample-index stream to data-memory row bases (SampleRowSource)",
     "beat_sequencer": "the issue stage of a pass: addresses, lane masks (BeatSequencer)",
+    "sigmoid_unit": "the fixed-point sigmoid: table, interpolation, 5 stages (SigmoidUnit)",
 }
 
 
@@ -46,6 +47,7 @@ def build_block(name: str, config: HardwareConfig):
     from halp_hw.hdl.lane import MaccLane
     from halp_hw.hdl.prng import Xorshift32
     from halp_hw.hdl.rounder import StochasticRounder
+    from halp_hw.hdl.sigmoid import SigmoidUnit
     from halp_hw.hdl.vector import VectorUnit
 
     builders = {
@@ -59,6 +61,7 @@ def build_block(name: str, config: HardwareConfig):
         "bit_centering_register": lambda: BitCenteringRegister(config=config),
         "sample_row_source": lambda: SampleRowSource(config=config),
         "beat_sequencer": lambda: BeatSequencer(config=config),
+        "sigmoid_unit": lambda: SigmoidUnit(config=config),
     }
     if name not in builders:
         raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")

@@ -244,13 +244,14 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
                 on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     """The run in a cocotb testbench (``sim/tb_halp_run.py``) on a Verilator or Icarus build;
     the host loop runs inside the simulator process, which reports back as JSON."""
+    from halp_hw.golden.datasets import save_problem
     from halp_hw.hdl.core import HALPCore
     from .simulators import SimulationError, build_design, run_testbench
 
     work_dir = Path(work_dir).resolve()  # the simulator process runs in another directory
     work_dir.mkdir(parents=True, exist_ok=True)
     problem_file = work_dir / "problem.npz"
-    np.savez(problem_file, X=host.problem.X, y=host.problem.y)
+    save_problem(host.problem, problem_file)
     print(f"building HALPCore for {backend} in {work_dir} (cached per design)", file=sys.stderr)
     start = time.perf_counter()
     built = build_design(HALPCore(config=host.config), simulator=backend, build_root=work_dir)
@@ -354,7 +355,9 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
     epochs = [
         {"epoch": k, "rel_subopt": trace.rel_subopt[k], "subopt": trace.subopt[k],
          "dist": trace.dist[k], "scale": trace.scale[k], "cycles": trace.cycles[k],
-         "saturations": trace.saturations[k], "z": loop.z[k - 1]}
+         "saturations": trace.saturations[k], "z": loop.z[k - 1],
+         **({trace.test_metric["name"]: trace.test_metric["values"][k]}
+            if trace.test_metric else {})}
         for k in range(1, run.epochs + 1)
     ]
     results = {
@@ -376,6 +379,9 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
             "cycles_match_model": counted == model["cycles_total"],
             "saturations": sum(trace.saturations), "final_rel_subopt": trace.rel_subopt[-1],
             "best_rel_subopt": min(trace.rel_subopt),
+            "test_metric": (None if trace.test_metric is None else
+                            {"name": trace.test_metric["name"],
+                             "final": trace.test_metric["values"][-1]}),
             "build_seconds": accelerator.build_seconds,
             "backend_seconds": accelerator.total_seconds,
             "run_command_seconds": loop.run_seconds,

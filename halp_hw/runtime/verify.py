@@ -10,6 +10,7 @@ simulated by Verilator or Icarus, in lockstep with the golden
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,17 @@ CORNER_RUN = {"epochs": 3, "epoch_length": 8}
 RANDOM_RUN = {"epochs": 2, "epoch_length": 20}
 
 
+def _problem_file(problem: Problem, directory: Path) -> Path:
+    """``problem`` saved for the testbench, under a name derived from its content."""
+    from halp_hw.golden.datasets import save_problem
+
+    digest = hashlib.sha256(problem.X.tobytes() + problem.y.tobytes()).hexdigest()[:16]
+    path = directory / f"problem-{digest}.npz"
+    directory.mkdir(parents=True, exist_ok=True)
+    save_problem(problem, path)
+    return path
+
+
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
            simulator: str, compare: str = "step", fault: str | None = None, waves: bool = False,
            build_root: Path | str = "sim_build", quiet: bool = False) -> dict:
@@ -53,10 +65,10 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     Parameters
     ----------
     problem : Problem
-        The paper's synthetic least-squares problem of ``problem.n`` samples, ``problem.d``
-        features, generated with ``problem_seed`` (the testbench regenerates it from these).
+        The least-squares problem; the testbench reads it from an ``.npz`` file written under
+        ``build_root`` (:func:`halp_hw.golden.datasets.save_problem`, named by its content).
     problem_seed : int
-        The seed of :func:`halp_hw.golden.data.paper_linreg` that made ``problem``.
+        The seed that made the data (recorded in the report).
     config : HardwareConfig
         The accelerator build (``n_max``/``d_max`` at least the problem's size).
     run : HardwareRun
@@ -104,7 +116,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
         f"{compare}, then the corner and random phases ...")
     start = time.perf_counter()
-    params = regression_params(problem, problem_seed, config, run, compare)
+    params = {**regression_params(problem, problem_seed, config, run, compare),
+              "problem": str(_problem_file(problem, Path(build_root)))}
     from tqdm import tqdm
 
     epochs = run.epochs + CORNER_RUN["epochs"] + RANDOM_RUN["epochs"] * (config.lanes + 1)
