@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun
+from halp_hw.golden.memory import SAMPLE_ORDERS, MemoryTiming
 
 _BUILD = HardwareConfig()
+_MEMORY = MemoryTiming()
+
+
+def add_memory_options(parser) -> None:
+    """Add the off-chip memory's timing (latency, bandwidth, burst size)."""
+    parser.add_argument("--mem-latency", type=int, default=_MEMORY.latency, metavar="CYCLES",
+                        help="off-chip memory read latency in core cycles (default "
+                             f"{_MEMORY.latency}: DDR3-1600 with a soft controller, ~200 ns at "
+                             "100 MHz; see docs/datapath.md)")
+    parser.add_argument("--mem-bytes-per-cycle", type=int, default=_MEMORY.bytes_per_cycle,
+                        metavar="B",
+                        help=f"off-chip memory bandwidth (default {_MEMORY.bytes_per_cycle}: a "
+                             "64-bit port at the core's clock)")
+    parser.add_argument("--mem-burst-bytes", type=int, default=_MEMORY.burst_bytes,
+                        metavar="BYTES",
+                        help=f"longest burst; each pays the latency (default "
+                             f"{_MEMORY.burst_bytes}, the AXI4 limit)")
+
+
+def memory_from_args(args) -> MemoryTiming:
+    """The :class:`MemoryTiming` of the ``--mem-*`` options."""
+    return MemoryTiming(latency=args.mem_latency, bytes_per_cycle=args.mem_bytes_per_cycle,
+                        burst_bytes=args.mem_burst_bytes)
 
 
 def add_run_options(parser, *, lanes: int, epochs: int) -> None:
@@ -25,6 +49,10 @@ def add_run_options(parser, *, lanes: int, epochs: int) -> None:
                         help="inner steps per epoch T (default N, as `halp-hw golden`)")
     parser.add_argument("--step-size", type=float,
                         help="alpha (default 1/(4 L_max), as `halp-hw golden`)")
+    parser.add_argument("--order", choices=SAMPLE_ORDERS, default="xorshift",
+                        help="sample order: the on-chip xorshift32 stream (default) or a "
+                             "host-given permutation per epoch read from memory")
+    add_memory_options(parser)
     parser.add_argument("--mu", type=float,
                         help="HALP's strong-convexity parameter (default 2x the mean Hessian "
                              "eigenvalue, as `halp-hw golden`)")
@@ -40,5 +68,5 @@ def run_from_args(args, problem):
         step_size=default_step_size(problem) if args.step_size is None else args.step_size,
         mu=default_mu(problem) if args.mu is None else args.mu,
         epoch_length=problem.n if args.epoch_length is None else args.epoch_length,
-        epochs=args.epochs, seed=args.seed)
+        epochs=args.epochs, seed=args.seed, order=args.order)
     return config, run
