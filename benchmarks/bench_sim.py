@@ -26,6 +26,7 @@ from pathlib import Path
 from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
 from halp_hw.golden.solvers import SOLVER_KEYS, default_mu, default_step_size, make_solvers
+from halp_hw.models import perf
 from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
 from halp_hw.runtime.simulate import run_backend
 from halp_hw.runtime.simulators import simulator_unavailable_reason
@@ -65,7 +66,7 @@ def simulation_speeds(args, problem, work_dir: Path) -> None:
     baseline = rows["amaranth"][2]
     print(f"Simulation speed: HALP on linreg N={problem.n} d={problem.d}, {args.bits}-bit, "
           f"{args.lanes} lanes, T={args.epoch_length}, {args.epochs} epochs "
-          f"({config.step_cycles(problem.d)} cycles per inner step)")
+          f"({perf.step_cycles(config, problem.d)} cycles per inner step, default memory)")
     print(f"  {'backend':<26}{'cycles':>10}{'RUN wall s':>12}{'cycles/s':>12}{'vs amaranth':>13}"
           f"{'build s':>9}")
     labels = {"model": "golden model (NumPy)", "verilator": "Verilator (cocotb)",

@@ -23,6 +23,8 @@ import numpy as np
 
 from .fixedpoint import FixedFormat, Rounding, covering_exponent
 from .kernels import accelerator_steps, step_coefficient
+from .memory import (SAMPLE_ORDERS, HostOrder, MemoryTiming, host_sample_order,
+                     inner_step_cycles)
 from .prng import LaneRandom, SampleOrder
 from .problems import LeastSquares, Problem
 from .trace import Trace
@@ -60,9 +62,9 @@ class HardwareConfig:
     lanes : int
         MACC lanes L, 1..64; a row of d features takes ``ceil(d / L)`` beats.
     d_max : int
-        Largest number of features the memories hold, 1..4096.
+        Largest number of features, 1..4096 (sizes the on-chip row buffer, z and G).
     n_max : int
-        Largest number of samples the data memory holds, 1..65536.
+        Largest number of samples, 1..2**24 (sizes the off-chip addresses only).
     sigmoid_in_bits : int
         Width of the sigmoid unit's signed input, 4..24.
     sigmoid_in_frac : int
@@ -101,11 +103,11 @@ class HardwareConfig:
         check_int("frac_bits", self.frac_bits, 1, 24)
         check_int("lanes", self.lanes, 1, 64)
         check_int("d_max", self.d_max, 1, 4096)
-        check_int("n_max", self.n_max, 1, 65536)
         check_int("sigmoid_in_bits", self.sigmoid_in_bits, 4, 24)
         check_int("sigmoid_in_frac", self.sigmoid_in_frac, 0, self.sigmoid_in_bits - 2)
         check_int("sigmoid_out_bits", self.sigmoid_out_bits, 4, 24)
         check_int("sigmoid_table_bits", self.sigmoid_table_bits, 1, self.sigmoid_in_bits - 2)
+        check_int("n_max", self.n_max, 1, 1 << 24)
 
     # -- derived widths ------------------------------------------------------------------
     @property
@@ -148,7 +150,8 @@ class HardwareConfig:
         return math.ceil(d / self.lanes)
 
     def step_cycles(self, d: int) -> int:
-        """Cycles of one inner step on ``d`` features: the performance model's unit."""
+        """Cycles of one inner step on ``d`` features when no memory stall: the pass and the
+        pipeline drain (``halp_hw.golden.memory.step_cost`` adds the memory's bounds)."""
         return self.beats(d) + self.pipeline_latency
 
     def check_problem_size(self, n: int, d: int) -> None:
@@ -209,6 +212,11 @@ class AcceleratorModel:
         The step mantissa ``m`` (see :func:`step_mantissa`).
     seed : int
         The user seed of the sample-index and lane streams.
+    memory : MemoryTiming, optional
+        The off-chip memory the rows stream from (default ``MemoryTiming()``); sets the cycles.
+    order : array of int, optional
+        A host-given sample order (``halp_hw.golden.memory.HostOrder``) instead of the
+        xorshift32 stream.
 
     Attributes
     ----------
@@ -216,12 +224,13 @@ class AcceleratorModel:
         The offset from the epoch's center, in LSBs of ``2**exponent``.
     exponent : int
         The scale register: ``z`` is in units of ``2**exponent``.
-    order : SampleOrder
+    order : SampleOrder or HostOrder
         The sample source: ``order.take(T)`` gives the samples of the next T steps.
     lane_random : LaneRandom
         The stochastic-rounding streams of the lanes.
     cycles_per_step : int
-        What one inner step costs, in cycles (:meth:`HardwareConfig.step_cycles`).
+        What one inner step costs, in cycles, memory stalls included
+        (:func:`halp_hw.golden.memory.inner_step_cycles`).
     saturations, steps, cycles : int
         Counters since construction, as the RTL's status registers count them.
     """
@@ -229,7 +238,8 @@ class AcceleratorModel:
     #: Steps per call of the compiled loop (bounds the sample-index buffer).
     CHUNK_STEPS = 1 << 16
 
-    def __init__(self, config: HardwareConfig, x: np.ndarray, mantissa: int, seed: int):
+    def __init__(self, config: HardwareConfig, x: np.ndarray, mantissa: int, seed: int, *,
+                 memory: MemoryTiming | None = None, order=None):
         x = np.ascontiguousarray(x, dtype=np.int64)
         config.check_problem_size(*x.shape)
         low = -(1 << (config.data_bits - 1))
@@ -239,9 +249,11 @@ class AcceleratorModel:
         self.x = x
         self.n, self.d = x.shape
         self.mantissa = check_int("step mantissa", mantissa, 1, (1 << STEP_MANTISSA_BITS) - 1)
-        self.order = SampleOrder(self.n, seed)
+        self.order = SampleOrder(self.n, seed) if order is None else HostOrder(order, self.n)
+        self.memory = MemoryTiming() if memory is None else memory
         self.lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
-        self.cycles_per_step = config.step_cycles(self.d)
+        self.cycles_per_step = inner_step_cycles(config, self.memory, self.d,
+                                                 "xorshift" if order is None else "host")
         self.z = np.zeros(self.d, dtype=np.int64)
         self.grad = np.zeros(self.d, dtype=np.int64)
         self.exponent = 0
@@ -288,13 +300,19 @@ class AcceleratorModel:
 
 @dataclass(frozen=True)
 class HardwareRun:
-    """The hyperparameters of a hardware-mode HALP run."""
+    """The hyperparameters of a hardware-mode HALP run.
+
+    ``order`` is where the sample indices come from (``halp_hw.golden.memory.SAMPLE_ORDERS``):
+    the on-chip xorshift32 stream, or a host-given permutation per epoch
+    (:func:`halp_hw.golden.memory.host_sample_order` of ``seed``) read from memory.
+    """
 
     step_size: float
     mu: float
     epoch_length: int
     epochs: int
     seed: int = 0
+    order: str = "xorshift"
 
 
 @dataclass(frozen=True)
@@ -330,7 +348,9 @@ class HalpHost:
     config : HardwareConfig
         The accelerator build.
     run : HardwareRun
-        Step size, mu, epoch length T, epochs and seed.
+        Step size, mu, epoch length T, epochs, seed and sample order.
+    memory : MemoryTiming, optional
+        The accelerator's off-chip memory (default ``MemoryTiming()``).
 
     Attributes
     ----------
@@ -344,7 +364,8 @@ class HalpHost:
         The current center ``w~`` in float64.
     """
 
-    def __init__(self, problem: Problem, config: HardwareConfig, run: HardwareRun):
+    def __init__(self, problem: Problem, config: HardwareConfig, run: HardwareRun,
+                 memory: MemoryTiming | None = None):
         if not isinstance(problem, LeastSquares):
             raise HalpInputError("the hardware mode implements least squares (problem linreg) only")
         config.check_problem_size(problem.n, problem.d)
@@ -353,7 +374,13 @@ class HalpHost:
         check_int("epoch length", run.epoch_length, 1)
         check_int("epochs", run.epochs, 1)
         check_int("seed", run.seed, 0, (1 << 32) - 1)
+        if run.order not in SAMPLE_ORDERS:
+            raise HalpInputError(f"sample order must be one of {', '.join(SAMPLE_ORDERS)}, "
+                                 f"not {run.order!r}")
         self.problem, self.config, self.run = problem, config, run
+        self.memory = MemoryTiming() if memory is None else memory
+        self.order = (None if run.order == "xorshift" else
+                      host_sample_order(problem.n, run.epochs, run.epoch_length, run.seed))
         self.x_ints, self.data_exponent = quantize_data(problem.X, config.data_bits)
         self.mantissa = step_mantissa(self.step_size, self.data_exponent, config.frac_bits)
         self.center = np.zeros(problem.d)
@@ -368,7 +395,8 @@ class HalpHost:
 
     def make_model(self) -> AcceleratorModel:
         """A golden accelerator loaded with this run's data, step and seed."""
-        return AcceleratorModel(self.config, self.x_ints, self.mantissa, self.run.seed)
+        return AcceleratorModel(self.config, self.x_ints, self.mantissa, self.run.seed,
+                                memory=self.memory, order=self.order)
 
     def begin_epoch(self) -> EpochInputs:
         """Full gradient at the center, the new power-of-two scale, and the gradient memory."""
@@ -397,12 +425,12 @@ class HalpHost:
 
 
 def run_halp_hardware(problem: Problem, config: HardwareConfig, run: HardwareRun,
-                      on_epoch=None) -> Trace:
+                      on_epoch=None, memory: MemoryTiming | None = None) -> Trace:
     """HALP in hardware mode on the golden accelerator model; returns the trace.
 
     ``on_epoch(k, trace)``, if given, is called after each epoch (progress bars, checks).
     """
-    host = HalpHost(problem, config, run)
+    host = HalpHost(problem, config, run, memory)
     model = host.make_model()
     for epoch in range(1, run.epochs + 1):
         inputs = host.begin_epoch()

@@ -1,15 +1,16 @@
 """A whole hardware-mode HALP run on HALPCore: the host loop of ``halp-hw simulate``.
 
-The data are written into the core's memory once; then every epoch is a gradient load, a
-RECENTER and one RUN of T steps, during which the testbench only waits for ``busy`` to fall (no
+The data (and a host-given sample order) are preloaded into the off-chip memory models of
+:class:`halp_hw.hdl.system.HALPSystem` once; then every epoch is a gradient load, a RECENTER and
+one RUN of T steps, during which the testbench only waits for ``busy`` to fall (no
 Python per simulated cycle). The host is :class:`halp_hw.golden.hardware.HalpHost` and the loop is
 :func:`halp_hw.runtime.simulate.drive_halp`, the same as on the golden model, so the report (the trace
 and ``z`` after every epoch) is comparable number for number with the ``model`` backend.
 
 Parameters (``tb_support.params()``): ``config`` (HardwareConfig fields), ``run`` (HardwareRun
-fields), ``problem`` (an ``.npz`` of :func:`halp_hw.golden.datasets.save_problem`); ``report``
-(where the results go) and ``progress`` (one line per finished epoch,
-``tb_support.report_progress``) come from the runner.
+fields), ``memory`` (MemoryTiming fields), ``problem`` (an ``.npz`` of
+:func:`halp_hw.golden.datasets.save_problem`); ``report`` (where the results go) and
+``progress`` (one line per finished epoch, ``tb_support.report_progress``) come from the runner.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from cocotb.triggers import FallingEdge
 from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import HalpHost, HardwareRun
-from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
+from halp_hw.golden.memory import MemoryTiming
+from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
+from halp_hw.hdl.host import pack_words, unpack_words
 from halp_hw.runtime.simulate import drive_halp
 from tb_support import hardware_config, params, report_progress, reset, start_clock
 
 
 class CocotbAccelerator:
-    """HALPCore's host port driven from cocotb, with the interface :func:`drive_halp` uses.
+    """HALPSystem's host port driven from cocotb, with the interface :func:`drive_halp` uses.
 
     Inputs change just after a falling clock edge and outputs are read before the next one
     (``tb_support``'s convention).
@@ -39,7 +42,7 @@ class CocotbAccelerator:
     Parameters
     ----------
     dut : cocotb handle
-        The simulated ``HALPCore`` (top level).
+        The simulated ``HALPSystem`` (top level).
     config : HardwareConfig
         Its build.
     d : int
@@ -60,11 +63,14 @@ class CocotbAccelerator:
             values += self.padding_rng.integers(low, high + 1, size=padding).tolist()
         return pack_words(values, lanes=self.config.lanes, width=width)
 
-    async def _write(self, port: str, words, base: int = 0) -> None:
+    #: The inputs that idle at 0 after reset.
+    IDLE_INPUTS = ("cmd_valid", "data_wr_en", "order_wr_en", "g_wr_en")
+
+    async def _write(self, port: str, words) -> None:
         addr, data, enable = (getattr(self.dut, f"{port}_wr_{name}")
                               for name in ("addr", "data", "en"))
         for offset, word in enumerate(words):
-            addr.value, data.value, enable.value = base + offset, word, 1
+            addr.value, data.value, enable.value = offset, int(word), 1
             await FallingEdge(self.dut.clk)
         enable.value = 0
 
@@ -85,12 +91,15 @@ class CocotbAccelerator:
             await FallingEdge(dut.clk)
 
     async def load(self, host: HalpHost) -> None:
-        """Program the problem size, step mantissa, data and seed, as a host does once."""
-        cfg, dut = self.config, self.dut
+        """Program the problem size, step mantissa and sample order, preload the memories and
+        seed, as a host does once."""
+        dut = self.dut
         dut.n.value, dut.d.value, dut.mantissa.value = host.problem.n, self.d, host.mantissa
-        for row, values in enumerate(host.x_ints):
-            await self._write("x", self._pack(values, cfg.data_bits),
-                              base=row * cfg.words_per_row)
+        dut.host_order.value = int(host.order is not None)
+        await self._write("data", [word for row in host.x_ints
+                                   for word in self._pack(row, self.config.data_bits)])
+        if host.order is not None:
+            await self._write("order", host.order)
         await self.command(Command.SEED, host.run.seed)
 
     async def load_gradient(self, grad_ints) -> None:
@@ -119,9 +128,9 @@ class CocotbAccelerator:
 async def halp_run(dut):
     p = params()
     config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
-    host = HalpHost(read_problem(p["problem"]), config, run)
+    host = HalpHost(read_problem(p["problem"]), config, run, MemoryTiming(**p["memory"]))
     await start_clock(dut)
-    await reset(dut, ("cmd_valid", "x_wr_en", "g_wr_en"))
+    await reset(dut, CocotbAccelerator.IDLE_INPUTS)
     accelerator = CocotbAccelerator(dut, config, host.problem.d)
     await accelerator.load(host)
     loop = await drive_halp(host, accelerator, lambda epoch: report_progress(f"epoch {epoch}"))

@@ -1,8 +1,8 @@
 """MaccLane against the golden update, beat by beat, with the spec's pipeline timing.
 
 Each cycle drives one beat at the read stage (or a bubble, or a PRNG load) and checks, at the
-cycle the spec puts them, ``z_new``/``saturated`` (stage B, 2 registers) and ``product`` (stage C,
-3 registers) of every valid beat against :func:`tb_support.lane_update` with this lane's golden
+cycle the spec puts them, ``z_new``/``saturated`` (stage B2, 3 registers) and ``product`` (stage
+C, 4 registers) of every valid beat against :func:`tb_support.lane_update` with this lane's golden
 random stream (:class:`halp_hw.golden.prng.LaneRandom`, which advances once per valid beat, masked or not).
 """
 
@@ -16,7 +16,7 @@ from halp_hw.golden.prng import LaneRandom
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
                         params, reset, start_clock)
 
-Z_LATENCY, PRODUCT_LATENCY = 2, 3
+Z_LATENCY, PRODUCT_LATENCY = 3, 4
 
 
 @cocotb.test()

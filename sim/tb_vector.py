@@ -2,8 +2,8 @@
 
 The testbench streams passes of ``ceil(d / L)`` beats for random ``d`` (mostly not a multiple
 of L, including d = 1), with bubbles between and inside some passes, and checks at the spec's
-cycles: ``z_new``/``z_valid``/``z_addr`` (2 registers after the read stage), ``saturations``
-(3), and ``dot``/``dot_valid`` (4 + tree_stages after the pass's last beat), where the expected
+cycles: ``z_new``/``z_valid``/``z_addr`` (3 registers after the read stage), ``saturations``
+(4), and ``dot``/``dot_valid`` (5 + tree_stages after the pass's last beat), where the expected
 dot is ``x_next . z_new`` of the pass, the value the golden model's next coefficient uses.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.prng import LaneRandom
-from halp_hw.hdl.core import pack_words, unpack_words
+from halp_hw.hdl.host import pack_words, unpack_words
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
                         params, reset, start_clock)
 
@@ -23,7 +23,7 @@ def pack(values, width: int) -> int:
     """One memory word holding ``values`` (the core's layout)."""
     return pack_words(values, lanes=len(values), width=width)[0]
 
-Z_LATENCY, SATURATION_LATENCY, TREE_LATENCY = 2, 3, 4
+Z_LATENCY, SATURATION_LATENCY, TREE_LATENCY = 3, 4, 5
 
 
 def pass_schedule(config, rng: np.random.Generator, passes: int) -> list:

@@ -1,10 +1,13 @@
-"""The whole HALP core on the generated Verilog, in lockstep with the golden hardware mode.
+"""The whole HALP core with its memory models on the generated Verilog, in lockstep with the
+golden hardware mode.
 
-``sim/tb_core.py`` drives HALPCore with the host loop of ``halp-hw simulate`` and compares ``z``
-and the counters with :class:`halp_hw.golden.hardware.AcceleratorModel` after every inner step. The
-scenarios cover a training run with d not a multiple of L, the smallest problem (N = 1, T = 1),
-and data/step/gradients/exponents at the extremes of their widths; each asserts the coverage it
-was designed to reach, and the ``index-off-by-one`` core fault must be caught.
+``sim/tb_core.py`` drives HALPSystem (HALPCore, data and order memories) with the host loop of
+``halp-hw simulate`` and compares ``z`` and the counters, cycles included, with
+:class:`halp_hw.golden.hardware.AcceleratorModel` after every inner step. The scenarios cover a
+training run with d not a multiple of L, the smallest problem (N = 1, T = 1), data/step/
+gradients/exponents at the extremes of their widths, and memories from 1 to 50 cycles of
+latency and 1 to 64 bytes per cycle with both sample orders; each asserts the coverage it was
+designed to reach, and the ``index-off-by-one`` core fault must be caught.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import asdict
 import pytest
 
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.hdl.core import HALPCore
+from halp_hw.golden.memory import MemoryTiming, step_cost
+from halp_hw.hdl.system import system_for_run
 
 #: Two builds: the default widths with 3 lanes (d = 10: a partial last beat), and 4-bit z with
 #: 8 lanes (two adder-tree stages; d = 5: one partial beat per row).
@@ -23,22 +27,32 @@ CORES = {
     "b4-L8": HardwareConfig(bits=4, data_bits=6, frac_bits=8, lanes=8, d_max=5, n_max=16),
 }
 SEED = 7
+#: Entries of a host-given order that every build's order memory holds.
+ORDER_ENTRIES = 64
+#: The default (DDR3-like) memory, used unless a test names another.
+DEFAULT_MEMORY = MemoryTiming()
 
 
 def core_params(config: HardwareConfig, *, n: int, epoch_length: int, epochs: int,
-                scenarios=("training",), compare: str = "step") -> dict:
+                scenarios=("training",), compare: str = "step", d: int | None = None,
+                memory: MemoryTiming = DEFAULT_MEMORY, order: str = "xorshift") -> dict:
     return {
-        "config": asdict(config), "n": n, "d": config.d_max, "problem_seed": SEED,
+        "config": asdict(config), "n": n, "d": d or config.d_max, "problem_seed": SEED,
         "run": {"step_size": 0.01, "mu": 4.0, "epoch_length": epoch_length, "epochs": epochs,
-                "seed": SEED},
+                "seed": SEED, "order": order},
         "scenarios": list(scenarios), "extremes_run": {"epochs": 3, "epoch_length": 4},
-        "compare": compare,
+        "compare": compare, "memory": asdict(memory),
     }
 
 
-def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results"):
+def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results",
+             memory: MemoryTiming = DEFAULT_MEMORY):
+    """Run ``tb_core`` on core ``name`` next to memories of ``memory``'s timing (one build per
+    core, fault and memory, sized for ``n_max`` rows of ``d_max`` features)."""
     config = CORES[name]
-    return rtl.run(("core", name, fault), lambda: HALPCore(config=config, fault=fault),
+    return rtl.run(("core", name, fault, memory),
+                   lambda: system_for_run(config, memory, n=config.n_max, d=config.d_max,
+                                          order_entries=ORDER_ENTRIES, fault=fault),
                    module="tb_core", params=params, name=run_name)
 
 
@@ -60,7 +74,7 @@ def test_training_and_extremes(rtl, name):
                        run_name="training")
     training, extremes = phase(results, "training"), phase(results, "extremes")
     assert training["iterates_compared"] == 2 * 24 == training["steps"]
-    assert training["cycles"] == 2 * 24 * config.step_cycles(config.d_max)
+    assert training["cycles"] == 2 * 24 * step_cost(config, DEFAULT_MEMORY, config.d_max).cycles
     assert training["coverage"]["recenters"] == 2
     assert training["coverage"]["rounding_carries"] > 0
     assert training["coverage"]["partial_last_beats"] == training["steps"]  # d mod L != 0
@@ -96,3 +110,29 @@ def test_core_testbench_catches_index_fault(rtl):
     assert first["signal"].startswith("z[") and first["expected"] != first["actual"]
     assert first["context"].startswith("training, epoch 1, inner step")
     assert f"first mismatch at cycle {first['cycle']}" in results.failures[0].message
+
+
+#: Memories from one cycle to 50 cycles of latency, from 1 byte per cycle (every step waits for
+#: the memory) to 64 (a word per cycle, the port's limit), bursts shorter than a row included.
+MEMORIES = {
+    "lat1-bw64": MemoryTiming(latency=1, bytes_per_cycle=64),
+    "lat1-bw1": MemoryTiming(latency=1, bytes_per_cycle=1),
+    "lat7-bw3-burst4": MemoryTiming(latency=7, bytes_per_cycle=3, burst_bytes=4),
+    "lat50-bw1": MemoryTiming(latency=50, bytes_per_cycle=1),
+    "lat50-bw64": MemoryTiming(latency=50, bytes_per_cycle=64),
+}
+
+
+@pytest.mark.parametrize("order, d", [("xorshift", 10), ("host", 9)])
+@pytest.mark.parametrize("memory", MEMORIES)
+def test_memory_timings_and_sample_orders(rtl, memory, order, d):
+    """Bit-exact z, counters and cycles after every step for each memory, both sample orders,
+    d a multiple of L (9 = 3 x 3) and not (10)."""
+    config, timing = CORES["b8-L3"], MEMORIES[memory]
+    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
+                                                 memory=timing, order=order),
+                       run_name=f"memory_{order}_{d}", memory=timing)
+    training = phase(results, "training")
+    assert training["iterates_compared"] == training["steps"] == 2 * 12
+    assert training["cycles"] == 2 * 12 * step_cost(config, timing, d, order).cycles
+    assert training["coverage"]["partial_last_beats"] == (training["steps"] if d == 10 else 0)

@@ -71,7 +71,10 @@ def test_hardware_trace_records_cycles_per_epoch(paper, hardware_halp):
     problem = paper[0]
     config = HardwareConfig(bits=8, n_max=problem.n, d_max=problem.d)
     assert hardware_halp.cycles[0] == 0
-    assert set(hardware_halp.cycles[1:]) == {problem.n * config.step_cycles(problem.d)}
+    # the default memory: a row of ceil(d/8) words, one per cycle after 20 cycles of latency,
+    # requested in cycle 1 and seen complete one cycle after its last word
+    step = max(config.step_cycles(problem.d), 1 + 19 + config.beats(problem.d) + 1)
+    assert set(hardware_halp.cycles[1:]) == {problem.n * step}
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -81,7 +84,7 @@ def test_hardware_trace_records_cycles_per_epoch(paper, hardware_halp):
     ("frac_bits", 0, "1..24"), ("frac_bits", 25, "1..24"),
     ("lanes", 0, "1..64"), ("lanes", 65, "1..64"),
     ("d_max", 0, "1..4096"), ("d_max", 4097, "1..4096"),
-    ("n_max", 0, "1..65536"), ("n_max", 65537, "1..65536"),
+    ("n_max", 0, "1..16777216"), ("n_max", 2**24 + 1, "1..16777216"),
 ])
 def test_hardware_config_rejects_out_of_range_widths(field, value, allowed):
     with pytest.raises(HalpInputError,

@@ -135,7 +135,7 @@ def test_rounder_rejects_bad_parameters(kwargs, message):
 
 @pytest.mark.parametrize("name, value", [
     ("bits", 1), ("bits", 17), ("data_bits", 1), ("data_bits", 17), ("frac_bits", 0),
-    ("frac_bits", 25), ("lanes", 0), ("lanes", 65), ("d_max", 0), ("n_max", 65537), ("bits", 8.5),
+    ("frac_bits", 25), ("lanes", 0), ("lanes", 65), ("d_max", 0), ("n_max", 2**24 + 1), ("bits", 8.5),
 ])
 def test_block_parameters_outside_the_supported_range_are_rejected(name, value):
     # Every block takes its widths from a HardwareConfig, which validates them on construction.
@@ -254,7 +254,7 @@ def run_lane(dut, seed, beats):
         ctx.set(dut.load, 1)
         await ctx.tick()
         ctx.set(dut.load, 0)
-        for beat in beats + [dict(valid=0)] * 3:
+        for beat in beats + [dict(valid=0)] * 4:
             for port, value in beat.items():
                 ctx.set(getattr(dut, port), value)
             await ctx.tick()
@@ -287,8 +287,8 @@ def check_lane(config, lane, fault=None, count=120):
     seed = rng.getrandbits(32)
     outputs = run_lane(MaccLane(config=config, lane=lane, fault=fault), seed, beats)
     expected = golden_lane(config, lane, seed, beats)
-    # Spec timing: z_new and saturated after 2 registers, product after 3 (from the read stage).
-    assert [(i, outputs[i + 1][0], bool(outputs[i + 1][1]), outputs[i + 2][2])
+    # Spec timing: z_new and saturated after 3 registers, product after 4 (from the read stage).
+    assert [(i, outputs[i + 2][0], bool(outputs[i + 2][1]), outputs[i + 3][2])
             for i, *_ in expected] == expected
     return sum(saturated for _, _, saturated, _ in expected)
 
@@ -361,7 +361,7 @@ def vector_cycles(config, seed, passes, gaps, rng):
                     cycle[name][lane] = value
             cycles.append(cycle)
         cycles.extend(dict(junk(), load=0) for _ in range(gap))
-    return cycles + [dict(junk(), load=0) for _ in range(5 + config.tree_stages)]
+    return cycles + [dict(junk(), load=0) for _ in range(6 + config.tree_stages)]
 
 
 def run_vector(dut, cycles):
@@ -391,9 +391,9 @@ def check_vector(config, passes, expected, *, gaps, seed, fault=None):
     outputs = run_vector(VectorUnit(config=config, fault=fault), cycles)
     lanes, tree = config.lanes, config.tree_stages
     beats = [(index, cycle) for index, cycle in enumerate(cycles) if cycle.get("valid")]
-    # Spec timing (registers after the read stage): z_new 2, saturations 3, dot 4 + T.
+    # Spec timing (registers after the read stage): z_new 3, saturations 4, dot 5 + T.
     after = {name: [outputs[index + delay - 1] for index, _ in beats]
-             for name, delay in (("z", 2), ("saturations", 3), ("dot", 4 + tree))}
+             for name, delay in (("z", 3), ("saturations", 4), ("dot", 5 + tree))}
     z_new = np.concatenate([z for z, _, _ in expected])
     saturated = np.concatenate([s for _, s, _ in expected])
     got_z, got_saturations, expected_saturations = [], [], []

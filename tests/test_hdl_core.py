@@ -1,31 +1,47 @@
-"""HALPCore and BitCenteringRegister in Amaranth's simulator against the golden hardware model.
+"""HALPCore with its off-chip memory models, and its blocks, in Amaranth's simulator against the
+golden hardware model.
 
-Each core test drives the host port exactly as a host would (load X and G, SEED, RECENTER, RUN,
-read z back) and compares z and every counter with :class:`halp_hw.golden.hardware.AcceleratorModel`
-driven with the same commands.
+Each system test drives the host port exactly as a host would (preload the data and a sample
+order, load G, SEED, RECENTER, RUN, read z back) and compares z and every counter, cycles
+included, with :class:`halp_hw.golden.hardware.AcceleratorModel` driven with the same commands
+and the same :class:`halp_hw.golden.memory.MemoryTiming`.
 """
 
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HardwareConfig
+from halp_hw.golden.memory import (DRAW_LATENCY, ORDER_INDEX_REGISTERS, ORDER_WORD_BITS,
+                                   MemoryTiming, host_sample_order, step_cost)
 from halp_hw.golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
-from halp_hw.hdl.core import (
-    DRAW_LATENCY, DRAWS_AHEAD, MAX_DATA_WORDS, OPERAND_DELAY, BeatSequencer, Command, CoreDriver,
-    HALPCore, SampleRowSource, pack_words, unpack_words,
-)
+from halp_hw.hdl.core import ROWS_AHEAD, Command, HALPCore, ceil_div_by_constant
+from halp_hw.hdl.host import SystemDriver, pack_words, unpack_words
+from halp_hw.hdl.memory_model import OffChipMemory
+from halp_hw.hdl.rows import SampleRowSource
+from halp_hw.hdl.sequencer import OPERAND_DELAY, BeatSequencer
+from halp_hw.hdl.system import HALPSystem
 
 # A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
 # the tests of constructor errors collect it while this filter applies.
 pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")
+
+#: Memories from a word per cycle after one cycle to a slow, narrow, high-latency one with
+#: bursts shorter than a row.
+MEMORIES = {
+    "fast": MemoryTiming(latency=1, bytes_per_cycle=64),
+    "ddr3": MemoryTiming(),
+    "narrow": MemoryTiming(latency=7, bytes_per_cycle=1),
+    "bursty": MemoryTiming(latency=50, bytes_per_cycle=3, burst_bytes=4),
+}
 
 
 def signed_extremes(width: int) -> tuple[int, int]:
@@ -53,7 +69,8 @@ class Scenario:
     """One host session: data, then per epoch a gradient, a recenter and runs of T steps.
 
     ``epochs`` lists ``(exponent, gradient, [T, T, ...])``; several runs per epoch check that the
-    coefficient carries over from one run to the next.
+    coefficient carries over from one run to the next. ``host_order`` reads the sample order
+    from memory (a permutation per epoch) instead of the xorshift32 stream.
     """
 
     config: HardwareConfig
@@ -61,49 +78,67 @@ class Scenario:
     mantissa: int
     seed: int
     epochs: list
+    memory: MemoryTiming = field(default_factory=MemoryTiming)
+    host_order: bool = False
 
     @classmethod
-    def random(cls, config, *, n, d, mantissa, seed, epochs, grad_width, data_seed=0):
+    def random(cls, config, *, n, d, mantissa, seed, epochs, grad_width, data_seed=0,
+               memory=None, host_order=False):
         """Random data and gradients with the extreme values planted; ``epochs`` lists
         ``(exponent, [T, ...])``."""
         rng = np.random.default_rng(data_seed)
         x = random_ints(rng, config.data_bits, (n, d))
         return cls(config, x, mantissa, seed,
                    [(exponent, random_ints(rng, grad_width, d), runs)
-                    for exponent, runs in epochs])
+                    for exponent, runs in epochs], memory or MemoryTiming(), host_order)
+
+    @property
+    def order(self):
+        if not self.host_order:
+            return None
+        steps = sum(sum(runs) for _, _, runs in self.epochs)
+        return host_sample_order(self.x.shape[0], 1, steps, self.seed)
 
     def golden(self, mantissa: int | None = None) -> tuple[list[dict], AcceleratorModel]:
         """The golden model's state after every run (optionally with another mantissa)."""
-        cfg, d = self.config, self.x.shape[1]
-        model = AcceleratorModel(cfg, self.x, mantissa or self.mantissa, self.seed)
+        model = AcceleratorModel(self.config, self.x, mantissa or self.mantissa, self.seed,
+                                 memory=self.memory, order=self.order)
         states = []
         for epoch, (exponent, grad, runs) in enumerate(self.epochs, start=1):
             model.load_gradient(grad)
             model.recenter(exponent)
             for steps in runs:
                 model.run(steps)
-                states.append({"z": model.z.tolist(), "busy": steps * cfg.step_cycles(d),
+                states.append({"z": model.z.tolist(), "busy": steps * model.cycles_per_step,
                                "cycles": model.cycles, "steps": model.steps,
                                "saturations": model.saturations, "exponent": model.exponent,
                                "epoch": epoch})
         return states, model
 
-    def simulate_core(self, fault: str | None = None, *, back_to_back: bool = False) -> list[dict]:
-        """The core's state after every run, driven through its host port.
+    def simulate_core(self, fault: str | None = None, *, back_to_back: bool = False,
+                      memory_class=OffChipMemory) -> list[dict]:
+        """The core's state after every run, driven through the system's host port.
 
         ``back_to_back`` issues every command in the first cycle the core accepts it (gradients
         are preloaded, and the state is only read at the end, so the list has one entry).
         """
         n, d = self.x.shape
-        core = HALPCore(config=self.config, fault=fault)
+        order = self.order
+        system = HALPSystem(config=self.config, memory=self.memory,
+                            data_words=n * self.config.beats(d),
+                            order_words=2 if order is None else len(order), fault=fault,
+                            memory_class=memory_class)
         states = []
 
         async def bench(ctx):
-            host = CoreDriver(ctx, core)
-            ctx.set(core.n, n)
-            ctx.set(core.d, d)
-            ctx.set(core.mantissa, self.mantissa)
+            host = SystemDriver(ctx, system)
+            ctx.set(system.n, n)
+            ctx.set(system.d, d)
+            ctx.set(system.mantissa, self.mantissa)
+            ctx.set(system.host_order, self.host_order)
             await host.load_data(self.x)
+            if order is not None:
+                await host.load_order(order)
             await host.command(Command.SEED, self.seed)
             for epoch, (exponent, grad, runs) in enumerate(self.epochs):
                 if not back_to_back or epoch == 0:
@@ -117,14 +152,15 @@ class Scenario:
             if back_to_back:
                 states.append({"z": await host.read_z(d), "busy": busy, **host.status()})
 
-        simulate(core, bench)
+        simulate(system, bench)
         return states
 
 
-def run_core_against_golden(scenario: Scenario, fault: str | None = None) -> AcceleratorModel:
+def run_core_against_golden(scenario: Scenario, fault: str | None = None,
+                            memory_class=OffChipMemory) -> AcceleratorModel:
     """Compare core and golden model after every run; return the golden model."""
     want, model = scenario.golden()
-    got = scenario.simulate_core(fault)
+    got = scenario.simulate_core(fault, memory_class=memory_class)
     mismatches = [(run, g, w) for run, (g, w) in enumerate(zip(got, want)) if g != w]
     assert len(got) == len(want) and not mismatches, mismatches[:1]
     return model
@@ -143,6 +179,8 @@ def assert_coefficient_matters(scenario: Scenario) -> None:
     assert [state["z"] for state in with_step] != [state["z"] for state in without_step]
 
 
+@pytest.mark.parametrize("memory", MEMORIES)
+@pytest.mark.parametrize("host_order", [False, True], ids=["xorshift", "host-order"])
 @pytest.mark.parametrize("config, n, d", [
     (HardwareConfig(bits=8, data_bits=8, frac_bits=16, lanes=8, d_max=20, n_max=12), 12, 20),
     (HardwareConfig(bits=8, data_bits=8, frac_bits=16, lanes=8, d_max=20, n_max=12), 7, 13),
@@ -152,14 +190,30 @@ def assert_coefficient_matters(scenario: Scenario) -> None:
     (HardwareConfig(bits=12, data_bits=10, frac_bits=12, lanes=16, d_max=40, n_max=6), 6, 37),
     (HardwareConfig(bits=5, data_bits=4, frac_bits=3, lanes=2, d_max=2, n_max=3), 3, 1),
 ])
-def test_core_matches_golden(config, n, d):
+def test_core_matches_golden(config, n, d, host_order, memory):
     """Two epochs, several runs per epoch (T = 1 included), d not a multiple of L."""
     scenario = Scenario.random(config, n=n, d=d, mantissa=sensitive_mantissa(config, d),
                                seed=12345, epochs=[(-3, [1, 6]), (5, [4])],
-                               grad_width=config.frac_bits + 1)
+                               grad_width=config.frac_bits + 1, memory=MEMORIES[memory],
+                               host_order=host_order)
     model = run_core_against_golden(scenario)
     assert model.steps == 11 and model.saturations < model.steps * d
     assert_coefficient_matters(scenario)
+
+
+def test_memory_bound_steps_are_counted():
+    """A memory far slower than the pipeline: every step costs the fetch, and the count says so
+    (the expected figure worked out by hand from the memory's timing)."""
+    config = HardwareConfig(bits=8, data_bits=8, frac_bits=10, lanes=4, d_max=10, n_max=7)
+    memory = MemoryTiming(latency=7, bytes_per_cycle=1)
+    # a row is 3 words of 32 bits; at 1 byte per cycle: request in cycle 1, 6 cycles of wait,
+    # 12 cycles of transfer, one cycle to see it complete: 1 + 6 + 12 + 1 = 20 > 3 + 8
+    assert step_cost(config, memory, 10).cycles == 20 > config.step_cycles(10)
+    scenario = Scenario.random(config, n=7, d=10, mantissa=sensitive_mantissa(config, 10),
+                               seed=4, epochs=[(0, [5])], grad_width=config.frac_bits + 1,
+                               memory=memory)
+    [state] = scenario.simulate_core()
+    assert state["busy"] == state["cycles"] == 5 * 20
 
 
 def random_config(rng) -> tuple[HardwareConfig, int, int]:
@@ -173,12 +227,20 @@ def random_config(rng) -> tuple[HardwareConfig, int, int]:
     return config, int(rng.integers(1, n_max + 1)), int(rng.integers(1, d_max + 1))
 
 
+def random_memory(rng) -> MemoryTiming:
+    return MemoryTiming(latency=int(rng.integers(1, 30)),
+                        bytes_per_cycle=int(rng.integers(1, 65)),
+                        burst_bytes=int(rng.choice([1, 8, 64, 4096])))
+
+
 @pytest.mark.parametrize("draw", range(6))
 def test_core_matches_golden_on_random_builds(draw):
-    config, n, d = random_config(np.random.default_rng(1000 + draw))
+    rng = np.random.default_rng(1000 + draw)
+    config, n, d = random_config(rng)
     scenario = Scenario.random(config, n=n, d=d, mantissa=sensitive_mantissa(config, d),
                                seed=draw * 0x1234567, epochs=[(draw - 3, [2, 3])],
-                               grad_width=config.frac_bits + 1, data_seed=draw)
+                               grad_width=config.frac_bits + 1, data_seed=draw,
+                               memory=random_memory(rng), host_order=bool(draw % 2))
     run_core_against_golden(scenario)
 
 
@@ -200,66 +262,98 @@ def test_core_saturating_run():
     assert model.saturations > 0
 
 
-def test_core_back_to_back_commands():
+@pytest.mark.parametrize("memory", ["fast", "narrow"])
+def test_core_back_to_back_commands(memory):
     """RUN, RUN, RECENTER, RUN with no idle cycle between them: the coefficient that lands just
     after busy falls is used by a following RUN and cancelled by a following RECENTER."""
     config = HardwareConfig(bits=8, data_bits=8, frac_bits=10, lanes=4, d_max=10, n_max=7)
     scenario = Scenario.random(config, n=7, d=10, mantissa=sensitive_mantissa(config, 10),
                                seed=21, epochs=[(2, [3, 1, 2]), (-1, [1, 4])],
-                               grad_width=config.frac_bits + 1)
+                               grad_width=config.frac_bits + 1, memory=MEMORIES[memory])
     scenario = Scenario(config, scenario.x, scenario.mantissa, scenario.seed,
                         [(exponent, scenario.epochs[0][1], runs)     # one gradient, preloaded
-                         for exponent, _, runs in scenario.epochs])
+                         for exponent, _, runs in scenario.epochs], scenario.memory)
     want, _ = scenario.golden()
     assert scenario.simulate_core(back_to_back=True) == want[-1:]
     assert_coefficient_matters(scenario)
 
 
 def test_core_command_handshake():
-    """SEED holds cmd_ready low while it draws; RECENTER takes one cycle; RUN 0 and the unused
-    op code 3 are accepted and do nothing."""
+    """SEED holds cmd_ready low while it fetches two rows (busy stays low, no cycle counted);
+    RECENTER takes one cycle; RUN 0 and the unused op code 3 are accepted and do nothing."""
     config = HardwareConfig(bits=8, data_bits=8, frac_bits=8, lanes=4, d_max=8, n_max=4)
-    core = HALPCore(config=config)
+    memory = MemoryTiming(latency=5, bytes_per_cycle=64)
+    system = HALPSystem(config=config, memory=memory, data_words=8)
 
     async def accept(ctx, op, arg):
-        ctx.set(core.cmd_op.as_value(), op.value if isinstance(op, Command) else op)
-        ctx.set(core.cmd_arg, arg)
-        ctx.set(core.cmd_valid, 1)
-        assert ctx.get(core.cmd_ready)
+        ctx.set(system.cmd_op.as_value(), op.value if isinstance(op, Command) else op)
+        ctx.set(system.cmd_arg, arg)
+        ctx.set(system.cmd_valid, 1)
+        assert ctx.get(system.cmd_ready)
         await ctx.tick()
-        ctx.set(core.cmd_valid, 0)
+        ctx.set(system.cmd_valid, 0)
 
     async def bench(ctx):
-        host = CoreDriver(ctx, core)
-        ctx.set(core.n, 4)
-        ctx.set(core.d, 8)
+        host = SystemDriver(ctx, system)
+        ctx.set(system.n, 4)
+        ctx.set(system.d, 8)
         await accept(ctx, Command.SEED, 5)
         not_ready = 0
-        while not ctx.get(core.cmd_ready):
-            assert not ctx.get(core.busy)
+        while not ctx.get(system.cmd_ready):
+            assert not ctx.get(system.busy)
             not_ready += 1
             await ctx.tick()
-        assert not_ready == DRAWS_AHEAD + DRAW_LATENCY - 1   # two draws, then the draw pipeline
+        # the stream restarts (1 cycle), the first address (DRAW_LATENCY), then each row: the
+        # request, the read (4 cycles of latency + 2 words), the completion; the next
+        # address is ready long before
+        fetch = 1 + (memory.latency - 1 + 2) + 1
+        assert not_ready == 1 + DRAW_LATENCY + ROWS_AHEAD * fetch
+        assert host.status()["cycles"] == 0
         await accept(ctx, Command.RECENTER, -7)
-        assert ctx.get(core.cmd_ready) and (ctx.get(core.exponent), ctx.get(core.epoch)) == (-7, 1)
+        assert ctx.get(system.cmd_ready)
+        assert (ctx.get(system.exponent), ctx.get(system.epoch)) == (-7, 1)
         before = host.status()
         await accept(ctx, Command.RUN, 0)
         await accept(ctx, 3, 1)
         for _ in range(3):
-            assert ctx.get(core.cmd_ready) and not ctx.get(core.busy)
+            assert ctx.get(system.cmd_ready) and not ctx.get(system.busy)
             await ctx.tick()
         assert host.status() == before
 
-    simulate(core, bench)
+    simulate(system, bench)
 
 
-def test_core_index_fault_is_caught():
+@pytest.mark.parametrize("host_order", [False, True], ids=["xorshift", "host-order"])
+def test_core_index_fault_is_caught(host_order):
     """The comparison is sharp enough to see a sample index off by one."""
     config = HardwareConfig(bits=8, data_bits=8, frac_bits=8, lanes=4, d_max=8, n_max=8)
     scenario = Scenario.random(config, n=8, d=8, mantissa=sensitive_mantissa(config, 8), seed=3,
-                               epochs=[(0, [4])], grad_width=config.frac_bits + 1)
+                               epochs=[(0, [4])], grad_width=config.frac_bits + 1,
+                               host_order=host_order)
     with pytest.raises(AssertionError):
         run_core_against_golden(scenario, fault="index-off-by-one")
+
+
+def test_core_memory_does_not_grow_with_n():
+    """The core holds z, G and three row slots whatever n_max; n_max = 2**24 elaborates."""
+    from amaranth.back import rtlil
+
+    small = HardwareConfig(lanes=8, d_max=100, n_max=1)
+    huge = HardwareConfig(lanes=8, d_max=100, n_max=1 << 24)
+    texts = [rtlil.convert(HALPCore(config=config)) for config in (small, huge)]
+    sizes = [sorted(_memory_sizes(text)) for text in texts]
+    words, lanes = small.words_per_row, small.lanes
+    assert sizes[0] == sizes[1] == sorted([(lanes * small.bits, words),
+                                           (lanes * small.grad_width, words),
+                                           (lanes * small.data_bits, 3 * words)])
+
+
+def _memory_sizes(rtlil_text: str) -> list[tuple[int, int]]:
+    """(width, words) of every memory in an RTLIL text."""
+    import re
+
+    return [(int(width), int(size))
+            for width, size in re.findall(r"memory width (\d+) size (\d+)", rtlil_text)]
 
 
 def test_core_rejects_bad_config():
@@ -267,11 +361,29 @@ def test_core_rejects_bad_config():
         HALPCore(config={"bits": 8})
     with pytest.raises(HalpInputError, match="fault"):
         HALPCore(config=HardwareConfig(), fault="no-such-fault")
-    too_big = HardwareConfig(lanes=1, d_max=MAX_DATA_WORDS // 256 + 1, n_max=256)
-    with pytest.raises(HalpInputError, match=f"{256 * too_big.d_max} words"):
-        HALPCore(config=too_big)
-    HALPCore(config=HardwareConfig(lanes=1, d_max=MAX_DATA_WORDS // 256, n_max=256))  # fits
+    with pytest.raises(HalpInputError, match="n_max"):
+        HardwareConfig(n_max=(1 << 24) + 1)
+    with pytest.raises(HalpInputError, match="memory"):
+        HALPSystem(config=HardwareConfig(), memory=None, data_words=4)
     gc.collect()
+
+
+@pytest.mark.parametrize("divisor, limit", [(1, 7), (3, 4096), (8, 100), (13, 4096),
+                                            (64, 4096)])
+def test_ceil_div_by_constant(divisor, limit):
+    value, result = Signal(range(limit + 1)), Signal(16)
+    m = Module()
+    m.d.comb += result.eq(ceil_div_by_constant(value, divisor, limit))
+    checked = range(0, limit + 1, max(1, limit // 300))
+
+    async def bench(ctx):
+        for v in checked:
+            ctx.set(value, v)
+            assert ctx.get(result) == -(-v // divisor), v
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
 
 
 def test_pack_unpack_round_trip():
@@ -282,47 +394,141 @@ def test_pack_unpack_round_trip():
     assert unpack_words(words, lanes=4, width=5, count=11) == values
 
 
+async def take_rows(ctx, dut, count: int) -> list[tuple[int, int]]:
+    """Take ``count`` row addresses, as soon as each is valid; (cycle waited, address) each."""
+    got = []
+    for _ in range(count):
+        waited = 0
+        while not ctx.get(dut.rows.valid):
+            waited += 1
+            await ctx.tick()
+        got.append((waited, ctx.get(dut.rows.payload)))
+        ctx.set(dut.rows.ready, 1)
+        await ctx.tick()
+        ctx.set(dut.rows.ready, 0)
+    return got
+
+
 @pytest.mark.parametrize("n, seed", [
     (1, 0), (13, 12345), (13, MASK), (200, stream_key(SAMPLE_STREAM)), (256, 0xDEADBEEF),
 ])
 def test_sample_row_source_matches_sample_order(n, seed):
-    """Row bases are halp_hw.golden.prng.SampleOrder's indices times W, each DRAW_LATENCY cycles after
-    its draw; the seed equal to the stream key exercises the zero-state fallback."""
+    """Row addresses are halp_hw.golden.prng.SampleOrder's indices times the row words, each
+    DRAW_LATENCY cycles after the previous was taken; the seed equal to the stream key
+    exercises the zero-state fallback."""
     config = HardwareConfig(lanes=8, d_max=20, n_max=256)
     dut = SampleRowSource(config=config)
     draws = 12
-    want = (SampleOrder(n, seed).take(draws) * config.words_per_row).tolist()
+    want = (SampleOrder(n, seed).take(draws) * 3).tolist()
 
     async def bench(ctx):
         ctx.set(dut.n, n)
+        ctx.set(dut.row_words, 3)
         ctx.set(dut.seed, seed)
         ctx.set(dut.load, 1)
         await ctx.tick()
         ctx.set(dut.load, 0)
-        got = []
-        for _ in range(draws):
-            ctx.set(dut.draw, 1)
-            await ctx.tick()
-            ctx.set(dut.draw, 0)
-            await ctx.tick().repeat(DRAW_LATENCY - 1)
-            got.append(ctx.get(dut.row_base_next))
-            assert len(got) < 2 or ctx.get(dut.row_base_cur) == got[-2]
-        assert got == want
+        got = await take_rows(ctx, dut, draws)
+        assert [address for _, address in got] == want
+        assert [waited for waited, _ in got[1:]] == [DRAW_LATENCY - 1] * (draws - 1)
 
     simulate(dut, bench)
 
 
+@pytest.mark.parametrize("memory", ["fast", "narrow"])
+def test_sample_row_source_reads_host_order(memory):
+    """With host_order the addresses follow the order memory, entry by entry, each ready
+    ``1 + read_cycles(1 word) + ORDER_INDEX_REGISTERS`` cycles after the previous was taken."""
+    config = HardwareConfig(lanes=8, d_max=20, n_max=50)
+    timing = MEMORIES[memory]
+    order = np.random.default_rng(5).permutation(50)[:10].tolist()
+    m = Module()
+    m.submodules.rows = dut = SampleRowSource(config=config)
+    m.submodules.memory = model = OffChipMemory(timing=timing, depth=len(order),
+                                                data_width=ORDER_WORD_BITS, addr_width=32,
+                                                length_width=1)
+    from amaranth.lib import wiring
+    wiring.connect(m, dut.order, model.port)
+
+    async def bench(ctx):
+        for address, entry in enumerate(order):
+            ctx.set(model.preload_addr, address)
+            ctx.set(model.preload_data, entry)
+            ctx.set(model.preload_en, 1)
+            await ctx.tick()
+        ctx.set(model.preload_en, 0)
+        ctx.set(dut.n, 50)
+        ctx.set(dut.row_words, 3)
+        ctx.set(dut.host_order, 1)
+        ctx.set(dut.load, 1)
+        await ctx.tick()
+        ctx.set(dut.load, 0)
+        got = await take_rows(ctx, dut, len(order))
+        assert [address for _, address in got] == [3 * entry for entry in order]
+        ready = 1 + timing.read_cycles(1, ORDER_WORD_BITS) + ORDER_INDEX_REGISTERS
+        assert [waited for waited, _ in got[1:]] == [ready - 1] * (len(order) - 1)
+
+    simulate(m, bench)
+
+
+@pytest.mark.parametrize("timing", [MemoryTiming(latency=1, bytes_per_cycle=64),
+                                    MemoryTiming(latency=4, bytes_per_cycle=3, burst_bytes=10),
+                                    MemoryTiming(latency=2, bytes_per_cycle=1, burst_bytes=1)])
+@pytest.mark.parametrize("stall", [False, True], ids=["always-ready", "back-pressure"])
+def test_memory_model_timing(timing, stall):
+    """Words arrive in order; with an always-ready reader the last one leaves exactly
+    ``read_cycles`` after acceptance, and back-pressure delays but never loses or repeats one."""
+    width, words = 24, 7
+    model = OffChipMemory(timing=timing, depth=16, data_width=width, addr_width=4,
+                          length_width=3)
+    contents = [(0x10101 * k) & 0xFFFFFF for k in range(16)]
+    rng = np.random.default_rng(3)
+
+    async def bench(ctx):
+        for address, word in enumerate(contents):
+            ctx.set(model.preload_addr, address)
+            ctx.set(model.preload_data, word)
+            ctx.set(model.preload_en, 1)
+            await ctx.tick()
+        ctx.set(model.preload_en, 0)
+        for start in (2, 9):
+            request = model.port.request
+            ctx.set(request.payload, {"addr": start, "length": words})
+            ctx.set(request.valid, 1)
+            assert ctx.get(request.ready)
+            await ctx.tick()
+            ctx.set(request.valid, 0)
+            received, cycle, last = [], 0, None
+            while len(received) < words:
+                cycle += 1
+                ready = not stall or bool(rng.integers(2))
+                ctx.set(model.port.response.ready, ready)
+                if ready and ctx.get(model.port.response.valid):
+                    received.append(ctx.get(model.port.response.payload))
+                    last = cycle
+                await ctx.tick()
+            ctx.set(model.port.response.ready, 0)
+            assert received == contents[start:start + words]
+            if not stall:
+                assert last == timing.read_cycles(words, width)
+            for _ in range(3):
+                assert not ctx.get(model.port.response.valid)
+                await ctx.tick()
+
+    simulate(model, bench)
+
+
 @pytest.mark.parametrize("lanes", [1, 3, 8])
 def test_beat_sequencer_covers_d_features(lanes):
-    """For every d: ceil(d/L) beats, consecutive addresses from the row bases, lane masks that
+    """For every d: ceil(d/L) beats, consecutive addresses from the slot bases, lane masks that
     cover exactly d features, first/last flags at the ends."""
     config = HardwareConfig(lanes=lanes, d_max=17, n_max=4)
     dut = BeatSequencer(config=config)
-    base_cur, base_next = 2 * config.words_per_row, 3 * config.words_per_row
+    base_cur, base_next = 2 * config.words_per_row, config.words_per_row
 
     async def bench(ctx):
-        ctx.set(dut.row_base_cur, base_cur)
-        ctx.set(dut.row_base_next, base_next)
+        ctx.set(dut.cur_base, base_cur)
+        ctx.set(dut.next_base, base_next)
         for d in range(1, config.d_max + 1):
             ctx.set(dut.d, d)
             ctx.set(dut.start, 1)
@@ -331,8 +537,8 @@ def test_beat_sequencer_covers_d_features(lanes):
             issued, at_lanes = [], []
             for cycle in range(-(-d // lanes) + OPERAND_DELAY + 1):
                 if ctx.get(dut.issuing):
-                    issued.append((cycle + OPERAND_DELAY, ctx.get(dut.x_cur_addr),
-                                   ctx.get(dut.x_next_addr), ctx.get(dut.word),
+                    issued.append((cycle + OPERAND_DELAY, ctx.get(dut.cur_addr),
+                                   ctx.get(dut.next_addr), ctx.get(dut.word),
                                    ctx.get(dut.first)))
                 if ctx.get(dut.lane_valid):
                     at_lanes.append((cycle, ctx.get(dut.lane_word), ctx.get(dut.lane_mask),

@@ -15,6 +15,7 @@ from halp_hw.golden import kernels
 from halp_hw.golden.data import paper_linreg, synthetic_logreg
 from halp_hw.golden.fixedpoint import FixedFormat, Rounding
 from halp_hw.golden.hardware import AcceleratorModel, HardwareConfig
+from halp_hw.golden.memory import MemoryTiming, inner_step_cycles
 from halp_hw.golden.prng import SampleOrder
 from halp_hw.golden.problems import LOSS_DERIVATIVE_SIGNATURE, LeastSquares
 from halp_hw.golden.solvers import SGD, SOLVER_KEYS, SVRG, bit_centering_scale, make_solvers
@@ -167,7 +168,7 @@ def test_accelerator_steps_take_any_sample_indices():
     assert given.z.tolist() == streamed.z.tolist() and any(streamed.z)
     assert (given.steps, given.cycles, given.saturations) == (
         streamed.steps, streamed.cycles, streamed.saturations)
-    assert given.cycles == 11 * config.step_cycles(9)
+    assert given.cycles == 11 * inner_step_cycles(config, MemoryTiming(), 9)
 
 
 @pytest.mark.parametrize("shift, width, dot, mantissa, want", [

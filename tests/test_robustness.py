@@ -433,7 +433,7 @@ def test_verify_failure_of_the_build_writes_the_run_and_exits_1(tmp_path, capsys
         raise SimulationError("verilator build failed in X (see build.log)")
 
     monkeypatch.setattr(verify, "build_design", no_build)
-    monkeypatch.setattr(verify, "HALPCore", lambda **kwargs: None)  # nothing to elaborate
+    monkeypatch.setattr(verify, "system_for_run", lambda *args, **kwargs: None)  # no elaboration
     out = tmp_path / "out"
     assert main(["verify", "--n", "16", "--d", "4", "--epochs", "1", "--sim", "verilator",
                  "--out", str(out)]) == 1

@@ -12,15 +12,22 @@ import pytest
 from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.datasets import load_sklearn_dataset
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.solvers import default_mu, default_step_size
 from halp_hw.cli import main
 from halp_hw.runtime.simulate import RTL_BACKENDS, run_backend
 from halp_hw.runtime.simulators import simulator_unavailable_reason
 
 N, D, LANES, BITS, EPOCHS, T, STEP, MU, SEED = 24, 10, 4, 8, 3, 20, 0.01, 4.0, 5
+#: A memory that keeps up with the pipeline: a row of 3 words is requested in cycle 1 and
+#: complete, seen by the core, in cycle 1 + 2 + 3 + 1 = 7 < 3 + 7.
+FAST_MEMORY = ["--mem-latency", "3", "--mem-bytes-per-cycle", "8"]
 SMALL = ["--n", str(N), "--d", str(D), "--lanes", str(LANES), "--bits", str(BITS),
          "--epochs", str(EPOCHS), "--epoch-length", str(T), "--step-size", str(STEP),
-         "--mu", str(MU), "--seed", str(SEED)]
+         "--mu", str(MU), "--seed", str(SEED), *FAST_MEMORY]
+#: A slow memory and the host-given order: each row of 3 words of 4 bytes takes 12 cycles
+#: after 49 of latency, 1 + 49 + 12 + 1 = 63 cycles per step.
+SLOW_HOST_ORDER = ["--mem-latency", "50", "--mem-bytes-per-cycle", "1", "--order", "host"]
 SMALL_CONFIG = HardwareConfig(bits=BITS, lanes=LANES, d_max=D, n_max=N)
 
 
@@ -39,7 +46,8 @@ def test_model_run_equals_golden_hardware_mode(model_results):
     """The ``model`` backend is the golden hardware mode: the same trace, number for number."""
     _, results = model_results
     golden = run_halp_hardware(paper_linreg(N, D, SEED), SMALL_CONFIG,
-                               HardwareRun(STEP, MU, T, EPOCHS, SEED))
+                               HardwareRun(STEP, MU, T, EPOCHS, SEED),
+                               memory=MemoryTiming(latency=3, bytes_per_cycle=8))
     epochs = results["epochs"]
     assert [e["epoch"] for e in epochs] == list(range(1, EPOCHS + 1))
     assert results["initial"]["rel_subopt"] == golden.rel_subopt[0] == 1.0
@@ -63,6 +71,7 @@ def test_report_cycles_performance_and_baseline(model_results):
     out, results = model_results
     step = SMALL_CONFIG.step_cycles(D)
     assert results["cycles_per_inner_step"] == step == math.ceil(D / LANES) + 7
+    assert results["bound"] == model_bound(results) == "compute"
     assert [e["cycles"] for e in results["epochs"]] == [T * step] * EPOCHS
     totals, model = results["totals"], results["performance"]
     assert totals["cycles"] == model["cycles_total"] == EPOCHS * T * step
@@ -85,8 +94,27 @@ def test_report_cycles_performance_and_baseline(model_results):
     configuration = results["configuration"]
     assert (configuration["n"], configuration["d"], configuration["lanes"]) == (N, D, LANES)
     assert configuration["backend"] == "model" and configuration["seed"] == SEED
-    for plot in ("convergence.png", "cycles.png"):
+    for plot in ("convergence.png", "cycles.png", "roofline.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def model_bound(results) -> str:
+    return results["performance"]["bound"]
+
+
+def test_memory_bound_run_and_roofline(tmp_path, capsys):
+    assert simulate_cli(tmp_path, *SLOW_HOST_ORDER) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["cycles_per_inner_step"] == 63 and results["bound"] == "memory"
+    assert [e["cycles"] for e in results["epochs"]] == [T * 63] * EPOCHS
+    assert results["configuration"]["sample_order"] == "host"
+    line = results["roofline"]
+    assert line["bytes_per_cycle"][0] == 1 and line["inner_steps_per_second"][0] == 1e8 / 63
+    # from 4 bytes per cycle on a word per cycle: 1 + 49 + 3 + 1 = 54; the order entry
+    # arrives in cycle 1 + 49 + 1 and its row address three registers later, also 54
+    assert line["inner_steps_per_second"][-1] == 1e8 / 54
+    assert line["compute_ceiling"] == 1e8 / 10
+    assert "memory-bound" in capsys.readouterr().out
 
 
 def test_paper_problem_reaches_1e_minus_9():
@@ -123,6 +151,21 @@ def test_rtl_backend_agrees_with_model(backend, model_results, tmp_path, request
     assert results["totals"]["cycles"] == expected["totals"]["cycles"]
 
 
+@pytest.mark.parametrize("backend", ["amaranth", "verilator"])
+def test_rtl_backend_agrees_with_model_memory_bound_host_order(backend, tmp_path, request):
+    """A slow memory and a host-given order: the same z and cycles on the RTL as the model."""
+    if backend != "amaranth" and simulator_unavailable_reason(backend):
+        pytest.skip(simulator_unavailable_reason(backend))
+    build_root = request.config.getoption("--sim-build") or request.config.cache.mkdir("sim_build")
+    assert simulate_cli(tmp_path / "model", *SLOW_HOST_ORDER) == 0
+    assert simulate_cli(tmp_path / "rtl", *SLOW_HOST_ORDER, "--backend", backend,
+                        "--build-dir", str(build_root)) == 0
+    expected, results = (json.loads((tmp_path / kind / "results.json").read_text())
+                         for kind in ("model", "rtl"))
+    assert results["epochs"] == expected["epochs"]
+    assert results["totals"]["cycles"] == expected["totals"]["cycles"] == EPOCHS * T * 63
+
+
 def test_data_file_and_synth_clock(tmp_path, capsys):
     problem = paper_linreg(N, D, SEED)
     data = tmp_path / "data.npz"
@@ -134,7 +177,7 @@ def test_data_file_and_synth_clock(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["simulate", "--data", str(data), "--lanes", "4", "--epochs", "2",
                  "--epoch-length", "10", "--step-size", str(STEP), "--synth-json", str(synth),
-                 "--out", str(out)]) == 0
+                 "--out", str(out), *FAST_MEMORY]) == 0
     results = json.loads((out / "results.json").read_text())
     assert (results["configuration"]["n"], results["configuration"]["d"]) == (N, D)
     assert results["performance"]["clock_mhz"] == 62.5
@@ -154,6 +197,9 @@ def test_data_file_and_synth_clock(tmp_path, capsys):
     (["--step-size", "1e9"], "step size 1e+09 is outside"),
     (["--mu", "0"], "mu must be a finite number > 0, not 0"),
     (["--clock-mhz", "-5"], "--clock-mhz must be a finite number > 0, not -5"),
+    (["--mem-latency", "0"], "memory latency (cycles) must be an integer in 1..4096, not 0"),
+    (["--mem-bytes-per-cycle", "0"],
+     "memory bandwidth (bytes per cycle) must be an integer in 1..4096, not 0"),
     (["--synth-json", "missing.json"], "missing.json does not exist"),
     (["--data", "missing.npz"], "--n and --d size synthetic data"),
     (["--no-standardize"], "--no-standardize applies to --dataset only"),

@@ -38,7 +38,9 @@ def test_acceptance_run_is_bit_exact(rtl, tmp_path, capsys):
     assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
     assert report["first_mismatch"] is None and report["mismatches"] == 0
     assert report["iterates_compared"] == 3 * 256  # every inner step (T = N by default)
-    assert report["cycles"] == report["golden_cycles"] == 3 * 256 * (32 // 4 + 6 + 1)
+    # the default memory: 8 words of 4 bytes per row at a word per cycle after 20 cycles of
+    # latency, requested in cycle 1 and seen complete one cycle after its last word
+    assert report["cycles"] == report["golden_cycles"] == 3 * 256 * (1 + 19 + 32 // 4 + 1)
     assert report["rel_subopt"] == report["golden_rel_subopt"]
     assert len(report["rel_subopt"]) == 4 and report["rel_subopt"][-1] < 0.1
     assert report["coverage"]["recenters"] == 3 and report["coverage"]["rounding_carries"] > 0
@@ -55,6 +57,31 @@ def test_fault_is_caught(rtl, tmp_path, capsys, fault):
     assert report["mismatches"] > 0
 
 
+@pytest.mark.parametrize("order", ["xorshift", "host"])
+def test_jittery_memory_stays_bit_exact(rtl, tmp_path, capsys, order):
+    """Random extra delays on the memory's responses: the same z and counters, more cycles."""
+    status, report = run_verify(rtl, tmp_path, capsys, *SMALL, "--memory-fault", "jitter",
+                                "--mem-latency", "7", "--mem-bytes-per-cycle", "3",
+                                "--order", order)
+    assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
+    assert report["cycles"] > report["golden_cycles"]
+    assert report["cycles_checked"] == "at least golden"
+
+
+@pytest.mark.parametrize("memory_fault", ["drop-beat", "duplicate-beat"])
+def test_broken_memory_is_caught(rtl, tmp_path, capsys, memory_fault):
+    """A memory that loses or repeats a beat never passes: a mismatch or a named hang."""
+    status, report = run_verify(rtl, tmp_path, capsys, *SMALL, "--memory-fault", memory_fault,
+                                "--mem-latency", "7", "--mem-bytes-per-cycle", "3")
+    assert status == 1 and report["bit_exact"] is False
+    first = report["first_mismatch"]
+    if memory_fault == "drop-beat":     # the fetch never completes
+        assert "did not finish within" in first["error"] and "training" in first["error"]
+    else:                               # every later word is one row word late
+        assert first["expected"] != first["actual"]
+        assert first["context"].startswith("training")
+
+
 def test_list_faults(capsys):
     assert main(["verify", "--list-faults"]) == 0
     listed = capsys.readouterr().out.splitlines()
@@ -65,6 +92,8 @@ def test_list_faults(capsys):
     (["--fault", "no-such-fault"], "fault must be None or one of"),
     (["--bits", "1"], "bits must be an integer in 2..16"),
     (["--n", "0"], "n must be an integer"),
+    (["--mem-latency", "0"], "memory latency (cycles) must be an integer in 1..4096"),
+    (["--mem-bytes-per-cycle", "0"], "memory bandwidth (bytes per cycle) must be an integer"),
 ])
 def test_bad_input_is_exit_2(tmp_path, capsys, args, message):
     assert main(["verify", *args, "--out", str(tmp_path)]) == 2

@@ -78,7 +78,9 @@ def test_json_describes_parameters_and_ports(odd_build):
         "lanes": cfg.lanes, "d_max": cfg.d_max, "n_max": cfg.n_max}
     assert parameters["pipeline_latency"] == cfg.pipeline_latency
     ports = {port["name"]: port for port in description["ports"]}
-    assert ports["x_wr_data"]["width"] == cfg.lanes * cfg.data_bits
+    assert ports["row_memory__response__payload"]["width"] == cfg.lanes * cfg.data_bits
+    assert ports["row_memory__response__ready"]["direction"] == "output"
+    assert ports["order_memory__response__payload"]["width"] == 32
     assert ports["g_wr_data"]["width"] == cfg.lanes * cfg.grad_width
     assert ports["z_rd_data"] == {"name": "z_rd_data", "direction": "output",
                                   "width": cfg.lanes * cfg.bits, "signed": False}
@@ -118,7 +120,8 @@ def test_cli_writes_core_and_blocks(tmp_path, capsys):
     (["--bits", "1"], "bits must be an integer in 2..16, not 1"),
     (["--lanes", "65"], "lanes must be an integer in 1..64, not 65"),
     (["--d-max", "0"], "d_max must be an integer in 1..4096, not 0"),
-    (["--lanes", "1", "--d-max", "4096", "--n-max", "65536"], "HALPCore holds at most"),
+    (["--n-max", str(2**24 + 1)], "n_max must be an integer in 1..16777216"),
+    (["--mem-latency", "0"], "memory latency (cycles) must be an integer in 1..4096, not 0"),
 ])
 @pytest.mark.filterwarnings("ignore:.*created but never used")   # the rejected HALPCore
 def test_cli_rejects_bad_parameters(tmp_path, capsys, argv, needle):

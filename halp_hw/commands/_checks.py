@@ -111,7 +111,7 @@ def check_hardware_size(n: int, d: int) -> None:
     """Raise if ``n`` samples of ``d`` features exceed what an accelerator build can hold."""
     from halp_hw.golden.hardware import HardwareConfig
 
-    largest = HardwareConfig(n_max=65536, d_max=4096)  # the limits HardwareConfig accepts
+    largest = HardwareConfig(n_max=1 << 24, d_max=4096)  # the limits HardwareConfig accepts
     for option, value, limit in (("--n", n, largest.n_max), ("--d", d, largest.d_max)):
         if value > limit:
             raise HalpInputError(f"{option} {value} is more than the accelerator holds: at most "

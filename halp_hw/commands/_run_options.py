@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun
+from halp_hw.golden.memory import SAMPLE_ORDERS, MemoryTiming
 
 _BUILD = HardwareConfig()
+_MEMORY = MemoryTiming()
+
+
+def add_memory_options(parser) -> None:
+    """Add the off-chip memory's timing (latency, bandwidth, burst size)."""
+    parser.add_argument("--mem-latency", type=int, default=_MEMORY.latency, metavar="CYCLES",
+                        help="off-chip memory read latency in core cycles (default "
+                             f"{_MEMORY.latency}: DDR3-1600 with a soft controller, ~200 ns at "
+                             "100 MHz; see docs/datapath.md)")
+    parser.add_argument("--mem-bytes-per-cycle", type=int, default=_MEMORY.bytes_per_cycle,
+                        metavar="B",
+                        help=f"off-chip memory bandwidth (default {_MEMORY.bytes_per_cycle}: a "
+                             "64-bit port at the core's clock)")
+    parser.add_argument("--mem-burst-bytes", type=int, default=_MEMORY.burst_bytes,
+                        metavar="BYTES",
+                        help=f"longest burst; each pays the latency (default "
+                             f"{_MEMORY.burst_bytes}, the AXI4 limit)")
+
+
+def memory_from_args(args) -> MemoryTiming:
+    """The :class:`MemoryTiming` of the ``--mem-*`` options."""
+    return MemoryTiming(latency=args.mem_latency, bytes_per_cycle=args.mem_bytes_per_cycle,
+                        burst_bytes=args.mem_burst_bytes)
 
 
 def add_run_options(parser, *, lanes: int, epochs: int) -> None:
@@ -27,6 +51,10 @@ def add_run_options(parser, *, lanes: int, epochs: int) -> None:
     parser.add_argument("--step-size", type=float,
                         help="alpha (default 1/(4 L), as `halp-hw golden`, within what the "
                              "step coefficient holds)")
+    parser.add_argument("--order", choices=SAMPLE_ORDERS, default="xorshift",
+                        help="sample order: the on-chip xorshift32 stream (default) or a "
+                             "host-given permutation per epoch read from memory")
+    add_memory_options(parser)
     parser.add_argument("--mu", type=float,
                         help="HALP's strong-convexity parameter (default from the Hessian at "
                              "the optimum, as `halp-hw golden`)")
@@ -51,5 +79,5 @@ def run_from_args(args, problem):
         step_size=step_size, mu=default_mu(problem, config.bits) if args.mu is None else args.mu,
         epoch_length=(default_epoch_length(problem, step_size) if args.epoch_length is None
                       else args.epoch_length),
-        epochs=args.epochs, seed=args.seed)
+        epochs=args.epochs, seed=args.seed, order=args.order)
     return config, run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._data_options import add_data_options, load_problem
-from ._run_options import add_run_options, run_from_args
+from ._run_options import add_run_options, memory_from_args, run_from_args
 
 DEFAULTS = {"n": 1000, "d": 100}
 
@@ -21,8 +21,8 @@ def register(subparsers) -> None:
                     "inner loops on the chosen backend (model = the golden hardware mode, fast; "
                     "verilator/icarus/amaranth = the RTL). Writes DIR/results.json (per epoch "
                     "rel_subopt, cycles, saturations and z; totals; the configuration; the "
-                    "performance model; the CPU baseline) and DIR/convergence.png, "
-                    "DIR/cycles.png.",
+                    "performance model with the memory bound; the CPU baseline) and "
+                    "DIR/convergence.png, DIR/cycles.png, DIR/roofline.png.",
     )
     add_data_options(parser, **DEFAULTS)
     add_run_options(parser, lanes=8, epochs=20)
@@ -89,6 +89,7 @@ def handle(args) -> int:
     from ._partial import keep_partial_results
 
     check_backend(args.backend)
+    memory = memory_from_args(args)
     problem, source = _load_problem(args)
     config, run = run_from_args(args, problem)
     clock_mhz, clock_source = _clock(args, config)
@@ -99,7 +100,7 @@ def handle(args) -> int:
                               lambda: _partial_results(args, problem, config, run, hosts)):
         outcome = simulate(problem, config, run, backend=args.backend, clock_mhz=clock_mhz,
                            clock_source=clock_source, work_dir=args.build_dir or args.out / "build",
-                           on_host=hosts.append)
+                           on_host=hosts.append, memory=memory)
         outcome.results["complete"] = True
         paths = write_report(outcome, args.out)
     results = outcome.results
@@ -128,10 +129,13 @@ def _print_summary(results: dict, paths) -> None:
     print(f"  rel_subopt: final {totals['final_rel_subopt']:.3g}, best "
           f"{totals['best_rel_subopt']:.3g}; saturations {totals['saturations']}"
           + (f"; test {test['name']} {test['final']:.4g}" if test else ""))
-    print(f"  cycles: {model['cycles_per_inner_step']} per inner step "
-          f"({model['beats_per_inner_step']} beats + {model['pipeline_latency']} pipeline), "
-          f"{totals['cycles']} counted, model {model['cycles_total']}; MAC utilization "
-          f"{model['mac_utilization']:.1%}")
+    bounds, memory = model["step_bounds"], model["memory"]
+    print(f"  cycles: {model['cycles_per_inner_step']} per inner step, {model['bound']}-bound "
+          f"(pipeline {bounds['compute']} = {model['beats_per_inner_step']} beats + "
+          f"{model['pipeline_latency']}, row fetch {bounds['fetch']}, next row address "
+          f"{bounds['index']}; memory: latency {memory['latency']}, "
+          f"{memory['bytes_per_cycle']} B/cycle); {totals['cycles']} counted, model "
+          f"{model['cycles_total']}; MAC utilization {model['mac_utilization']:.1%}")
     print(f"  at {model['clock_mhz']:g} MHz ({config['clock_source']}): "
           f"{model['inner_steps_per_second']:.3g} inner steps/s, accelerator "
           f"{model['modeled_seconds'] * 1e3:.3g} ms + host {model['host_seconds'] * 1e3:.3g} ms")

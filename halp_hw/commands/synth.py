@@ -8,6 +8,8 @@ import sys
 
 from halp_hw.flow.synth import DESIGNS, TARGETS
 
+from ._run_options import add_memory_options, memory_from_args
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -43,6 +45,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                             f"{name} {target.clock_mhz:g}" for name, target in TARGETS.items()
                             if target.clock_mhz) + ")")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    add_memory_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -79,7 +82,7 @@ def _config_options(args) -> dict:
 
 def _run_options(args) -> dict:
     return {"device": args.device, "package": args.package, "clock_mhz": args.clock_mhz,
-            "seed": args.seed}
+            "seed": args.seed, "memory": memory_from_args(args)}
 
 
 def _synth(args) -> int:
@@ -94,7 +97,8 @@ def _synth(args) -> int:
         print(f"halp-hw synth: {error}", file=sys.stderr)
         return 1
     summary = {key: result[key] for key in ("design", "target", "device", "luts", "ffs", "dsps",
-                                            "brams", "fmax_mhz")}
+                                            "brams", "fmax_mhz", "step_cycles_at_d_max",
+                                            "step_bound_at_d_max")}
     print(json.dumps(summary))
     if result["critical_path"]:
         path = result["critical_path"]

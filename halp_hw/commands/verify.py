@@ -5,18 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._data_options import add_data_options, load_problem
-from ._run_options import add_run_options, run_from_args
+from ._run_options import add_run_options, memory_from_args, run_from_args
 
 
 def register(subparsers) -> None:
     from halp_hw.runtime.simulators import SIM_ENV_VAR, SIMULATORS
-    from halp_hw.runtime.verify import COMPARE_POINTS
+    from halp_hw.runtime.verify import COMPARE_POINTS, MEMORY_FAULT_NAMES
 
     parser = subparsers.add_parser(
         "verify",
         help="train on the simulated RTL and compare it bit for bit with the golden model",
         description="Run hardware-mode HALP with the host loop in Python (full gradient, "
-                    "recenter) and the inner loops on the simulated HALPCore RTL, in lockstep "
+                    "recenter) and the inner loops on the simulated HALPCore RTL next to its "
+                    "off-chip memory models (--mem-*), in lockstep "
                     "with the golden hardware mode: z and the step/saturation/cycle counters "
                     "are compared after every inner step (or every epoch); then a corner phase "
                     "(data, step, gradients and exponents at the extremes of their widths) and "
@@ -35,6 +36,10 @@ def register(subparsers) -> None:
     parser.add_argument("--fault", metavar="NAME",
                         help="build a deliberately broken core (see --list-faults); the run must "
                              "then report a mismatch")
+    parser.add_argument("--memory-fault", choices=MEMORY_FAULT_NAMES,
+                        help="use a faulty data memory: jitter (random extra delays; must stay "
+                             "bit-exact, cycles only checked to be at least the model's), "
+                             "drop-beat or duplicate-beat (must be caught)")
     parser.add_argument("--list-faults", action="store_true",
                         help="list the fault names and exit")
     parser.add_argument("--waves", action="store_true", help="record a waveform of the run")
@@ -99,6 +104,7 @@ def handle(args) -> int:
     check_fault(args.fault)
     problem, source = load_problem(args, args.problem)
     check_hardware_size(problem.n, problem.d)
+    memory = memory_from_args(args)
     config, run = run_from_args(args, problem)
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
     if not args.quiet:
@@ -106,13 +112,15 @@ def handle(args) -> int:
     from halp_hw.runtime.verify import verify, write_plot
 
     json_path = args.out / "verify.json"
-    settings = {"simulator": simulator, "fault": args.fault, "compare": args.compare,
+    settings = {"simulator": simulator, "fault": args.fault, "memory_fault": args.memory_fault,
+                "memory": dataclasses.asdict(memory), "compare": args.compare,
                 "problem": {"name": problem.name, "n": problem.n, "d": problem.d,
                             "seed": args.seed},
                 "config": dataclasses.asdict(config), "run": dataclasses.asdict(run)}
     with keep_partial_results(json_path, lambda: settings):
-        report = verify(problem, args.seed, config, run, simulator=simulator,
-                        compare=args.compare, fault=args.fault, waves=args.waves,
+        report = verify(problem, args.seed, config, run, simulator=simulator, memory=memory,
+                        compare=args.compare, fault=args.fault,
+                        memory_fault=args.memory_fault, waves=args.waves,
                         build_root=args.build_dir, quiet=args.quiet)
         report["complete"] = True
         args.out.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ import sys
 
 from halp_hw.golden.hardware import HardwareConfig
 
+from ._run_options import add_memory_options, memory_from_args
+
 DEFAULTS = HardwareConfig()
 
 
@@ -26,8 +28,9 @@ def register(subparsers) -> None:
     parser.add_argument("--d-max", type=int, default=DEFAULTS.d_max,
                         help="largest number of features, 1..4096 (default %(default)s)")
     parser.add_argument("--n-max", type=int, default=DEFAULTS.n_max,
-                        help="largest number of samples, 1..65536; n_max * ceil(d_max / lanes) "
-                             "<= 65536 (default %(default)s)")
+                        help="largest number of samples, 1..16777216; sizes only the off-chip "
+                             "addresses (default %(default)s)")
+    add_memory_options(parser)
     parser.add_argument("--block", action="append", default=[], metavar="NAME",
                         help="also write this block on its own (repeatable); one of: "
                              "%(choices)s", choices=_block_names())
@@ -53,7 +56,8 @@ def handle(args) -> int:
                             lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
     if args.lint and (reason := simulator_unavailable_reason("verilator")) is not None:
         raise HalpInputError(f"--lint cannot run on this machine: {reason}")
-    written = write_verilog(config, args.out, blocks=args.block, progress=True)
+    written = write_verilog(config, args.out, blocks=args.block, progress=True,
+                            memory=memory_from_args(args))
     for path in written:
         print(path)
     if not args.lint:

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.memory import MemoryTiming, step_cost
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
+from halp_hw.models.perf import memory_bits
 
 __all__ = [
     "TARGETS", "DESIGNS", "Target", "ToolError", "make_config", "run_synthesis", "run_sweep",
@@ -505,7 +507,7 @@ def _synthesize(target: Target, out_dir: Path, soft: list[dict], progress) -> fl
 def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, out_dir,
                   device: str | None = None, package: str | None = None,
                   clock_mhz: float | None = None, seed: int = 1,
-                  progress: bool = True) -> dict:
+                  memory: MemoryTiming | None = None, progress: bool = True) -> dict:
     """Synthesize (and for ecp5/ice40 place and route) one design; write ``out_dir/synth.json``.
 
     Parameters
@@ -525,6 +527,9 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         The clock constraint for nextpnr (the target's default otherwise).
     seed : int
         nextpnr's placement seed.
+    memory : MemoryTiming, optional
+        The off-chip memory the core is meant for (default ``MemoryTiming()``): it does not
+        change the core's logic, only the cycles per inner step (and the bound) reported.
     progress : bool
         Show a progress bar with the running tool's latest log line on stderr.
 
@@ -540,6 +545,7 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
     if design not in DESIGNS:
         raise HalpInputError(f"design must be one of {', '.join(DESIGNS)}, not {design!r}")
     chosen = _target(target)
+    memory = MemoryTiming() if memory is None else memory
     device, package = _device_and_package(chosen, device, package)
     clock_mhz = chosen.clock_mhz if clock_mhz is None else check_positive("clock_mhz", clock_mhz)
     seed = check_int("seed", seed, 0, 2**31 - 1)
@@ -600,7 +606,10 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         "cells": design_cells,
         "wrapper": {**chains, **count_resources(wrapper_cells, chosen)},
         "utilization": pnr["utilization"],
-        "step_cycles_at_d_max": config.step_cycles(config.d_max),
+        "memory": asdict(memory),
+        "on_chip_memory_bits": memory_bits(config),
+        "step_cycles_at_d_max": step_cost(config, memory, config.d_max).cycles,
+        "step_bound_at_d_max": step_cost(config, memory, config.d_max).bound,
         "nextpnr_seed": seed if chosen.nextpnr else None,
         "tools": tools,
         "python": platform.python_version(),

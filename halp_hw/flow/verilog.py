@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
+from halp_hw.golden.memory import MemoryTiming, step_cost
 from halp_hw.golden.validation import HalpInputError
 
 __all__ = [
@@ -24,14 +26,17 @@ CORE_MODULE = "halp_core"
 
 #: Blocks that can be emitted on their own: name (= Verilog module and file name) -> what it is.
 BLOCKS: dict[str, str] = {
-    "halp_core": "the accelerator: memories, FSM, counters, host port (HALPCore)",
+    "halp_core": "the accelerator: z, G, row buffer, FSM, counters, host and memory ports "
+                 "(HALPCore)",
     "vector_unit": "L MACC lanes, adder tree and dot accumulator (VectorUnit)",
     "macc_lane": "one lane: z update and product, lane 0's random stream (MaccLane)",
     "step_coefficient": "the scalar step coefficient c (StepCoefficient)",
     "stochastic_rounder": "clamp((v + r) >> F, bits) with the lanes' widths (StochasticRounder)",
     "xorshift32": "the sample-index random stream (Xorshift32, stream 0)",
     "bit_centering_register": "scale exponent, epoch, z valid bits (BitCenteringRegister)",
-    "sample_row_source": "sample-index stream to data-memory row bases (SampleRowSource)",
+    "sample_row_source": "sample order (xorshift32 or host-given) to row addresses "
+                         "(SampleRowSource)",
+    "row_fetcher": "row requests to off-chip memory and the row buffer (RowFetcher)",
     "beat_sequencer": "the issue stage of a pass: addresses, lane masks (BeatSequencer)",
     "sigmoid_unit": "the fixed-point sigmoid: table, interpolation, 5 stages (SigmoidUnit)",
 }
@@ -43,11 +48,14 @@ def build_block(name: str, config: HardwareConfig):
 
     from halp_hw.hdl.centering import BitCenteringRegister
     from halp_hw.hdl.coefficient import StepCoefficient
-    from halp_hw.hdl.core import BeatSequencer, HALPCore, SampleRowSource
+    from halp_hw.hdl.core import HALPCore
+    from halp_hw.hdl.fetcher import RowFetcher
     from halp_hw.hdl.lane import MaccLane
     from halp_hw.hdl.prng import Xorshift32
     from halp_hw.hdl.rounder import StochasticRounder
     from halp_hw.hdl.sigmoid import SigmoidUnit
+    from halp_hw.hdl.rows import SampleRowSource
+    from halp_hw.hdl.sequencer import BeatSequencer
     from halp_hw.hdl.vector import VectorUnit
 
     builders = {
@@ -60,6 +68,7 @@ def build_block(name: str, config: HardwareConfig):
         "xorshift32": lambda: Xorshift32(stream=SAMPLE_STREAM),
         "bit_centering_register": lambda: BitCenteringRegister(config=config),
         "sample_row_source": lambda: SampleRowSource(config=config),
+        "row_fetcher": lambda: RowFetcher(config=config),
         "beat_sequencer": lambda: BeatSequencer(config=config),
         "sigmoid_unit": lambda: SigmoidUnit(config=config),
     }
@@ -121,10 +130,13 @@ def clock_ports(verilog_text: str, name: str) -> list[dict]:
     return [dict(port) for port in CLOCK_PORTS if port["name"] in names]
 
 
-def describe_parameters(config: HardwareConfig) -> dict:
-    """The build parameters and every width and timing constant derived from them."""
+def describe_parameters(config: HardwareConfig, memory: MemoryTiming | None = None) -> dict:
+    """The build parameters, every width and timing constant derived from them, and the memory
+    the cycle figures assume (``memory``, default ``MemoryTiming()``)."""
     from halp_hw.hdl.core import Command
 
+    memory = MemoryTiming() if memory is None else memory
+    cost = step_cost(config, memory, config.d_max)
     return {
         "bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
         "lanes": config.lanes, "d_max": config.d_max, "n_max": config.n_max,
@@ -132,14 +144,17 @@ def describe_parameters(config: HardwareConfig) -> dict:
         "grad_width": config.grad_width, "update_width": config.update_width,
         "words_per_row": config.words_per_row, "tree_stages": config.tree_stages,
         "pipeline_latency": config.pipeline_latency,
-        "step_cycles": "ceil(d / lanes) + pipeline_latency",
+        "step_cycles": "max(ceil(d / lanes) + pipeline_latency, row fetch, next row address); "
+                       "see docs/datapath.md and halp_hw.golden.memory.step_cost",
+        "memory": asdict(memory),
+        "step_cycles_at_d_max": {"cycles": cost.cycles, "bound": cost.bound, **asdict(cost)},
         "step_shift": STEP_SHIFT, "step_mantissa_bits": STEP_MANTISSA_BITS,
         "commands": {command.name: command.value for command in Command},
     }
 
 
-def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool = False
-                  ) -> list[Path]:
+def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool = False,
+                  memory: MemoryTiming | None = None) -> list[Path]:
     """Write ``halp_core.v``, ``halp_core.json`` and ``<block>.v`` for each requested block.
 
     The JSON holds the parameters, the core's ports, and the ports of each other emitted block.
@@ -153,7 +168,7 @@ def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    description = {"module": CORE_MODULE, "parameters": describe_parameters(config)}
+    description = {"module": CORE_MODULE, "parameters": describe_parameters(config, memory)}
     for name, component in tqdm(components.items(), desc="verilog", unit="module",
                                 disable=not progress):
         ports = describe_ports(component)     # before conversion, which elaborates the component

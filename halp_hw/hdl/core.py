@@ -1,10 +1,11 @@
-"""The HALP core: memories, the sample-index source, the control FSM, counters and the host port.
+"""The HALP core: z, G, the row buffer, the sample-row source, the control FSM and counters.
 
 One inner step is one pass over the words of a row (see ``docs/datapath.md``): pass ``t`` streams
-row ``i_t`` (to update ``z`` with the coefficient of the previous pass) and row ``i_{t+1}`` (whose
-dot product with the new ``z`` gives the next coefficient) through the vector unit, so a step costs
-``config.step_cycles(d)`` cycles. The FSM is a fixed schedule: ``beats(d)`` issue cycles, then
-``config.pipeline_latency`` cycles in which the pipeline drains and the coefficient is formed.
+rows ``i_t`` (to update ``z`` with the coefficient of the previous pass) and ``i_{t+1}`` (whose
+dot product with the new ``z`` gives the next coefficient) from the on-chip row buffer through
+the vector unit, while the row fetcher brings row ``i_{t+2}`` from off-chip memory into the
+buffer's third slot. A step ends once the pipeline has drained, the fetch is complete and the
+next row address is ready: ``halp_hw.golden.memory.inner_step_cycles`` cycles.
 """
 
 from __future__ import annotations
@@ -15,21 +16,19 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
-from halp_hw.golden.prng import SAMPLE_STREAM, STATE_BITS
 from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
 from .faults import check_fault
+from .fetcher import RowFetcher, row_port_signature
 from .lane import check_config
-from .prng import Xorshift32
+from .rows import SampleRowSource, order_port_signature
+from .sequencer import BeatSequencer
 from .vector import VectorUnit
 
-__all__ = [
-    "CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "DRAW_LATENCY", "DRAWS_AHEAD",
-    "OPERAND_DELAY", "MAX_DATA_WORDS", "Command", "SampleRowSource", "BeatSequencer", "HALPCore",
-    "pack_words", "unpack_words", "CoreDriver",
-]
+__all__ = ["CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "ROWS_AHEAD",
+           "Command", "ceil_div_by_constant", "HALPCore"]
 
 #: Width of the ``cycles`` status counter.
 CYCLE_COUNTER_BITS = 48
@@ -37,39 +36,32 @@ CYCLE_COUNTER_BITS = 48
 EVENT_COUNTER_BITS = 32
 #: Width of a command's argument (a seed, an exponent, a step count).
 COMMAND_ARG_BITS = 32
-#: Cycles from a draw request to the new row base being usable (advance, multiply, row base).
-DRAW_LATENCY = 3
-#: Sample indices drawn ahead at the seed command: pass t reads rows i_t and i_{t+1}.
-DRAWS_AHEAD = 2
-#: Registers from the issue stage to the lanes' inputs: the memories' synchronous read, then the
-#: operand registers (block RAM outputs are slow; nothing computes on them directly).
-OPERAND_DELAY = 2
-#: Largest data memory, in words of L values: 4 Mbit at 8 lanes of 8 bits, more block RAM than
-#: the largest ECP5 has (and generating its Verilog already takes about half a minute).
-MAX_DATA_WORDS = 1 << 16
+#: Rows the seed command fetches into the row buffer: pass t reads rows i_t and i_{t+1}.
+ROWS_AHEAD = 2
 
 
-def pack_words(values, *, lanes: int, width: int) -> list[int]:
-    """Host side of the memory layout: ``values`` (one row or the vector) as memory words.
+class Command(enum.Enum, shape=2):
+    """``cmd_op`` values of :class:`HALPCore`."""
 
-    Value ``j`` goes to word ``j // lanes``, bits ``[(j % lanes) * width, ...)``, two's
-    complement; unused lanes of the last word hold 0.
-    """
-    mask = (1 << width) - 1
-    words = [0] * -(-len(values) // lanes)
-    for j, value in enumerate(values):
-        words[j // lanes] |= (int(value) & mask) << ((j % lanes) * width)
-    return words
+    #: Load every random stream from ``cmd_arg``, restart the sample order, clear ``z`` and the
+    #: coefficient, reset the scale register, fetch the first two rows (``cmd_ready`` low).
+    SEED = 0
+    #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
+    #: count an epoch. One cycle.
+    RECENTER = 1
+    #: Run ``cmd_arg`` inner steps (0 is a no-op).
+    RUN = 2
 
 
-def unpack_words(words, *, lanes: int, width: int, count: int) -> list[int]:
-    """The first ``count`` signed values held in ``words`` (inverse of :func:`pack_words`)."""
-    mask, sign = (1 << width) - 1, 1 << (width - 1)
-    values = []
-    for j in range(count):
-        raw = (int(words[j // lanes]) >> ((j % lanes) * width)) & mask
-        values.append(raw - (raw & sign) * 2)
-    return values
+def ceil_div_by_constant(value, divisor: int, max_value: int):
+    """``ceil(value / divisor)`` for ``0 <= value <= max_value`` as one multiply by a constant
+    and a shift (no divider); the constants are checked for every value at elaboration."""
+    for shift in range(64):
+        factor = -(-(1 << shift) // divisor)
+        if all(((v + divisor - 1) * factor) >> shift == -(-v // divisor)
+               for v in range(max_value + 1)):
+            return ((value + divisor - 1) * factor) >> shift
+    raise HalpInputError(f"no reciprocal found for ceil(x / {divisor}) up to {max_value}")
 
 
 def on_chip_memory(width: int, depth: int) -> Memory:
@@ -78,166 +70,9 @@ def on_chip_memory(width: int, depth: int) -> Memory:
     return Memory(shape=width, depth=max(2, depth), init=[])
 
 
-class Command(enum.Enum, shape=2):
-    """``cmd_op`` values of :class:`HALPCore`."""
-
-    #: Load every random stream from ``cmd_arg``, clear ``z`` and the coefficient, reset the
-    #: scale register, draw the first two sample indices. Takes a few cycles (``cmd_ready`` low).
-    SEED = 0
-    #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
-    #: count an epoch. One cycle.
-    RECENTER = 1
-    #: Run ``cmd_arg`` inner steps (0 is a no-op); ``busy`` for ``cmd_arg * step_cycles(d)``.
-    RUN = 2
-
-
-class SampleRowSource(wiring.Component):
-    """The sample-index stream as data-memory row bases: the two rows of the next pass.
-
-    A draw advances the stream (``halp_hw.golden.prng.SAMPLE_STREAM``), takes ``(state * n) >> 32`` and
-    scales it to the row base ``index * W``, each step in its own register so that neither
-    multiply sits on another path; the new base is usable ``DRAW_LATENCY`` cycles after the
-    draw. Each draw shifts ``row_base_next`` into ``row_base_cur``.
-
-    Parameters
-    ----------
-    config : HardwareConfig
-        The build (``n_max``, ``words_per_row``).
-    fault : str or None
-        ``index-off-by-one`` uses index ``i + 1`` (mod ``n``) instead of the drawn ``i``.
-
-    Attributes
-    ----------
-    seed : In(32)
-        The user seed, used on ``load``.
-    load : In(1)
-        Reseed the stream.
-    draw : In(1)
-        Draw the next sample.
-    n : In(range(n_max + 1))
-        Number of samples.
-    row_base_cur, row_base_next : Out(address_shape(n_max * W))
-        The rows ``i_t`` and ``i_{t+1}`` of the next pass, as word addresses.
-    """
-
-    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
-        self.config = check_config(config)
-        self.fault = check_fault(fault)
-        row_base = address_shape(config.n_max * config.words_per_row)
-        super().__init__({
-            "seed": In(STATE_BITS),
-            "load": In(1),
-            "draw": In(1),
-            "n": In(range(config.n_max + 1)),
-            "row_base_cur": Out(row_base),
-            "row_base_next": Out(row_base),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
-        m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
-                     prng.advance.eq(self.draw)]
-        advanced, product_ready = Signal(), Signal()
-        product = Signal(STATE_BITS + len(self.n))
-        m.d.sync += [advanced.eq(self.draw), product_ready.eq(advanced),
-                     product.eq(prng.state * self.n)]
-        index = product[STATE_BITS:]
-        if self.fault == "index-off-by-one":
-            following = Signal(range(self.config.n_max + 1))
-            m.d.comb += following.eq(index + 1)
-            index = Mux(following == self.n, 0, following)
-        with m.If(product_ready):
-            m.d.sync += [self.row_base_cur.eq(self.row_base_next),
-                         self.row_base_next.eq(index * self.config.words_per_row)]
-        return m
-
-
-class BeatSequencer(wiring.Component):
-    """The issue stage of a pass: one beat per cycle until ``d`` features are covered.
-
-    ``lanes_left`` counts down from ``d`` by ``L``: beat ``k``'s lane mask is ``lanes_left > l``
-    and the last beat is ``lanes_left <= L``, so no division by ``L`` is needed.
-
-    Parameters
-    ----------
-    config : HardwareConfig
-        The build.
-
-    Attributes
-    ----------
-    start : In(1)
-        Begin a pass: the first beat issues in the next cycle.
-    d : In(range(d_max + 1))
-        Features per row (at least 1).
-    row_base_cur, row_base_next : In(address_shape(n_max * W))
-        The pass's rows ``i_t`` and ``i_{t+1}``, taken on ``start``.
-    issuing, first : Out(1)
-        Issue stage: a beat is issued; it is the pass's first.
-    x_cur_addr, x_next_addr : Out(address_shape(n_max * W))
-        Issue stage: the data-memory read addresses of the beat.
-    word : Out(address_shape(W))
-        Issue stage: the ``z`` / ``G`` word of the beat.
-    lane_valid, lane_first, lane_last : Out(1)
-        The beat's flags when its operands reach the lanes, ``OPERAND_DELAY`` cycles after issue.
-    lane_word : Out(address_shape(W))
-        The beat's word, at the same time.
-    lane_mask : Out(lanes)
-        At the same time: bit ``l`` is set when lane ``l`` holds a feature.
-    """
-
-    def __init__(self, *, config: HardwareConfig):
-        self.config = check_config(config)
-        row_address = address_shape(config.n_max * config.words_per_row)
-        word = address_shape(config.words_per_row)
-        super().__init__({
-            "start": In(1),
-            "d": In(range(config.d_max + 1)),
-            "row_base_cur": In(row_address),
-            "row_base_next": In(row_address),
-            "issuing": Out(1),
-            "first": Out(1),
-            "x_cur_addr": Out(row_address),
-            "x_next_addr": Out(row_address),
-            "word": Out(word),
-            "lane_valid": Out(1),
-            "lane_first": Out(1),
-            "lane_last": Out(1),
-            "lane_word": Out(word),
-            "lane_mask": Out(config.lanes),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        lanes = self.config.lanes
-        lanes_left = Signal(range(-lanes, self.config.d_max + 1))
-        last = Signal()
-        mask = Signal(lanes)
-        m.d.comb += [last.eq(lanes_left <= lanes),
-                     *(mask[lane].eq(lanes_left > lane) for lane in range(lanes))]
-        with m.If(self.start):
-            m.d.sync += [self.issuing.eq(1), self.first.eq(1), self.word.eq(0),
-                         lanes_left.eq(self.d), self.x_cur_addr.eq(self.row_base_cur),
-                         self.x_next_addr.eq(self.row_base_next)]
-        with m.Elif(self.issuing):
-            m.d.sync += [self.x_cur_addr.eq(self.x_cur_addr + 1),
-                         self.x_next_addr.eq(self.x_next_addr + 1), self.word.eq(self.word + 1),
-                         lanes_left.eq(lanes_left - lanes), self.first.eq(0)]
-            with m.If(last):
-                m.d.sync += self.issuing.eq(0)
-        beat = [self.issuing, self.first, last, self.word, mask]
-        for stage in range(OPERAND_DELAY - 1):
-            delayed = [Signal.like(value, name=f"{value.name}_{stage}") for value in beat]
-            m.d.sync += [copy.eq(value) for copy, value in zip(delayed, beat)]
-            beat = delayed
-        m.d.sync += [output.eq(value) for output, value in zip(
-            (self.lane_valid, self.lane_first, self.lane_last, self.lane_word, self.lane_mask),
-            beat)]
-        return m
-
-
 class HALPCore(wiring.Component):
-    """The accelerator: runs T inner steps of bit-centered SVRG on command.
+    """The accelerator: runs T inner steps of bit-centered SVRG on command, the data streaming
+    from off-chip memory.
 
     Parameters
     ----------
@@ -245,13 +80,19 @@ class HALPCore(wiring.Component):
         The build: every width and memory size comes from it.
     fault : str or None
         A deliberately broken variant from :mod:`halp_hw.hdl.faults` (for the verification suite),
-        passed down to the blocks; the core itself acts on ``index-off-by-one``.
+        passed down to the blocks.
 
     Attributes
     ----------
-    x_wr_addr, x_wr_data, x_wr_en : In
-        Host write port of the data memory: word ``row * W + beat``, lane ``l`` in bits
-        ``[l * data_bits, (l + 1) * data_bits)``.
+    row_memory : Out(row_port_signature(config))
+        Reads the data: row ``i`` is ``ceil(d / L)`` words at word ``i * ceil(d / L)``, lane ``l``
+        in bits ``[l * data_bits, (l + 1) * data_bits)`` of a word.
+    order_memory : Out(order_port_signature())
+        Reads a host-given sample order: entry ``k`` (a 32-bit word) is the index of the ``k``-th
+        sample since the seed command.
+    host_order : In(1)
+        Take the sample order from ``order_memory`` instead of the xorshift32 stream (static;
+        read by the seed command).
     g_wr_addr, g_wr_data, g_wr_en : In
         Host write port of the gradient memory (``grad_width`` bits per lane).
     z_rd_addr : In
@@ -259,7 +100,7 @@ class HALPCore(wiring.Component):
     z_rd_data : Out(lanes * bits)
         ``z`` word read one cycle earlier; a word not written since the last recenter reads 0.
     n, d : In
-        Problem size, static while busy.
+        Problem size, static while busy or seeding.
     mantissa : In(STEP_MANTISSA_BITS)
         The step mantissa ``m``.
     cmd_valid, cmd_ready, cmd_op, cmd_arg
@@ -276,15 +117,10 @@ class HALPCore(wiring.Component):
         self.config = check_config(config)
         self.fault = check_fault(fault)
         words = config.words_per_row
-        if config.n_max * words > MAX_DATA_WORDS:
-            raise HalpInputError(
-                f"the data memory would hold n_max * ceil(d_max / lanes) = {config.n_max} * "
-                f"{words} = {config.n_max * words} words; HALPCore holds at most "
-                f"{MAX_DATA_WORDS}: reduce n_max or d_max, or add lanes")
         super().__init__({
-            "x_wr_addr": In(address_shape(config.n_max * words)),
-            "x_wr_data": In(config.lanes * config.data_bits),
-            "x_wr_en": In(1),
+            "row_memory": Out(row_port_signature(config)),
+            "order_memory": Out(order_port_signature()),
+            "host_order": In(1),
             "g_wr_addr": In(address_shape(words)),
             "g_wr_data": In(config.lanes * config.grad_width),
             "g_wr_en": In(1),
@@ -309,28 +145,32 @@ class HALPCore(wiring.Component):
         m = Module()
         cfg = self.config
         words = cfg.words_per_row
-        m.submodules.x_mem = x_mem = on_chip_memory(cfg.lanes * cfg.data_bits, cfg.n_max * words)
         m.submodules.g_mem = g_mem = on_chip_memory(cfg.lanes * cfg.grad_width, words)
         m.submodules.z_mem = z_mem = on_chip_memory(cfg.lanes * cfg.bits, words)
         m.submodules.centering = centering = BitCenteringRegister(config=cfg)
         m.submodules.rows = rows = SampleRowSource(config=cfg, fault=self.fault)
+        m.submodules.fetcher = fetcher = RowFetcher(config=cfg)
         m.submodules.sequencer = sequencer = BeatSequencer(config=cfg)
         m.submodules.vector = vector = VectorUnit(config=cfg, fault=self.fault)
         m.submodules.coefficient = coefficient = StepCoefficient(config=cfg)
-        x_write, g_write, z_write = x_mem.write_port(), g_mem.write_port(), z_mem.write_port()
-        x_cur_read, x_next_read = x_mem.read_port(), x_mem.read_port()
+        g_write, z_write = g_mem.write_port(), z_mem.write_port()
         g_read, z_read = g_mem.read_port(), z_mem.read_port()
+        wiring.connect(m, wiring.flipped(self.row_memory), fetcher.memory)
+        wiring.connect(m, wiring.flipped(self.order_memory), rows.order)
 
-        # Host writes, status, and the row and beat sources.
+        # Words per row (static with d): the off-chip row stride and the fetch length.
+        row_words = Signal(range(words + 1))
+        m.d.sync += row_words.eq(ceil_div_by_constant(self.d, cfg.lanes, cfg.d_max))
+
+        # Host writes, status, and the row sources.
         m.d.comb += [
-            x_write.addr.eq(self.x_wr_addr), x_write.data.eq(self.x_wr_data),
-            x_write.en.eq(self.x_wr_en),
             g_write.addr.eq(self.g_wr_addr), g_write.data.eq(self.g_wr_data),
             g_write.en.eq(self.g_wr_en),
             self.exponent.eq(centering.exponent), self.epoch.eq(centering.epoch),
-            rows.n.eq(self.n), sequencer.d.eq(self.d),
-            sequencer.row_base_cur.eq(rows.row_base_cur),
-            sequencer.row_base_next.eq(rows.row_base_next),
+            rows.n.eq(self.n), rows.host_order.eq(self.host_order),
+            rows.row_words.eq(row_words), sequencer.d.eq(self.d),
+            fetcher.row_addr.eq(rows.rows.payload), fetcher.row_words.eq(row_words),
+            fetcher.cur_addr.eq(sequencer.cur_addr), fetcher.next_addr.eq(sequencer.next_addr),
         ]
 
         # Issue stage -> synchronous reads; z is masked by the valid bits; the host reads z
@@ -338,7 +178,6 @@ class HALPCore(wiring.Component):
         z_addr = Signal.like(sequencer.word)
         z_word = Signal.like(self.z_rd_data)
         m.d.comb += [
-            x_cur_read.addr.eq(sequencer.x_cur_addr), x_next_read.addr.eq(sequencer.x_next_addr),
             g_read.addr.eq(sequencer.word),
             z_addr.eq(Mux(self.busy, sequencer.word, self.z_rd_addr)),
             z_read.addr.eq(z_addr), centering.read_addr.eq(z_addr),
@@ -347,9 +186,9 @@ class HALPCore(wiring.Component):
         ]
 
         # Operand registers -> vector unit -> step coefficient -> back to the lanes' stage A.
-        x_cur, x_next = Signal.like(x_cur_read.data), Signal.like(x_next_read.data)
+        x_cur, x_next = Signal.like(fetcher.cur_data), Signal.like(fetcher.next_data)
         grad, z = Signal.like(g_read.data), Signal.like(z_word)
-        m.d.sync += [x_cur.eq(x_cur_read.data), x_next.eq(x_next_read.data),
+        m.d.sync += [x_cur.eq(fetcher.cur_data), x_next.eq(fetcher.next_data),
                      grad.eq(g_read.data), z.eq(z_word)]
         m.d.comb += [
             vector.x_cur.eq(x_cur), vector.x_next.eq(x_next), vector.z.eq(z), vector.grad.eq(grad),
@@ -367,21 +206,39 @@ class HALPCore(wiring.Component):
             centering.write_addr.eq(vector.z_addr), centering.set_valid.eq(vector.z_valid),
         ]
 
-        self._control(m, rows=rows, sequencer=sequencer, vector=vector, centering=centering,
-                      coefficient=coefficient)
+        self._row_slots(m, rows=rows, fetcher=fetcher, sequencer=sequencer)
+        self._control(m, rows=rows, fetcher=fetcher, sequencer=sequencer, vector=vector,
+                      centering=centering, coefficient=coefficient)
         m.d.sync += [self.cycles.eq(self.cycles + self.busy),
                      self.saturations.eq(self.saturations + vector.saturations)]
         return m
 
-    def _control(self, m, *, rows, sequencer, vector, centering, coefficient):
-        """The command FSM: IDLE, SEED (draws two rows ahead), RUN (T steps on a fixed
-        schedule of ``beats(d)`` issue cycles plus ``pipeline_latency`` drain cycles)."""
+    def _row_slots(self, m, *, rows, fetcher, sequencer):
+        """The three row-buffer slots rotate at every fetch start: the slot just read as row
+        ``i_t`` is refilled with ``i_{t+2}``; the pass starting with it reads the other two."""
+        self._fetch = fetch = Signal()
+        words = self.config.words_per_row
+        bases = [Signal.like(fetcher.fill_base, init=slot * words, name=f"slot{slot}_base")
+                 for slot in range(3)]
+        oldest, middle, newest = bases
+        m.d.comb += [fetcher.start.eq(fetch), rows.rows.ready.eq(fetch),
+                     fetcher.fill_base.eq(oldest),
+                     sequencer.cur_base.eq(middle), sequencer.next_base.eq(newest)]
+        with m.If(fetch):
+            m.d.sync += [oldest.eq(middle), middle.eq(newest), newest.eq(oldest)]
+
+    def _control(self, m, *, rows, fetcher, sequencer, vector, centering, coefficient):
+        """The command FSM: IDLE, SEED (fetches two rows ahead), RUN (T steps: each starts a
+        pass and a fetch, and ends once drained, fetched and the next row address is ready)."""
         latency = self.config.pipeline_latency
+        fetch = self._fetch
         accept = Signal()
         m.d.comb += accept.eq(self.cmd_valid & self.cmd_ready)
         steps_left = Signal(COMMAND_ARG_BITS)
         drain = Signal(range(latency))
-        seed_countdown = Signal(range(DRAWS_AHEAD + DRAW_LATENCY))
+        seed_fetches = Signal(range(ROWS_AHEAD + 1))
+        ready_to_fetch = Signal()
+        m.d.comb += ready_to_fetch.eq(rows.rows.valid & ~fetcher.busy)
         # cmd_ready and busy are registers that change with the state (no decoding logic on
         # the host port; also defined from time 0 in event-driven simulators such as Icarus).
         with m.FSM(name="control"):
@@ -394,111 +251,33 @@ class HALPCore(wiring.Component):
                                 vector.seed.eq(self.cmd_arg), vector.load.eq(1),
                                 centering.restart.eq(1), coefficient.clear.eq(1),
                             ]
-                            m.d.sync += [seed_countdown.eq(DRAWS_AHEAD + DRAW_LATENCY - 2),
-                                         self.cmd_ready.eq(0)]
+                            m.d.sync += [seed_fetches.eq(0), self.cmd_ready.eq(0)]
                             m.next = "SEED"
                         with m.Case(Command.RECENTER):
                             m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
                                          centering.exponent_in.eq(self.cmd_arg[:EXPONENT_BITS])]
                         with m.Case(Command.RUN):
                             with m.If(self.cmd_arg != 0):
-                                m.d.comb += sequencer.start.eq(1)
+                                m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]
                                 m.d.sync += [steps_left.eq(self.cmd_arg), self.cmd_ready.eq(0),
                                              self.busy.eq(1)]
                                 m.next = "RUN"
             with m.State("SEED"):
-                m.d.comb += rows.draw.eq(seed_countdown >= DRAW_LATENCY - 1)
-                m.d.sync += seed_countdown.eq(seed_countdown - 1)
-                with m.If(seed_countdown == 0):
-                    m.d.sync += self.cmd_ready.eq(1)
-                    m.next = "IDLE"
+                with m.If(ready_to_fetch):
+                    with m.If(seed_fetches == ROWS_AHEAD):
+                        m.d.sync += self.cmd_ready.eq(1)
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.comb += fetch.eq(1)
+                        m.d.sync += seed_fetches.eq(seed_fetches + 1)
             with m.State("RUN"):
-                # pass t draws i_{t+2} in its first cycle: ready long before the next pass
-                m.d.comb += rows.draw.eq(sequencer.issuing & sequencer.first)
-                with m.If(~sequencer.issuing):
+                with m.If(~sequencer.issuing & (drain != latency - 1)):
                     m.d.sync += drain.eq(drain + 1)
-                    with m.If(drain == latency - 1):
-                        m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
-                                     self.steps.eq(self.steps + 1)]
-                        with m.If(steps_left == 1):
-                            m.d.sync += [self.cmd_ready.eq(1), self.busy.eq(0)]
-                            m.next = "IDLE"
-                        with m.Else():
-                            m.d.comb += sequencer.start.eq(1)
-
-
-class CoreDriver:
-    """The host side of :class:`HALPCore`'s port, for Amaranth simulator testbenches.
-
-    Parameters
-    ----------
-    ctx : amaranth.sim.SimulatorContext
-        The testbench context (``async def bench(ctx)``).
-    core : HALPCore
-        The simulated core.
-
-    Attributes
-    ----------
-    config : HardwareConfig
-        The core's build.
-    """
-
-    def __init__(self, ctx, core: HALPCore):
-        self.ctx, self.core, self.config = ctx, core, core.config
-
-    async def _write_memory(self, addr, data, en, words, base=0):
-        for offset, word in enumerate(words):
-            self.ctx.set(addr, base + offset)
-            self.ctx.set(data, word)
-            self.ctx.set(en, 1)
-            await self.ctx.tick()
-        self.ctx.set(en, 0)
-
-    async def load_data(self, x):
-        """Write the rows of the quantized data ``x`` (n x d ints) into the data memory."""
-        cfg, core = self.config, self.core
-        for row, values in enumerate(x):
-            await self._write_memory(core.x_wr_addr, core.x_wr_data, core.x_wr_en,
-                                     pack_words(values, lanes=cfg.lanes, width=cfg.data_bits),
-                                     base=row * cfg.words_per_row)
-
-    async def load_gradient(self, grad):
-        """Write the gradient memory (``d`` ints of ``grad_width`` bits)."""
-        cfg, core = self.config, self.core
-        await self._write_memory(core.g_wr_addr, core.g_wr_data, core.g_wr_en,
-                                 pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
-
-    async def command(self, op: Command, arg: int) -> int:
-        """Issue one command, wait until the core is ready again; return the cycles ``busy``
-        was high after the command was accepted."""
-        ctx, core = self.ctx, self.core
-        ctx.set(core.cmd_op, op)
-        ctx.set(core.cmd_arg, arg & ((1 << COMMAND_ARG_BITS) - 1))
-        ctx.set(core.cmd_valid, 1)
-        while not ctx.get(core.cmd_ready):
-            await ctx.tick()
-        await ctx.tick()
-        ctx.set(core.cmd_valid, 0)
-        busy_cycles = 0
-        while ctx.get(core.busy):
-            busy_cycles += 1
-            await ctx.tick()
-        while not ctx.get(core.cmd_ready):
-            await ctx.tick()
-        return busy_cycles
-
-    async def read_z(self, d: int) -> list[int]:
-        """The first ``d`` entries of ``z`` (one word per cycle)."""
-        cfg, core = self.config, self.core
-        words = []
-        for word in range(cfg.beats(d)):
-            self.ctx.set(core.z_rd_addr, word)
-            await self.ctx.tick()
-            words.append(self.ctx.get(core.z_rd_data))
-        return unpack_words(words, lanes=cfg.lanes, width=cfg.bits, count=d)
-
-    def status(self) -> dict:
-        """The counters and the bit-centering register."""
-        core = self.core
-        return {name: self.ctx.get(getattr(core, name))
-                for name in ("cycles", "steps", "saturations", "exponent", "epoch")}
+                with m.If((drain == latency - 1) & ready_to_fetch):
+                    m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
+                                 self.steps.eq(self.steps + 1)]
+                    with m.If(steps_left == 1):
+                        m.d.sync += [self.cmd_ready.eq(1), self.busy.eq(0)]
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]

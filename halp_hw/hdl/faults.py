@@ -24,7 +24,7 @@ FAULTS: dict[str, str] = {
         "MaccLane's update adder loses the carry out of the F fraction bits of zg - p into "
         "the kept bits: z comes out one LSB low whenever those fractions carry",
     "index-off-by-one":
-        "HALPCore uses sample index i + 1 (mod n) instead of the drawn i",
+        "SampleRowSource uses sample index i + 1 (mod n) instead of i (either sample order)",
 }
 
 

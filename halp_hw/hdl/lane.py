@@ -2,14 +2,16 @@
 
 Pipeline (``docs/datapath.md``), counted in registers from the lane inputs (the read stage):
 
-    A (1)  p = x_cur * coef,  zg = ((z << F) + r) - grad,  r = top F bits of the advanced PRNG
-    B (2)  z_new = clamp((zg - p) >> F, bits),  saturated      (inactive lane: 0, no flag)
-    C (3)  product = x_next * z_new
+    A  (1)  p = x_cur * coef,  zg = ((z << F) + r) - grad,  r = top F bits of the advanced PRNG
+    B1 (2)  update = zg - p
+    B2 (3)  z_new = clamp(update >> F, bits),  saturated      (inactive lane: 0, no flag)
+    C  (4)  product = x_next * z_new
 
 Both multiplies have registered inputs and outputs (ECP5 DSPs get no internal registers). A
 coefficient wider than one hard multiplier's operand is split: stage A registers the partial
 products ``x_cur * coef[:COEF_SPLIT]`` and ``x_cur * coef[COEF_SPLIT:]`` (one 18 x 18 ECP5 DSP
-each) and stage B adds them into its update sum, so no adder follows a DSP within a cycle. The
+each) and stage B1 adds them into its update sum, so no adder follows a DSP within a cycle; the
+shift and clamp have stage B2 to themselves. The
 random bits go in below ``z << F`` in stage A (a concatenation), so stage B adds no more
 operands than before the split; the lane therefore applies the ``rounder-drops-random`` fault
 itself, and its rounder only shifts and saturates.
@@ -78,9 +80,9 @@ class MaccLane(wiring.Component):
     coef : In(signed(coef_width))
         The step coefficient ``c`` of this pass.
     z_new : Out(signed(bits))
-        Stage B: the updated ``z_j``.
+        Stage B2: the updated ``z_j``.
     saturated : Out(1)
-        Stage B: the update was clamped (never for an inactive lane).
+        Stage B2: the update was clamped (never for an inactive lane).
     product : Out(signed(data_bits + bits))
         Stage C: ``x_next * z_new``.
     """
@@ -128,7 +130,7 @@ class MaccLane(wiring.Component):
             p_low = Signal((self.x_cur * coef_low).shape())
             p_high = Signal((self.x_cur * coef_high).shape())
             m.d.sync += [p_low.eq(self.x_cur * coef_low), p_high.eq(self.x_cur * coef_high)]
-            p = p_low + (p_high << COEF_SPLIT)   # added in stage B
+            p = p_low + (p_high << COEF_SPLIT)   # added in stage B1
         else:
             p = Signal((self.x_cur * self.coef).shape())
             m.d.sync += p.eq(self.x_cur * self.coef)
@@ -138,8 +140,8 @@ class MaccLane(wiring.Component):
             active_a.eq(self.active),
         ]
 
-        # Stage B.
-        update = Signal(signed(cfg.update_width))
+        # Stage B1: the update sum.
+        update_sum = Signal(signed(cfg.update_width))
         if self.fault == "lane-drops-carry":
             neg_p = Signal(signed(cfg.update_width))
             low = Signal(frac + 1)
@@ -147,16 +149,22 @@ class MaccLane(wiring.Component):
                 neg_p.eq(-p),
                 low.eq(zg[:frac] + neg_p[:frac]),
                 # low[frac], the carry into the kept bits, is lost here.
-                update.eq(Cat(low[:frac], zg.shift_right(frac) + neg_p.shift_right(frac))),
+                update_sum.eq(Cat(low[:frac], zg.shift_right(frac) + neg_p.shift_right(frac))),
             ]
         else:
-            m.d.comb += update.eq(zg - p)
+            m.d.comb += update_sum.eq(zg - p)
+        update = Signal.like(update_sum)
+        x_next_b1 = Signal.like(self.x_next)
+        active_b1 = Signal()
+        m.d.sync += [update.eq(update_sum), x_next_b1.eq(x_next_a), active_b1.eq(active_a)]
+
+        # Stage B2: shift and clamp.
         m.d.comb += [rounder.value.eq(update), rounder.random.eq(0)]
         x_next_b = Signal.like(self.x_next)
         m.d.sync += [
-            self.z_new.eq(Mux(active_a, rounder.result, 0)),
-            self.saturated.eq(active_a & rounder.saturated),
-            x_next_b.eq(x_next_a),
+            self.z_new.eq(Mux(active_b1, rounder.result, 0)),
+            self.saturated.eq(active_b1 & rounder.saturated),
+            x_next_b.eq(x_next_b1),
         ]
 
         # Stage C.

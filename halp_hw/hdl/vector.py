@@ -1,8 +1,8 @@
 """The vector unit: L MACC lanes, the adder tree of their products, and the dot accumulator.
 
 Timing, in registers after the read stage of a beat (``docs/datapath.md``): ``z_new``/``z_valid``/
-``z_addr`` after 2 (stage B), ``saturations`` after 3 (stage C), the tree sum after
-``3 + config.tree_stages``, ``dot``/``dot_valid`` after ``4 + config.tree_stages``.
+``z_addr`` after 3 (stage B2), ``saturations`` after 4 (stage C), the tree sum after
+``4 + config.tree_stages``, ``dot``/``dot_valid`` after ``5 + config.tree_stages``.
 """
 
 from __future__ import annotations
@@ -64,11 +64,11 @@ class VectorUnit(wiring.Component):
     coef : In(signed(coef_width))
         The step coefficient of the pass.
     z_new : Out(ArrayLayout(signed(bits), lanes))
-        Stage B: the updated ``z`` word (0 in masked lanes), to write back at ``z_addr``.
+        Stage B2: the updated ``z`` word (0 in masked lanes), to write back at ``z_addr``.
     z_valid : Out(1)
-        Stage B: ``z_new`` belongs to a valid beat.
+        Stage B2: ``z_new`` belongs to a valid beat.
     z_addr : Out(address_shape(words_per_row))
-        Stage B: the beat's ``addr``.
+        Stage B2: the beat's ``addr``.
     saturations : Out(range(lanes + 1))
         Stage C: how many active lanes saturated in the beat; 0 on cycles without a valid beat,
         so a counter may add it every cycle.
@@ -122,6 +122,7 @@ class VectorUnit(wiring.Component):
 
         # Beat flags alongside the lane stages A, B, C.
         control = register(m, "stage_a", self.valid, self.first, self.last, self.addr)
+        control = register(m, "stage_b1", *control)
         valid_b, first_b, last_b, addr_b = register(m, "stage_b", *control)
         m.d.comb += [self.z_valid.eq(valid_b), self.z_addr.eq(addr_b)]
         control = register(m, "stage_c", valid_b, first_b, last_b)

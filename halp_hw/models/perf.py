@@ -1,23 +1,27 @@
-"""The accelerator's cycle-exact performance model, as pure functions of the build.
+"""The accelerator's cycle-exact performance model, as pure functions of the build and its memory.
 
-The unit is :meth:`halp_hw.golden.hardware.HardwareConfig.step_cycles`: one inner step is one pass of
-``ceil(d/L)`` beats plus the pipeline latency (``docs/datapath.md``). Everything else here
-(cycles per epoch and run, memory sizes, on-chip bandwidth, multiplier utilization, modeled
-wall time) follows from it, the memory widths ``HardwareConfig`` defines, and a clock.
+The unit is :func:`halp_hw.golden.memory.inner_step_cycles`: one inner step is one pass of
+``ceil(d/L)`` beats plus the pipeline latency, or longer when the row fetch from off-chip memory
+(or the next row address) takes longer (``docs/datapath.md``). Everything else here (cycles per
+epoch and run, memory sizes, bandwidths, multiplier utilization, the roofline, modeled wall time)
+follows from it, the widths ``HardwareConfig`` defines, the :class:`MemoryTiming` and a clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.memory import MemoryTiming, step_cost
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 __all__ = [
-    "DEFAULT_CLOCK_MHZ", "MULTIPLIERS_PER_LANE", "epoch_cycles", "run_cycles", "memory_bits",
-    "read_bytes_per_beat", "read_bandwidth", "macs_per_step", "mac_utilization",
-    "read_synth_json", "clock_from_synth", "performance_report",
+    "DEFAULT_CLOCK_MHZ", "MULTIPLIERS_PER_LANE", "step_cycles", "epoch_cycles", "run_cycles",
+    "memory_bits", "read_bytes_per_beat", "read_bandwidth", "offchip_bytes_per_step",
+    "macs_per_step", "mac_utilization", "roofline", "read_synth_json", "clock_from_synth",
+    "performance_report",
 ]
 
 #: Clock used when no synthesis result or ``--clock-mhz`` is given: a conservative ECP5 figure
@@ -29,43 +33,61 @@ DEFAULT_CLOCK_MHZ = 100.0
 MULTIPLIERS_PER_LANE = 2
 
 
-def epoch_cycles(config: HardwareConfig, d: int, epoch_length: int) -> int:
+def _memory(memory: MemoryTiming | None) -> MemoryTiming:
+    return MemoryTiming() if memory is None else memory
+
+
+def step_cycles(config: HardwareConfig, d: int, memory: MemoryTiming | None = None,
+                order: str = "xorshift") -> int:
+    """Exact cycles of one inner step (default memory: ``MemoryTiming()``)."""
+    return step_cost(config, _memory(memory), d, order).cycles
+
+
+def epoch_cycles(config: HardwareConfig, d: int, epoch_length: int,
+                 memory: MemoryTiming | None = None, order: str = "xorshift") -> int:
     """Cycles of one run command of ``epoch_length`` inner steps (what ``cycles`` counts)."""
     check_int("epoch length", epoch_length, 1)
-    return epoch_length * config.step_cycles(d)
+    return epoch_length * step_cycles(config, d, memory, order)
 
 
-def run_cycles(config: HardwareConfig, d: int, epoch_length: int, epochs: int) -> int:
+def run_cycles(config: HardwareConfig, d: int, epoch_length: int, epochs: int,
+               memory: MemoryTiming | None = None, order: str = "xorshift") -> int:
     """Accelerator cycles of a whole HALP run: ``epochs`` run commands."""
     check_int("epochs", epochs, 1)
-    return epochs * epoch_cycles(config, d, epoch_length)
+    return epochs * epoch_cycles(config, d, epoch_length, memory, order)
 
 
 def memory_bits(config: HardwareConfig) -> dict[str, int]:
-    """Bits of the on-chip memories X (data), z (offset) and G (gradient term)."""
+    """Bits of the on-chip memories: the row buffer (three rows), z and G. None depends on n."""
     words = config.words_per_row
     return {
-        "x": config.n_max * words * config.lanes * config.data_bits,
+        "row_buffer": 3 * words * config.lanes * config.data_bits,
         "z": words * config.lanes * config.bits,
         "g": words * config.lanes * config.grad_width,
     }
 
 
 def read_bytes_per_beat(config: HardwareConfig) -> dict[str, float]:
-    """Bytes read from each memory by one beat: two X words (rows ``i_t`` and ``i_t+1``),
-    one z word and one G word."""
+    """Bytes read on chip by one beat: two row-buffer words (rows ``i_t`` and ``i_t+1``), one
+    z word and one G word."""
     return {
-        "x": 2 * config.lanes * config.data_bits / 8,
+        "row_buffer": 2 * config.lanes * config.data_bits / 8,
         "z": config.lanes * config.bits / 8,
         "g": config.lanes * config.grad_width / 8,
     }
 
 
-def read_bandwidth(config: HardwareConfig, d: int) -> dict[str, float]:
-    """Average bytes per cycle read from each memory over an inner step (beats / step cycles
-    of the per-beat figure; the pipeline-fill cycles issue no reads)."""
-    busy = config.beats(d) / config.step_cycles(d)
+def read_bandwidth(config: HardwareConfig, d: int, memory: MemoryTiming | None = None,
+                   order: str = "xorshift") -> dict[str, float]:
+    """Average bytes per cycle read from each on-chip memory over an inner step."""
+    busy = config.beats(d) / step_cycles(config, d, memory, order)
     return {name: per_beat * busy for name, per_beat in read_bytes_per_beat(config).items()}
+
+
+def offchip_bytes_per_step(config: HardwareConfig, d: int, order: str = "xorshift") -> float:
+    """Bytes one inner step reads from off-chip memory: one row, and an order entry."""
+    row = config.beats(d) * config.lanes * config.data_bits / 8
+    return row + (4 if order == "host" else 0)
 
 
 def macs_per_step(d: int) -> int:
@@ -73,10 +95,23 @@ def macs_per_step(d: int) -> int:
     return 2 * check_int("d (features)", d, 1)
 
 
-def mac_utilization(config: HardwareConfig, d: int) -> float:
-    """Useful MACs over multiplier slots (``MULTIPLIERS_PER_LANE * lanes * step_cycles``)."""
-    slots = MULTIPLIERS_PER_LANE * config.lanes * config.step_cycles(d)
+def mac_utilization(config: HardwareConfig, d: int, memory: MemoryTiming | None = None,
+                    order: str = "xorshift") -> float:
+    """Useful MACs over multiplier slots (``MULTIPLIERS_PER_LANE * lanes * step cycles``)."""
+    slots = MULTIPLIERS_PER_LANE * config.lanes * step_cycles(config, d, memory, order)
     return macs_per_step(d) / slots
+
+
+def roofline(config: HardwareConfig, d: int, memory: MemoryTiming, clock_mhz: float,
+             bandwidths, order: str = "xorshift") -> dict:
+    """Inner steps per second against the memory bandwidth (the memory's other parameters
+    fixed), and the compute ceiling (``clock / (ceil(d/L) + pipeline_latency)``)."""
+    clock_hz = check_positive("clock (MHz)", clock_mhz) * 1e6
+    rates = [clock_hz / step_cycles(config, d, dataclasses.replace(memory, bytes_per_cycle=b),
+                                     order)
+             for b in bandwidths]
+    return {"bytes_per_cycle": list(bandwidths), "inner_steps_per_second": rates,
+            "compute_ceiling": clock_hz / config.step_cycles(d)}
 
 
 def read_synth_json(path) -> dict:
@@ -102,7 +137,8 @@ def clock_from_synth(path) -> float:
 
 
 def performance_report(config: HardwareConfig, d: int, epoch_length: int, epochs: int,
-                       clock_mhz: float) -> dict:
+                       clock_mhz: float, memory: MemoryTiming | None = None,
+                       order: str = "xorshift") -> dict:
     """Everything the model predicts for one run, as a JSON-ready dict.
 
     Parameters
@@ -115,25 +151,40 @@ def performance_report(config: HardwareConfig, d: int, epoch_length: int, epochs
         Inner steps per run command (T) and run commands.
     clock_mhz : float
         The clock the times and rates are modeled at.
+    memory : MemoryTiming, optional
+        The off-chip memory (default ``MemoryTiming()``).
+    order : str
+        The sample order, ``xorshift`` or ``host``.
     """
     clock_hz = check_positive("clock (MHz)", clock_mhz) * 1e6
-    step = config.step_cycles(d)
-    total = run_cycles(config, d, epoch_length, epochs)
-    bandwidth = read_bandwidth(config, d)
+    memory = _memory(memory)
+    cost = step_cost(config, memory, d, order)
+    step = cost.cycles
+    total = run_cycles(config, d, epoch_length, epochs, memory, order)
+    bandwidth = read_bandwidth(config, d, memory, order)
+    offchip = offchip_bytes_per_step(config, d, order)
     return {
         "clock_mhz": clock_mhz,
+        "memory": dataclasses.asdict(memory),
+        "sample_order": order,
         "beats_per_inner_step": config.beats(d),
         "pipeline_latency": config.pipeline_latency,
         "cycles_per_inner_step": step,
-        "cycles_per_epoch": epoch_cycles(config, d, epoch_length),
+        "step_bounds": dataclasses.asdict(cost),
+        "bound": cost.bound,
+        "cycles_per_epoch": epoch_cycles(config, d, epoch_length, memory, order),
         "cycles_total": total,
         "modeled_seconds": total / clock_hz,
         "inner_steps_per_second": clock_hz / step,
+        "compute_ceiling_inner_steps_per_second": clock_hz / cost.compute,
         "macs_per_inner_step": macs_per_step(d),
         "mac_slots_per_inner_step": MULTIPLIERS_PER_LANE * config.lanes * step,
-        "mac_utilization": mac_utilization(config, d),
+        "mac_utilization": mac_utilization(config, d, memory, order),
         "memory_bits": memory_bits(config),
         "read_bytes_per_beat": read_bytes_per_beat(config),
         "read_bytes_per_cycle": bandwidth,
         "read_gbytes_per_second": {k: v * clock_hz / 1e9 for k, v in bandwidth.items()},
+        "offchip_bytes_per_inner_step": offchip,
+        "offchip_bytes_per_cycle": offchip / step,
+        "offchip_gbytes_per_second": offchip / step * clock_hz / 1e9,
     }

@@ -79,12 +79,16 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     3, "mode": "const1"}``), each standing for the first mutation that matches it.
     """
     from halp_hw.flow.verilog import component_verilog
-    from halp_hw.hdl.core import HALPCore
+    from halp_hw.golden.memory import MemoryTiming
+    from halp_hw.hdl.system import system_for_run
+    from halp_hw.runtime.verify import order_entries
 
     work_dir = Path(work_dir)
     golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
-    netlist.synthesize(component_verilog(HALPCore(config=config), name="top", emit_src=True),
-                       work_dir)
+    # The regression drives the simulation top: the core next to its (default) memory models.
+    system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
+                            order_entries=order_entries(run))
+    netlist.synthesize(component_verilog(system, name="top", emit_src=True), work_dir)
     if isinstance(mutations, int):
         chosen = netlist.list_mutations(work_dir, mutations, seed)
     else:

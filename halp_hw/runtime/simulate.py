@@ -2,7 +2,9 @@
 
 The host loop is :class:`halp_hw.golden.hardware.HalpHost` on every backend; what changes is the
 accelerator behind it. ``model`` is the golden :class:`halp_hw.golden.hardware.AcceleratorModel` (fast);
-``verilator``, ``icarus`` and ``amaranth`` run the RTL of :class:`halp_hw.hdl.core.HALPCore`.
+``verilator``, ``icarus`` and ``amaranth`` run the RTL of :class:`halp_hw.hdl.core.HALPCore` with
+its off-chip memory models (:class:`halp_hw.hdl.system.HALPSystem`), both of the same
+:class:`halp_hw.golden.memory.MemoryTiming` as the golden model's cycle count.
 Every backend returns the same record (trace, and ``z`` after every epoch), so the same seed must
 give the same ``results.json`` numbers whatever the backend.
 """
@@ -20,6 +22,7 @@ import numpy as np
 
 from halp_hw.golden.diagnosis import any_diverged, diagnose
 from halp_hw.golden.hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun
+from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
@@ -35,6 +38,8 @@ __all__ = ["BACKENDS", "RTL_BACKENDS", "HostLoopRecord", "AcceleratorRun", "driv
 BACKENDS = ("model", "verilator", "icarus", "amaranth")
 #: The backends that simulate the RTL.
 RTL_BACKENDS = BACKENDS[1:]
+#: Memory bandwidths (bytes per cycle) of the roofline plot.
+ROOFLINE_BANDWIDTHS = (1, 2, 4, 8, 16, 32, 64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,12 +166,12 @@ class ModelAccelerator:
 
 
 class AmaranthAccelerator:
-    """:class:`halp_hw.hdl.core.HALPCore` in Amaranth's simulator behind :func:`drive_halp`.
+    """:class:`halp_hw.hdl.system.HALPSystem` in Amaranth's simulator behind :func:`drive_halp`.
 
     Parameters
     ----------
-    driver : halp_hw.hdl.core.CoreDriver
-        The host port of the simulated core.
+    driver : halp_hw.hdl.host.SystemDriver
+        The host port of the simulated system.
     d : int
         Features of the problem (the words of ``z`` read back).
     """
@@ -176,14 +181,18 @@ class AmaranthAccelerator:
 
     @classmethod
     async def loaded(cls, driver, host: HalpHost) -> "AmaranthAccelerator":
-        """Program the problem size, step mantissa, data and seed, as a host does once."""
+        """Program the problem size, step mantissa and sample order, preload the memories and
+        seed, as a host does once."""
         from halp_hw.hdl.core import Command
 
-        core, ctx = driver.core, driver.ctx
-        ctx.set(core.n, host.problem.n)
-        ctx.set(core.d, host.problem.d)
-        ctx.set(core.mantissa, host.mantissa)
+        system, ctx = driver.system, driver.ctx
+        ctx.set(system.n, host.problem.n)
+        ctx.set(system.d, host.problem.d)
+        ctx.set(system.mantissa, host.mantissa)
+        ctx.set(system.host_order, host.order is not None)
         await driver.load_data(host.x_ints)
+        if host.order is not None:
+            await driver.load_order(host.order)
         await driver.command(Command.SEED, host.run.seed)
         return cls(driver, host.problem.d)
 
@@ -222,17 +231,17 @@ def _run_model(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
 def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     from amaranth.sim import Simulator
 
-    from halp_hw.hdl.core import CoreDriver, HALPCore
+    from halp_hw.hdl.host import SystemDriver
 
     start = time.perf_counter()
-    core = HALPCore(config=host.config)
+    system = _system(host)
     outcome = []
 
     async def bench(ctx):
-        accelerator = await AmaranthAccelerator.loaded(CoreDriver(ctx, core), host)
+        accelerator = await AmaranthAccelerator.loaded(SystemDriver(ctx, system), host)
         outcome.append(await drive_halp(host, accelerator, on_epoch))
 
-    simulator = Simulator(core)
+    simulator = Simulator(system)
     simulator.add_clock(1e-8)
     simulator.add_testbench(bench)
     build_seconds = time.perf_counter() - start
@@ -240,24 +249,32 @@ def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, floa
     return host.trace, outcome[0], build_seconds
 
 
+def _system(host: HalpHost):
+    """The simulation top for ``host``'s run: the core and memories holding its data."""
+    from halp_hw.hdl.system import system_for_run
+
+    return system_for_run(host.config, host.memory, n=host.problem.n, d=host.problem.d,
+                          order_entries=0 if host.order is None else len(host.order))
+
+
 def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
                 on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     """The run in a cocotb testbench (``sim/tb_halp_run.py``) on a Verilator or Icarus build;
     the host loop runs inside the simulator process, which reports back as JSON."""
     from halp_hw.golden.datasets import save_problem
-    from halp_hw.hdl.core import HALPCore
     from .simulators import SimulationError, build_design, run_testbench
 
     work_dir = Path(work_dir).resolve()  # the simulator process runs in another directory
     work_dir.mkdir(parents=True, exist_ok=True)
     problem_file = work_dir / "problem.npz"
     save_problem(host.problem, problem_file)
-    print(f"building HALPCore for {backend} in {work_dir} (cached per design)", file=sys.stderr)
+    print(f"building HALPSystem for {backend} in {work_dir} (cached per design)",
+          file=sys.stderr)
     start = time.perf_counter()
-    built = build_design(HALPCore(config=host.config), simulator=backend, build_root=work_dir)
+    built = build_design(_system(host), simulator=backend, build_root=work_dir)
     build_seconds = time.perf_counter() - start
     params = {"config": dataclasses.asdict(host.config), "run": dataclasses.asdict(host.run),
-              "problem": str(problem_file)}
+              "memory": dataclasses.asdict(host.memory), "problem": str(problem_file)}
     results = run_testbench(built, module="tb_halp_run", params=params, name="simulate",
                             on_progress=on_epoch)
     if not results.passed or results.report is None:
@@ -267,7 +284,8 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
 
 
 def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: HardwareRun,
-                *, work_dir: Path | None = None, on_host=None) -> AcceleratorRun:
+                *, memory: MemoryTiming | None = None, work_dir: Path | None = None,
+                on_host=None) -> AcceleratorRun:
     """HALP in hardware mode on ``backend``, with a progress bar on stderr.
 
     Parameters
@@ -279,7 +297,9 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
     config : HardwareConfig
         The accelerator build; must hold the problem.
     run : HardwareRun
-        Step size, mu, T, epochs and seed.
+        Step size, mu, T, epochs, seed and sample order.
+    memory : MemoryTiming, optional
+        The off-chip memory (default ``MemoryTiming()``).
     work_dir : pathlib.Path, optional
         Where the Verilator/Icarus builds and the simulator process's files go (required for
         those two backends).
@@ -296,7 +316,7 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
         reason = simulator_unavailable_reason(backend)
         if reason is not None:
             raise HalpInputError(f"backend {backend} cannot run on this machine: {reason}")
-    host = HalpHost(problem, config, run)
+    host = HalpHost(problem, config, run, memory)
     if on_host is not None:
         on_host(host)
     start = time.perf_counter()
@@ -326,21 +346,24 @@ def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun
 
 def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, backend: str,
              clock_mhz: float, clock_source: str, work_dir: Path,
-             on_host=None) -> SimulationOutcome:
+             on_host=None, memory: MemoryTiming | None = None) -> SimulationOutcome:
     """Run HALP on ``backend``, the performance model, the CPU baseline and the references.
 
     Parameters
     ----------
-    problem, config, run, backend, work_dir, on_host
+    problem, config, run, backend, work_dir, on_host, memory
         As for :func:`run_backend`.
     clock_mhz : float
         The clock of the modeled times.
     clock_source : str
         Where the clock came from (recorded in the report).
     """
-    accelerator = run_backend(backend, problem, config, run, work_dir=work_dir, on_host=on_host)
+    memory = MemoryTiming() if memory is None else memory
+    accelerator = run_backend(backend, problem, config, run, memory=memory, work_dir=work_dir,
+                              on_host=on_host)
     trace = accelerator.trace
-    model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz)
+    model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz,
+                                    memory, run.order)
     counted = sum(trace.cycles)
     loop = accelerator.loop
     modeled_run_seconds = model["modeled_seconds"] + loop.host_seconds
@@ -364,13 +387,16 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         "configuration": {
             "problem": problem.name, "n": problem.n, "d": problem.d, "backend": backend,
             "epochs": run.epochs, "epoch_length": run.epoch_length, "step_size": run.step_size,
-            "mu": run.mu, "seed": run.seed, "bits": config.bits, "data_bits": config.data_bits,
+            "mu": run.mu, "seed": run.seed, "sample_order": run.order, "bits": config.bits, "data_bits": config.data_bits,
             "frac_bits": config.frac_bits, "lanes": config.lanes, "n_max": config.n_max,
             "d_max": config.d_max, "clock_mhz": clock_mhz, "clock_source": clock_source,
             "data_exponent": trace.hyperparameters["data_exponent"],
             "step_mantissa": trace.hyperparameters["step_mantissa"],
         },
         "cycles_per_inner_step": model["cycles_per_inner_step"],
+        "bound": model["bound"],
+        "roofline": perf.roofline(config, problem.d, memory, clock_mhz, ROOFLINE_BANDWIDTHS,
+                                  run.order),
         "initial": {"rel_subopt": trace.rel_subopt[0], "subopt": trace.subopt[0],
                     "dist": trace.dist[0], "scale": trace.scale[0]},
         "epochs": epochs,
@@ -432,13 +458,42 @@ def _plot_cycles(results: dict, path: Path) -> None:
     figure.savefig(path)
 
 
+def _plot_roofline(results: dict, path: Path) -> None:
+    """Inner steps per second against the memory bandwidth, the compute ceiling, and the
+    configured memory marked."""
+    from matplotlib.figure import Figure
+
+    config, model, line = results["configuration"], results["performance"], results["roofline"]
+    memory = model["memory"]
+    figure = Figure(figsize=(7.0, 4.2), dpi=120, layout="constrained")
+    axes = figure.add_subplot()
+    axes.plot(line["bytes_per_cycle"], line["inner_steps_per_second"], "o-", color="C0",
+              label=f"model: latency {memory['latency']} cycles, burst {memory['burst_bytes']} B")
+    axes.axhline(line["compute_ceiling"], color="k", linestyle="--",
+                 label=f"compute ceiling: ceil(d/L) + {model['pipeline_latency']} cycles")
+    axes.plot([memory["bytes_per_cycle"]], [model["inner_steps_per_second"]], "*", color="C3",
+              markersize=14, label=f"configured: {memory['bytes_per_cycle']} B/cycle "
+                                   f"({model['bound']}-bound)")
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xlabel("memory bandwidth (bytes per cycle)")
+    axes.set_ylabel(f"inner steps / s at {config['clock_mhz']:g} MHz")
+    axes.set_title(f"roofline: d={config['d']}, {config['lanes']} lanes x "
+                   f"{config['data_bits']}-bit data, {config['sample_order']} sample order",
+                   fontsize=10)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.savefig(path)
+
+
 def write_report(outcome: SimulationOutcome, out_dir: Path) -> list:
-    """Write ``results.json``, ``convergence.png`` and ``cycles.png``; return their paths."""
+    """Write ``results.json``, ``convergence.png``, ``cycles.png`` and ``roofline.png``; return
+    their paths."""
     from halp_hw.plots import plot_convergence
 
     results, config = outcome.results, outcome.results["configuration"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "results.json", out_dir / "convergence.png", out_dir / "cycles.png"]
+    paths = [out_dir / "results.json", out_dir / "convergence.png", out_dir / "cycles.png",
+             out_dir / "roofline.png"]
     paths[0].write_text(json.dumps(results, indent=1) + "\n")
     plot_convergence(outcome.traces, paths[1],
                      f"HALP on the accelerator ({config['backend']} backend, {config['bits']}-bit, "
@@ -447,4 +502,5 @@ def write_report(outcome: SimulationOutcome, out_dir: Path) -> list:
                      f"T={config['epoch_length']}, alpha={config['step_size']:g}, "
                      f"mu={config['mu']:g}, seed {config['seed']}")
     _plot_cycles(results, paths[2])
+    _plot_roofline(results, paths[3])
     return paths

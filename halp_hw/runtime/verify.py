@@ -1,9 +1,10 @@
 """A whole HALP training run on the simulated RTL, compared bit for bit with the golden model.
 
 The host loop (full gradient, scale, gradient memory, recenter) runs in Python inside the cocotb
-testbench ``sim/tb_core.py``; the inner loops run on :class:`halp_hw.hdl.core.HALPCore`
-simulated by Verilator or Icarus, in lockstep with the golden
-:class:`halp_hw.golden.hardware.AcceleratorModel`. :func:`verify` returns the report that
+testbench ``sim/tb_core.py``; the inner loops run on :class:`halp_hw.hdl.core.HALPCore` next to
+its off-chip memory models (:class:`halp_hw.hdl.system.HALPSystem`), simulated by Verilator or
+Icarus, in lockstep with the golden :class:`halp_hw.golden.hardware.AcceleratorModel` of the
+same :class:`halp_hw.golden.memory.MemoryTiming`. :func:`verify` returns the report that
 ``halp-hw verify`` prints and writes.
 """
 
@@ -16,16 +17,17 @@ import time
 from pathlib import Path
 
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.memory import ORDER_LOOKAHEAD, MemoryTiming
 from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
 
-from halp_hw.hdl.core import HALPCore
 from halp_hw.hdl.faults import check_fault
+from halp_hw.hdl.system import system_for_run
 from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
 
-__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "regression_params", "first_difference",
-           "verify", "write_plot"]
+__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "MEMORY_FAULT_NAMES",
+           "regression_params", "first_difference", "verify", "write_plot"]
 
 #: When ``z`` and the counters are compared: after every inner step, or after every epoch.
 COMPARE_POINTS = ("step", "epoch")
@@ -41,6 +43,30 @@ CORNER_RUN = {"epochs": 3, "epoch_length": 8}
 #: mutation campaign (``halp-hw mutate``) found the training and corner phases blind.
 RANDOM_RUN = {"epochs": 2, "epoch_length": 20}
 
+#: Faulty data memories of the verification suite (``halp_hw.testbenches.memory_faults``):
+#: ``jitter`` (random extra delays: must stay bit-exact, cycles only grow), ``drop-beat`` and
+#: ``duplicate-beat`` (must be caught).
+MEMORY_FAULT_NAMES = ("jitter", "drop-beat", "duplicate-beat")
+
+
+def memory_class(fault: str | None):
+    """The data memory model of a memory fault (None: the correct one)."""
+    if fault is not None and fault not in MEMORY_FAULT_NAMES:
+        raise HalpInputError(f"memory fault must be one of {', '.join(MEMORY_FAULT_NAMES)}, "
+                             f"not {fault!r}")
+    from halp_hw.testbenches.memory_faults import memory_class as faulty
+
+    return faulty(fault)
+
+
+def order_entries(run: HardwareRun) -> int:
+    """Entries of a host-given order that the training and corner phases read, at most."""
+    if run.order != "host":
+        return 0
+    steps = max(run.epochs * run.epoch_length,
+                *(phase["epochs"] * phase["epoch_length"] for phase in (CORNER_RUN, RANDOM_RUN)))
+    return steps + ORDER_LOOKAHEAD
+
 
 def _problem_file(problem: Problem, directory: Path) -> Path:
     """``problem`` saved for the testbench, under a name derived from its content."""
@@ -54,7 +80,8 @@ def _problem_file(problem: Problem, directory: Path) -> Path:
 
 
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
-           simulator: str, compare: str = "step", fault: str | None = None, waves: bool = False,
+           simulator: str, memory: MemoryTiming | None = None, compare: str = "step",
+           fault: str | None = None, memory_fault: str | None = None, waves: bool = False,
            build_root: Path | str = "sim_build", quiet: bool = False) -> dict:
     """Train on the RTL and the golden model in lockstep; return the comparison report.
 
@@ -72,13 +99,19 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     config : HardwareConfig
         The accelerator build (``n_max``/``d_max`` at least the problem's size).
     run : HardwareRun
-        Step size, mu, epoch length, epochs and the accelerator seed.
+        Step size, mu, epoch length, epochs, the accelerator seed and the sample order.
     simulator : str
         ``verilator`` or ``icarus``.
+    memory : MemoryTiming, optional
+        The off-chip memory (default ``MemoryTiming()``), the same for the RTL and the golden
+        cycle count.
     compare : str
         ``step`` (z after every inner step) or ``epoch``.
     fault : str or None
         Build a deliberately broken core (see :mod:`halp_hw.hdl.faults`).
+    memory_fault : str or None
+        Use a faulty data memory (:data:`MEMORY_FAULT_NAMES`); with ``jitter`` the cycle
+        counter is only checked to be at least the golden count.
     waves : bool
         Record a waveform of the run.
     build_root : path
@@ -99,25 +132,33 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     if compare not in COMPARE_POINTS:
         raise HalpInputError(f"compare must be one of {', '.join(COMPARE_POINTS)}, not {compare!r}")
     check_fault(fault)
+    memory = MemoryTiming() if memory is None else memory
+    data_memory = memory_class(memory_fault)
     try:
         check_simulator(simulator)
     except SimulatorUnavailable as error:
         raise HalpInputError(f"simulator {simulator} cannot run here: {error}") from None
     config.check_problem_size(problem.n, problem.d)
-    golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
+    golden = run_halp_hardware(problem, config, run, memory=memory)  # validates the run too
 
     start = time.perf_counter()
     say = (lambda text: None) if quiet else (lambda text: print(text, file=sys.stderr))
-    say(f"building HALPCore ({simulator}{', fault ' + fault if fault else ''}) under "
+    faults = ", ".join(f"{kind} {name}" for kind, name in (("fault", fault),
+                                                           ("memory fault", memory_fault)) if name)
+    say(f"building HALPSystem ({simulator}{', ' + faults if faults else ''}) under "
         f"{build_root} ...")
-    built = build_design(HALPCore(config=config, fault=fault), simulator=simulator, waves=waves,
-                         build_root=build_root)
+    system = system_for_run(config, memory, n=problem.n, d=problem.d,
+                            order_entries=order_entries(run), fault=fault,
+                            memory_class=data_memory)
+    built = build_design(system, simulator=simulator, waves=waves, build_root=build_root)
     build_seconds = time.perf_counter() - start
     say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
         f"{compare}, then the corner and random phases ...")
     start = time.perf_counter()
     params = {**regression_params(problem, problem_seed, config, run, compare),
-              "problem": str(_problem_file(problem, Path(build_root)))}
+              "problem": str(_problem_file(problem, Path(build_root))),
+              "memory": dataclasses.asdict(memory),
+              "cycles": "at_least" if memory_fault == "jitter" else "exact"}
     from tqdm import tqdm
 
     epochs = run.epochs + CORNER_RUN["epochs"] + RANDOM_RUN["epochs"] * (config.lanes + 1)
@@ -131,7 +172,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     phases = report.get("phases", {})
     training, corners = phases.get("training", {}), phases.get("extremes", {})
     first = first_difference(results.report, golden,
-                             None if results.passed else results.summary())
+                             None if results.passed else results.summary(),
+                             exact_cycles=memory_fault != "jitter")
     golden_cycles = sum(golden.cycles or [])
     return {
         "bit_exact": bool(results.passed and first is None),
@@ -150,6 +192,9 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         "compare": compare,
         "simulator": simulator,
         "fault": fault,
+        "memory_fault": memory_fault,
+        "memory": dataclasses.asdict(memory),
+        "cycles_checked": "at least golden" if memory_fault == "jitter" else "equal to golden",
         "problem": {"name": problem.name, "n": problem.n, "d": problem.d, "seed": problem_seed},
         "config": dataclasses.asdict(config),
         "run": dataclasses.asdict(run),
@@ -171,7 +216,8 @@ def regression_params(problem: Problem, problem_seed: int, config: HardwareConfi
             "random_run": RANDOM_RUN, "compare": compare}
 
 
-def first_difference(report: dict | None, golden, failure: str | None = None) -> dict | None:
+def first_difference(report: dict | None, golden, failure: str | None = None,
+                     exact_cycles: bool = True) -> dict | None:
     """The first difference of a regression run (:func:`regression_params`), None if none.
 
     Parameters
@@ -182,6 +228,8 @@ def first_difference(report: dict | None, golden, failure: str | None = None) ->
         An independent :func:`halp_hw.golden.hardware.run_halp_hardware` of the same run.
     failure : str or None
         Why the testbench failed, if it did.
+    exact_cycles : bool
+        Compare the training run's cycle count (not with a memory of random delays).
 
     Returns
     -------
@@ -195,9 +243,10 @@ def first_difference(report: dict | None, golden, failure: str | None = None) ->
     if failure is not None or report is None:
         return {"error": failure or "the testbench wrote no report"}
     training = report.get("phases", {}).get("training", {})
-    for signal, expected, actual in (("cycles", sum(golden.cycles or []), training.get("cycles")),
-                                     ("rel_subopt", golden.rel_subopt,
-                                      training.get("rel_subopt"))):
+    checks = [("rel_subopt", golden.rel_subopt, training.get("rel_subopt"))]
+    if exact_cycles:
+        checks.insert(0, ("cycles", sum(golden.cycles or []), training.get("cycles")))
+    for signal, expected, actual in checks:
         if actual != expected:
             return {"signal": signal, "expected": expected, "actual": actual,
                     "context": "training, end of the run"}

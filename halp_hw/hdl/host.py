@@ -1,0 +1,119 @@
+"""The host side of the system's ports: the memory layouts, and a driver for Amaranth
+testbenches."""
+
+from __future__ import annotations
+
+from halp_hw.golden.hardware import HardwareConfig
+
+from .core import COMMAND_ARG_BITS, Command
+
+__all__ = ["pack_words", "unpack_words", "data_words", "SystemDriver"]
+
+
+def pack_words(values, *, lanes: int, width: int) -> list[int]:
+    """Host side of the memory layout: ``values`` (one row or the vector) as memory words.
+
+    Value ``j`` goes to word ``j // lanes``, bits ``[(j % lanes) * width, ...)``, two's
+    complement; unused lanes of the last word hold 0.
+    """
+    mask = (1 << width) - 1
+    words = [0] * -(-len(values) // lanes)
+    for j, value in enumerate(values):
+        words[j // lanes] |= (int(value) & mask) << ((j % lanes) * width)
+    return words
+
+
+def unpack_words(words, *, lanes: int, width: int, count: int) -> list[int]:
+    """The first ``count`` signed values held in ``words`` (inverse of :func:`pack_words`)."""
+    mask, sign = (1 << width) - 1, 1 << (width - 1)
+    values = []
+    for j in range(count):
+        raw = (int(words[j // lanes]) >> ((j % lanes) * width)) & mask
+        values.append(raw - (raw & sign) * 2)
+    return values
+
+
+def data_words(config: HardwareConfig, x) -> list[int]:
+    """The data memory image of the quantized data ``x`` (n x d): the rows back to back,
+    ``ceil(d / L)`` words each, so row ``i`` starts at word ``i * ceil(d / L)``."""
+    return [word for row in x
+            for word in pack_words(row, lanes=config.lanes, width=config.data_bits)]
+
+
+class SystemDriver:
+    """The host side of :class:`halp_hw.hdl.system.HALPSystem`, for Amaranth simulator
+    testbenches.
+
+    Parameters
+    ----------
+    ctx : amaranth.sim.SimulatorContext
+        The testbench context (``async def bench(ctx)``).
+    system : HALPSystem
+        The simulated system.
+
+    Attributes
+    ----------
+    config : HardwareConfig
+        The core's build.
+    """
+
+    def __init__(self, ctx, system):
+        self.ctx, self.system, self.config = ctx, system, system.core.config
+
+    async def _write(self, port: str, words) -> None:
+        addr, data, enable = (getattr(self.system, f"{port}_wr_{name}")
+                              for name in ("addr", "data", "en"))
+        for offset, word in enumerate(words):
+            self.ctx.set(addr, offset)
+            self.ctx.set(data, word)
+            self.ctx.set(enable, 1)
+            await self.ctx.tick()
+        self.ctx.set(enable, 0)
+
+    async def load_data(self, x) -> None:
+        """Preload the data memory with the quantized data ``x`` (n x d ints)."""
+        await self._write("data", data_words(self.config, x))
+
+    async def load_order(self, order) -> None:
+        """Preload the order memory with a host-given sample order."""
+        await self._write("order", [int(index) for index in order])
+
+    async def load_gradient(self, grad) -> None:
+        """Write the gradient memory (``d`` ints of ``grad_width`` bits)."""
+        cfg = self.config
+        await self._write("g", pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
+
+    async def command(self, op: Command, arg: int) -> int:
+        """Issue one command, wait until the core is ready again; return the cycles ``busy``
+        was high after the command was accepted."""
+        ctx, system = self.ctx, self.system
+        ctx.set(system.cmd_op, op)
+        ctx.set(system.cmd_arg, arg & ((1 << COMMAND_ARG_BITS) - 1))
+        ctx.set(system.cmd_valid, 1)
+        while not ctx.get(system.cmd_ready):
+            await ctx.tick()
+        await ctx.tick()
+        ctx.set(system.cmd_valid, 0)
+        busy_cycles = 0
+        while ctx.get(system.busy):
+            busy_cycles += 1
+            await ctx.tick()
+        while not ctx.get(system.cmd_ready):
+            await ctx.tick()
+        return busy_cycles
+
+    async def read_z(self, d: int) -> list[int]:
+        """The first ``d`` entries of ``z`` (one word per cycle)."""
+        cfg, system = self.config, self.system
+        words = []
+        for word in range(cfg.beats(d)):
+            self.ctx.set(system.z_rd_addr, word)
+            await self.ctx.tick()
+            words.append(self.ctx.get(system.z_rd_data))
+        return unpack_words(words, lanes=cfg.lanes, width=cfg.bits, count=d)
+
+    def status(self) -> dict:
+        """The counters and the bit-centering register."""
+        system = self.system
+        return {name: self.ctx.get(getattr(system, name))
+                for name in ("cycles", "steps", "saturations", "exponent", "epoch")}

@@ -1,0 +1,137 @@
+"""The sample order as a stream of row addresses in off-chip memory."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.memory import ORDER_WORD_BITS
+from halp_hw.golden.prng import SAMPLE_STREAM, STATE_BITS
+
+from .centering import address_shape
+from .faults import check_fault
+from .lane import check_config
+from .memory_port import read_port_signature
+from .prng import Xorshift32
+
+__all__ = ["ORDER_ADDRESS_BITS", "row_address_shape", "order_port_signature", "SampleRowSource"]
+
+#: Width of the position in a host-given order (entries are words of ``ORDER_WORD_BITS``).
+ORDER_ADDRESS_BITS = 32
+
+
+def row_address_shape(config: HardwareConfig):
+    """Word addresses of the data in off-chip memory: ``n_max`` rows of up to ``W`` words."""
+    return address_shape(config.n_max * config.words_per_row)
+
+
+def order_port_signature() -> wiring.Signature:
+    """The read port of a host-given order: one ``ORDER_WORD_BITS`` entry per request."""
+    return read_port_signature(addr_width=ORDER_ADDRESS_BITS, length_width=1,
+                               data_width=ORDER_WORD_BITS)
+
+
+class SampleRowSource(wiring.Component):
+    """The sample indices as row addresses ``index * row_words``, one ahead in a stream.
+
+    The indices come from the xorshift32 stream (``halp_hw.golden.prng.SAMPLE_STREAM``:
+    advance, ``(state * n) >> 32``) or, with ``host_order``, from the order memory (entry ``k``
+    for the ``k``-th sample since ``load``). Each index is scaled to the row address in its own
+    register, so no multiply sits on another's path. After ``load``, and after each address is
+    taken, the next one is produced: ``halp_hw.golden.memory.DRAW_LATENCY`` cycles later from the
+    xorshift32 stream; from a host-given order the entry is requested in the next cycle and its
+    address is valid ``ORDER_INDEX_REGISTERS`` cycles after the entry arrives.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build (``n_max``, ``words_per_row``).
+    fault : str or None
+        ``index-off-by-one`` uses index ``i + 1`` (mod ``n``) instead of ``i``.
+
+    Attributes
+    ----------
+    seed : In(32)
+        The user seed, used on ``load``.
+    load : In(1)
+        Restart: reseed the stream, go back to the first order entry, drop the held address.
+    host_order : In(1)
+        Take indices from the order memory (static between loads).
+    n : In(range(n_max + 1))
+        Number of samples.
+    row_words : In(range(W + 1))
+        Words per row, ``ceil(d / L)`` (static).
+    rows : Out(stream.Signature(row_address_shape(config)))
+        The row address of the next sample.
+    order : Out(order_port_signature())
+        Reads the host-given order.
+    """
+
+    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
+        self.config = check_config(config)
+        self.fault = check_fault(fault)
+        super().__init__({
+            "seed": In(STATE_BITS),
+            "load": In(1),
+            "host_order": In(1),
+            "n": In(range(config.n_max + 1)),
+            "row_words": In(range(config.words_per_row + 1)),
+            "rows": Out(stream.Signature(row_address_shape(config))),
+            "order": Out(order_port_signature()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        loaded, refill = Signal(), Signal()
+        m.d.sync += loaded.eq(self.load)
+        m.d.comb += refill.eq(loaded | (self.rows.valid & self.rows.ready))
+        with m.If(self.rows.valid & self.rows.ready):
+            m.d.sync += self.rows.valid.eq(0)
+
+        # xorshift32: advance, then state * n as two registered partial products (16 bits of
+        # the state each: one DSP row apiece) and their registered sum.
+        m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
+        m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
+                     prng.advance.eq(refill & ~self.host_order)]
+        half = STATE_BITS // 2
+        advanced, partial_ready, product_ready = Signal(), Signal(), Signal()
+        low = Signal(half + len(self.n))
+        high = Signal(half + len(self.n))
+        product = Signal(STATE_BITS + len(self.n))
+        m.d.sync += [advanced.eq(prng.advance), partial_ready.eq(advanced),
+                     product_ready.eq(partial_ready),
+                     low.eq(prng.state[:half] * self.n), high.eq(prng.state[half:] * self.n),
+                     product.eq(low + (high << half))]
+
+        # Host-given order: one entry per request, in order.
+        request, response = self.order.request, self.order.response
+        position = Signal(ORDER_ADDRESS_BITS)
+        entry = Signal(range(cfg.n_max + 1))
+        entry_ready = Signal()
+        m.d.comb += [request.payload.addr.eq(position), request.payload.length.eq(1),
+                     response.ready.eq(1)]
+        with m.If(request.valid & request.ready):
+            m.d.sync += [request.valid.eq(0), position.eq(position + 1)]
+        with m.If(refill & self.host_order):
+            m.d.sync += request.valid.eq(1)
+        m.d.sync += [entry_ready.eq(response.valid), entry.eq(response.payload)]
+
+        index = Mux(self.host_order, entry, product[STATE_BITS:])
+        if self.fault == "index-off-by-one":
+            following = Signal(range(cfg.n_max + 1))
+            m.d.comb += following.eq(index + 1)
+            index = Mux(following == self.n, 0, following)
+        # The chosen index in a register of its own, so nothing sits in front of the multiply.
+        index_held = Signal(range(cfg.n_max + 1))
+        index_ready = Signal()
+        m.d.sync += [index_held.eq(index),
+                     index_ready.eq(Mux(self.host_order, entry_ready, product_ready))]
+        with m.If(index_ready):
+            m.d.sync += [self.rows.payload.eq(index_held * self.row_words),
+                         self.rows.valid.eq(1)]
+        with m.If(self.load):
+            m.d.sync += [self.rows.valid.eq(0), position.eq(0), request.valid.eq(0)]
+        return m

@@ -1,0 +1,113 @@
+"""The simulation top: the core with its off-chip memories (data and sample order).
+
+The memories are :class:`~halp_hw.hdl.memory_model.OffChipMemory` models with the timing of a
+:class:`~halp_hw.golden.memory.MemoryTiming`; the host preloads them through their write ports
+before the run, and drives the core's host port through the same-named ports of the system.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
+
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.memory import ORDER_WORD_BITS, MemoryTiming
+from halp_hw.golden.validation import HalpInputError, check_int
+
+from .centering import address_shape
+from .core import HALPCore
+from .memory_model import OffChipMemory
+
+__all__ = ["MEMORY_PORTS", "HALPSystem", "system_for_run"]
+
+#: The core's memory ports, which the system connects inside instead of exposing.
+MEMORY_PORTS = ("row_memory", "order_memory")
+
+
+class HALPSystem(wiring.Component):
+    """:class:`HALPCore` next to a data memory and an order memory of the same timing.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The core's build.
+    memory : MemoryTiming
+        Latency, bandwidth and burst size of both memories.
+    data_words : int
+        Depth of the data memory (``n * ceil(d / L)`` words hold ``n`` rows).
+    order_words : int
+        Depth of the order memory (entries of a host-given order).
+    fault : str or None
+        Passed to the core (:mod:`halp_hw.hdl.faults`).
+    memory_class : type
+        The data memory's model: :class:`OffChipMemory` or a class with its constructor and
+        signature (a verification suite's faulty memories).
+
+    Attributes
+    ----------
+    data_wr_addr, data_wr_data, data_wr_en : In
+        Preload the data memory, one word per cycle.
+    order_wr_addr, order_wr_data, order_wr_en : In
+        Preload the order memory.
+    (every port of HALPCore but its memory ports)
+        Forwarded to the core under the same name.
+    """
+
+    def __init__(self, *, config: HardwareConfig, memory: MemoryTiming, data_words: int,
+                 order_words: int = 2, fault: str | None = None, memory_class=OffChipMemory):
+        if not isinstance(memory, MemoryTiming):
+            raise HalpInputError(f"memory must be a MemoryTiming, not {memory!r}")
+        self.core = HALPCore(config=config, fault=fault)
+        data_port = self.core.signature.members["row_memory"].signature.members
+        order_port = self.core.signature.members["order_memory"].signature.members
+        self.data_memory = memory_class(
+            timing=memory, depth=check_int("data memory words", data_words, 1),
+            data_width=config.lanes * config.data_bits,
+            addr_width=_payload_width(data_port, "addr"),
+            length_width=_payload_width(data_port, "length"))
+        self.order_memory = OffChipMemory(
+            timing=memory, depth=check_int("order memory words", order_words, 1),
+            data_width=ORDER_WORD_BITS, addr_width=_payload_width(order_port, "addr"),
+            length_width=_payload_width(order_port, "length"))
+        members = {name: member for name, member in self.core.signature.members.items()
+                   if name not in MEMORY_PORTS}
+        for prefix, model in (("data", self.data_memory), ("order", self.order_memory)):
+            members.update({f"{prefix}_wr_addr": In(address_shape(model.depth)),
+                            f"{prefix}_wr_data": In(model.data_width),
+                            f"{prefix}_wr_en": In(1)})
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        core = self.core
+        m.submodules.core = core
+        m.submodules.data_memory = self.data_memory
+        m.submodules.order_memory = self.order_memory
+        wiring.connect(m, core.row_memory, self.data_memory.port)
+        wiring.connect(m, core.order_memory, self.order_memory.port)
+        for prefix, model in (("data", self.data_memory), ("order", self.order_memory)):
+            m.d.comb += [model.preload_addr.eq(getattr(self, f"{prefix}_wr_addr")),
+                         model.preload_data.eq(getattr(self, f"{prefix}_wr_data")),
+                         model.preload_en.eq(getattr(self, f"{prefix}_wr_en"))]
+        for name, member in core.signature.members.items():
+            if name in MEMORY_PORTS:
+                continue
+            inner, outer = getattr(core, name), getattr(self, name)
+            m.d.comb += inner.eq(outer) if member.flow == In else outer.eq(inner)
+        return m
+
+
+def _payload_width(port_members, field: str) -> int:
+    """Width of a field of a read port's request payload."""
+    layout = port_members["request"].signature.members["payload"].shape
+    return layout[field].width
+
+
+def system_for_run(config: HardwareConfig, memory: MemoryTiming, *, n: int, d: int,
+                   order_entries: int = 0, fault: str | None = None,
+                   memory_class=OffChipMemory) -> HALPSystem:
+    """A system whose memories hold ``n`` rows of ``d`` features and ``order_entries`` entries
+    of a host-given order."""
+    return HALPSystem(config=config, memory=memory, data_words=n * config.beats(d),
+                      order_words=max(2, order_entries), fault=fault, memory_class=memory_class)
