@@ -1,0 +1,88 @@
+"""The explore outputs: ``explore.csv``, ``explore.json``, ``explore.md`` and the plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from .plots import plot_heatmap, plot_pareto
+from .rows import COLUMNS, speed_of
+
+__all__ = ["markdown_table", "findings", "write_report"]
+
+
+def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """Rows as a Markdown table (missing values as ``-``; the error column only if any failed)."""
+    columns = [column for column in (columns or COLUMNS)
+               if column != "error" or any(row["error"] for row in rows)]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join("-" if row[column] in (None, "")
+                                       else str(row[column]).replace("|", "/")
+                                       for column in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _name(row: dict) -> str:
+    return f"{row['bits']} bits x {row['lanes']} lanes"
+
+
+def findings(rows: list[dict], accuracy: float) -> list[str]:
+    """The answers in words: the cheapest and the fastest configuration that reach the accuracy,
+    and per lane count the fewest bits that still reach it."""
+    reaching = [row for row in rows if speed_of(row) is not None and row["luts"] is not None]
+    unit = "ms" if any(row["time_ms"] is not None for row in reaching) else "cycles"
+    lines = []
+    if reaching:
+        cheapest = min(reaching, key=lambda row: (row["luts"], speed_of(row)))
+        fastest = min(reaching, key=lambda row: (speed_of(row), row["luts"]))
+        lines.append(f"Cheapest configuration that reaches {accuracy:g}: {_name(cheapest)} "
+                     f"({cheapest['luts']} LUTs, {speed_of(cheapest):g} {unit}).")
+        lines.append(f"Fastest: {_name(fastest)} ({speed_of(fastest):g} {unit}, "
+                     f"{fastest['luts']} LUTs).")
+    else:
+        lines.append(f"No configuration reaches {accuracy:g} (with a cost).")
+    for lanes in sorted({row["lanes"] for row in rows}):
+        column = sorted((row for row in rows if row["lanes"] == lanes), key=lambda r: r["bits"])
+        reached = [row["bits"] for row in column if row["epochs"] is not None]
+        never = [f"{row['bits']} (floor {row['floor']:.0e})" for row in column
+                 if row["floor"] is not None]
+        text = f"{lanes} lanes: fewest bits reaching {accuracy:g}: "
+        text += str(min(reached)) if reached else "none"
+        if never:
+            text += "; never: " + ", ".join(never)
+        lines.append(text)
+    return lines
+
+
+def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> None:
+    """Write the tables and plots of one explore sweep into ``out_dir``."""
+    with open(out_dir / "explore.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    (out_dir / "explore.json").write_text(json.dumps(
+        {"settings": settings, "tasks": asdict(stats), "rows": rows}, indent=1) + "\n")
+    cost_only = settings["cost_only"]
+    title = (f"{settings['design']} on {settings['target']}"
+             f"{'' if cost_only else ', ' + settings['source']}")
+    lines = [f"# explore: {title}", ""]
+    if stats.interrupted:
+        lines += ["**Interrupted**: the rows hold only the tasks that finished.", ""]
+    if not cost_only:
+        lines += [f"- {line}" for line in findings(rows, settings["accuracy"])] + [""]
+    lines += [f"Tasks: {stats.total} ({stats.from_cache} from the cache, {stats.executed} run, "
+              f"{stats.failed} failed).", "", markdown_table(rows)]
+    (out_dir / "explore.md").write_text("\n".join(lines))
+    if cost_only:
+        plot_heatmap(rows, out_dir / "heatmap.png", title=title, column="luts", label="LUTs",
+                     cost_only=True)
+        return
+    plot_pareto(rows, out_dir / "pareto.png", title=title, accuracy=settings["accuracy"])
+    speed, label = (("time_ms", "time to accuracy (ms)")
+                    if any(row["time_ms"] is not None for row in rows)
+                    else ("cycles", "cycles to accuracy"))
+    plot_heatmap(rows, out_dir / "heatmap.png", title=f"{label}: {title}", column=speed,
+                 label=label)
