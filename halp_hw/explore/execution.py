@@ -42,7 +42,9 @@ class ExecutionStats:
     interrupted : bool
         The user stopped the sweep (Ctrl-C) before every task finished.
     workers : int
-        Workers of the cluster the tasks ran on.
+        Workers of the cluster the tasks ran on (0 if everything came from the cache).
+    failures : list of str
+        ``label: reason`` of every failed record.
     """
 
     total: int = 0

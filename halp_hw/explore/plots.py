@@ -56,7 +56,8 @@ def plot_pareto(rows: list[dict], path: Path, *, title: str, accuracy: float) ->
     axis.set_ylabel(_speed_label(rows))
     axis.set_title(title)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=9)
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(fontsize=9)
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
