@@ -4,6 +4,7 @@ workers, the task cache, failures recorded, the rows and the Pareto front, and i
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -73,6 +74,20 @@ def test_rerun_completes_from_the_cache(embedded):
     # Every record is the one written by the first run (run_id is unique per execution).
     assert _records(embedded) == before
     assert result["rows"] == rows_before
+
+
+def test_report_only_runs_nothing_and_reports_what_is_missing(embedded, tmp_path):
+    out_dir = tmp_path / "copy"
+    shutil.copytree(embedded, out_dir)
+    extended = [item if item != "4,12" else "4,8,12" for item in TINY]
+    assert main([*extended, "--report-only", "--out", str(out_dir)]) == 0
+    result = json.loads((out_dir / "explore.json").read_text())
+    # The 8-bit configuration's synthesis and two convergence runs are missing; nothing ran.
+    assert result["tasks"]["executed"] == 0 and result["tasks"]["pending"] == 3
+    middle = result["rows"][1]
+    assert middle["bits"] == 8 and middle["luts"] is None and middle["seeds_reached"] is None
+    assert _records(out_dir) == _records(embedded)
+    assert "**Incomplete**: 3 of 9 tasks not run" in (out_dir / "explore.md").read_text()
 
 
 def _free_port() -> int:

@@ -57,6 +57,9 @@ def register(subparsers) -> None:
                         help="worker processes of the embedded cluster (default: the cores)")
     parser.add_argument("--out", type=Path, default=Path("explore-out"),
                         help="output directory and task cache (default explore-out)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: write the outputs from the tasks already in DIR "
+                             "(e.g. a sweep still running elsewhere)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -129,12 +132,12 @@ def run(args) -> int:
     problems, source = _problems(args, seeds)
     rows, stats = run_explore(settings, problems, args.out, source=source,
                               scheduler=args.scheduler, workers=args.workers,
-                              progress=not args.quiet)
+                              progress=not args.quiet, run=not args.report_only)
     print(markdown_table(rows), end="")
     if not settings.cost_only:
         print("\n".join(findings(rows, settings.accuracy)))
     print(f"tasks: {stats.total} ({stats.from_cache} from the cache, {stats.executed} run on "
-          f"{stats.workers} workers, {stats.failed} failed)")
+          f"{stats.workers} workers, {stats.failed} failed, {stats.pending} pending)")
     for failure in stats.failures:
         print(f"halp-hw explore: failed: {failure}", file=sys.stderr)
     outputs = "explore.csv, explore.json, explore.md, " + (

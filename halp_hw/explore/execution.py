@@ -3,9 +3,10 @@
 Finished tasks come from the cache and are never submitted. The others run on the cluster, the
 convergence runs (seconds each) first so that the accuracy picture is there early, then
 synthesis and place and route (minutes each); each record is written to the cache as soon as it
-arrives, so an interrupted sweep (Ctrl-C) keeps everything that finished. A failure that would fail again
-(a tool's refusal, an input the hardware cannot hold) is cached like a result; any other failure
-(a worker lost, an unexpected exception) is recorded for this run only and retried next time.
+arrives, so an interrupted sweep (Ctrl-C) keeps everything that finished. A failure that would
+fail again (a tool's refusal, an input the hardware cannot hold) is cached like a result; any
+other failure (a worker lost, an unexpected exception) is recorded for this run only and retried
+next time.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class ExecutionStats:
         Run on the cluster during this call.
     failed : int
         Records (cached or new) whose status is ``failed``.
+    pending : int
+        Tasks with no record: not run (``run=False``) or not finished (interrupted).
     interrupted : bool
         The user stopped the sweep (Ctrl-C) before every task finished.
     workers : int
@@ -51,6 +54,7 @@ class ExecutionStats:
     from_cache: int = 0
     executed: int = 0
     failed: int = 0
+    pending: int = 0
     interrupted: bool = False
     workers: int = 0
     failures: list = field(default_factory=list)
@@ -71,7 +75,7 @@ def _open_client(scheduler: str | None, workers: int | None):
 
 def run_tasks(tasks: list[Task], problems: dict, cache: TaskCache, *, out_dir: str,
               scheduler: str | None = None, workers: int | None = None,
-              progress: bool = True) -> tuple[dict, ExecutionStats]:
+              progress: bool = True, run: bool = True) -> tuple[dict, ExecutionStats]:
     """Run (or find in the cache) every task; return ``{key: record}`` and the statistics.
 
     Parameters
@@ -91,6 +95,9 @@ def run_tasks(tasks: list[Task], problems: dict, cache: TaskCache, *, out_dir: s
         Worker processes of the embedded cluster (default: the machine's cores).
     progress : bool
         A progress bar over all tasks on stderr.
+    run : bool
+        False: read the cache only (a look at a sweep still running elsewhere); the missing
+        tasks are counted as ``pending``.
     """
     from tqdm import tqdm
 
@@ -106,10 +113,11 @@ def run_tasks(tasks: list[Task], problems: dict, cache: TaskCache, *, out_dir: s
     stats.from_cache = len(records)
     bar = tqdm(total=len(tasks), initial=len(records), desc="explore", unit="task",
                file=sys.stderr, disable=not progress, dynamic_ncols=True)
-    if pending:
+    if pending and run:
         _run_on_dask(pending, problems, cache, records, stats, bar, out_dir=out_dir,
                      scheduler=scheduler, workers=workers)
     bar.close()
+    stats.pending = stats.total - len(records)
     for record in records.values():
         if record["status"] == "failed":
             stats.failed += 1

@@ -92,7 +92,7 @@ def plot_heatmap(rows: list[dict], path: Path, *, title: str, column: str, label
             row = table.get((b, lane_count))
             if row is not None and row[column] is not None and row[column] > 0:
                 values[i, j] = math.log10(row[column])
-    figure, axis = plt.subplots(figsize=(1.6 * len(lanes) + 3, 0.9 * len(bits) + 2),
+    figure, axis = plt.subplots(figsize=(max(1.6 * len(lanes) + 3, 6), 0.9 * len(bits) + 2),
                                 constrained_layout=True)
     masked = np.ma.masked_invalid(values)
     image = axis.imshow(masked, cmap="viridis_r", aspect="auto", origin="lower")
@@ -106,7 +106,7 @@ def plot_heatmap(rows: list[dict], path: Path, *, title: str, column: str, label
     axis.set_yticks(range(len(bits)), [str(b) for b in bits])
     axis.set_xlabel("lanes")
     axis.set_ylabel("bits")
-    axis.set_title(title)
+    axis.set_title(title, fontsize=10)
     if not masked.mask.all():
         figure.colorbar(image, ax=axis, label=f"log10 {label}")
     figure.savefig(path, dpi=110)

@@ -69,12 +69,14 @@ def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> N
     title = (f"{settings['design']} on {settings['target']}"
              f"{'' if cost_only else ', ' + settings['source']}")
     lines = [f"# explore: {title}", ""]
-    if stats.interrupted:
-        lines += ["**Interrupted**: the rows hold only the tasks that finished.", ""]
+    if stats.pending:
+        why = "interrupted" if stats.interrupted else "not run"
+        lines += [f"**Incomplete**: {stats.pending} of {stats.total} tasks {why}; the rows "
+                  "hold the tasks that finished.", ""]
     if not cost_only:
         lines += [f"- {line}" for line in findings(rows, settings["accuracy"])] + [""]
     lines += [f"Tasks: {stats.total} ({stats.from_cache} from the cache, {stats.executed} run, "
-              f"{stats.failed} failed).", "", markdown_table(rows)]
+              f"{stats.failed} failed, {stats.pending} pending).", "", markdown_table(rows)]
     (out_dir / "explore.md").write_text("\n".join(lines))
     if cost_only:
         plot_heatmap(rows, out_dir / "heatmap.png", title=title, column="luts", label="LUTs",
@@ -84,5 +86,5 @@ def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> N
     speed, label = (("time_ms", "time to accuracy (ms)")
                     if any(row["time_ms"] is not None for row in rows)
                     else ("cycles", "cycles to accuracy"))
-    plot_heatmap(rows, out_dir / "heatmap.png", title=f"{label}: {title}", column=speed,
+    plot_heatmap(rows, out_dir / "heatmap.png", title=f"{label}\n{title}", column=speed,
                  label=label)

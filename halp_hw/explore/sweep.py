@@ -173,7 +173,7 @@ def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
 
 def run_explore(settings: ExploreSettings, problems: dict, out_dir, *, source: str = "",
                 scheduler: str | None = None, workers: int | None = None,
-                progress: bool = True):
+                progress: bool = True, run: bool = True):
     """Validate, run every task (cache first), and write the tables and plots.
 
     Parameters
@@ -186,7 +186,7 @@ def run_explore(settings: ExploreSettings, problems: dict, out_dir, *, source: s
         ``heatmap.png``, the task cache ``tasks/`` and the synthesis runs ``synth/``.
     source : str
         Where the data came from, for the report.
-    scheduler, workers, progress
+    scheduler, workers, progress, run
         See :func:`halp_hw.explore.execution.run_tasks`.
 
     Returns
@@ -204,7 +204,7 @@ def run_explore(settings: ExploreSettings, problems: dict, out_dir, *, source: s
     out_dir.mkdir(parents=True, exist_ok=True)
     records, stats = run_tasks(tasks, {name: problem for name, (_, problem) in problems.items()},
                                TaskCache(out_dir), out_dir=str(out_dir), scheduler=scheduler,
-                               workers=workers, progress=progress)
+                               workers=workers, progress=progress, run=run)
     rows = []
     for bits in settings.bits:
         for lanes in settings.lanes:
