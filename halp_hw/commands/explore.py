@@ -108,6 +108,8 @@ def _problems(args, seeds) -> tuple[dict, str]:
 
 def run(args) -> int:
     from halp_hw.explore.report import findings, markdown_table
+    from halp_hw.explore.rows import speed_column
+    from halp_hw.flow.targets import TARGETS
     from halp_hw.explore.sweep import ExploreSettings, run_explore
     from halp_hw.golden.validation import HalpInputError, check_int
 
@@ -135,7 +137,8 @@ def run(args) -> int:
                               progress=not args.quiet, run=not args.report_only)
     print(markdown_table(rows), end="")
     if not settings.cost_only:
-        print("\n".join(findings(rows, settings.accuracy)))
+        timed = TARGETS[settings.target].nextpnr is not None
+        print("\n".join(findings(rows, settings.accuracy, speed=speed_column(timed))))
     print(f"tasks: {stats.total} ({stats.from_cache} from the cache, {stats.executed} run on "
           f"{stats.workers} workers, {stats.failed} failed, {stats.pending} pending)")
     for failure in stats.failures:

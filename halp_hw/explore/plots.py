@@ -6,9 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .rows import speed_of
-
-__all__ = ["plot_pareto", "plot_heatmap"]
+__all__ = ["SPEED_LABELS", "plot_pareto", "plot_heatmap"]
 
 
 def _pyplot():
@@ -18,42 +16,43 @@ def _pyplot():
     return plt
 
 
-def _speed_label(rows: list[dict]) -> str:
-    if any(row["time_ms"] is not None for row in rows):
-        return "time to accuracy (ms, median Fmax)"
-    return "cycles to accuracy (no Fmax on this target)"
+#: Axis labels of the speed columns.
+SPEED_LABELS = {"time_ms": "time to accuracy (ms, median Fmax)",
+                "cycles": "cycles to accuracy (no Fmax on this target)"}
 
 
-def plot_pareto(rows: list[dict], path: Path, *, title: str, accuracy: float) -> None:
+def plot_pareto(rows: list[dict], path: Path, *, title: str, accuracy: float,
+                speed: str) -> None:
     """Time (or cycles) to accuracy against LUTs: every configuration, the Pareto front drawn and
     labeled, and configurations that never reach the accuracy marked along the top edge."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(9, 6), constrained_layout=True)
-    reached = [row for row in rows if row["luts"] is not None and speed_of(row) is not None]
-    never = [row for row in rows if row["luts"] is not None and speed_of(row) is None]
+    reached = [row for row in rows if row["luts"] is not None and row[speed] is not None]
+    never = [row for row in rows if row["luts"] is not None and row["floor"] is not None]
     for bits in sorted({row["bits"] for row in reached}):
         points = [row for row in reached if row["bits"] == bits]
-        axis.scatter([row["luts"] for row in points], [speed_of(row) for row in points],
+        axis.scatter([row["luts"] for row in points], [row[speed] for row in points],
                      label=f"{bits} bits", s=40, zorder=3)
     front = sorted((row for row in reached if row["pareto"]), key=lambda row: row["luts"])
     if front:
-        axis.step([row["luts"] for row in front], [speed_of(row) for row in front],
+        axis.step([row["luts"] for row in front], [row[speed] for row in front],
                   where="post", color="black", linewidth=1.2, label="Pareto front", zorder=2)
         for row in front:
-            axis.annotate(f"{row['bits']}b x {row['lanes']}L", (row["luts"], speed_of(row)),
+            axis.annotate(f"{row['bits']}b x {row['lanes']}L", (row["luts"], row[speed]),
                           textcoords="offset points", xytext=(6, 4), fontsize=9)
     if reached:
         axis.set_yscale("log")
     if never:
-        top = max((speed_of(row) for row in reached), default=1.0) * 2
+        top = max((row[speed] for row in reached), default=1.0) * 2
         axis.scatter([row["luts"] for row in never], [top] * len(never), marker="x",
                      color="red", s=50, label=f"never reaches {accuracy:g}", zorder=3)
-        for row in never:
-            floor = "" if row["floor"] is None else f"\nfloor {row['floor']:.0e}"
-            axis.annotate(f"{row['bits']}b x {row['lanes']}L{floor}", (row["luts"], top),
-                          textcoords="offset points", xytext=(4, -22), fontsize=8, color="red")
+        # Labels alternate below and above the marks, so that neighbours do not overlap.
+        for index, row in enumerate(sorted(never, key=lambda row: row["luts"])):
+            axis.annotate(f"{row['bits']}b x {row['lanes']}L\nfloor {row['floor']:.0e}",
+                          (row["luts"], top), textcoords="offset points",
+                          xytext=(4, -24 if index % 2 == 0 else 8), fontsize=8, color="red")
     axis.set_xlabel("LUTs")
-    axis.set_ylabel(_speed_label(rows))
+    axis.set_ylabel(SPEED_LABELS[speed])
     axis.set_title(title)
     axis.grid(True, which="both", alpha=0.3)
     if axis.get_legend_handles_labels()[0]:
@@ -71,7 +70,7 @@ def _cell_text(row: dict, column: str, cost_only: bool) -> str:
     if row[column] is None:
         if row["floor"] is not None:
             return f"never\nfloor {row['floor']:.0e}"
-        return "failed" if row["error"] else "never"
+        return "failed" if row["error"] else "not run"
     luts = "" if row["luts"] is None else f"\n{row['luts']} LUTs"
     return f"{row[column]:.3g}{luts}"
 

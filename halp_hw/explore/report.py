@@ -7,8 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .plots import plot_heatmap, plot_pareto
-from .rows import COLUMNS, speed_of
+from .plots import SPEED_LABELS, plot_heatmap, plot_pareto
+from .rows import COLUMNS, speed_column
 
 __all__ = ["markdown_table", "findings", "write_report"]
 
@@ -29,18 +29,18 @@ def _name(row: dict) -> str:
     return f"{row['bits']} bits x {row['lanes']} lanes"
 
 
-def findings(rows: list[dict], accuracy: float) -> list[str]:
+def findings(rows: list[dict], accuracy: float, *, speed: str) -> list[str]:
     """The answers in words: the cheapest and the fastest configuration that reach the accuracy,
     and per lane count the fewest bits that still reach it."""
-    reaching = [row for row in rows if speed_of(row) is not None and row["luts"] is not None]
-    unit = "ms" if any(row["time_ms"] is not None for row in reaching) else "cycles"
+    reaching = [row for row in rows if row[speed] is not None and row["luts"] is not None]
+    unit = "ms" if speed == "time_ms" else "cycles"
     lines = []
     if reaching:
-        cheapest = min(reaching, key=lambda row: (row["luts"], speed_of(row)))
-        fastest = min(reaching, key=lambda row: (speed_of(row), row["luts"]))
+        cheapest = min(reaching, key=lambda row: (row["luts"], row[speed]))
+        fastest = min(reaching, key=lambda row: (row[speed], row["luts"]))
         lines.append(f"Cheapest configuration that reaches {accuracy:g}: {_name(cheapest)} "
-                     f"({cheapest['luts']} LUTs, {speed_of(cheapest):g} {unit}).")
-        lines.append(f"Fastest: {_name(fastest)} ({speed_of(fastest):g} {unit}, "
+                     f"({cheapest['luts']} LUTs, {cheapest[speed]:g} {unit}).")
+        lines.append(f"Fastest: {_name(fastest)} ({fastest[speed]:g} {unit}, "
                      f"{fastest['luts']} LUTs).")
     else:
         lines.append(f"No configuration reaches {accuracy:g} (with a cost).")
@@ -66,6 +66,7 @@ def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> N
     (out_dir / "explore.json").write_text(json.dumps(
         {"settings": settings, "tasks": asdict(stats), "rows": rows}, indent=1) + "\n")
     cost_only = settings["cost_only"]
+    speed = speed_column(settings["clock_mhz"] is not None)
     title = (f"{settings['design']} on {settings['target']}"
              f"{'' if cost_only else ', ' + settings['source']}")
     lines = [f"# explore: {title}", ""]
@@ -74,7 +75,7 @@ def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> N
         lines += [f"**Incomplete**: {stats.pending} of {stats.total} tasks {why}; the rows "
                   "hold the tasks that finished.", ""]
     if not cost_only:
-        lines += [f"- {line}" for line in findings(rows, settings["accuracy"])] + [""]
+        lines += [f"- {line}" for line in findings(rows, settings["accuracy"], speed=speed)] + [""]
     lines += [f"Tasks: {stats.total} ({stats.from_cache} from the cache, {stats.executed} run, "
               f"{stats.failed} failed, {stats.pending} pending).", "", markdown_table(rows)]
     (out_dir / "explore.md").write_text("\n".join(lines))
@@ -82,9 +83,7 @@ def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> N
         plot_heatmap(rows, out_dir / "heatmap.png", title=title, column="luts", label="LUTs",
                      cost_only=True)
         return
-    plot_pareto(rows, out_dir / "pareto.png", title=title, accuracy=settings["accuracy"])
-    speed, label = (("time_ms", "time to accuracy (ms)")
-                    if any(row["time_ms"] is not None for row in rows)
-                    else ("cycles", "cycles to accuracy"))
-    plot_heatmap(rows, out_dir / "heatmap.png", title=f"{label}\n{title}", column=speed,
-                 label=label)
+    plot_pareto(rows, out_dir / "pareto.png", title=title, accuracy=settings["accuracy"],
+                speed=speed)
+    plot_heatmap(rows, out_dir / "heatmap.png", title=f"{SPEED_LABELS[speed]}\n{title}",
+                 column=speed, label="ms" if speed == "time_ms" else "cycles")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-__all__ = ["COLUMNS", "reach", "config_row", "mark_pareto_front", "speed_of"]
+__all__ = ["COLUMNS", "reach", "config_row", "mark_pareto_front", "speed_column"]
 
 #: Columns of ``explore.csv`` and ``explore.md``, in order.
 COLUMNS = ["bits", "lanes", "seeds_reached", "epochs", "cycles", "floor", "luts", "ffs", "dsps",
@@ -81,19 +81,19 @@ def config_row(bits: int, lanes: int, convergence: list[dict], synthesis: list[d
     return {column: row[column] for column in COLUMNS}
 
 
-def speed_of(row: dict):
-    """What the Pareto front minimizes besides LUTs: time to accuracy, or cycles to it where the
-    target has no Fmax (``generic``); None if the row never reaches the accuracy."""
-    return row["time_ms"] if row["time_ms"] is not None else (
-        None if row["fmax_median_mhz"] is not None else row["cycles"])
+def speed_column(timed: bool) -> str:
+    """The column the Pareto front minimizes besides LUTs: time to accuracy on a target with
+    place and route, cycles to accuracy where there is no Fmax (``generic``)."""
+    return "time_ms" if timed else "cycles"
 
 
-def mark_pareto_front(rows: list[dict]) -> list[dict]:
-    """Set ``pareto`` on the rows no other row beats in both LUTs and speed (both known)."""
-    candidates = [row for row in rows if row["luts"] is not None and speed_of(row) is not None]
+def mark_pareto_front(rows: list[dict], *, speed: str) -> list[dict]:
+    """Set ``pareto`` on the rows no other row beats in both LUTs and ``speed`` (both known);
+    return those rows by LUTs."""
+    candidates = [row for row in rows if row["luts"] is not None and row[speed] is not None]
     for row in candidates:
         row["pareto"] = not any(
-            other["luts"] <= row["luts"] and speed_of(other) <= speed_of(row)
-            and (other["luts"], speed_of(other)) != (row["luts"], speed_of(row))
+            other["luts"] <= row["luts"] and other[speed] <= row[speed]
+            and (other["luts"], other[speed]) != (row["luts"], row[speed])
             for other in candidates)
     return sorted((row for row in candidates if row["pareto"]), key=lambda row: row["luts"])

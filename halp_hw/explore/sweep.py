@@ -196,7 +196,7 @@ def run_explore(settings: ExploreSettings, problems: dict, out_dir, *, source: s
     """
     from .execution import run_tasks
     from .report import write_report
-    from .rows import config_row, mark_pareto_front
+    from .rows import config_row, mark_pareto_front, speed_column
 
     validate(settings, {name: problem for name, (_, problem) in problems.items()})
     tasks = make_tasks(settings, problems)
@@ -216,7 +216,8 @@ def run_explore(settings: ExploreSettings, problems: dict, out_dir, *, source: s
                 [records[task.key] for task in mine if task.kind == "convergence"],
                 [records[task.key] for task in mine if task.kind == "synthesis"],
                 accuracy=settings.accuracy))
-    mark_pareto_front(rows)
-    write_report(rows, out_dir, settings={**asdict(settings), "source": source,
-                                          **_resolved_build(settings)}, stats=stats)
+    build = _resolved_build(settings)
+    mark_pareto_front(rows, speed=speed_column(build["clock_mhz"] is not None))
+    write_report(rows, out_dir, settings={**asdict(settings), "source": source, **build},
+                 stats=stats)
     return rows, stats
