@@ -41,6 +41,7 @@ COMMANDS = {
     "verify": ["--n", "8", "--d", "4"],
     "verilog": [],
     "synth": ["--target", "generic"],
+    "explore": ["--target", "generic", "--bits", "4", "--lanes", "2", "--n", "16", "--d", "4"],
 }
 
 

@@ -1,8 +1,8 @@
-"""The FPGA flow: synth.json from real Yosys / nextpnr runs, resource counting, sweeps, errors."""
+"""The FPGA flow: synth.json from real Yosys / nextpnr runs, resource counting, the DSP budget,
+errors."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 
@@ -11,15 +11,16 @@ import pytest
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.cli import main
-from halp_hw.flow.synth import (
-    SWEEP_COLUMNS, TARGETS, ToolError, count_resources, dsps_per_multiplier, make_config,
-    plan_multipliers, run_sweep, run_synthesis, sweep_row,
-)
+from halp_hw.flow.multipliers import dsps_per_multiplier, plan_multipliers
+from halp_hw.flow.reports import count_resources
+from halp_hw.flow.synth import run_synthesis
+from halp_hw.flow.targets import TARGETS, make_config
+from halp_hw.flow.tools import ToolError
 
 ROUTED_TARGETS = [name for name, target in TARGETS.items() if target.nextpnr]
 
 
-# -- the CI configuration: the core at 8 bits, 4 lanes, small memories, on every target -------------
+# -- the CI configuration: the core at 8 bits, 4 lanes, small memories, on every target ------------
 
 @pytest.fixture(scope="module", params=list(TARGETS))
 def core_result(request, tmp_path_factory):
@@ -67,7 +68,7 @@ def test_core_routed_targets_report_fmax_and_fit_the_device(core_result):
     assert result["tools"][f"nextpnr-{result['target']}"].startswith("nextpnr-")
 
 
-# -- the reference MACC: resources known from first principles ----------------------------------------
+# -- the reference MACC: resources known from first principles -------------------------------------
 
 @pytest.mark.parametrize("target", ROUTED_TARGETS)
 def test_reference_macc_counts_its_own_registers_and_one_multiplier(target, tmp_path):
@@ -85,7 +86,7 @@ def test_reference_macc_counts_its_own_registers_and_one_multiplier(target, tmp_
     assert result["fmax_mhz"] > 0
 
 
-# -- counting and tables ----------------------------------------------------------------------------
+# -- counting and the DSP budget -------------------------------------------------------------------
 
 def test_resource_classes_add_up_weighted_cells():
     ecp5 = count_resources({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7, "MULT18X18D": 2,
@@ -117,30 +118,7 @@ def test_multiplier_plan_fills_the_dsps_with_the_biggest_savings_first():
     assert hard == []
 
 
-def test_sweep_row_throughput_is_fmax_over_step_cycles():
-    config = HardwareConfig(bits=8, lanes=4, d_max=64)
-    result = {"config": dataclasses.asdict(config), "luts": 400, "ffs": 300, "dsps": 8,
-              "brams": 6, "fmax_mhz": 120.0, "step_cycles_at_d_max": config.step_cycles(64)}
-    row = sweep_row(result)
-    assert row["luts_per_lane"] == 100 and row["dsps_per_lane"] == 2
-    assert row["msteps_per_s"] == pytest.approx(120.0 / (16 + config.pipeline_latency), abs=1e-3)
-    assert list(row) == SWEEP_COLUMNS
-
-
-def test_sweep_writes_table_and_plot(tmp_path):
-    rows = run_sweep(design="macc", target="generic", bits_list=[4, 8], lanes_list=[1],
-                     out_dir=tmp_path, progress=False)
-    assert [(row["bits"], row["lanes"]) for row in rows] == [(4, 1), (8, 1)]
-    assert rows[1]["luts"] > rows[0]["luts"]  # an 8x8 LUT multiplier is bigger than a 4x4 one
-    with open(tmp_path / "sweep.csv") as handle:
-        assert [int(row["bits"]) for row in csv.DictReader(handle)] == [4, 8]
-    table = (tmp_path / "sweep.md").read_text().splitlines()
-    assert len(table) == 2 + len(rows) and "fmax_mhz" in table[0]
-    assert (tmp_path / "sweep.png").stat().st_size > 0
-    assert (tmp_path / "b8_l1" / "synth.json").exists()
-
-
-# -- errors -----------------------------------------------------------------------------------------
+# -- errors ----------------------------------------------------------------------------------------
 
 def test_tool_failure_quotes_the_log_tail(tmp_path, monkeypatch):
     broken = dataclasses.replace(TARGETS["generic"], synth_commands="synth -top no_such_module")
