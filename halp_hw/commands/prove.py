@@ -34,12 +34,18 @@ def register(subparsers) -> None:
                         metavar="NAME", help="prove only this property (repeatable): "
                         + ", ".join(property_names()))
     parser.add_argument("--control-max-d", type=int, metavar="D",
-                        help="largest d the bounded control proof tries (default d_max; the "
-                             "bound grows with it)")
+                        help="largest d the bounded control proof tries (default "
+                             "min(d_max, 2 L + 1): one to three beats per step; the bound, and "
+                             "the solver time, grow with it)")
     parser.add_argument("--timeout", type=int, default=None, metavar="S",
                         help="time limit per property in seconds (status unknown past it)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.set_defaults(handler=handle)
+
+
+def default_control_max_d(config: HardwareConfig) -> int:
+    """Passes of one, two and three beats (full and partial): the FSM's cases, cheaply."""
+    return min(config.d_max, 2 * config.lanes + 1)
 
 
 def handle(args) -> int:
@@ -48,7 +54,7 @@ def handle(args) -> int:
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
-    max_d = config.d_max if args.control_max_d is None else \
+    max_d = default_control_max_d(config) if args.control_max_d is None else \
         check_int("--control-max-d", args.control_max_d, 1, config.d_max)
     if args.timeout is not None:
         check_int("--timeout", args.timeout, 1)

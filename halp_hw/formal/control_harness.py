@@ -8,7 +8,7 @@ harness as it is, as long as that port answers without stalls.
 
 from __future__ import annotations
 
-from amaranth import Signal
+from amaranth import Mux, Signal
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.hdl import Assert, Assume
 from amaranth.utils import ceil_log2
@@ -21,6 +21,7 @@ from .harness import PropertyHarness
 __all__ = ["ControlHarness", "contract_step_cycles", "control_depth"]
 
 #: Longest run the bounded proof issues (two steps: a step's start, its end, and the next start).
+#: The expected busy time is formed as a shift by ``T - 1``, so this must stay 2.
 MAX_RUN_STEPS = 2
 #: Cycles before a run can start: a SEED command (a few cycles) and its acceptance.
 SETUP_CYCLES = 8
@@ -82,7 +83,10 @@ class ControlHarness(PropertyHarness):
         with m.If(accept_run):
             m.d.comb += Assume(core.cmd_arg <= MAX_RUN_STEPS)
 
-        step_cycles = contract_step_cycles(d, cfg.lanes)
+        # beats = ceil(d / L) by its defining inequality (no divider for the solver)
+        beats = AnyConst(range(cfg.d_max + 1))
+        m.d.comb += Assume(((beats - 1) * cfg.lanes < d) & (d <= beats * cfg.lanes))
+        step_cycles = beats + contract_pipeline_latency(cfg.lanes)
         longest = MAX_RUN_STEPS * contract_step_cycles(cfg.d_max, cfg.lanes)
         expected = Signal(range(longest + 1))
         counted = Signal(range(longest + 2))
@@ -93,7 +97,10 @@ class ControlHarness(PropertyHarness):
         with m.If(busy_before & ~core.busy):
             m.d.sync += running.eq(0)
         with m.If(accept_run & (core.cmd_arg != 0)):
-            m.d.sync += [expected.eq(core.cmd_arg * step_cycles), counted.eq(0), running.eq(1)]
+            # T is 1 or 2 here (MAX_RUN_STEPS): a shift, not a multiplier, for the solver
+            m.d.sync += [expected.eq(Mux(core.cmd_arg[1], step_cycles << 1, step_cycles)),
+                         counted.eq(0),
+                         running.eq(1)]
         with m.Elif(core.busy):
             m.d.sync += counted.eq(counted + 1)
 
