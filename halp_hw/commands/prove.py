@@ -73,7 +73,8 @@ def handle(args) -> int:
     for prop in properties_for(args.property):
         result = run_proof(prop.harness(config, max_d), name=prop.name, mode=prop.mode,
                            depth=prop.depth(config, max_d), out_dir=out / "work",
-                           timeout=args.timeout, echo=lambda line: print(f"  {line}"))
+                           timeout=args.timeout, script=prop.script,
+                           echo=lambda line: print(f"  {line}"))
         results.append(result)
         print(f"{result.property:<14} {result.engine:<36} {result.depth:>5} "
               f"{result.status:<8} {result.seconds:>8.1f}", flush=True)

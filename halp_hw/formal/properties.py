@@ -12,7 +12,7 @@ from .control_harness import ControlHarness, control_depth
 from .lane_harness import LaneHarness
 from .prng_harness import LanePrngHarness, SamplePrngHarness
 from .rounder_harness import RounderHarness
-from .vector_harness import VectorHarness
+from .vector_harness import VECTOR_SCRIPT, VectorHarness
 from .width_harness import UpdateWidthHarness
 
 __all__ = ["FormalProperty", "PROPERTIES", "properties_for", "property_names"]
@@ -34,6 +34,8 @@ class FormalProperty:
         ``harness(config, max_d)`` -> the property harness.
     depth : callable
         ``depth(config, max_d)`` -> k or the bound.
+    script : str
+        Yosys commands after ``prep`` (an abstraction, stated in the harness's docstring).
     """
 
     name: str
@@ -41,6 +43,7 @@ class FormalProperty:
     mode: str
     harness: Callable
     depth: Callable
+    script: str = ""
 
 
 PROPERTIES: tuple[FormalProperty, ...] = (
@@ -61,7 +64,7 @@ PROPERTIES: tuple[FormalProperty, ...] = (
                    "prove", lambda cfg, _: SamplePrngHarness(config=cfg), lambda cfg, _: 1),
     FormalProperty("vector-dot", "adder tree + accumulator: dot = exact sum, fits dot_width",
                    "prove", lambda cfg, _: VectorHarness(config=cfg),
-                   lambda cfg, _: VectorHarness.induction_depth(cfg)),
+                   lambda cfg, _: VectorHarness.induction_depth(cfg), VECTOR_SCRIPT),
     FormalProperty("control", "busy exactly T * step_cycles(d) (T <= 2), no command while busy",
                    "bmc", lambda cfg, max_d: ControlHarness(config=cfg, max_d=max_d),
                    lambda cfg, max_d: control_depth(cfg, max_d)),

@@ -86,7 +86,7 @@ def tool_path(name: str) -> str:
     return found
 
 
-def _sby_config(mode: str, depth: int, timeout: int | None) -> str:
+def _sby_config(mode: str, depth: int, timeout: int | None, script: str) -> str:
     timeout_line = f"timeout {timeout}\n" if timeout else ""
     return textwrap.dedent(f"""\
         [options]
@@ -100,6 +100,7 @@ def _sby_config(mode: str, depth: int, timeout: int | None) -> str:
         [script]
         read_rtlil harness.il
         prep -top top
+        {script}
 
         [files]
         harness.il
@@ -115,7 +116,7 @@ def _verdict(log: str, returncode: int) -> str:
 
 
 def run_proof(harness, *, name: str, mode: str, depth: int, out_dir, timeout: int | None = None,
-              echo=None) -> ProofResult:
+              script: str = "", echo=None) -> ProofResult:
     """Prove ``harness`` with sby; files go to ``out_dir/name/``.
 
     Parameters
@@ -132,6 +133,8 @@ def run_proof(harness, *, name: str, mode: str, depth: int, out_dir, timeout: in
         Where the RTLIL, the sby task and its logs go.
     timeout : int or None
         sby's own time limit in seconds (status ``unknown`` past it).
+    script : str
+        Yosys commands run after ``prep`` (e.g. ``cutpoint`` for an abstraction).
     echo : callable or None
         Called with each line of a failure's log summary and the trace path.
 
@@ -148,7 +151,7 @@ def run_proof(harness, *, name: str, mode: str, depth: int, out_dir, timeout: in
     task = Path(out_dir) / name
     task.mkdir(parents=True, exist_ok=True)
     (task / "harness.il").write_text(rtlil.convert(harness, ports=[], platform="formal"))
-    (task / "proof.sby").write_text(_sby_config(mode, depth, timeout))
+    (task / "proof.sby").write_text(_sby_config(mode, depth, timeout, script))
     env = {**os.environ, "PATH": os.pathsep.join([solver_dir, os.environ.get("PATH", "")])}
     process = subprocess.run(
         [sby, "-f", "--yosys", yosys, "--smtbmc", smtbmc, "--witness", witness,
