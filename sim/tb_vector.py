@@ -1,7 +1,8 @@
 """VectorUnit against the golden arithmetic: whole passes, lane masks, the adder tree, the dot.
 
 The testbench streams passes of ``ceil(d / L)`` beats for random ``d`` (mostly not a multiple
-of L, including d = 1), with bubbles between and inside some passes, junk operands in the masked lanes, and checks at the spec's
+of L, including d = 1), with bubbles between and inside some passes and junk operands in the
+masked lanes, and checks at the spec's
 cycles: ``z_new``/``z_valid``/``z_addr`` (2 registers after the read stage), ``saturations``
 (3), and ``dot``/``dot_valid`` (4 + tree_stages after the pass's last beat), where the expected
 dot is ``x_next . z_new`` of the pass, the value the golden model's next coefficient uses.

@@ -1,4 +1,4 @@
-"""``halp-hw prove``: the proofs pass on a small build, and fail, with a trace, on a broken block."""
+"""``halp-hw prove``: the proofs pass on a small build and fail, with a trace, on a broken block."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from amaranth import Module
+
 from halp_hw.cli import main
 from halp_hw.formal.properties import property_names
 from halp_hw.formal.rounder_harness import RounderHarness
@@ -14,7 +16,6 @@ from halp_hw.formal.sby import run_proof
 from halp_hw.formal.width_harness import UpdateWidthHarness
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.rounder import StochasticRounder, saturate
-from amaranth import Module
 
 #: The smallest build the suite proves in full (about 50 s of solver time on two cores).
 SMALL_BUILD = ["--bits", "4", "--data-bits", "4", "--lanes", "1", "--d-max", "16",

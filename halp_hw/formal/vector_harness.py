@@ -5,7 +5,6 @@ from __future__ import annotations
 from amaranth import Mux, Signal, signed
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert, Assume
-from amaranth.lib.data import ArrayLayout
 
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.lane import MaccLane
