@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-
 from .coefficient_harness import CoefficientHarness
 from .control_harness import ControlHarness, control_depth
 from .lane_harness import LaneHarness
