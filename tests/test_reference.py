@@ -93,29 +93,45 @@ def test_step_cycles_pinned(config, d, cycles):
 
 
 # -- a hand-worked inner loop ---------------------------------------------------------------
+def state_drawing(top_bits: list, width: int) -> int:
+    """A xorshift32 state whose next draws have these top ``width`` bits (None: any), found by
+    search, so that the model runs on random bits chosen by hand."""
+    for start in range(1, 1 << 20):
+        state, matches = start, True
+        for want in top_bits:
+            state = xorshift32(state)
+            if want is not None and state >> (32 - width) != want:
+                matches = False
+                break
+        if matches:
+            return start
+    raise AssertionError(f"no state draws {top_bits}")
+
+
 def test_hand_worked_steps():
     """b = bx = 3, F = 2, L = 2, d = 3, m = 1.5 * 2**16, fixed indices and random bits.
 
-    step 1, i = 0, z = 0: dot 0, c = (0 + 2**15) >> 16 = 0; v = -G + r = [5+3, -6+0, -9+2]
-      = [8, -6, -7]; >> 2 = [2, -2, -2].
-    step 2, i = 1, x = [2, 0, -1]: dot = 4 + 0 + 2 = 6, c = 9 (9.0 exactly);
+    step 1, i = 0, z = 0: dot 0, c = (0 + 2**15) >> 16 = 0; r = [3, 0, 2];
+      v = -G + r = [5+3, -6+0, -9+2] = [8, -6, -7]; >> 2 = [2, -2, -2].
+    step 2, i = 1, x = [2, 0, -1]: dot = 4 + 0 + 2 = 6, c = 9 (9.0 exactly); r = [1, 2, 3];
       v = [8 - 18 + 5 + 1, -8 - 0 - 6 + 2, -8 + 9 - 9 + 3] = [-4, -12, -5] -> [-1, -3, -2].
     step 3, i = 0, x = [1, -2, 3]: dot = -1 + 6 - 6 = -1, c = nearest(-1.5) = -1 (tie up);
-      v = [-4 + 1 + 5 + 0, -12 - 2 - 6 + 3, -8 + 3 - 9 + 1] = [2, -17, -13]
+      r = [0, 3, 1]; v = [-4 + 1 + 5 + 0, -12 - 2 - 6 + 3, -8 + 3 - 9 + 1] = [2, -17, -13]
       -> [0, -5, -4] -> clamp to 3 bits [0, -4, -4], one saturation.
     Cycles: 3 steps * (2 beats + 6 + 1) = 27.
+    Lane 0 draws features 0 and 2 of each step, lane 1 feature 1 and a discarded draw; the
+    sample index (n = 2) is the top bit of the sample stream's state.
     """
     config = HardwareConfig(bits=3, data_bits=3, frac_bits=2, lanes=2, d_max=3, n_max=2)
     model = AcceleratorModel(config, np.array([[1, -2, 3], [2, 0, -1]]), 3 << 15, seed=0)
-    indices = iter([0, 1, 0])
-    bits = iter([[3, 0, 2, 0], [1, 2, 3, 0], [0, 3, 1, 0]])
-    model.order.next = lambda: next(indices)
-    model.lane_random.draw = lambda beats: np.array(next(bits)).reshape(beats, 2)
+    model.order.state = state_drawing([0, 1, 0], 1)
+    model.lane_random.state[:] = [state_drawing([3, 2, 1, 3, 0, 1], 2),
+                                  state_drawing([0, None, 2, None, 3, None], 2)]
     model.load_gradient(np.array([-5, 6, 9]))
     model.recenter(0)
     expected = [[2, -2, -2], [-1, -3, -2], [0, -4, -4]]
-    for want in expected:
-        model.step()
+    for index, want in zip([0, 1, 0], expected):
+        assert model.step() == index
         assert model.z.tolist() == want
     assert (model.saturations, model.steps, model.cycles) == (1, 3, 27)
 
