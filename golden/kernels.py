@@ -25,7 +25,7 @@ import numpy as np
 
 from .prng import STATE_BITS, xorshift32_step
 
-__all__ = ["step_coefficient", "accelerator_steps", "store", "sgd_steps", "svrg_steps"]
+__all__ = ["step_coefficient", "accelerator_steps", "lane_update", "store", "sgd_steps", "svrg_steps"]
 
 
 # -- hardware numeric mode ------------------------------------------------------------------------
@@ -66,7 +66,6 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
     """
     d = z.size
     lanes = lane_states.size
-    z_low, z_high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     saturations = 0
     for i in indices:
         dot = 0
@@ -79,12 +78,22 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
                 j = beat_start + lane
                 if j < d:
                     random = lane_states[lane] >> (STATE_BITS - frac_bits)
-                    value = ((z[j] << frac_bits) - x[i, j] * c - grad[j] + random) >> frac_bits
-                    if value < z_low or value > z_high:
-                        value = min(max(value, z_low), z_high)
-                        saturations += 1
-                    z[j] = value
+                    z[j], clamped = lane_update(z[j], x[i, j], c, grad[j], random, frac_bits,
+                                                bits)
+                    saturations += clamped
     return saturations
+
+
+@numba.njit(cache=True)
+def lane_update(z: int, x: int, c: int, grad: int, random: int, frac_bits: int, bits: int):
+    """One lane's update of one feature, ``clamp(((z << F) - x c - G + r) >> F, bits)``, and 1
+    if the clamp changed it, else 0: the one copy, used by :func:`accelerator_steps` and by the
+    RTL testbenches."""
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    value = ((z << frac_bits) - x * c - grad + random) >> frac_bits
+    if value < low or value > high:
+        return min(max(value, low), high), 1
+    return value, 0
 
 
 # -- real-valued solvers --------------------------------------------------------------------------

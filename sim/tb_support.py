@@ -26,7 +26,8 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 import numpy as np
 
-from halp_hw.golden.fixedpoint import int_range, saturate, shift_round
+from halp_hw.golden.fixedpoint import int_range
+from halp_hw.golden.kernels import lane_update as golden_lane_update
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.runtime.simulators import PARAMS_ENV_VAR
 
@@ -105,17 +106,21 @@ async def reset(dut, idle_inputs=(), cycles: int = 2) -> None:
 def lane_update(config: HardwareConfig, z, x_cur, coef: int, grad, random):
     """One beat of the golden ``z`` update for a few lanes, and what it covered.
 
-    The arithmetic of :meth:`halp_hw.golden.hardware.AcceleratorModel.step` for the given lanes:
-    ``clamp(((z << F) - x_cur * c - G + r) >> F, bits)``. Returns the new values, the saturation
-    flags, and the rounding-carry flags (the random bits carried into the kept bits).
+    :func:`halp_hw.golden.kernels.lane_update` (the update of the golden model's inner loop)
+    per lane. Returns the new values, the saturation flags, and the rounding-carry flags (the
+    random bits carried into the kept bits).
     """
     frac = config.frac_bits
-    v = (np.asarray(z, dtype=np.int64) << frac) - np.asarray(x_cur, dtype=np.int64) * int(coef) \
-        - np.asarray(grad, dtype=np.int64)
-    floored = shift_round(v, frac, random)
-    z_new, _ = saturate(floored, config.bits)
-    carries = (v & ((1 << frac) - 1)) + np.asarray(random, dtype=np.int64) >= (1 << frac)
-    return z_new, z_new != floored, carries
+    z, x_cur = np.asarray(z, dtype=np.int64), np.asarray(x_cur, dtype=np.int64)
+    grad = np.asarray(grad, dtype=np.int64)
+    random = np.broadcast_to(np.asarray(random, dtype=np.int64), z.shape)
+    updates = [golden_lane_update(int(z[k]), int(x_cur[k]), int(coef), int(grad[k]),
+                                  int(random[k]), frac, config.bits) for k in range(z.size)]
+    z_new = np.array([value for value, _ in updates], dtype=np.int64)
+    saturated = np.array([bool(clamped) for _, clamped in updates])
+    v = (z << frac) - x_cur * int(coef) - grad
+    carries = (v & ((1 << frac) - 1)) + random >= (1 << frac)
+    return z_new, saturated, carries
 
 
 def draw_operands(config: HardwareConfig, rng: np.random.Generator, lanes: int) -> dict:

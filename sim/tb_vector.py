@@ -1,9 +1,10 @@
 """VectorUnit against the golden arithmetic: whole passes, lane masks, the adder tree, the dot.
 
 The testbench streams passes of ``ceil(d / L)`` beats for random ``d`` (mostly not a multiple
-of L, including d = 1), with bubbles between and inside some passes, and checks at the spec's
-cycles: ``z_new``/``z_valid``/``z_addr`` (3 registers after the read stage), ``saturations``
-(4), and ``dot``/``dot_valid`` (5 + tree_stages after the pass's last beat), where the expected
+of L, including d = 1), with bubbles between and inside some passes and junk operands in the
+masked lanes, and checks at the spec's cycles: ``z_new``/``z_valid``/``z_addr`` (3 registers
+after the read stage), ``saturations`` (4), and ``dot``/``dot_valid`` (5 + tree_stages after
+the pass's last beat), where the expected
 dot is ``x_next . z_new`` of the pass, the value the golden model's next coefficient uses.
 """
 
@@ -82,8 +83,8 @@ async def vector_unit_matches_golden(dut):
             dot, coef = 0, draw_operands(config, rng, 1)["coef"]
         ops = draw_operands(config, rng, lanes)
         active = np.arange(lanes) + index * lanes < d
-        ops = {key: np.where(active, value, 0) if key != "coef" else value
-               for key, value in ops.items()}  # unused lanes of a row's last word hold 0
+        # Masked lanes get junk operands (full-range random values): they must not leak into
+        # z_new, the saturation count or the dot product.
         random_bits = lane_random.draw(1)[0]
         z_new, saturated, carries = lane_update(config, ops["z"], ops["x_cur"], coef, ops["grad"],
                                                 random_bits)
@@ -103,6 +104,8 @@ async def vector_unit_matches_golden(dut):
         board.coverage["saturations"] += int(saturated.sum())
         board.coverage["rounding_carries"] += int((carries & active).sum())
         board.coverage["partial_last_beats"] += int(index == beats - 1 and d % lanes != 0)
+        board.coverage["masked_lanes_with_junk"] += int(
+            (~active & ((ops["x_next"] != 0) | (ops["z"] != 0))).sum())
         dut.valid.value, dut.first.value = 1, int(index == 0)
         dut.last.value = int(index == beats - 1)
         dut.addr.value, dut.mask.value = index, pack(active.astype(int), 1)

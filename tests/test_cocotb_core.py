@@ -20,12 +20,22 @@ from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.memory import MemoryTiming, step_cost
 from halp_hw.hdl.system import system_for_run
 
-#: Two builds: the default widths with 3 lanes (d = 10: a partial last beat), and 4-bit z with
-#: 8 lanes (two adder-tree stages; d = 5: one partial beat per row).
+#: The builds: the default widths with 3 lanes (d = 10: a partial last beat), 4-bit z with 8
+#: lanes (two adder-tree stages; d = 5: one partial beat per row), the narrowest build (2-bit z
+#: and data, F = 8, one lane, no adder tree) and the widest (16-bit z and data, F = 24) with
+#: d = 8 a multiple of L = 4 (no partial beat).
 CORES = {
     "b8-L3": HardwareConfig(bits=8, data_bits=8, frac_bits=16, lanes=3, d_max=10, n_max=32),
     "b4-L8": HardwareConfig(bits=4, data_bits=6, frac_bits=8, lanes=8, d_max=5, n_max=16),
+    "b2-L1": HardwareConfig(bits=2, data_bits=2, frac_bits=8, lanes=1, d_max=3, n_max=8),
+    "b16-L4": HardwareConfig(bits=16, data_bits=16, frac_bits=24, lanes=4, d_max=8, n_max=16),
 }
+#: The 2-bit build's data scale allows steps up to 0.0039 at F = 8.
+STEP_SIZES = {"b2-L1": 0.003}
+#: Cycles of one inner step at d = d_max when the memory keeps up, by hand from
+#: docs/datapath.md: ceil(d / L) beats, plus 6, plus one adder-tree register per two levels
+#: (ceil(ceil(log2 L) / 2)).
+STEP_CYCLES = {"b8-L3": 4 + 6 + 1, "b4-L8": 1 + 6 + 2, "b2-L1": 3 + 6 + 0, "b16-L4": 2 + 6 + 1}
 SEED = 7
 #: Entries of a host-given order that every build's order memory holds.
 ORDER_ENTRIES = 64
@@ -35,10 +45,11 @@ DEFAULT_MEMORY = MemoryTiming()
 
 def core_params(config: HardwareConfig, *, n: int, epoch_length: int, epochs: int,
                 scenarios=("training",), compare: str = "step", d: int | None = None,
-                memory: MemoryTiming = DEFAULT_MEMORY, order: str = "xorshift") -> dict:
+                memory: MemoryTiming = DEFAULT_MEMORY, order: str = "xorshift",
+                step_size: float = 0.01) -> dict:
     return {
         "config": asdict(config), "n": n, "d": d or config.d_max, "problem_seed": SEED,
-        "run": {"step_size": 0.01, "mu": 4.0, "epoch_length": epoch_length, "epochs": epochs,
+        "run": {"step_size": step_size, "mu": 4.0, "epoch_length": epoch_length, "epochs": epochs,
                 "seed": SEED, "order": order},
         "scenarios": list(scenarios), "extremes_run": {"epochs": 3, "epoch_length": 4},
         "compare": compare, "memory": asdict(memory),
@@ -66,18 +77,29 @@ def phase(results, scenario: str) -> dict:
 
 
 @pytest.mark.parametrize("name", CORES)
+def test_compute_bound_step_cycles_by_hand(name):
+    """The cycle formula the runs below are checked against, pinned by hand where the memory
+    (latency 1, 64 bytes per cycle) never makes a step wait."""
+    config = CORES[name]
+    fast = MemoryTiming(latency=1, bytes_per_cycle=64)
+    assert step_cost(config, fast, config.d_max).cycles == STEP_CYCLES[name]
+
+
+@pytest.mark.parametrize("name", CORES)
 def test_training_and_extremes(rtl, name):
     """A two-epoch training run, then the extremes; z compared after every inner step."""
     config = CORES[name]
     results = run_core(rtl, name, core_params(config, n=config.n_max, epoch_length=24, epochs=2,
-                                              scenarios=("training", "extremes")),
+                                              scenarios=("training", "extremes"),
+                                              step_size=STEP_SIZES.get(name, 0.01)),
                        run_name="training")
     training, extremes = phase(results, "training"), phase(results, "extremes")
     assert training["iterates_compared"] == 2 * 24 == training["steps"]
     assert training["cycles"] == 2 * 24 * step_cost(config, DEFAULT_MEMORY, config.d_max).cycles
     assert training["coverage"]["recenters"] == 2
     assert training["coverage"]["rounding_carries"] > 0
-    assert training["coverage"]["partial_last_beats"] == training["steps"]  # d mod L != 0
+    partial = config.d_max % config.lanes != 0
+    assert training["coverage"]["partial_last_beats"] == (training["steps"] if partial else 0)
     assert extremes["coverage"]["saturations"] > 0
     assert extremes["iterates_compared"] == 3 * 4
 

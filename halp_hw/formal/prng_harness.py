@@ -1,0 +1,91 @@
+"""Property: every xorshift32 stream of the design seeds and steps as the contract says."""
+
+from __future__ import annotations
+
+from amaranth import Signal
+from amaranth.asserts import AnySeq
+from amaranth.hdl import Assert
+
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.hdl.core import SampleRowSource
+from halp_hw.hdl.prng import Xorshift32
+from halp_hw.hdl.vector import VectorUnit
+
+from .harness import PropertyHarness, children_of_type, elaborate_block
+from .spec import contract_stream_start, xorshift32
+
+__all__ = ["LanePrngHarness", "SamplePrngHarness"]
+
+#: The contract's stream of sample indices; lane ``l`` draws from stream ``1 + l``.
+SAMPLE_STREAM_NUMBER = 0
+
+
+def check_streams(m, generators, streams, *, seed, load, advance) -> list:
+    """A spec state register per stream, started where seed 0 puts it, loaded with
+    ``seed ^ key`` (or ``key``) and advanced by xorshift32; each block's ``state`` equals it in
+    every cycle and its ``next_state`` is xorshift32 of it. Returns the spec state registers."""
+    if len(generators) != len(streams):
+        raise AssertionError(f"found {len(generators)} xorshift32 blocks, expected {len(streams)}")
+    states = []
+    for generator, stream in zip(generators, streams):
+        expected = Signal(32, name=f"spec_state_{stream}",
+                          init=contract_stream_start(0, stream))
+        with m.If(load):
+            m.d.sync += expected.eq(contract_stream_start(seed, stream))
+        with m.Elif(advance):
+            m.d.sync += expected.eq(xorshift32(expected))
+        m.d.comb += [Assert(generator.state == expected, f"stream {stream}: state"),
+                     Assert(generator.next_state == xorshift32(expected),
+                            f"stream {stream}: next state")]
+        states.append(expected)
+    return states
+
+
+class LanePrngHarness(PropertyHarness):
+    """Each lane's stochastic-rounding source inside the vector unit is stream ``1 + l``.
+
+    Seeds, loads and beats are free in every cycle; the vector unit's lane PRNGs are found in
+    its elaborated fragment. k-induction closes at k = 1 (the states are compared directly).
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build (its lane count).
+    """
+
+    def __init__(self, *, config: HardwareConfig):
+        self.config = config
+        super().__init__()
+
+    def check(self, m, platform):
+        vector = VectorUnit(config=self.config)
+        fragment = elaborate_block(vector, platform)
+        m.submodules.vector = fragment
+        seed, load, valid = AnySeq(32), AnySeq(1), AnySeq(1)
+        m.d.comb += [vector.seed.eq(seed), vector.load.eq(load), vector.valid.eq(valid)]
+        check_streams(m, children_of_type(fragment, Xorshift32),
+                      [1 + lane for lane in range(self.config.lanes)],
+                      seed=seed, load=load, advance=valid)
+
+
+class SamplePrngHarness(PropertyHarness):
+    """The sample-index source draws from stream 0.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build.
+    """
+
+    def __init__(self, *, config: HardwareConfig):
+        self.config = config
+        super().__init__()
+
+    def check(self, m, platform):
+        rows = SampleRowSource(config=self.config)
+        fragment = elaborate_block(rows, platform)
+        m.submodules.rows = fragment
+        seed, load, draw = AnySeq(32), AnySeq(1), AnySeq(1)
+        m.d.comb += [rows.seed.eq(seed), rows.load.eq(load), rows.draw.eq(draw)]
+        check_streams(m, children_of_type(fragment, Xorshift32), [SAMPLE_STREAM_NUMBER],
+                      seed=seed, load=load, advance=draw)

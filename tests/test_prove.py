@@ -1,0 +1,99 @@
+"""``halp-hw prove``: the proofs pass on a small build and fail, with a trace, on a broken block."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from amaranth import Module
+
+from halp_hw.cli import main
+from halp_hw.formal.properties import property_names
+from halp_hw.formal.rounder_harness import RounderHarness
+from halp_hw.formal.sby import run_proof
+from halp_hw.formal.width_harness import UpdateWidthHarness
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.hdl.rounder import StochasticRounder, saturate
+
+#: The smallest build the suite proves in full (about 50 s of solver time on two cores).
+SMALL_BUILD = ["--bits", "4", "--data-bits", "4", "--lanes", "1", "--d-max", "16",
+               "--control-max-d", "3"]
+
+
+def test_every_property_passes_on_a_small_build(tmp_path, capsys):
+    assert main(["prove", *SMALL_BUILD, "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "prove.json").read_text())
+    assert report["passed"] is True
+    assert report["build"]["bits"] == 4 and report["build"]["lanes"] == 1
+    assert [entry["property"] for entry in report["properties"]] == property_names()
+    for entry in report["properties"]:
+        assert entry["status"] == "pass", entry
+        assert entry["depth"] >= 1 and entry["seconds"] > 0 and entry["trace"] is None
+        assert entry["engine"].startswith("smtbmc yices")
+    table = capsys.readouterr().out
+    assert "lane-update" in table and "all pass" in table
+
+
+class TruncatingRounder(StochasticRounder):
+    """A broken rounder: ignores its random bits (truncates)."""
+
+    def elaborate(self, platform):
+        m = Module()
+        result, saturated = saturate(self.value.shift_right(self.frac_bits), self.out_width)
+        m.d.comb += [self.result.eq(result), self.saturated.eq(saturated)]
+        return m
+
+
+class LowClampRounder(StochasticRounder):
+    """A broken rounder: clamps one LSB below the top of the range."""
+
+    def elaborate(self, platform):
+        m = Module()
+        value = (self.value + self.random).shift_right(self.frac_bits)
+        result, saturated = saturate(value, self.out_width - 1)
+        m.d.comb += [self.result.eq(result), self.saturated.eq(saturated)]
+        return m
+
+
+@pytest.mark.parametrize("broken", [TruncatingRounder, LowClampRounder])
+def test_broken_rounder_fails_with_a_trace(tmp_path, broken):
+    lines = []
+    result = run_proof(RounderHarness(config=HardwareConfig(), rounder_class=broken),
+                       name="rounder", mode="prove", depth=1, out_dir=tmp_path, echo=lines.append)
+    assert result.status == "fail"
+    trace = tmp_path / "rounder" / "rounder-counterexample.vcd"
+    assert result.trace == str(trace)
+    text = trace.read_text()
+    assert "$var" in text and "$enddefinitions" in text
+    assert any("counterexample trace" in line for line in lines)
+    assert any("rounder_harness.py" in line for line in lines)  # names the failed assertion
+
+
+@dataclass(frozen=True)
+class NarrowUpdateConfig(HardwareConfig):
+    """The default build with ``update_width`` two bits narrower than the contract's."""
+
+    @property
+    def update_width(self) -> int:
+        return super().update_width - 2
+
+
+def test_width_proof_fails_when_the_update_is_too_narrow(tmp_path):
+    result = run_proof(UpdateWidthHarness(config=NarrowUpdateConfig()), name="update-width",
+                       mode="prove", depth=1, out_dir=tmp_path)
+    assert result.status == "fail" and result.trace is not None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--bits", "1"], "bits"),
+    (["--control-max-d", "0"], "--control-max-d"),
+    (["--control-max-d", "129"], "--control-max-d"),
+    (["--timeout", "0"], "--timeout"),
+])
+def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, message):
+    assert main(["prove", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "prove.json").exists()
