@@ -26,7 +26,7 @@ from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.problems import LeastSquares
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, pack_words, unpack_words
 from halp_hw.runtime.simulate import drive_halp
-from tb_support import hardware_config, params, report_progress, reset, start_clock
+from tb_support import hardware_config, params, report_progress, reset
 
 
 class CocotbAccelerator:
@@ -114,16 +114,21 @@ class CocotbAccelerator:
         return int(self.dut.saturations.value), int(self.dut.cycles.value)
 
 
-@cocotb.test()
-async def halp_run(dut):
+async def run_halp(dut) -> None:
+    """Load the problem of ``params()``, run :func:`drive_halp` on the core, write the report
+    (on whatever clock the simulation has)."""
     p = params()
     config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
     with np.load(p["problem"]) as arrays:
         host = HalpHost(LeastSquares(arrays["X"], arrays["y"]), config, run)
-    await start_clock(dut)
     await reset(dut, ("cmd_valid", "x_wr_en", "g_wr_en"))
     accelerator = CocotbAccelerator(dut, config, host.problem.d)
     await accelerator.load(host)
     loop = await drive_halp(host, accelerator, lambda epoch: report_progress(f"epoch {epoch}"))
     Path(p["report"]).write_text(json.dumps({"trace": host.trace.to_dict(),
                                              "loop": dataclasses.asdict(loop)}))
+
+
+@cocotb.test()
+async def halp_run(dut):
+    await run_halp(dut)
