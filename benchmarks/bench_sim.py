@@ -287,7 +287,7 @@ def build_times(root: Path) -> None:
     problem = paper_linreg(size["n"], size["d"], 1)
     config = HardwareConfig(bits=size["bits"], lanes=size["lanes"], d_max=size["d"],
                             n_max=size["n"])
-    run = HardwareRun(default_step_size(problem), default_mu(problem), None, size["epochs"], 1)
+    run = HardwareRun(default_step_size(problem), default_mu(problem), size["n"], size["epochs"], 1)
     build_root = root / "verify_build"
     shutil.rmtree(build_root, ignore_errors=True)
 

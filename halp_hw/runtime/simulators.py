@@ -90,8 +90,8 @@ VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include CFG_CXXFLAGS_COROUTINES=-fcor
 #: The ccache directory of a build root, ``<build_root>/<CCACHE_DIR_NAME>``.
 CCACHE_DIR_NAME = "ccache"
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
-#: ``--trace``, FST in the build directory from Icarus).
-WAVES_FILES = {"verilator": "dump.vcd", "icarus": "top.fst"}
+#: ``--trace``, FST in the build directory from Icarus, named after the simulation top).
+WAVES_FILES = {"verilator": "dump.vcd", "icarus": "{toplevel}.fst"}
 #: Where builds go unless told otherwise: one sub-directory per design hash.
 DEFAULT_BUILD_ROOT = Path("sim_build")
 
@@ -427,7 +427,7 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
                                       f"{run_dir / 'sim.log'}") from None
     waves_file = None
     if built.waves:
-        waves_name = WAVES_FILES[built.simulator]
+        waves_name = WAVES_FILES[built.simulator].format(toplevel=built.toplevel)
         waves_file = next((path for path in (run_dir / waves_name, built.build_dir / waves_name)
                            if path.is_file()), None)
     report = json.loads(report_path.read_text()) if report_path.is_file() else None
