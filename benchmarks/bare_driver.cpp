@@ -4,9 +4,11 @@
 // separated): n d mantissa seed epochs steps words_per_row beats, the X words (hex), then per
 // epoch the RECENTER argument and the gradient words (hex). Issues the same commands as
 // halp_hw.runtime.simulate.drive_halp, with the same handshakes as sim/tb_halp_run.py, and prints
-// "cycles C seconds S z W..." (S: wall time of the RUN commands; W: the z words at the end, hex).
+// "cycles C seconds S cpu_seconds P z W..." (S and P: wall and CPU time of the RUN commands; W: the
+// z words at the end, hex).
 // The command codes come from the build: -DCMD_SEED=.. -DCMD_RECENTER=.. -DCMD_RUN=..
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -94,7 +96,7 @@ int main(int argc, char** argv) {
     }
     top->x_wr_en = 0;
     command(CMD_SEED, seed);
-    double seconds = 0;
+    double seconds = 0, cpu_seconds = 0;
     unsigned long long cycles = 0;
     for (unsigned long epoch = 0; epoch < epochs; ++epoch) {
         unsigned long exponent;
@@ -111,11 +113,13 @@ int main(int argc, char** argv) {
         command(CMD_RECENTER, exponent);
         const unsigned long long before = top->cycles;
         const auto start = std::chrono::steady_clock::now();
+        const std::clock_t cpu_start = std::clock();
         command(CMD_RUN, steps);
+        cpu_seconds += static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
         seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         cycles += top->cycles - before;
     }
-    std::printf("cycles %llu seconds %.9f z", cycles, seconds);
+    std::printf("cycles %llu seconds %.9f cpu_seconds %.9f z", cycles, seconds, cpu_seconds);
     for (unsigned long address = 0; address < beats; ++address) {
         top->z_rd_addr = address;
         tick();
