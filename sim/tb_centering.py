@@ -16,7 +16,7 @@ import cocotb
 from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.fixedpoint import int_range
-from tb_support import Scoreboard, hardware_config, params, reset, start_clock
+from tb_support import Scoreboard, hardware_config, params, reset
 
 
 @cocotb.test()
@@ -27,7 +27,6 @@ async def centering_matches_spec(dut):
     exponent_width, epoch_width = len(dut.exponent), len(dut.epoch)
     low, high = int_range(exponent_width)
     board = Scoreboard(p.get("report"))
-    await start_clock(dut)
     await reset(dut, ("recenter", "exponent_in", "restart", "write_addr", "set_valid", "read_addr"))
     valid, exponent, epoch, read_valid = [False] * words, 0, 0, None
     for cycle in range(p["cycles"]):

@@ -65,7 +65,7 @@ from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.runtime.simulate import drive_halp
 from tb_halp_run import CocotbAccelerator
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
-                        report_progress, reset, start_clock)
+                        report_progress, reset)
 
 #: A phase that takes this many times its expected cycles has hung (e.g. ``busy`` never falls).
 HANG_FACTOR = 10
@@ -329,6 +329,5 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
 async def core_matches_golden(dut):
     p = params()
     board = Scoreboard(p.get("report"))
-    await start_clock(dut)
     board.extra["phases"] = await run_regression(dut, p, board)
     board.finish()

@@ -30,7 +30,7 @@ from halp_hw.golden.memory import MemoryTiming
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
 from halp_hw.hdl.host import pack_words, unpack_words
 from halp_hw.runtime.simulate import drive_halp
-from tb_support import hardware_config, params, report_progress, reset, start_clock
+from tb_support import hardware_config, params, report_progress, reset
 
 
 class CocotbAccelerator:
@@ -124,15 +124,20 @@ class CocotbAccelerator:
         return int(self.dut.saturations.value), int(self.dut.cycles.value)
 
 
-@cocotb.test()
-async def halp_run(dut):
+async def run_halp(dut) -> None:
+    """Load the problem of ``params()``, run :func:`drive_halp` on the core, write the report
+    (on whatever clock the simulation has)."""
     p = params()
     config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
     host = HalpHost(read_problem(p["problem"]), config, run, MemoryTiming(**p["memory"]))
-    await start_clock(dut)
     await reset(dut, CocotbAccelerator.IDLE_INPUTS)
     accelerator = CocotbAccelerator(dut, config, host.problem.d)
     await accelerator.load(host)
     loop = await drive_halp(host, accelerator, lambda epoch: report_progress(f"epoch {epoch}"))
     Path(p["report"]).write_text(json.dumps({"trace": host.trace.to_dict(),
                                              "loop": dataclasses.asdict(loop)}))
+
+
+@cocotb.test()
+async def halp_run(dut):
+    await run_halp(dut)

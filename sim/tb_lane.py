@@ -14,7 +14,7 @@ from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.prng import LaneRandom
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
-                        params, reset, start_clock)
+                        params, reset)
 
 Z_LATENCY, PRODUCT_LATENCY = 3, 4
 
@@ -25,7 +25,6 @@ async def lane_matches_golden(dut):
     config, lane = hardware_config(p["config"]), p["lane"]
     rng = np.random.default_rng(p["seed"])
     board = Scoreboard(p.get("report"))
-    await start_clock(dut)
     await reset(dut, ("load", "valid", "active", "seed", "x_cur", "x_next", "z", "grad", "coef"))
     seed = await load_lane_seed(dut, rng)
     lane_random = LaneRandom(lane + 1, config.frac_bits, seed)

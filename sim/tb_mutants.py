@@ -17,13 +17,12 @@ import json
 import cocotb
 
 from tb_core import run_regression
-from tb_support import Scoreboard, params, report_progress, start_clock
+from tb_support import Scoreboard, params, report_progress
 
 
 @cocotb.test()
 async def mutants_against_golden(dut):
     p = params()
-    await start_clock(dut)
     for select in p["mutants"]:
         dut.mutsel.value = select
         board = Scoreboard()

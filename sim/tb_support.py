@@ -6,6 +6,11 @@ through a :class:`Scoreboard`, and writes a JSON report (``params["report"]``) t
 ``halp-hw verify`` read: how many values were compared, the first mismatch, and the functional
 coverage counters.
 
+The clock is generated inside the simulation (the simulation top of
+:func:`halp_hw.runtime.simulators.clocked_top`: ``clk`` low first, period
+:data:`CLOCK_PERIOD_NS`); a testbench never drives it, it awaits its edges, or a status signal
+such as ``busy``, so the simulator calls into Python only when the testbench waits for something.
+
 Timing convention of every clocked testbench: inputs are driven just after a falling edge and
 outputs are sampled just before the next falling edge driving, so the sample at the falling edge
 of cycle ``k + 1`` shows the registers after the rising edge of cycle ``k``.
@@ -20,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.handle import HierarchyObject
 from cocotb.triggers import FallingEdge, RisingEdge
 
@@ -29,12 +33,10 @@ import numpy as np
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.kernels import lane_update as golden_lane_update
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.runtime.simulators import PARAMS_ENV_VAR
+from halp_hw.runtime.simulators import CLOCK_PERIOD_NS, PARAMS_ENV_VAR
 
-__all__ = ["CLOCK_PERIOD_NS", "params", "hardware_config", "start_clock", "kick_combinational",
-           "reset", "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
-
-CLOCK_PERIOD_NS = 10
+__all__ = ["CLOCK_PERIOD_NS", "params", "hardware_config", "kick_combinational", "reset",
+           "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
 
 
 def params() -> dict:
@@ -53,11 +55,6 @@ def report_progress(what: str = "") -> None:
 def hardware_config(values: dict) -> HardwareConfig:
     """The :class:`HardwareConfig` whose fields are ``values``."""
     return HardwareConfig(**values)
-
-
-async def start_clock(dut) -> None:
-    """Start ``clk`` (low first, so the first edge is a rising one half a period in)."""
-    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start(start_high=False)
 
 
 #: Yosys' Verilog starts every ``always @*`` block with a read of this register so that a write

