@@ -1,9 +1,12 @@
-// The Verilated HALPCore driven by a bare C++ loop: no testbench, no VPI, the clock toggled here.
+// The Verilated HALPSystem (the core with its data and order memory models) driven by a bare C++
+// loop: no testbench, no VPI, the clock toggled here.
 //
 // Reads the stimulus of benchmarks/bench_sim.py from the file named by argv[1] (whitespace
-// separated): n d mantissa seed epochs steps words_per_row beats, the X words (hex), then per
-// epoch the RECENTER argument and the gradient words (hex). Issues the same commands as
-// halp_hw.runtime.simulate.drive_halp, with the same handshakes as sim/tb_halp_run.py, and prints
+// separated): n d mantissa seed epochs steps data_words order_entries beats, the data memory
+// words (hex), the host-given sample order (hex; none when order_entries is 0), then per epoch
+// the RECENTER argument and the gradient words (hex). Preloads the memories and issues the same
+// commands as halp_hw.runtime.simulate.drive_halp, with the same handshakes as
+// sim/tb_halp_run.py, and prints
 // "cycles C seconds S cpu_seconds P z W..." (S and P: wall and CPU time of the RUN commands; W: the
 // z words at the end, hex).
 // The command codes come from the build: -DCMD_SEED=.. -DCMD_RECENTER=.. -DCMD_RUN=..
@@ -75,8 +78,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::ifstream in(argv[1]);
-    unsigned long n, d, mantissa, seed, epochs, steps, words_per_row, beats;
-    in >> n >> d >> mantissa >> seed >> epochs >> steps >> words_per_row >> beats;
+    unsigned long n, d, mantissa, seed, epochs, steps, data_words, order_entries, beats;
+    in >> n >> d >> mantissa >> seed >> epochs >> steps >> data_words >> order_entries >> beats;
     auto context = std::make_unique<VerilatedContext>();
     top = new Vtop{context.get()};
     top->rst = 1;
@@ -86,15 +89,24 @@ int main(int argc, char** argv) {
     top->n = n;
     top->d = d;
     top->mantissa = mantissa;
+    top->host_order = order_entries > 0;
     std::string word;
-    for (unsigned long address = 0; address < n * words_per_row; ++address) {
+    for (unsigned long address = 0; address < data_words; ++address) {
         in >> word;
-        top->x_wr_addr = address;
-        put(top->x_wr_data, word);
-        top->x_wr_en = 1;
+        top->data_wr_addr = address;
+        put(top->data_wr_data, word);
+        top->data_wr_en = 1;
         tick();
     }
-    top->x_wr_en = 0;
+    top->data_wr_en = 0;
+    for (unsigned long address = 0; address < order_entries; ++address) {
+        in >> word;
+        top->order_wr_addr = address;
+        put(top->order_wr_data, word);
+        top->order_wr_en = 1;
+        tick();
+    }
+    top->order_wr_en = 0;
     command(CMD_SEED, seed);
     double seconds = 0, cpu_seconds = 0;
     unsigned long long cycles = 0;

@@ -4,10 +4,12 @@ Usage::
 
     python benchmarks/bench_sim.py [--epochs 20] [--repeats 3] [--amaranth] [--work-dir DIR]
 
-Part 1 runs the paper problem (linreg N = 1000, d = 100, 8-bit, 8 lanes, T = N; 20 epochs are
-420 000 accelerator cycles) on the golden model and on Verilator four ways, ``--repeats`` times
-each (interleaved), and prints the median simulated cycles per wall second of the RUN commands
-(build, data load and host work excluded), as ratios to the first:
+Part 1 runs the paper problem (linreg N = 1000, d = 100, 8-bit, 8 lanes, T = N; with the default
+off-chip memory, ``MemoryTiming()``, an inner step costs 34 cycles and 20 epochs are 680 000
+accelerator cycles; the header states the count) on the golden model and on Verilator four ways,
+``--repeats`` times each (interleaved), and prints the median simulated cycles per CPU second of
+the RUN commands (build, memory preload and host work excluded), as ratios to the first. Every
+Verilator row simulates the same ``HALPSystem`` (the core with its data and order memory models):
 
 - ``testbench clock, every signal``: ``sim/tb_halp_run.py`` with ``clk`` an input toggled by
   ``cocotb.clock.Clock``, built with cocotb's defaults (every signal visible to the testbench):
@@ -17,7 +19,8 @@ each (interleaved), and prints the median simulated cycles per wall second of th
 - ``generated clock, ports (package)``: ``halp-hw simulate --backend verilator``, the clock
   generated inside the simulation (the testbench wakes once per command): what the clock buys;
 - ``bare C++ loop``: the same Verilog, Verilated with the same options, driven by
-  ``benchmarks/bare_driver.cpp`` (no testbench, no VPI) with the same commands: the speed limit.
+  ``benchmarks/bare_driver.cpp`` (no testbench, no VPI) with the same preload and commands: the
+  speed limit.
 
 It checks that every run ends with the golden model's ``z`` and cycle count. ``--amaranth`` adds
 Amaranth's Python simulator (about 1e3 cycles/s: minutes per epoch at this size).
@@ -50,9 +53,13 @@ import numpy as np
 
 from halp_hw.flow.toolchain import VERILATOR_LINT_WAIVERS, verilator_executable
 from halp_hw.golden.data import paper_linreg
+from halp_hw.golden.datasets import save_problem
 from halp_hw.golden.hardware import HalpHost, HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.solvers import SOLVER_KEYS, default_mu, default_step_size, make_solvers
-from halp_hw.hdl.core import COMMAND_ARG_BITS, Command, HALPCore, pack_words, unpack_words
+from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
+from halp_hw.hdl.host import data_words, pack_words, unpack_words
+from halp_hw.hdl.system import system_for_run
 from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
 from halp_hw.runtime.simulate import ModelAccelerator, drive_halp, run_backend
 from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, TIMESCALE,
@@ -127,9 +134,9 @@ class RecordingAccelerator(ModelAccelerator):
         await super().recenter(exponent)
 
 
-def golden_commands(problem, config, run) -> tuple[SpeedRun, HalpHost, list]:
+def golden_commands(problem, config, run, memory) -> tuple[SpeedRun, HalpHost, list]:
     """The golden run: its result, its host, and each epoch's (gradient, exponent)."""
-    host = HalpHost(problem, config, run)
+    host = HalpHost(problem, config, run, memory)
     accelerator = RecordingAccelerator(host.make_model())
     loop = asyncio.run(drive_halp(host, accelerator))
     golden = SpeedRun(sum(host.trace.cycles), loop.run_seconds, loop.run_cpu_seconds,
@@ -138,31 +145,41 @@ def golden_commands(problem, config, run) -> tuple[SpeedRun, HalpHost, list]:
 
 
 def bare_stimulus(host: HalpHost, epochs: list, path: Path) -> None:
-    """The commands of the golden run as ``bare_driver.cpp`` reads them."""
+    """The memory images and commands of the golden run as ``bare_driver.cpp`` reads them."""
     config, problem = host.config, host.problem
     mask = (1 << COMMAND_ARG_BITS) - 1
+    memory = data_words(config, host.x_ints)
+    order = [] if host.order is None else [int(index) for index in host.order]
     lines = [" ".join(str(value) for value in (
         problem.n, problem.d, host.mantissa, host.run.seed & mask, host.run.epochs,
-        host.run.epoch_length, config.words_per_row, config.beats(problem.d)))]
-    for row in host.x_ints:
-        lines.append(" ".join(f"{word:x}" for word in
-                              pack_words(row, lanes=config.lanes, width=config.data_bits)))
+        host.run.epoch_length, len(memory), len(order), config.beats(problem.d)))]
+    lines.append(" ".join(f"{word:x}" for word in memory))
+    lines.append(" ".join(f"{index:x}" for index in order))
     for grad, exponent in epochs:
         words = pack_words(grad, lanes=config.lanes, width=config.grad_width)
         lines.append(" ".join([f"{exponent & mask:x}", *(f"{word:x}" for word in words)]))
     path.write_text("\n".join(lines) + "\n")
 
 
+def system_verilog(host: HalpHost) -> str:
+    """The Verilog of the simulation top of ``host``'s run (module ``top``), as the package
+    builds it."""
+    from halp_hw.flow.verilog import component_verilog
+
+    order_entries = 0 if host.order is None else len(host.order)
+    system = system_for_run(host.config, host.memory, n=host.problem.n, d=host.problem.d,
+                            order_entries=order_entries)
+    return component_verilog(system, name="top")
+
+
 def build_bare(host: HalpHost, root: Path) -> tuple[Path, float]:
-    """Verilate the core with the options of the package's build (without the VPI and the
+    """Verilate the system with the options of the package's build (without the VPI and the
     generated clock), driven by ``bare_driver.cpp``."""
     text_dir = root / "bare"
     shutil.rmtree(text_dir, ignore_errors=True)
     text_dir.mkdir(parents=True)
-    from halp_hw.flow.verilog import component_verilog
-
     source = text_dir / "top.v"
-    source.write_text(component_verilog(HALPCore(config=host.config), name="top"))
+    source.write_text(system_verilog(host))
     defines = [f"-CFLAGS -DCMD_{command.name}={command.value}" for command in Command]
     command = [verilator_executable(), "--cc", "--exe", "--build", "-j", "2", "-Mdir",
                str(text_dir / "obj"), "--top-module", "top", "--prefix", "Vtop", "-o", "bare",
@@ -184,17 +201,15 @@ def run_bare(executable: Path, stimulus: Path, config, d: int) -> SpeedRun:
 
 
 def build_testbench_clocked(host: HalpHost, root: Path, name: str, options) -> BuiltDesign:
-    """The core with ``clk`` an input, built by cocotb's runner with Verilator ``options``
+    """The system with ``clk`` an input, built by cocotb's runner with Verilator ``options``
     added to the lint waivers: the former build, which the package no longer makes."""
     from cocotb_tools.runner import get_runner
-
-    from halp_hw.flow.verilog import component_verilog
 
     build_dir = root / name
     if not (build_dir / "top").is_file():
         build_dir.mkdir(parents=True, exist_ok=True)
         source = build_dir / "top.v"
-        source.write_text(component_verilog(HALPCore(config=host.config), name="top"))
+        source.write_text(system_verilog(host))
         with toolchain_environment("verilator", root):
             get_runner("verilator").build(
                 sources=[source], hdl_toplevel="top", build_dir=build_dir,
@@ -206,9 +221,9 @@ def build_testbench_clocked(host: HalpHost, root: Path, name: str, options) -> B
 def run_testbench_clock(host: HalpHost, built: BuiltDesign, root: Path) -> SpeedRun:
     """``sim/tb_halp_run.py`` with ``clk`` toggled by ``cocotb.clock.Clock``."""
     problem_file = root / "problem.npz"
-    np.savez(problem_file, X=host.problem.X, y=host.problem.y)
+    save_problem(host.problem, problem_file)
     params = {"config": dataclasses.asdict(host.config), "run": dataclasses.asdict(host.run),
-              "problem": str(problem_file)}
+              "memory": dataclasses.asdict(host.memory), "problem": str(problem_file)}
     sys.path.insert(0, str(BENCH_DIR))  # the runner hands sys.path to the simulator
     try:
         results = run_testbench(built, module=TESTBENCH_CLOCK_MODULE, params=params,
@@ -222,14 +237,14 @@ def run_testbench_clock(host: HalpHost, built: BuiltDesign, root: Path) -> Speed
                     loop["z"][-1])
 
 
-def run_generated_clock(problem, config, run, root: Path) -> SpeedRun:
-    result = run_backend("verilator", problem, config, run, work_dir=root)
+def run_generated_clock(problem, config, run, memory, root: Path) -> SpeedRun:
+    result = run_backend("verilator", problem, config, run, memory=memory, work_dir=root)
     return SpeedRun(sum(result.trace.cycles), result.loop.run_seconds,
                     result.loop.run_cpu_seconds, result.loop.z[-1])
 
 
-def run_amaranth(problem, config, run) -> SpeedRun:
-    result = run_backend("amaranth", problem, config, run)
+def run_amaranth(problem, config, run, memory) -> SpeedRun:
+    result = run_backend("amaranth", problem, config, run, memory=memory)
     return SpeedRun(sum(result.trace.cycles), result.loop.run_seconds,
                     result.loop.run_cpu_seconds, result.loop.z[-1])
 
@@ -237,21 +252,21 @@ def run_amaranth(problem, config, run) -> SpeedRun:
 def simulation_speeds(args, problem, root: Path) -> None:
     config = HardwareConfig(bits=args.bits, lanes=args.lanes, d_max=problem.d, n_max=problem.n)
     run = HardwareRun(args.step_size, args.mu, args.epoch_length, args.epochs, args.seed)
-    golden, host, epochs = golden_commands(problem, config, run)
+    memory = MemoryTiming()
+    golden, host, epochs = golden_commands(problem, config, run, memory)
     stimulus = root / "bare_stimulus.txt"
     bare_stimulus(host, epochs, stimulus)
     bare, bare_build = build_bare(host, root)
     every_signal = build_testbench_clocked(host, root, "testbench_clock_every_signal", [])
     ports_only = build_testbench_clocked(host, root, "testbench_clock_ports", VISIBILITY)
     rows = {
-        BASELINE: lambda: run_testbench_clock(HalpHost(problem, config, run), every_signal, root),
-        "testbench clock, ports": lambda: run_testbench_clock(HalpHost(problem, config, run),
-                                                              ports_only, root),
-        PACKAGE: lambda: run_generated_clock(problem, config, run, root),
+        BASELINE: lambda: run_testbench_clock(host, every_signal, root),
+        "testbench clock, ports": lambda: run_testbench_clock(host, ports_only, root),
+        PACKAGE: lambda: run_generated_clock(problem, config, run, memory, root),
         "bare C++ loop": lambda: run_bare(bare, stimulus, config, problem.d),
     }
     if args.amaranth:
-        rows["Amaranth simulator"] = lambda: run_amaranth(problem, config, run)
+        rows["Amaranth simulator"] = lambda: run_amaranth(problem, config, run, memory)
     results = {name: [] for name in rows}
     for _ in range(args.repeats):  # interleaved, so that a change of machine load hits all rows
         for name, measure in rows.items():
@@ -259,7 +274,8 @@ def simulation_speeds(args, problem, root: Path) -> None:
                 results[name].append(measure())
     print(f"Simulation speed: HALP on linreg N={problem.n} d={problem.d}, {args.bits}-bit, "
           f"{args.lanes} lanes, T={args.epoch_length}, {args.epochs} epochs "
-          f"({golden.cycles} cycles, {config.step_cycles(problem.d)} per inner step); "
+          f"({golden.cycles} cycles, {host.make_model().cycles_per_step} per inner step with "
+          f"the memory of latency {memory.latency} cycles, {memory.bytes_per_cycle} B/cycle); "
           f"median of {args.repeats} runs")
     medians = {name: statistics.median(run.speed for run in runs)
                for name, runs in results.items()}
@@ -315,7 +331,7 @@ def build_times(root: Path) -> None:
             "second verify, design unchanged": verify_build()}
     before = ccache_counts(build_root)
     for built in build_root.iterdir():
-        if built.name != CCACHE_DIR_NAME:
+        if built.is_dir() and built.name != CCACHE_DIR_NAME:
             shutil.rmtree(built)
     rows["after deleting the build directory"] = verify_build()
     after = ccache_counts(build_root)
