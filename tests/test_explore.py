@@ -18,10 +18,11 @@ from halp_hw.explore.rows import COLUMNS, config_row, mark_pareto_front
 from halp_hw.explore.tasks import Task
 
 #: A sweep small enough for CI: technology-independent synthesis of a core with 64 x 4 memories,
-#: and a 64-sample, 4-feature problem (well conditioned: 1e-5 within a few epochs).
+#: and a 64-sample, 4-feature problem (well conditioned: 1e-5 within a few epochs), on a memory
+#: that never makes a step wait (latency 1, 64 bytes per cycle).
 TINY = ["explore", "--n", "64", "--d", "4", "--bits", "4,12", "--lanes", "2", "--seeds", "0,1",
         "--epochs", "8", "--accuracy", "1e-5", "--target", "generic", "--n-max", "64",
-        "--d-max", "4", "--quiet"]
+        "--d-max", "4", "--mem-latency", "1", "--mem-bytes-per-cycle", "64", "--quiet"]
 
 
 def _records(out_dir):

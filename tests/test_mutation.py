@@ -24,9 +24,9 @@ from halp_hw.mutation.report import summarize, write_reports
 N, D = 8, 3
 MUTATIONS = [
     # lane 0's random stream, bit 0 of its next state inverted: every rounding changes
-    {"wire": "vector.lane0.prng.next_state", "wirebit": 0, "mode": "inv"},
+    {"wire": "core.vector.lane0.prng.next_state", "wirebit": 0, "mode": "inv"},
     # bit 3 of the sample-index product register: only bits 32 and up are the index
-    {"wire": "rows.product", "wirebit": 3, "mode": "const1"},
+    {"wire": "core.rows.product", "wirebit": 3, "mode": "const1"},
 ]
 
 
@@ -45,7 +45,7 @@ def campaign(rtl, tmp_path_factory):
 def test_small_campaign_classifies_each_mutant(campaign):
     campaign, work = campaign
     assert [m.select for m in campaign.mutations] == [1, 2]
-    assert campaign.mutations[0].wire == "vector.lane0.prng.next_state"
+    assert campaign.mutations[0].wire == "core.vector.lane0.prng.next_state"
     result = classify(campaign, depth=8, timeout=600, progress=False)
     killed, equivalent = result["mutants"]
     assert killed["status"] == "killed", killed

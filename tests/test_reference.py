@@ -17,6 +17,7 @@ from halp_hw.golden.hardware import (STEP_MANTISSA_BITS, STEP_SHIFT, Accelerator
                                      HalpHost, HardwareConfig, HardwareRun)
 from halp_hw.golden.prng import (LaneRandom, SampleOrder, lane_stream, stream_key, stream_seed,
                                  xorshift32)
+from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import LeastSquares
 
 
@@ -118,12 +119,14 @@ def test_hand_worked_steps():
     step 3, i = 0, x = [1, -2, 3]: dot = -1 + 6 - 6 = -1, c = nearest(-1.5) = -1 (tie up);
       r = [0, 3, 1]; v = [-4 + 1 + 5 + 0, -12 - 2 - 6 + 3, -8 + 3 - 9 + 1] = [2, -17, -13]
       -> [0, -5, -4] -> clamp to 3 bits [0, -4, -4], one saturation.
-    Cycles: 3 steps * (2 beats + 6 + 1) = 27.
+    Cycles, on a memory that never makes a step wait: 3 steps * (2 beats + 6 + 1) = 27.
     Lane 0 draws features 0 and 2 of each step, lane 1 feature 1 and a discarded draw; the
     sample index (n = 2) is the top bit of the sample stream's state.
     """
     config = HardwareConfig(bits=3, data_bits=3, frac_bits=2, lanes=2, d_max=3, n_max=2)
-    model = AcceleratorModel(config, np.array([[1, -2, 3], [2, 0, -1]]), 3 << 15, seed=0)
+    never_waits = MemoryTiming(latency=1, bytes_per_cycle=64)  # the steps are compute-bound
+    model = AcceleratorModel(config, np.array([[1, -2, 3], [2, 0, -1]]), 3 << 15, seed=0,
+                             memory=never_waits)
     model.order.state = state_drawing([0, 1, 0], 1)
     model.lane_random.state[:] = [state_drawing([3, 2, 1, 3, 0, 1], 2),
                                   state_drawing([0, None, 2, None, 3, None], 2)]

@@ -41,8 +41,10 @@ def test_core_synth_json_is_complete_and_sane(core_result):
     assert result["config"] == dataclasses.asdict(
         HardwareConfig(bits=8, data_bits=8, frac_bits=frac_bits, lanes=4, n_max=16, d_max=16))
     assert result["luts"] > 0 and result["ffs"] > 0
-    # X, z and G are memories on every target (block RAM on the FPGAs, memory cells in generic).
-    assert result["brams"] >= 1
+    # z, G and the row buffer are memories: block RAM on iCE40 (it has no LUT RAM), memory cells
+    # in generic; ECP5 puts memories this small into LUT RAM.
+    if result["target"] != "ecp5":
+        assert result["brams"] >= 1
     assert result["run_time_s"]["yosys"] > 0
     assert result["tools"]["yosys"].startswith("Yosys ")
     for log in result["logs"].values():

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ._flow_options import add_flow_options
+from ._run_options import add_memory_options, memory_from_args
 from ._partial import INTERRUPTED_STATUS, RunStopped
 
 HELP = ("how few bits, at what cost, how fast: convergence x FPGA cost over bits x lanes, "
@@ -49,6 +50,7 @@ def register(subparsers) -> None:
     parser.add_argument("--pnr-seeds", type=int, default=1,
                         help="placement seeds per configuration (nextpnr --seed 1..N; default 1)")
     add_flow_options(parser, data_bits_default="8 for every --bits; with --cost-only, --bits")
+    add_memory_options(parser)
     parser.add_argument("--cost-only", action="store_true",
                         help="synthesis only, no convergence (any --design)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -150,7 +152,7 @@ def run(args) -> int:
         frac_bits=args.frac_bits, epoch_length=args.epoch_length, step_size=args.step_size,
         mu=args.mu, design=args.design, n_max=args.n_max, d_max=args.d_max,
         device=args.device, package=args.package, clock_mhz=args.clock_mhz,
-        cost_only=args.cost_only)
+        cost_only=args.cost_only, memory=memory_from_args(args))
     problems, source = _problems(args, seeds)
     _check_scales(settings, problems, args.step_size is not None)
     rows, stats = run_explore(settings, problems, args.out, source=source,

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 from .cache import TaskCache, dependency_versions, task_key
@@ -44,6 +45,9 @@ class ExploreSettings:
         defaults unless given).
     cost_only : bool
         Synthesis only, no convergence runs.
+    memory : MemoryTiming
+        The off-chip memory the core streams its rows from: it sets the cycles of every step
+        (stalls included) of the convergence runs and the step cycles the synthesis reports.
     """
 
     bits: tuple
@@ -64,6 +68,7 @@ class ExploreSettings:
     package: str | None = None
     clock_mhz: float | None = None
     cost_only: bool = False
+    memory: MemoryTiming = MemoryTiming()
 
 
 def _data_bits(settings: ExploreSettings, bits: int) -> int:
@@ -83,7 +88,8 @@ def _resolved_build(settings: ExploreSettings) -> dict:
                          n_max=settings.n_max, d_max=settings.d_max)
     return {"design": settings.design, "target": settings.target, "device": device,
             "package": package, "clock_mhz": clock if target.nextpnr else None,
-            "frac_bits": sample.frac_bits, "n_max": sample.n_max, "d_max": sample.d_max}
+            "frac_bits": sample.frac_bits, "n_max": sample.n_max, "d_max": sample.d_max,
+            "memory": asdict(settings.memory)}
 
 
 def hyperparameters(settings: ExploreSettings, problem) -> dict:
@@ -164,6 +170,7 @@ def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
                 parameters = {"bits": bits, "lanes": lanes, "data_bits": data_bits,
                               "frac_bits": build["frac_bits"], "seed": seed,
                               "data": _problem_digest(problem),
+                              "memory": asdict(settings.memory),
                               **hyperparameters(settings, problem)}
                 tasks.append(Task("convergence", parameters, f"conv-{name}-s{seed}",
                                   problem_name=problem_name))

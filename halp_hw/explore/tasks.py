@@ -58,6 +58,7 @@ def run_convergence(parameters: dict, problem) -> dict:
     saturations counted. Whether and when it reaches an accuracy is read from these, so the
     same run serves any ``--accuracy``."""
     from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+    from halp_hw.golden.memory import MemoryTiming
 
     config = HardwareConfig(bits=parameters["bits"], data_bits=parameters["data_bits"],
                             frac_bits=parameters["frac_bits"], lanes=parameters["lanes"],
@@ -65,7 +66,8 @@ def run_convergence(parameters: dict, problem) -> dict:
     run = HardwareRun(step_size=parameters["step_size"], mu=parameters["mu"],
                       epoch_length=parameters["epoch_length"], epochs=parameters["epochs"],
                       seed=parameters["seed"])
-    trace = run_halp_hardware(problem, config, run)
+    trace = run_halp_hardware(problem, config, run,
+                              memory=MemoryTiming(**parameters["memory"]))
     return {
         "rel_subopt": [_finite(float(value)) for value in trace.rel_subopt],
         "cycles": [int(cycles) for cycles in trace.cycles],
@@ -77,6 +79,7 @@ def run_cost(parameters: dict, out_dir: Path) -> dict:
     """One synthesis (and place and route, for an FPGA target) of the design; the cost figures."""
     from halp_hw.flow.synth import run_synthesis
     from halp_hw.flow.targets import make_config
+    from halp_hw.golden.memory import MemoryTiming
 
     config = make_config(target=parameters["target"], bits=parameters["bits"],
                          lanes=parameters["lanes"], data_bits=parameters["data_bits"],
@@ -85,7 +88,8 @@ def run_cost(parameters: dict, out_dir: Path) -> dict:
     result = run_synthesis(design=parameters["design"], target=parameters["target"],
                            config=config, out_dir=out_dir, device=parameters["device"],
                            package=parameters["package"], clock_mhz=parameters["clock_mhz"],
-                           seed=parameters["pnr_seed"], progress=False)
+                           seed=parameters["pnr_seed"],
+                           memory=MemoryTiming(**parameters["memory"]), progress=False)
     keep = ("luts", "ffs", "dsps", "brams", "fmax_mhz", "critical_path", "device",
             "step_cycles_at_d_max", "tools", "run_time_s")
     return {**{key: result[key] for key in keep}, "run_dir": str(out_dir)}
