@@ -150,11 +150,15 @@ def test_a_real_scheduler_with_two_workers_gives_the_embedded_result(embedded, d
 
 
 def test_a_failing_task_is_recorded_and_the_sweep_goes_on(tmp_path):
+    from dataclasses import asdict
+
     from halp_hw.golden.data import paper_linreg
+    from halp_hw.golden.memory import MemoryTiming
 
     problem = paper_linreg(16, 8, 0)
     good = {"bits": 8, "lanes": 2, "data_bits": 8, "frac_bits": 16, "seed": 0,
-            "step_size": 0.01, "mu": 1.0, "epoch_length": 16, "epochs": 2}
+            "step_size": 0.01, "mu": 1.0, "epoch_length": 16, "epochs": 2,
+            "memory": asdict(MemoryTiming())}
     tasks = [Task("convergence", {**good, "bits": 99}, "bad", problem_name="p"),
              Task("convergence", good, "good", problem_name="p")]
     for index, task in enumerate(tasks):
