@@ -7,8 +7,9 @@ The public API, re-exported here: fixed-point formats (:mod:`halp_hw.golden.fixe
 The compiled loops are in :mod:`halp_hw.golden.kernels`; ``NUMBA_DISABLE_JIT=1`` runs them as
 plain Python.
 Also: scikit-learn's bundled data sets (:mod:`halp_hw.golden.datasets`), the fixed-point sigmoid
-(:mod:`halp_hw.golden.sigmoid`) and the refusal of classifiers without a finite optimum
-(:mod:`halp_hw.golden.separability`).
+(:mod:`halp_hw.golden.sigmoid`), the refusal of classifiers without a finite optimum
+(:mod:`halp_hw.golden.separability`), and the accuracy floor of quantized data
+(:mod:`halp_hw.golden.floor`).
 """
 
 from .data import load_dataset, paper_linreg, synthetic_logreg, synthetic_problem

@@ -81,6 +81,8 @@ def test_report_cycles_performance_and_baseline(model_results):
     assert model["clock_mhz"] == 100.0 and results["configuration"]["clock_source"] == "default"
     assert model["modeled_run_seconds"] == pytest.approx(
         EPOCHS * T * step / 100e6 + model["host_seconds"])
+    assert model["host_seconds_per_epoch"] == pytest.approx(model["host_seconds"] / EPOCHS)
+    assert model["host_load_seconds"] > 0
     assert 0 < model["mac_utilization"] < 1
     baseline = results["baseline"]
     for dtype in ("float64", "float32"):
@@ -89,6 +91,15 @@ def test_report_cycles_performance_and_baseline(model_results):
         assert baseline[dtype]["seconds"] > 0
     assert baseline["speedup_over_float64_run"] == pytest.approx(
         baseline["float64"]["seconds"] / model["modeled_run_seconds"])
+    for dtype in ("float64", "float32"):
+        compiled = baseline["compiled"][dtype]
+        assert (compiled["loop"], compiled["dtype"]) == ("compiled", dtype)
+        assert compiled["inner_steps"] == EPOCHS * T
+        assert compiled["rel_subopt"][1:] == pytest.approx(baseline[dtype]["rel_subopt"][1:],
+                                                           rel=1e-3)
+        assert compiled["epoch_seconds"][-1] == compiled["seconds"] > 0
+    assert baseline["speedup_over_compiled_float32_run"] == pytest.approx(
+        baseline["compiled"]["float32"]["seconds"] / model["modeled_run_seconds"])
     assert set(results["references"]) == {"svrg", "halp"}
     assert len(results["references"]["svrg"]) == EPOCHS + 1
     configuration = results["configuration"]

@@ -138,7 +138,10 @@ def _print_summary(results: dict, paths) -> None:
           f"{model['cycles_total']}; MAC utilization {model['mac_utilization']:.1%}")
     print(f"  at {model['clock_mhz']:g} MHz ({config['clock_source']}): "
           f"{model['inner_steps_per_second']:.3g} inner steps/s, accelerator "
-          f"{model['modeled_seconds'] * 1e3:.3g} ms + host {model['host_seconds'] * 1e3:.3g} ms")
+          f"{model['modeled_seconds'] * 1e3:.3g} ms + host per-epoch work "
+          f"{model['host_seconds'] * 1e3:.3g} ms ({model['host_seconds_per_epoch'] * 1e3:.3g} ms "
+          f"x {config['epochs']}); host data load {model['host_load_seconds'] * 1e3:.3g} ms "
+          "(once, not in the modeled time)")
     if base["speedup_over_float64_run"] is None:
         speedup = "no speedup: the run diverged"
     else:
@@ -147,4 +150,12 @@ def _print_summary(results: dict, paths) -> None:
     print(f"  CPU SVRG (NumPy, this machine): float64 {base['float64']['seconds'] * 1e3:.3g} ms "
           f"({base['float64']['inner_steps_per_second']:.3g} steps/s), float32 "
           f"{base['float32']['seconds'] * 1e3:.3g} ms; {speedup}")
+    compiled = base["compiled"]
+    print(f"  CPU SVRG (numba, one core): float64 {compiled['float64']['seconds'] * 1e3:.3g} ms "
+          f"({compiled['float64']['inner_steps_per_second']:.3g} steps/s), float32 "
+          f"{compiled['float32']['seconds'] * 1e3:.3g} ms "
+          f"({compiled['float32']['inner_steps_per_second']:.3g} steps/s)"
+          + ("" if base["speedup_over_compiled_float32_run"] is None else
+             f"; modeled speedup over float32 {base['speedup_over_compiled_float32_run']:.3g}x "
+             "end to end"))
     print("  wrote " + ", ".join(str(path) for path in paths))

@@ -28,7 +28,7 @@ from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
 
 from halp_hw.models import perf
-from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
+from halp_hw.models.baseline import BASELINE_DTYPES, BASELINE_LOOPS, svrg_baseline
 
 __all__ = ["BACKENDS", "RTL_BACKENDS", "HostLoopRecord", "AcceleratorRun", "drive_halp",
            "ModelAccelerator", "AmaranthAccelerator", "SimulationOutcome", "run_backend", "simulate",
@@ -79,12 +79,16 @@ class AcceleratorRun:
         Wall time spent building the simulation (elaboration, Verilog, C++ compile).
     total_seconds : float
         Wall time of the whole backend run, the build included.
+    host_load_seconds : float
+        Wall time of the host's one-time work before the run: checking the run and quantizing
+        the data (:class:`~halp_hw.golden.hardware.HalpHost`), not the transfer to the memories.
     """
 
     trace: Trace
     loop: HostLoopRecord
     build_seconds: float
     total_seconds: float
+    host_load_seconds: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,7 +325,9 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
         reason = simulator_unavailable_reason(backend)
         if reason is not None:
             raise HalpInputError(f"backend {backend} cannot run on this machine: {reason}")
+    start = time.perf_counter()
     host = HalpHost(problem, config, run, memory)
+    host_load_seconds = time.perf_counter() - start
     if on_host is not None:
         on_host(host)
     start = time.perf_counter()
@@ -337,7 +343,8 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
             raise ValueError(f"the {backend} backend needs a work_dir for its build")
         else:
             outcome = _run_cocotb(backend, host, work_dir, on_epoch)
-    return AcceleratorRun(*outcome, total_seconds=time.perf_counter() - start)
+    return AcceleratorRun(*outcome, total_seconds=time.perf_counter() - start,
+                          host_load_seconds=host_load_seconds)
 
 
 def _reference_traces(problem: Problem, config: HardwareConfig, run: HardwareRun) -> dict:
@@ -373,10 +380,10 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
     loop = accelerator.loop
     modeled_run_seconds = model["modeled_seconds"] + loop.host_seconds
     inner_steps = run.epochs * run.epoch_length
-    baselines = {dtype: svrg_baseline(problem, dtype=dtype, step_size=run.step_size,
-                                      epoch_length=run.epoch_length, epochs=run.epochs,
-                                      seed=run.seed)
-                 for dtype in BASELINE_DTYPES}
+    baselines = {(kind, dtype): svrg_baseline(problem, dtype=dtype, step_size=run.step_size,
+                                              epoch_length=run.epoch_length, epochs=run.epochs,
+                                              seed=run.seed, loop=kind)
+                 for kind in BASELINE_LOOPS for dtype in BASELINE_DTYPES}
     references = _reference_traces(problem, config, run)
     findings = diagnose(trace, problem.d, references["svrg"])
     diverged = any_diverged(findings)
@@ -422,16 +429,24 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         "performance": {
             **model,
             "host_seconds": loop.host_seconds,
+            "host_seconds_per_epoch": loop.host_seconds / run.epochs,
+            "host_load_seconds": accelerator.host_load_seconds,
             "modeled_run_seconds": modeled_run_seconds,
         },
         "baseline": {
-            **{dtype: result.to_dict() for dtype, result in baselines.items()},
+            **{dtype: baselines["numpy", dtype].to_dict() for dtype in BASELINE_DTYPES},
+            "compiled": {dtype: baselines["compiled", dtype].to_dict()
+                         for dtype in BASELINE_DTYPES},
             # a run that diverged did not do the work the baseline does: no speedup
             "speedup_over_float64_run": (None if diverged else
-                                         baselines["float64"].seconds / modeled_run_seconds),
+                                         baselines["numpy", "float64"].seconds
+                                         / modeled_run_seconds),
             "speedup_over_float64_inner_steps": (None if diverged else
                                                  model["inner_steps_per_second"]
-                                                 / baselines["float64"].steps_per_second),
+                                                 / baselines["numpy", "float64"].steps_per_second),
+            "speedup_over_compiled_float32_run": (None if diverged else
+                                                  baselines["compiled", "float32"].seconds
+                                                  / modeled_run_seconds),
         },
         "references": {key: ref.rel_subopt for key, ref in references.items()},
         "diagnosis": [finding.to_dict() for finding in findings],
