@@ -10,6 +10,8 @@ import pytest
 from amaranth import Module
 
 from halp_hw.cli import main
+from halp_hw.formal import control_harness
+from halp_hw.formal.control_harness import ControlHarness, control_depth
 from halp_hw.formal.properties import property_names
 from halp_hw.formal.rounder_harness import RounderHarness
 from halp_hw.formal.sby import run_proof
@@ -17,8 +19,9 @@ from halp_hw.formal.width_harness import UpdateWidthHarness
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.rounder import StochasticRounder, saturate
 
-#: The smallest build the suite proves in full (about 50 s of solver time on two cores).
-SMALL_BUILD = ["--bits", "4", "--data-bits", "4", "--lanes", "1", "--d-max", "16",
+#: The smallest build the suite proves in full (rows of at most 4 words keep the bounded
+#: memory-port proof short).
+SMALL_BUILD = ["--bits", "4", "--data-bits", "4", "--lanes", "1", "--d-max", "4",
                "--control-max-d", "3"]
 
 
@@ -83,6 +86,17 @@ class NarrowUpdateConfig(HardwareConfig):
 def test_width_proof_fails_when_the_update_is_too_narrow(tmp_path):
     result = run_proof(UpdateWidthHarness(config=NarrowUpdateConfig()), name="update-width",
                        mode="prove", depth=1, out_dir=tmp_path)
+    assert result.status == "fail" and result.trace is not None
+
+
+def test_control_proof_fails_when_the_step_is_one_cycle_longer(tmp_path, monkeypatch):
+    """The bound reaches the end of a run: a contract one cycle off is caught."""
+    latency = control_harness.contract_pipeline_latency
+    monkeypatch.setattr(control_harness, "contract_pipeline_latency",
+                        lambda lanes: latency(lanes) + 1)
+    config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
+    result = run_proof(ControlHarness(config=config, max_d=3), name="control", mode="bmc",
+                       depth=control_depth(config, 3) + 2, out_dir=tmp_path)
     assert result.status == "fail" and result.trace is not None
 
 

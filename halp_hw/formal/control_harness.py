@@ -1,9 +1,10 @@
-"""Property: the core's command FSM keeps ``busy`` for exactly ``T * step_cycles(d)`` cycles and
-accepts no command while busy (bounded: the FSM's counters are internal to the core).
+"""Property: with a memory that never stalls, the core's command FSM keeps ``busy`` for exactly
+``T * step_cycles(d)`` cycles and accepts no command while busy (bounded: the FSM's counters are
+internal to the core).
 
-Written against the core's command port only (``cmd_*``, ``busy``, ``n``, ``d``), so that a
-change of the datapath behind it (e.g. a memory port instead of on-chip memories) leaves the
-harness as it is, as long as that port answers without stalls.
+Written against the core's ports only (``cmd_*``, ``busy``, ``n``, ``d``, ``host_order`` and the
+two memory ports, each answered by :func:`zero_wait_memory`), so that a change of the datapath
+behind them leaves the harness as it is.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from halp_hw.hdl.core import Command, HALPCore
 
 from .harness import PropertyHarness
 
-__all__ = ["ControlHarness", "contract_step_cycles", "control_depth"]
+__all__ = ["ControlHarness", "contract_step_cycles", "control_depth", "zero_wait_memory"]
 
 #: Longest run the bounded proof issues (two steps: a step's start, its end, and the next start).
 #: The expected busy time is formed as a shift by ``T - 1``, so this must stay 2.
 MAX_RUN_STEPS = 2
-#: Cycles before a run can start: a SEED command (a few cycles) and its acceptance.
-SETUP_CYCLES = 8
+#: Cycles from taking a row address to the next one with the xorshift32 order
+#: (``docs/datapath.md``, step schedule); the host-given order on a zero-wait memory takes as long.
+ROW_ADDRESS_CYCLES = 5
+#: Rows a SEED fetches before the first RUN (``docs/datapath.md``, control schedule).
+SEED_ROWS = 2
 
 
 def contract_pipeline_latency(lanes: int) -> int:
@@ -34,21 +38,48 @@ def contract_pipeline_latency(lanes: int) -> int:
 
 
 def contract_step_cycles(d, lanes: int):
-    """``ceil(d / L) + pipeline latency``; ``d`` an int or an Amaranth value."""
+    """``ceil(d / L) + pipeline latency``, the compute-bound step; ``d`` an int or an Amaranth
+    value."""
     return (d + lanes - 1) // lanes + contract_pipeline_latency(lanes)
 
 
+def seed_cycles(beats: int) -> int:
+    """A bound on the SEED command on a zero-wait memory: the first row address, then per row
+    the longer of its fetch (request, ``beats`` words, done) and the next address, and a margin
+    of two cycles."""
+    return 2 + ROW_ADDRESS_CYCLES + SEED_ROWS * max(ROW_ADDRESS_CYCLES, beats + 2) + 2
+
+
 def control_depth(config: HardwareConfig, max_d: int | None = None) -> int:
-    """The bound that lets the longest run (``MAX_RUN_STEPS`` steps at ``d_max``) finish."""
+    """The bound that lets a SEED and the longest run (``MAX_RUN_STEPS`` steps at ``max_d``)
+    finish."""
     d = config.d_max if max_d is None else max_d
-    return SETUP_CYCLES + MAX_RUN_STEPS * contract_step_cycles(d, config.lanes) + 2
+    beats = -(-d // config.lanes)
+    return seed_cycles(beats) + MAX_RUN_STEPS * contract_step_cycles(d, config.lanes) + 2
+
+
+def zero_wait_memory(m, port, name: str) -> None:
+    """Answer the read port ``port`` (a requester's view) as a memory that never stalls: a
+    request is accepted whenever no response is owed, its ``length`` words follow in the next
+    ``length`` cycles, one per cycle, their data free (the latency 1, unlimited-bandwidth case
+    of ``docs/datapath.md``'s memory timing, under which every step is compute-bound)."""
+    request, response = port.request, port.response
+    owed = Signal.like(request.payload.length, name=f"{name}_owed")
+    m.d.comb += [request.ready.eq(owed == 0), response.valid.eq(owed != 0),
+                 response.payload.eq(AnySeq(response.payload.shape()))]
+    with m.If(response.valid & response.ready):
+        m.d.sync += owed.eq(owed - 1)
+    with m.If(request.valid & request.ready):
+        m.d.sync += owed.eq(request.payload.length)
 
 
 class ControlHarness(PropertyHarness):
     """The command FSM of :class:`HALPCore`, with every command free in every cycle.
 
-    ``n`` and ``d`` are free constants (``1 <= n <= n_max``, ``1 <= d <= max_d``), a RUN asks
-    for at most ``MAX_RUN_STEPS`` steps, host writes and the mantissa are free. Checked in
+    ``n``, ``d`` and ``host_order`` are free constants (``1 <= n <= n_max``,
+    ``1 <= d <= max_d``), both memory ports are zero-wait memories, a RUN asks for at most
+    ``MAX_RUN_STEPS`` steps and comes after a SEED (the host interface requires one first),
+    host writes and the mantissa are free. Checked in
     every cycle: ``busy`` implies ``~cmd_ready`` (no command is accepted while busy); a RUN of
     ``T > 0`` accepted makes ``busy`` rise in the next cycle and stay high for exactly
     ``T * step_cycles(d)`` cycles; a RUN of 0 leaves it low.
@@ -72,7 +103,10 @@ class ControlHarness(PropertyHarness):
         n, d = AnyConst(core.n.shape()), AnyConst(core.d.shape())
         m.d.comb += [Assume((n >= 1) & (n <= cfg.n_max)), Assume((d >= 1) & (d <= self.max_d)),
                      core.n.eq(n), core.d.eq(d)]
-        for name in ("x_wr_addr", "x_wr_data", "x_wr_en", "g_wr_addr", "g_wr_data", "g_wr_en",
+        m.d.comb += core.host_order.eq(AnyConst(1))
+        zero_wait_memory(m, core.row_memory, "row_memory")
+        zero_wait_memory(m, core.order_memory, "order_memory")
+        for name in ("g_wr_addr", "g_wr_data", "g_wr_en",
                      "z_rd_addr", "mantissa", "cmd_valid", "cmd_arg"):
             port = getattr(core, name)
             m.d.comb += port.eq(AnySeq(port.shape()))
@@ -80,8 +114,11 @@ class ControlHarness(PropertyHarness):
         m.d.comb += core.cmd_op.as_value().eq(op)
 
         accept_run = core.cmd_valid & core.cmd_ready & (op == Command.RUN.value)
+        seeded = Signal()
+        with m.If(core.cmd_valid & core.cmd_ready & (op == Command.SEED.value)):
+            m.d.sync += seeded.eq(1)
         with m.If(accept_run):
-            m.d.comb += Assume(core.cmd_arg <= MAX_RUN_STEPS)
+            m.d.comb += Assume((core.cmd_arg <= MAX_RUN_STEPS) & seeded)
 
         # beats = ceil(d / L) by its defining inequality (no divider for the solver)
         beats = AnyConst(range(cfg.d_max + 1))

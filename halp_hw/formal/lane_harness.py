@@ -14,7 +14,11 @@ from .harness import PropertyHarness, children_of_type, elaborate_block
 from .prng_harness import check_streams
 from .spec import clamp, cycles_since_start, delayed, xorshift32
 
-__all__ = ["LaneHarness", "product_of"]
+__all__ = ["LANE_TO_Z", "LaneHarness", "product_of"]
+
+#: Cycles from a beat at the lane's inputs to its ``z_new`` (stages A, B1, B2 of
+#: ``docs/datapath.md``); ``product`` is one cycle later (stage C).
+LANE_TO_Z = 3
 
 
 def product_of(x, coef):
@@ -37,8 +41,9 @@ class LaneHarness(PropertyHarness):
     ranges: ``G`` and ``c`` are clamped to ``grad_width`` and ``coef_width`` before they reach
     a lane). The lane's PRNG state equals the spec stream ``1 + lane`` in every cycle, and
     ``r`` is the top ``F`` bits of its next state; ``v`` is computed exactly. Checked:
-    ``z_new`` and ``saturated`` two cycles after the beat (0 and no flag for
-    an inactive lane), ``product = x_next z_new`` one cycle later. k-induction closes at k = 4.
+    ``z_new`` and ``saturated`` ``LANE_TO_Z`` = 3 cycles after the beat (stages A, B1, B2; 0 and
+    no flag for an inactive lane), ``product = x_next z_new`` one cycle later. k-induction closes
+    at k = 5.
 
     Parameters
     ----------
@@ -48,8 +53,8 @@ class LaneHarness(PropertyHarness):
         Which lane (its PRNG stream).
     check_product : bool
         Also check ``product``. Its check is a miter of two multipliers, slow for SMT in
-        k-induction; the product register depends only on the last three cycles' inputs, so a
-        bounded proof of depth 4 from the initial state covers every case.
+        k-induction; the product register depends only on the last four cycles' inputs, so a
+        bounded proof of depth 5 from the initial state covers every case.
     """
 
     def __init__(self, *, config: HardwareConfig, lane: int = 0, check_product: bool = False):
@@ -77,14 +82,14 @@ class LaneHarness(PropertyHarness):
         z_spec, clamped = clamp(update.shift_right(frac), cfg.bits)
         spec = Signal(signed(cfg.bits))
         m.d.comb += spec.eq(z_spec)
-        _, spec_2 = delayed(m, spec, 2, "spec_z")
-        _, clamped_2 = delayed(m, clamped, 2, "spec_clamped")
-        _, active_2 = delayed(m, active, 2, "active")
-        _, x_next_2 = delayed(m, x_next, 2, "x_next")
-        product_spec, = delayed(m, x_next_2 * lane.z_new, 1, "product_spec")
-        ready = cycles_since_start(m, 3)
-        with m.If(ready >= 2):
-            m.d.comb += [Assert(lane.z_new == Mux(active_2, spec_2, 0), "z_new"),
-                         Assert(lane.saturated == (active_2 & clamped_2), "saturated")]
-        with m.If((ready == 3) & self.check_product):
+        *_, spec_z = delayed(m, spec, LANE_TO_Z, "spec_z")
+        *_, spec_clamped = delayed(m, clamped, LANE_TO_Z, "spec_clamped")
+        *_, active_z = delayed(m, active, LANE_TO_Z, "active")
+        *_, x_next_z = delayed(m, x_next, LANE_TO_Z, "x_next")
+        product_spec, = delayed(m, x_next_z * lane.z_new, 1, "product_spec")
+        ready = cycles_since_start(m, LANE_TO_Z + 1)
+        with m.If(ready >= LANE_TO_Z):
+            m.d.comb += [Assert(lane.z_new == Mux(active_z, spec_z, 0), "z_new"),
+                         Assert(lane.saturated == (active_z & spec_clamped), "saturated")]
+        with m.If((ready == LANE_TO_Z + 1) & self.check_product):
             m.d.comb += Assert(lane.product == product_spec, "product")

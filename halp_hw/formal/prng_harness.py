@@ -7,8 +7,8 @@ from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert
 
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.hdl.core import SampleRowSource
 from halp_hw.hdl.prng import Xorshift32
+from halp_hw.hdl.rows import SampleRowSource
 from halp_hw.hdl.vector import VectorUnit
 
 from .harness import PropertyHarness, children_of_type, elaborate_block
@@ -69,7 +69,14 @@ class LanePrngHarness(PropertyHarness):
 
 
 class SamplePrngHarness(PropertyHarness):
-    """The sample-index source draws from stream 0.
+    """The sample-order source draws from stream 0.
+
+    The contract (``docs/datapath.md``): after a ``load`` and after each row address is taken
+    from the ``rows`` stream, the next address is produced; with the xorshift32 order that
+    advances stream 0 once, in the cycle after the load or in the cycle of the take (a load
+    wins). The seed, loads, the order choice, the stream's ``ready``, ``n``, ``row_words`` and
+    the order memory are free in every cycle. k-induction closes at k = 2 (the cycle after a
+    load is seen from the harness's own register of ``load``).
 
     Parameters
     ----------
@@ -85,7 +92,15 @@ class SamplePrngHarness(PropertyHarness):
         rows = SampleRowSource(config=self.config)
         fragment = elaborate_block(rows, platform)
         m.submodules.rows = fragment
-        seed, load, draw = AnySeq(32), AnySeq(1), AnySeq(1)
-        m.d.comb += [rows.seed.eq(seed), rows.load.eq(load), rows.draw.eq(draw)]
+        seed, load, host_order = AnySeq(32), AnySeq(1), AnySeq(1)
+        m.d.comb += [rows.seed.eq(seed), rows.load.eq(load), rows.host_order.eq(host_order),
+                     rows.rows.ready.eq(AnySeq(1)), rows.n.eq(AnySeq(rows.n.shape())),
+                     rows.row_words.eq(AnySeq(rows.row_words.shape())),
+                     rows.order.request.ready.eq(AnySeq(1)),
+                     rows.order.response.valid.eq(AnySeq(1)),
+                     rows.order.response.payload.eq(AnySeq(rows.order.response.payload.shape()))]
+        after_load = Signal()
+        m.d.sync += after_load.eq(load)
+        taken = rows.rows.valid & rows.rows.ready
         check_streams(m, children_of_type(fragment, Xorshift32), [SAMPLE_STREAM_NUMBER],
-                      seed=seed, load=load, advance=draw)
+                      seed=seed, load=load, advance=(after_load | taken) & ~host_order)

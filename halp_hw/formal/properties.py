@@ -8,6 +8,7 @@ from typing import Callable
 from .coefficient_harness import CoefficientHarness
 from .control_harness import ControlHarness, control_depth
 from .lane_harness import LaneHarness
+from .memory_port_harness import MEMORY_PORT_SCRIPT, MemoryPortHarness, memory_port_depth
 from .prng_harness import LanePrngHarness, SamplePrngHarness
 from .rounder_harness import RounderHarness
 from .vector_harness import VECTOR_SCRIPT, VectorHarness
@@ -52,18 +53,24 @@ PROPERTIES: tuple[FormalProperty, ...] = (
     FormalProperty("update-width", "v = (z << F) - x c - G + r fits update_width",
                    "prove", lambda cfg, _: UpdateWidthHarness(config=cfg), lambda cfg, _: 1),
     FormalProperty("lane-update", "lane z_new / saturated = clamp(v >> F), stream 1 + l bits",
-                   "prove", lambda cfg, _: LaneHarness(config=cfg), lambda cfg, _: 4),
-    FormalProperty("lane-product", "lane product = x_next z_new (feed-forward: depth 4 is "
+                   "prove", lambda cfg, _: LaneHarness(config=cfg), lambda cfg, _: 5),
+    FormalProperty("lane-product", "lane product = x_next z_new (feed-forward: depth 5 is "
                    "complete)", "bmc",
-                   lambda cfg, _: LaneHarness(config=cfg, check_product=True), lambda cfg, _: 4),
+                   lambda cfg, _: LaneHarness(config=cfg, check_product=True), lambda cfg, _: 5),
     FormalProperty("lane-prng", "every lane's xorshift32 of the vector unit = stream 1 + l",
                    "prove", lambda cfg, _: LanePrngHarness(config=cfg), lambda cfg, _: 1),
-    FormalProperty("sample-prng", "the sample-index xorshift32 = stream 0",
-                   "prove", lambda cfg, _: SamplePrngHarness(config=cfg), lambda cfg, _: 1),
+    FormalProperty("sample-prng", "the sample-order xorshift32 = stream 0, one draw per load "
+                   "and per row address taken", "prove",
+                   lambda cfg, _: SamplePrngHarness(config=cfg), lambda cfg, _: 2),
     FormalProperty("vector-dot", "adder tree + accumulator: dot = exact sum, fits dot_width",
                    "prove", lambda cfg, _: VectorHarness(config=cfg),
                    lambda cfg, _: VectorHarness.induction_depth(cfg), VECTOR_SCRIPT),
-    FormalProperty("control", "busy exactly T * step_cycles(d) (T <= 2), no command while busy",
+    FormalProperty("memory-port", "row fetch: one request at a time, within its slot, every "
+                   "beat taken and stored, under any memory timing", "bmc",
+                   lambda cfg, _: MemoryPortHarness(config=cfg),
+                   lambda cfg, _: memory_port_depth(cfg), MEMORY_PORT_SCRIPT),
+    FormalProperty("control", "zero-wait memory: busy exactly T * step_cycles(d) (T <= 2), "
+                   "no command while busy",
                    "bmc", lambda cfg, max_d: ControlHarness(config=cfg, max_d=max_d),
                    lambda cfg, max_d: control_depth(cfg, max_d)),
 )

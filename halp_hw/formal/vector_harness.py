@@ -11,6 +11,7 @@ from halp_hw.hdl.lane import MaccLane
 from halp_hw.hdl.vector import VectorUnit
 
 from .harness import PropertyHarness, children_of_type, elaborate_block
+from .lane_harness import LANE_TO_Z
 from .spec import cycles_since_start, delayed, fits
 
 __all__ = ["VectorHarness", "LANE_TO_PRODUCT", "VECTOR_SCRIPT"]
@@ -21,8 +22,8 @@ __all__ = ["VectorHarness", "LANE_TO_PRODUCT", "VECTOR_SCRIPT"]
 #: the solver take tens of minutes.
 VECTOR_SCRIPT = "cutpoint top.vector.lane*/t:$mul; opt_clean"
 
-#: Registers from the read stage of a beat to the lanes' ``product`` (stages A, B, C).
-LANE_TO_PRODUCT = 3
+#: Registers from the read stage of a beat to the lanes' ``product`` (stages A, B1, B2, C).
+LANE_TO_PRODUCT = LANE_TO_Z + 1
 
 
 def pairwise_sum(values):
