@@ -27,7 +27,7 @@ def register(subparsers) -> None:
                             ("frac-bits", "fraction bits of the update, 1..24"),
                             ("lanes", "MACC lanes L, 1..64"),
                             ("d-max", "largest number of features, 1..4096"),
-                            ("n-max", "largest number of samples, 1..65536")):
+                            ("n-max", "largest number of samples, 1..2**24")):
         key = name.replace("-", "_")
         parser.add_argument(f"--{name}", type=int, default=getattr(DEFAULTS, key),
                             help=f"{help_text} (default {getattr(DEFAULTS, key)})")
