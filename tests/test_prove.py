@@ -7,16 +7,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from amaranth import Module
+from amaranth import Module, Signal
 
 from halp_hw.cli import main
 from halp_hw.formal import control_harness
 from halp_hw.formal.control_harness import ControlHarness, control_depth
+from halp_hw.formal.memory_port_harness import MemoryPortHarness, memory_port_depth
 from halp_hw.formal.properties import property_names
 from halp_hw.formal.rounder_harness import RounderHarness
 from halp_hw.formal.sby import run_proof
 from halp_hw.formal.width_harness import UpdateWidthHarness
 from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.hdl.fetcher import RowFetcher
 from halp_hw.hdl.rounder import StochasticRounder, saturate
 
 #: The smallest build the suite proves in full (rows of at most 4 words keep the bounded
@@ -97,6 +99,29 @@ def test_control_proof_fails_when_the_step_is_one_cycle_longer(tmp_path, monkeyp
     config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
     result = run_proof(ControlHarness(config=config, max_d=3), name="control", mode="bmc",
                        depth=control_depth(config, 3) + 2, out_dir=tmp_path)
+    assert result.status == "fail" and result.trace is not None
+
+
+class OneBeatFetcher(RowFetcher):
+    """A broken fetcher: takes the first beat of a row, then is never ready again."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        took = Signal()
+        response = self.memory.response
+        with m.If(response.valid & response.ready):
+            m.d.sync += took.eq(1)
+        with m.If(self.start):
+            m.d.sync += took.eq(0)
+        m.d.comb += response.ready.eq(self.busy & ~took)
+        return m
+
+
+def test_memory_port_proof_fails_when_the_fetcher_refuses_a_beat(tmp_path):
+    config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
+    result = run_proof(MemoryPortHarness(config=config, fetcher_class=OneBeatFetcher),
+                       name="memory-port", mode="bmc", depth=memory_port_depth(config),
+                       out_dir=tmp_path)
     assert result.status == "fail" and result.trace is not None
 
 

@@ -58,15 +58,18 @@ class MemoryPortHarness(PropertyHarness):
     ----------
     config : HardwareConfig
         The build (``W = words_per_row`` words of ``L * data_bits`` bits).
+    fetcher_class : type
+        The fetcher to prove (a broken subclass shows that the proof can fail).
     """
 
-    def __init__(self, *, config: HardwareConfig):
+    def __init__(self, *, config: HardwareConfig, fetcher_class=RowFetcher):
         self.config = config
+        self.fetcher_class = fetcher_class
         super().__init__()
 
     def check(self, m, platform):
         words = self.config.words_per_row
-        m.submodules.fetcher = fetcher = RowFetcher(config=self.config)
+        m.submodules.fetcher = fetcher = self.fetcher_class(config=self.config)
         request, response = fetcher.memory.request, fetcher.memory.response
         start = AnySeq(1)
         slot, row_words = AnyConst(range(ROW_SLOTS)), AnyConst(range(words + 1))
