@@ -5,7 +5,7 @@
 // separated): n d mantissa seed epochs steps data_words order_entries beats, the data memory
 // words (hex), the host-given sample order (hex; none when order_entries is 0), then per epoch
 // the RECENTER argument and the gradient words (hex). Preloads the memories and issues the same
-// commands as halp_hw.runtime.simulate.drive_halp, with the same handshakes as
+// commands as halp_hw.runtime.backends.drive_halp, with the same handshakes as
 // sim/tb_halp_run.py, and prints
 // "cycles C seconds S cpu_seconds P z W..." (S and P: wall and CPU time of the RUN commands; W: the
 // z words at the end, hex).

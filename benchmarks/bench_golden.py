@@ -33,8 +33,8 @@ from halp_hw.golden.fixedpoint import FixedFormat, Rounding, int_range, saturate
 from halp_hw.golden.hardware import (STEP_SHIFT, AcceleratorModel, HalpHost, HardwareConfig,
                                      HardwareRun)
 from halp_hw.golden.prng import MASK, SAMPLE_STREAM, SampleOrder, lane_stream, stream_seed
-from halp_hw.golden.solvers import (HALP, SGD, SVRG, bit_centering_scale, default_mu,
-                                    default_step_size)
+from halp_hw.golden.defaults import default_mu, default_step_size
+from halp_hw.golden.solvers import HALP, SGD, SVRG, bit_centering_scale
 
 
 def parse_args(argv=None):

@@ -56,12 +56,13 @@ from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.datasets import save_problem
 from halp_hw.golden.hardware import HalpHost, HardwareConfig, HardwareRun, run_halp_hardware
 from halp_hw.golden.memory import MemoryTiming
-from halp_hw.golden.solvers import SOLVER_KEYS, default_mu, default_step_size, make_solvers
+from halp_hw.golden.defaults import default_mu, default_step_size
+from halp_hw.golden.solvers import SOLVER_KEYS, make_solvers
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
 from halp_hw.hdl.host import data_words, pack_words, unpack_words
 from halp_hw.hdl.system import system_for_run
 from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
-from halp_hw.runtime.simulate import ModelAccelerator, drive_halp, run_backend
+from halp_hw.runtime.backends import ModelAccelerator, drive_halp, run_backend
 from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, TIMESCALE,
                                         VERILATOR_SIMULATION_OPTIONS, BuiltDesign,
                                         ccache_executable, run_testbench,

@@ -19,8 +19,9 @@ from .hardware import HardwareConfig, HardwareRun, HalpHost, run_halp_hardware
 from .prng import LaneRandom, SampleOrder
 from .problems import (PROBLEMS, LeastSquares, LogisticRegression, Problem, SquaredHingeSVM,
                        make_problem)
+from .defaults import default_epoch_length, default_mu, default_step_size
 from .solvers import (HALP, SGD, SOLVER_KEYS, SVRG, LowPrecisionSGD, LowPrecisionSVRG, Solver,
-                      bit_centering_scale, default_mu, default_step_size, make_solvers)
+                      bit_centering_scale, make_solvers)
 from .trace import Trace
 from .validation import HalpInputError
 
@@ -32,6 +33,7 @@ __all__ = [
     "LaneRandom", "SampleOrder",
     "PROBLEMS", "LeastSquares", "LogisticRegression", "Problem", "SquaredHingeSVM", "make_problem",
     "HALP", "SGD", "SOLVER_KEYS", "SVRG", "LowPrecisionSGD", "LowPrecisionSVRG", "Solver",
-    "bit_centering_scale", "default_mu", "default_step_size", "make_solvers",
+    "bit_centering_scale", "default_mu", "default_step_size", "default_epoch_length",
+    "make_solvers",
     "Trace", "HalpInputError",
 ]

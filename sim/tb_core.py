@@ -15,7 +15,7 @@ Scenarios (``params["scenarios"]``, run in order, each after a reset; the report
 entry per scenario under ``phases``):
 
 ``training``
-    The host loop of :func:`halp_hw.runtime.simulate.drive_halp` (:class:`halp_hw.golden.hardware.HalpHost`:
+    The host loop of :func:`halp_hw.runtime.backends.drive_halp` (:class:`halp_hw.golden.hardware.HalpHost`:
     full gradient, power-of-two scale, gradient memory, recenter) on the problem in
     ``params["problem"]`` (an ``.npz`` of :func:`halp_hw.golden.datasets.save_problem`), or else
     the paper's synthetic least-squares problem of ``n``, ``d`` and ``problem_seed``. The report
@@ -62,7 +62,7 @@ from halp_hw.golden.prng import stream_key
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import make_problem
 from halp_hw.hdl.centering import EXPONENT_BITS
-from halp_hw.runtime.simulate import drive_halp
+from halp_hw.runtime.backends import drive_halp
 from tb_halp_run import CocotbAccelerator
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
                         report_progress, reset)

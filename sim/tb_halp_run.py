@@ -4,7 +4,7 @@ The data (and a host-given sample order) are preloaded into the off-chip memory 
 :class:`halp_hw.hdl.system.HALPSystem` once; then every epoch is a gradient load, a RECENTER and
 one RUN of T steps, during which the testbench only waits for ``busy`` to fall (no
 Python per simulated cycle). The host is :class:`halp_hw.golden.hardware.HalpHost` and the loop is
-:func:`halp_hw.runtime.simulate.drive_halp`, the same as on the golden model, so the report (the trace
+:func:`halp_hw.runtime.backends.drive_halp`, the same as on the golden model, so the report (the trace
 and ``z`` after every epoch) is comparable number for number with the ``model`` backend.
 
 Parameters (``tb_support.params()``): ``config`` (HardwareConfig fields), ``run`` (HardwareRun
@@ -29,7 +29,7 @@ from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
 from halp_hw.hdl.host import pack_words, unpack_words
-from halp_hw.runtime.simulate import drive_halp
+from halp_hw.runtime.backends import drive_halp
 from tb_support import hardware_config, params, report_progress, reset
 
 

@@ -33,7 +33,8 @@ import numpy as np
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.kernels import lane_update as golden_lane_update
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.runtime.simulators import CLOCK_PERIOD_NS, PARAMS_ENV_VAR
+from halp_hw.runtime.clocking import CLOCK_PERIOD_NS
+from halp_hw.runtime.simulators import PARAMS_ENV_VAR
 
 __all__ = ["CLOCK_PERIOD_NS", "params", "hardware_config", "kick_combinational", "reset",
            "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]

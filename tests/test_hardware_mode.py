@@ -15,7 +15,8 @@ from halp_hw.golden.fixedpoint import covering_exponent
 from halp_hw.golden.hardware import (AcceleratorModel, HalpHost, HardwareConfig, HardwareRun,
                              quantize_data, run_halp_hardware, step_mantissa)
 from halp_hw.golden.problems import LeastSquares
-from halp_hw.golden.solvers import HALP, default_mu, default_step_size, epochs_to_reach
+from halp_hw.golden.defaults import default_mu, default_step_size
+from halp_hw.golden.solvers import HALP, epochs_to_reach
 from halp_hw.golden.validation import HalpInputError
 
 TARGET = 1e-12

@@ -13,7 +13,7 @@ from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import LeastSquares
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.models import perf
-from halp_hw.runtime.simulate import run_backend
+from halp_hw.runtime.backends import run_backend
 
 # Builds that exercise every adder-tree depth (1, 2, 3..4, 5..16 lanes) and d both a multiple of
 # L and not, d < L included.

@@ -15,7 +15,7 @@ import pytest
 from halp_hw.cli import main
 from halp_hw.golden.diagnosis import SATURATION_SHARE, diagnose
 from halp_hw.golden.problems import LeastSquares
-from halp_hw.golden.solvers import default_step_size
+from halp_hw.golden.defaults import default_step_size
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
 

@@ -13,9 +13,9 @@ from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.datasets import load_sklearn_dataset
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
 from halp_hw.golden.memory import MemoryTiming
-from halp_hw.golden.solvers import default_mu, default_step_size
+from halp_hw.golden.defaults import default_mu, default_step_size
 from halp_hw.cli import main
-from halp_hw.runtime.simulate import RTL_BACKENDS, run_backend
+from halp_hw.runtime.backends import RTL_BACKENDS, run_backend
 from halp_hw.runtime.simulators import simulator_unavailable_reason
 
 N, D, LANES, BITS, EPOCHS, T, STEP, MU, SEED = 24, 10, 4, 8, 3, 20, 0.01, 4.0, 5

@@ -12,8 +12,9 @@ import pytest
 from halp_hw.flow.toolchain import verilator_executable
 from halp_hw.golden.prng import lane_stream
 from halp_hw.hdl.prng import Xorshift32
+from halp_hw.runtime.clocking import clocked_top
 from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, build_design, ccache_executable,
-                                        clocked_top, toolchain_environment)
+                                        toolchain_environment)
 
 #: A design top as Yosys writes it, with a sub-module whose ports must not leak into the wrapper.
 DESIGN = """module top(clk, rst, data, \\odd.name , wide, result);

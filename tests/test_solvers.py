@@ -8,9 +8,9 @@ import pytest
 from halp_hw.golden.data import paper_linreg, synthetic_logreg
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.prng import SampleOrder
+from halp_hw.golden.defaults import default_epoch_length, default_mu, default_step_size
 from halp_hw.golden.solvers import (HALP, SGD, SOLVER_KEYS, SVRG, LowPrecisionSGD, LowPrecisionSVRG,
-                            bit_centering_scale, default_epoch_length, default_mu,
-                            default_step_size, epochs_to_reach, make_solvers)
+                                    bit_centering_scale, epochs_to_reach, make_solvers)
 from halp_hw.golden.problems import LeastSquares
 from halp_hw.golden.validation import HalpInputError
 
@@ -142,7 +142,7 @@ def test_halp_recenters_each_epoch_on_the_new_snapshot():
     alpha, mu, bits, seed = 0.01, 3.0, 6, 3
     states = list(HALP(step_size=alpha, bits=bits, mu=mu).iterates(problem, 2, seed))
     center = states[1].w
-    X, y = problem.X, problem.y
+    X = problem.X
     order = SampleOrder(problem.n, seed)
     order.take(problem.n)
     rng = np.random.default_rng(seed)

@@ -67,7 +67,7 @@ def run_from_args(args, problem):
     hardware step coefficient holds for the data's scale.
     """
     from halp_hw.golden.hardware import largest_step_size, quantize_data
-    from halp_hw.golden.solvers import default_epoch_length, default_mu, default_step_size
+    from halp_hw.golden.defaults import default_epoch_length, default_mu, default_step_size
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=problem.d, n_max=problem.n)

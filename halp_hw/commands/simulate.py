@@ -12,7 +12,7 @@ DEFAULTS = {"n": 1000, "d": 100}
 
 def register(subparsers) -> None:
     from halp_hw.models.perf import DEFAULT_CLOCK_MHZ
-    from halp_hw.runtime.simulate import BACKENDS
+    from halp_hw.runtime.backends import BACKENDS
 
     parser = subparsers.add_parser(
         "simulate",

@@ -94,7 +94,7 @@ def _resolved_build(settings: ExploreSettings) -> dict:
 
 def hyperparameters(settings: ExploreSettings, problem) -> dict:
     """Step size, mu, epoch length and epochs of the convergence runs on ``problem``."""
-    from halp_hw.golden.solvers import default_mu, default_step_size
+    from halp_hw.golden.defaults import default_mu, default_step_size
 
     return {"step_size": (default_step_size(problem) if settings.step_size is None
                           else settings.step_size),

@@ -7,8 +7,8 @@ set gets its own directory and an unchanged design is never rebuilt), runs a coc
 from ``sim/`` with parameters passed through the environment, and returns the parsed results.
 
 The clock is generated inside the simulation: when the design has a ``clk`` input,
-:func:`clocked_top` wraps it in a simulation top whose ``always`` block toggles ``clk`` every half
-of :data:`CLOCK_PERIOD_NS` (Verilator builds with ``--timing``). The testbenches await edges of
+:func:`~halp_hw.runtime.clocking.clocked_top` wraps it in a simulation top whose ``always`` block toggles ``clk`` every half
+of :data:`~halp_hw.runtime.clocking.CLOCK_PERIOD_NS` (Verilator builds with ``--timing``). The testbenches await edges of
 that clock, or a status signal such as ``busy``: the simulator runs the design at its own speed
 and calls into Python only when a testbench waits for something (a block testbench that steps
 per cycle awaits every edge; the core's host loop waits for ``busy`` to fall, once per command).
@@ -43,7 +43,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import re
 import shutil
 import sys
 import threading
@@ -58,14 +57,16 @@ from halp_hw.flow.toolchain import (DEFAULT_SIMULATOR, SIMULATORS, VERILATOR_LIN
 
 from halp_hw.flow.verilog import component_verilog
 
+from .clocking import CLOCKED_TOPLEVEL, clocked_top
+
 __all__ = [
     "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
-    "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "CLOCK_PERIOD_NS", "VERILATED_MAKEFLAGS",
+    "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATED_MAKEFLAGS",
     "VERILATOR_SIMULATION_OPTIONS", "CCACHE_DIR_NAME",
     "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable", "SimulationError", "TestOutcome",
     "TestbenchResults", "BuiltDesign", "verilator_bin_dir", "verilator_executable",
     "check_simulator", "simulator_unavailable_reason", "default_simulator", "ccache_executable",
-    "clocked_top", "toolchain_environment", "build_design", "build_verilog",
+    "toolchain_environment", "build_design", "build_verilog",
     "run_testbench",
 ]
 
@@ -77,8 +78,6 @@ PARAMS_ENV_VAR = "HALP_TB_PARAMS"
 SIM_DIR = Path(importlib.util.find_spec("halp_hw.testbenches").submodule_search_locations[0])
 #: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
 TIMESCALE = ("1ns", "1ps")
-#: The period of the clock generated in the simulation top, in ns (the unit of :data:`TIMESCALE`).
-CLOCK_PERIOD_NS = 10
 #: Verilator options of every build, after cocotb's: ``--timing`` runs the generated clock;
 #: only the simulation top's own signals (its ports and ``clk``) are visible to the testbench,
 #: instead of cocotb's ``--public-flat-rw`` (every signal of the design, which keeps Verilator
@@ -94,10 +93,7 @@ CCACHE_DIR_NAME = "ccache"
 WAVES_FILES = {"verilator": "dump.vcd", "icarus": "{toplevel}.fst"}
 #: Where builds go unless told otherwise: one sub-directory per design hash.
 DEFAULT_BUILD_ROOT = Path("sim_build")
-
 _TOPLEVEL = "top"
-_CLOCKED_TOPLEVEL = "clocked_top"
-_CLOCK_PORT = "clk"
 _BUILT_MARKER = "halp_built.json"
 
 
@@ -154,47 +150,6 @@ def toolchain_environment(simulator: str, build_root: Path | None = None):
                 os.environ[key] = value
         if path_added:
             sys.path.remove(str(SIM_DIR))
-
-
-#: A port declaration of Yosys' Verilog (``input signed [7:0] d;``): direction, type, name.
-_PORT_DECLARATION = re.compile(r"^\s*(input|output|inout)\s+((?:signed\s+)?(?:\[[^\]]*\]\s*)?)"
-                               r"(\\\S+|[A-Za-z_][\w$]*)\s*;", re.MULTILINE)
-
-
-def clocked_top(verilog: str, *, module: str) -> str | None:
-    """A simulation top that generates the ``clk`` of ``module`` (Verilog text), or None.
-
-    The top has the ports of ``module`` except ``clk`` (same names, directions and widths, so a
-    testbench sees the design's ports on it) and a ``clk`` register toggled every half of
-    :data:`CLOCK_PERIOD_NS`, low first: the first rising edge is half a period in. Nothing but
-    the port list of ``module`` is used, so any design top can be wrapped. None when ``module``
-    has no ``clk`` input (a combinational design).
-    """
-    found = re.search(rf"^module {re.escape(module)}\(.*?^endmodule", verilog,
-                      re.MULTILINE | re.DOTALL)
-    if found is None:
-        raise SimulationError(f"the Verilog has no module {module!r} to wrap")
-    ports = _PORT_DECLARATION.findall(found.group(0))
-    if ("input", "", _CLOCK_PORT) not in [(d, r.strip(), n) for d, r, n in ports]:
-        return None
-    kept = [(direction, width.strip(), _identifier(name)) for direction, width, name in ports
-            if name != _CLOCK_PORT]
-    declarations = "".join(f"  {direction} {width + ' ' if width else ''}{name};\n"
-                           for direction, width, name in kept)
-    connections = "".join(f",\n    .{name}({name})" for _, _, name in kept)
-    return (f"// Simulation top: {module} with its {_CLOCK_PORT} generated here "
-            f"(period {CLOCK_PERIOD_NS} ns).\n"
-            f"module {_CLOCKED_TOPLEVEL}({', '.join(name for _, _, name in kept)});\n"
-            f"{declarations}"
-            f"  reg {_CLOCK_PORT} = 1'b0;\n"
-            f"  always #{CLOCK_PERIOD_NS // 2} {_CLOCK_PORT} = ~{_CLOCK_PORT};\n"
-            f"  {module} wrapped (\n    .{_CLOCK_PORT}({_CLOCK_PORT}){connections}\n  );\n"
-            "endmodule\n")
-
-
-def _identifier(name: str) -> str:
-    """A Verilog identifier as it can be written anywhere: escaped ones end in a space."""
-    return f"{name} " if name.startswith("\\") else name
 
 
 @dataclass(frozen=True)
@@ -254,7 +209,7 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     input is built inside its :func:`clocked_top`."""
     check_simulator(simulator)
     wrapper = clocked_top(text, module=_TOPLEVEL)
-    toplevel = _TOPLEVEL if wrapper is None else _CLOCKED_TOPLEVEL
+    toplevel = _TOPLEVEL if wrapper is None else CLOCKED_TOPLEVEL
     build_args = ([*VERILATOR_LINT_WAIVERS, *lint_waivers, *VERILATOR_SIMULATION_OPTIONS]
                   if simulator == "verilator" else [])
     digest = hashlib.sha256("\n".join([simulator, str(waves), *build_args, text, wrapper or ""])
@@ -268,7 +223,7 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     sources = [build_dir / f"{_TOPLEVEL}.v"]
     sources[0].write_text(text)
     if wrapper is not None:
-        sources.append(build_dir / f"{_CLOCKED_TOPLEVEL}.v")
+        sources.append(build_dir / f"{CLOCKED_TOPLEVEL}.v")
         sources[1].write_text(wrapper)
     from cocotb_tools.runner import get_runner
 
