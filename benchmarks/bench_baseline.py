@@ -22,7 +22,7 @@ import sys
 import time
 
 from halp_hw.golden.data import paper_linreg
-from halp_hw.golden.solvers import default_step_size
+from halp_hw.golden.defaults import default_step_size
 from halp_hw.models.baseline import BASELINE_DTYPES, BASELINE_LOOPS, svrg_baseline
 
 

@@ -1,10 +1,10 @@
 """The CPU baseline: NumPy and compiled SVRG, float64 and float32, and time to a target."""
 
-import numpy as np
 import pytest
 
 from halp_hw.golden.data import paper_linreg
-from halp_hw.golden.solvers import SVRG, default_step_size
+from halp_hw.golden.defaults import default_step_size
+from halp_hw.golden.solvers import SVRG
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.models.baseline import BaselineRun, svrg_baseline
 
