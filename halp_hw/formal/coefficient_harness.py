@@ -6,7 +6,6 @@ from amaranth import Signal, signed
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert
 
-from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.coefficient import StepCoefficient
 
 from .harness import PropertyHarness
@@ -34,10 +33,6 @@ class CoefficientHarness(PropertyHarness):
     config : HardwareConfig
         The build (``dot_width``, ``coef_width``).
     """
-
-    def __init__(self, *, config: HardwareConfig):
-        self.config = config
-        super().__init__()
 
     def check(self, m, platform):
         cfg = self.config

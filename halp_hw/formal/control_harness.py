@@ -93,9 +93,8 @@ class ControlHarness(PropertyHarness):
     """
 
     def __init__(self, *, config: HardwareConfig, max_d: int | None = None):
-        self.config = config
         self.max_d = config.d_max if max_d is None else max_d
-        super().__init__()
+        super().__init__(config=config)
 
     def check(self, m, platform):
         cfg = self.config

@@ -21,9 +21,15 @@ class PropertyHarness(wiring.Component):
     A subclass implements :meth:`check` (``m`` is its module); the reset input of the ``sync``
     domain is assumed low, so a proof starts from the registers' initial values and the only
     free inputs are the harness's ``AnySeq``/``AnyConst`` values.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        The build whose blocks the harness instantiates.
     """
 
-    def __init__(self):
+    def __init__(self, *, config):
+        self.config = config
         super().__init__({})
 
     def elaborate(self, platform):

@@ -58,8 +58,8 @@ class LaneHarness(PropertyHarness):
     """
 
     def __init__(self, *, config: HardwareConfig, lane: int = 0, check_product: bool = False):
-        self.config, self.lane, self.check_product = config, lane, check_product
-        super().__init__()
+        self.lane, self.check_product = lane, check_product
+        super().__init__(config=config)
 
     def check(self, m, platform):
         cfg = self.config

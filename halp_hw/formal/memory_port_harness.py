@@ -63,9 +63,8 @@ class MemoryPortHarness(PropertyHarness):
     """
 
     def __init__(self, *, config: HardwareConfig, fetcher_class=RowFetcher):
-        self.config = config
         self.fetcher_class = fetcher_class
-        super().__init__()
+        super().__init__(config=config)
 
     def check(self, m, platform):
         words = self.config.words_per_row

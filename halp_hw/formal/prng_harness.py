@@ -6,7 +6,6 @@ from amaranth import Signal
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert
 
-from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.prng import Xorshift32
 from halp_hw.hdl.rows import SampleRowSource
 from halp_hw.hdl.vector import VectorUnit
@@ -53,10 +52,6 @@ class LanePrngHarness(PropertyHarness):
         The build (its lane count).
     """
 
-    def __init__(self, *, config: HardwareConfig):
-        self.config = config
-        super().__init__()
-
     def check(self, m, platform):
         vector = VectorUnit(config=self.config)
         fragment = elaborate_block(vector, platform)
@@ -83,10 +78,6 @@ class SamplePrngHarness(PropertyHarness):
     config : HardwareConfig
         The build.
     """
-
-    def __init__(self, *, config: HardwareConfig):
-        self.config = config
-        super().__init__()
 
     def check(self, m, platform):
         rows = SampleRowSource(config=self.config)

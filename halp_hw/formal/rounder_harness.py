@@ -38,10 +38,9 @@ class RounderHarness(PropertyHarness):
     """
 
     def __init__(self, *, config: HardwareConfig, rounder_class=StochasticRounder):
-        self.config = config
         self.rounder = rounder_class(in_width=config.update_width, frac_bits=config.frac_bits,
                                      out_width=config.bits)
-        super().__init__()
+        super().__init__(config=config)
 
     def check(self, m, platform):
         cfg, rounder = self.config, self.rounder

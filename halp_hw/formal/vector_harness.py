@@ -58,10 +58,6 @@ class VectorHarness(PropertyHarness):
         The build.
     """
 
-    def __init__(self, *, config: HardwareConfig):
-        self.config = config
-        super().__init__()
-
     @staticmethod
     def induction_depth(config: HardwareConfig) -> int:
         return config.tree_stages + LANE_TO_PRODUCT + 5

@@ -6,7 +6,6 @@ from amaranth import signed
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert
 
-from halp_hw.golden.hardware import HardwareConfig
 
 from .harness import PropertyHarness
 from .lane_harness import product_of
@@ -27,10 +26,6 @@ class UpdateWidthHarness(PropertyHarness):
     config : HardwareConfig
         The build.
     """
-
-    def __init__(self, *, config: HardwareConfig):
-        self.config = config
-        super().__init__()
 
     def check(self, m, platform):
         cfg = self.config
