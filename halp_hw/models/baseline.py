@@ -160,7 +160,7 @@ def svrg_baseline(problem: LeastSquares, *, dtype: str, step_size: float, epoch_
     check_int("repeats", repeats, 1)
     alpha = real(check_positive("step size", step_size))
     order = SampleOrder(problem.n, seed).take(epochs * epoch_length).reshape(epochs, epoch_length)
-    X, y = problem.X.astype(real), problem.y.astype(real)
+    X, y = np.ascontiguousarray(problem.X, dtype=real), np.ascontiguousarray(problem.y, dtype=real)
     steps = BASELINE_LOOPS[loop]
     _svrg(X, y, alpha, order[:1, :0], steps)  # compiles (or loads) the loop: not timed
     best = (math.inf, None, None)
