@@ -24,7 +24,7 @@ from halp_hw.golden.prng import MASK, SAMPLE_STREAM, SampleOrder, stream_key
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
 from halp_hw.hdl.core import ROWS_AHEAD, Command, HALPCore, ceil_div_by_constant
-from halp_hw.hdl.host import SystemDriver, pack_words, unpack_words
+from halp_hw.hdl.host import SystemDriver, pack_words, unpack_words, write_words
 from halp_hw.hdl.memory_model import OffChipMemory
 from halp_hw.hdl.rows import SampleRowSource
 from halp_hw.hdl.sequencer import OPERAND_DELAY, BeatSequencer
@@ -451,12 +451,7 @@ def test_sample_row_source_reads_host_order(memory):
     wiring.connect(m, dut.order, model.port)
 
     async def bench(ctx):
-        for address, entry in enumerate(order):
-            ctx.set(model.preload_addr, address)
-            ctx.set(model.preload_data, entry)
-            ctx.set(model.preload_en, 1)
-            await ctx.tick()
-        ctx.set(model.preload_en, 0)
+        await write_words(ctx, model.preload_addr, model.preload_data, model.preload_en, order)
         ctx.set(dut.n, 50)
         ctx.set(dut.row_words, 3)
         ctx.set(dut.host_order, 1)
@@ -485,12 +480,7 @@ def test_memory_model_timing(timing, stall):
     rng = np.random.default_rng(3)
 
     async def bench(ctx):
-        for address, word in enumerate(contents):
-            ctx.set(model.preload_addr, address)
-            ctx.set(model.preload_data, word)
-            ctx.set(model.preload_en, 1)
-            await ctx.tick()
-        ctx.set(model.preload_en, 0)
+        await write_words(ctx, model.preload_addr, model.preload_data, model.preload_en, contents)
         for start in (2, 9):
             request = model.port.request
             ctx.set(request.payload, {"addr": start, "length": words})

@@ -7,7 +7,7 @@ from halp_hw.golden.hardware import HardwareConfig
 
 from .core import COMMAND_ARG_BITS, Command
 
-__all__ = ["pack_words", "unpack_words", "data_words", "SystemDriver"]
+__all__ = ["pack_words", "unpack_words", "data_words", "write_words", "SystemDriver"]
 
 
 def pack_words(values, *, lanes: int, width: int) -> list[int]:
@@ -40,6 +40,16 @@ def data_words(config: HardwareConfig, x) -> list[int]:
             for word in pack_words(row, lanes=config.lanes, width=config.data_bits)]
 
 
+async def write_words(ctx, addr, data, enable, words) -> None:
+    """Write ``words`` at addresses 0, 1, ... through a write port (one word per cycle)."""
+    for offset, word in enumerate(words):
+        ctx.set(addr, offset)
+        ctx.set(data, word)
+        ctx.set(enable, 1)
+        await ctx.tick()
+    ctx.set(enable, 0)
+
+
 class SystemDriver:
     """The host side of :class:`halp_hw.hdl.system.HALPSystem`, for Amaranth simulator
     testbenches.
@@ -61,14 +71,8 @@ class SystemDriver:
         self.ctx, self.system, self.config = ctx, system, system.core.config
 
     async def _write(self, port: str, words) -> None:
-        addr, data, enable = (getattr(self.system, f"{port}_wr_{name}")
-                              for name in ("addr", "data", "en"))
-        for offset, word in enumerate(words):
-            self.ctx.set(addr, offset)
-            self.ctx.set(data, word)
-            self.ctx.set(enable, 1)
-            await self.ctx.tick()
-        self.ctx.set(enable, 0)
+        await write_words(self.ctx, *(getattr(self.system, f"{port}_wr_{name}")
+                                      for name in ("addr", "data", "en")), words)
 
     async def load_data(self, x) -> None:
         """Preload the data memory with the quantized data ``x`` (n x d ints)."""
