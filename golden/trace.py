@@ -60,6 +60,25 @@ class Trace:
             self.test_metric = self.test_metric or {"name": problem.holdout.metric, "values": []}
             self.test_metric["values"].append(problem.holdout.evaluate(w))
 
+    def completed(self) -> "Trace":
+        """A copy holding only the epochs whose every column was recorded.
+
+        A Ctrl-C can land inside :meth:`record`, between two appends; a snapshot of a stopped
+        run reads this copy, never the ragged lists.
+        """
+        columns = [self.subopt, self.rel_subopt, self.dist, self.scale, self.saturations]
+        if self.cycles is not None:
+            columns.append(self.cycles)
+        if self.test_metric is not None:
+            columns.append(self.test_metric["values"])
+        rows = min(len(column) for column in columns)
+        return Trace(
+            self.solver, dict(self.hyperparameters), self.subopt[:rows], self.rel_subopt[:rows],
+            self.dist[:rows], self.scale[:rows], self.saturations[:rows],
+            None if self.cycles is None else self.cycles[:rows],
+            None if self.test_metric is None else
+            {**self.test_metric, "values": self.test_metric["values"][:rows]})
+
     def to_dict(self) -> dict:
         data = asdict(self)
         for optional in ("cycles", "test_metric"):

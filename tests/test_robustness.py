@@ -286,6 +286,34 @@ def test_simulate_failure_midway_writes_the_finished_epochs(tmp_path, capsys, mo
     assert results["configuration"]["bits"] == 8 and results["configuration"]["lanes"] == 4
 
 
+@pytest.mark.parametrize("command", ["golden", "simulate"])
+def test_a_stop_inside_the_epoch_record_keeps_only_whole_epochs(tmp_path, capsys, monkeypatch,
+                                                                command):
+    """A Ctrl-C can land between two appends of ``Trace.record``; the snapshot is still whole."""
+    calls = []
+
+    def stops_after_one_column(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # the start, epoch 1, then a stop inside epoch 2's record
+            self.subopt.append(0.5)
+            self.rel_subopt.append(0.5)
+            raise KeyboardInterrupt
+        original(self, *args, **kwargs)
+
+    original = Trace.record
+    monkeypatch.setattr(Trace, "record", stops_after_one_column)
+    out = tmp_path / "out"
+    small = GOLDEN_SMALL if command == "golden" else SIMULATE_SMALL
+    assert main([command, *small, "--out", str(out)]) == 130
+    assert "interrupted; wrote what was finished" in capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    if command == "golden":
+        sgd = results["solvers"]["sgd"]
+        assert len(sgd["rel_subopt"]) == len(sgd["dist"]) == len(sgd["saturations"]) == 2
+    else:
+        assert [epoch["epoch"] for epoch in results["epochs"]] == [1]
+        assert results["configuration"]["bits"] == 8
+
 def _interrupt(args, out, started_marker: str):
     """Run ``halp-hw ARGS`` in a subprocess, send it a real SIGINT once its progress shows
     ``started_marker``, and return (exit status, stderr, results.json)."""

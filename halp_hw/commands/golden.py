@@ -97,13 +97,12 @@ class _Run:
                 self.traces[key] = solver.run(self.problem, args.epochs, args.seed,
                                               on_epoch=on_epoch)
 
-    def findings(self) -> dict:
+    def findings(self, traces: dict) -> dict:
         """:func:`~halp_hw.golden.diagnosis.diagnose` of every trace (SVRG the reference)."""
         from halp_hw.golden.diagnosis import diagnose
 
-        reference = self.traces.get("svrg")
-        return {key: diagnose(trace, self.problem.d, reference)
-                for key, trace in self.traces.items()}
+        reference = traces.get("svrg")
+        return {key: diagnose(trace, self.problem.d, reference) for key, trace in traces.items()}
 
     def results(self) -> dict:
         """The content of ``results.json``: problem, shared settings, one trace per solver."""
@@ -117,7 +116,8 @@ class _Run:
             settings.update(step_size=halp.step_size,
                             epoch_length=halp.epoch_length or problem.n, mu=halp.mu,
                             lp_scale=self.solvers["lp_sgd"].format.scale)
-        findings = self.findings()
+        traces = {key: trace.completed() for key, trace in self.traces.items()}
+        findings = self.findings(traces)
         return {
             "problem": {
                 "name": problem.name, "source": self.source, "n": problem.n, "d": problem.d,
@@ -128,7 +128,7 @@ class _Run:
             "settings": settings,
             "solvers": {key: {**trace.to_dict(),
                               "diagnosis": [item.to_dict() for item in findings[key]]}
-                        for key, trace in self.traces.items()},
+                        for key, trace in traces.items()},
             "warnings": [item.message for items in findings.values() for item in items],
         }
 
@@ -176,7 +176,7 @@ def run(args) -> int:
     print(f"wrote {out / 'results.json'} and {out / 'convergence.png'}")
     for message in results["warnings"]:
         print(f"halp-hw golden: warning: {message}", file=sys.stderr)
-    diverged = [key for key, items in state.findings().items() if any_diverged(items)]
+    diverged = [key for key, items in state.findings(state.traces).items() if any_diverged(items)]
     if diverged:
         print(f"halp-hw golden: error: {', '.join(diverged)} diverged (see the warnings); "
               f"results in {out / 'results.json'}", file=sys.stderr)

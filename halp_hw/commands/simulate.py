@@ -68,7 +68,7 @@ def _partial_results(args, problem, config, run, hosts: list) -> dict:
     """What a stopped run finished: its settings and the epochs the host recorded."""
     import dataclasses
 
-    trace = hosts[0].trace if hosts else None
+    trace = hosts[0].trace.completed() if hosts else None
     epochs = [] if trace is None else [
         {"epoch": k, "rel_subopt": trace.rel_subopt[k], "subopt": trace.subopt[k],
          "dist": trace.dist[k], "scale": trace.scale[k], "saturations": trace.saturations[k],
