@@ -8,8 +8,10 @@ The compiled loops are in :mod:`halp_hw.golden.kernels`; ``NUMBA_DISABLE_JIT=1``
 plain Python.
 Also: scikit-learn's bundled data sets (:mod:`halp_hw.golden.datasets`), the fixed-point sigmoid
 (:mod:`halp_hw.golden.sigmoid`), the refusal of classifiers without a finite optimum
-(:mod:`halp_hw.golden.separability`), and the accuracy floor of quantized data
-(:mod:`halp_hw.golden.floor`).
+(:mod:`halp_hw.golden.separability`), the accuracy floor of quantized data
+(:mod:`halp_hw.golden.floor`), and the whole epoch on the accelerator
+(:mod:`halp_hw.golden.epoch`: the full-gradient pass of :mod:`halp_hw.golden.full_gradient`, the
+cycles of :mod:`halp_hw.golden.epoch_timing`).
 """
 
 from .data import load_dataset, paper_linreg, synthetic_logreg, synthetic_problem

@@ -20,7 +20,7 @@ from .hardware import quantize_data
 from .problems import Problem
 from .validation import check_int
 
-__all__ = ["MAX_FLOOR_DATA_BITS", "QuantizationFloor", "quantization_floor"]
+__all__ = ["MAX_FLOOR_DATA_BITS", "QuantizationFloor", "quantized_problem", "quantization_floor"]
 
 #: The widest data this computes a floor for: float64's significand (wider data round to X).
 MAX_FLOOR_DATA_BITS = 53
@@ -55,6 +55,13 @@ class QuantizationFloor:
                 "rel_subopt": self.rel_subopt, "subopt": self.subopt, "dist": self.dist}
 
 
+def quantized_problem(problem: Problem, data_bits: int) -> tuple[Problem, int]:
+    """The same problem on ``X`` quantized to ``data_bits`` bits (2..53), and the exponent."""
+    check_int("data_bits", data_bits, 2, MAX_FLOOR_DATA_BITS)
+    ints, exponent = quantize_data(problem.X, data_bits)
+    return type(problem)(ints * math.ldexp(1.0, exponent), problem.y, problem.l2), exponent
+
+
 def quantization_floor(problem: Problem, data_bits: int) -> QuantizationFloor:
     """The floor of ``problem``'s data quantized to ``data_bits`` bits (2..53).
 
@@ -62,9 +69,7 @@ def quantization_floor(problem: Problem, data_bits: int) -> QuantizationFloor:
     on the quantized data; its suboptimality is the problem's exact one
     (:meth:`halp_hw.golden.problems.Problem.suboptimality`).
     """
-    check_int("data_bits", data_bits, 2, MAX_FLOOR_DATA_BITS)
-    ints, exponent = quantize_data(problem.X, data_bits)
-    quantized = type(problem)(ints * math.ldexp(1.0, exponent), problem.y, problem.l2)
+    quantized, exponent = quantized_problem(problem, data_bits)
     w_quantized = quantized.optimum
     subopt = problem.suboptimality(w_quantized)
     base = problem.suboptimality(np.zeros(problem.d))

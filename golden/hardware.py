@@ -73,6 +73,12 @@ class HardwareConfig:
         Width of its unsigned output, all fraction bits, 4..24.
     sigmoid_table_bits : int
         log2 of the segments of its table, 1..sigmoid_in_bits - 2.
+    center_bits : int
+        Width of the on-chip center ``w~`` when the accelerator computes the full gradient,
+        16..48 (``halp_hw.golden.full_gradient``).
+    gradient_data_bits : int
+        Width of the data copy the full-gradient pass reads, 2..24, or 0 for the inner loop's
+        ``data_bits``.
 
     Attributes
     ----------
@@ -96,6 +102,8 @@ class HardwareConfig:
     sigmoid_in_frac: int = 11
     sigmoid_out_bits: int = 16
     sigmoid_table_bits: int = 8
+    center_bits: int = 32
+    gradient_data_bits: int = 0
 
     def __post_init__(self):
         check_int("bits", self.bits, 2, 16)
@@ -108,6 +116,9 @@ class HardwareConfig:
         check_int("sigmoid_out_bits", self.sigmoid_out_bits, 4, 24)
         check_int("sigmoid_table_bits", self.sigmoid_table_bits, 1, self.sigmoid_in_bits - 2)
         check_int("n_max", self.n_max, 1, 1 << 24)
+        check_int("center_bits", self.center_bits, 16, 48)
+        if self.gradient_data_bits != 0:
+            check_int("gradient_data_bits", self.gradient_data_bits, 2, 24)
 
     # -- derived widths ------------------------------------------------------------------
     @property
@@ -305,6 +316,10 @@ class HardwareRun:
     ``order`` is where the sample indices come from (``halp_hw.golden.memory.SAMPLE_ORDERS``):
     the on-chip xorshift32 stream, or a host-given permutation per epoch
     (:func:`halp_hw.golden.memory.host_sample_order` of ``seed``) read from memory.
+    ``full_gradient`` is who computes each epoch's full gradient, scale and center: ``host``
+    (float64, :class:`HalpHost`) or ``accelerator`` (:mod:`halp_hw.golden.epoch`), which also
+    takes ``center_exponent``, the LSB exponent of the on-chip center (None: the default of
+    :func:`halp_hw.golden.full_gradient.default_center_exponent`).
     """
 
     step_size: float
@@ -313,6 +328,8 @@ class HardwareRun:
     epochs: int
     seed: int = 0
     order: str = "xorshift"
+    full_gradient: str = "host"
+    center_exponent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,10 @@ def check_hardware_run(problem, config, run, source: str, *, step_given: bool) -
             raise
         raise HalpInputError(f"the default step size of {source}: {error}; give --step-size "
                              "or rescale the data") from None
+    if run.full_gradient == "accelerator":
+        from halp_hw.golden.epoch import make_host
+
+        make_host(problem, config, run)  # the pass's widths, constants and target words fit
     radius = float(np.linalg.norm(problem.full_gradient(np.zeros(problem.d)))) / run.mu
     if radius == 0:
         return

@@ -31,6 +31,25 @@ def memory_from_args(args) -> MemoryTiming:
                         burst_bytes=args.mem_burst_bytes)
 
 
+def add_full_gradient_options(parser) -> None:
+    """Add who computes the full gradient, and the widths of the epoch on chip."""
+    from halp_hw.golden.epoch import FULL_GRADIENT_SOURCES
+
+    parser.add_argument("--full-gradient", choices=FULL_GRADIENT_SOURCES, default="host",
+                        help="who computes each epoch's full gradient, scale and center: the "
+                             "float64 host (default) or the accelerator (a pass over the "
+                             "quantized data, the center on chip; docs/numeric-contract.md)")
+    parser.add_argument("--gradient-data-bits", type=int, default=_BUILD.gradient_data_bits,
+                        metavar="BITS",
+                        help="width of the data copy the accelerator's full-gradient pass "
+                             "reads, 2..24 (default 0: the inner loop's --data-bits)")
+    parser.add_argument("--center-bits", type=int, default=_BUILD.center_bits, metavar="BITS",
+                        help=f"width of the on-chip center (default {_BUILD.center_bits})")
+    parser.add_argument("--center-exponent", type=int, metavar="E",
+                        help="LSB exponent of the on-chip center (default: its range covers "
+                             "4 max|w*| and the targets fit)")
+
+
 def add_run_options(parser, *, lanes: int, epochs: int) -> None:
     """Add the build (bits, lanes, ...) and hyperparameter (T, alpha, mu) options."""
     parser.add_argument("--problem", choices=("linreg",), default="linreg",
@@ -55,6 +74,7 @@ def add_run_options(parser, *, lanes: int, epochs: int) -> None:
                         help="sample order: the on-chip xorshift32 stream (default) or a "
                              "host-given permutation per epoch read from memory")
     add_memory_options(parser)
+    add_full_gradient_options(parser)
     parser.add_argument("--mu", type=float,
                         help="HALP's strong-convexity parameter (default from the Hessian at "
                              "the optimum, as `halp-hw golden`)")
@@ -70,7 +90,9 @@ def run_from_args(args, problem):
     from halp_hw.golden.defaults import default_epoch_length, default_mu, default_step_size
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
-                            lanes=args.lanes, d_max=problem.d, n_max=problem.n)
+                            lanes=args.lanes, d_max=problem.d, n_max=problem.n,
+                            center_bits=args.center_bits,
+                            gradient_data_bits=args.gradient_data_bits)
     step_size = args.step_size
     if step_size is None:
         exponent = quantize_data(problem.X, config.data_bits)[1]
@@ -79,5 +101,6 @@ def run_from_args(args, problem):
         step_size=step_size, mu=default_mu(problem, config.bits) if args.mu is None else args.mu,
         epoch_length=(default_epoch_length(problem, step_size) if args.epoch_length is None
                       else args.epoch_length),
-        epochs=args.epochs, seed=args.seed, order=args.order)
+        epochs=args.epochs, seed=args.seed, order=args.order, full_gradient=args.full_gradient,
+        center_exponent=args.center_exponent)
     return config, run

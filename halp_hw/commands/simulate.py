@@ -119,6 +119,22 @@ def handle(args) -> int:
     return 0
 
 
+def _print_accuracy(accuracy: dict) -> None:
+    if "floor" in accuracy:
+        floor = accuracy["floor"]
+        print(f"  floor of {floor['data_bits']}-bit data (the full gradient's): rel_subopt "
+              f"{floor['rel_subopt']:.3g}; final {accuracy['final_rel_subopt']:.3g} = "
+              f"{accuracy['final_over_floor']:.3g}x the floor; on the quantized problem "
+              f"{accuracy['quantized_problem_final_rel_subopt']:.3g}")
+    for target, reach in accuracy["time_to_rel_subopt"].items():
+        accelerator, cpu = reach["accelerator_seconds"], reach["compiled_float32_seconds"]
+        print(f"  to rel_subopt {target}: accelerator "
+              + ("not reached" if accelerator is None else f"{accelerator * 1e3:.3g} ms")
+              + ", compiled float32 SVRG "
+              + ("not reached" if cpu is None else f"{cpu * 1e3:.3g} ms")
+              + ("" if reach["speedup"] is None else f"; modeled speedup {reach['speedup']:.3g}x"))
+
+
 def _print_summary(results: dict, paths) -> None:
     config, totals = results["configuration"], results["totals"]
     model, base = results["performance"], results["baseline"]
@@ -136,12 +152,19 @@ def _print_summary(results: dict, paths) -> None:
           f"{bounds['index']}; memory: latency {memory['latency']}, "
           f"{memory['bytes_per_cycle']} B/cycle); {totals['cycles']} counted, model "
           f"{model['cycles_total']}; MAC utilization {model['mac_utilization']:.1%}")
+    if model["epoch_phases"] is None:
+        host_work = (f" + host per-epoch work {model['host_seconds'] * 1e3:.3g} ms "
+                     f"({model['host_seconds_per_epoch'] * 1e3:.3g} ms x {config['epochs']})")
+    else:
+        phases = model["epoch_phases"]
+        host_work = (f" (whole epoch on chip: {model['cycles_per_epoch']} cycles = pass "
+                     f"{phases['full_gradient']} + finish {phases['finish']} + inner "
+                     f"{phases['inner']} + update {phases['update']})")
     print(f"  at {model['clock_mhz']:g} MHz ({config['clock_source']}): "
           f"{model['inner_steps_per_second']:.3g} inner steps/s, accelerator "
-          f"{model['modeled_seconds'] * 1e3:.3g} ms + host per-epoch work "
-          f"{model['host_seconds'] * 1e3:.3g} ms ({model['host_seconds_per_epoch'] * 1e3:.3g} ms "
-          f"x {config['epochs']}); host data load {model['host_load_seconds'] * 1e3:.3g} ms "
-          "(once, not in the modeled time)")
+          f"{model['modeled_seconds'] * 1e3:.3g} ms{host_work}; host data load "
+          f"{model['host_load_seconds'] * 1e3:.3g} ms (once, not in the modeled time)")
+    _print_accuracy(results["accuracy"])
     if base["speedup_over_float64_run"] is None:
         speedup = "no speedup: the run diverged"
     else:

@@ -106,6 +106,10 @@ def handle(args) -> int:
     check_hardware_size(problem.n, problem.d)
     memory = memory_from_args(args)
     config, run = run_from_args(args, problem)
+    if run.full_gradient == "accelerator":
+        raise HalpInputError("--full-gradient accelerator cannot be verified yet: the RTL has "
+                             "no full-gradient pass (the golden model and simulate --backend "
+                             "model have it)")
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
     if not args.quiet:
         print(f"{problem.name} on {source}", file=sys.stderr)

@@ -23,12 +23,21 @@ from halp_hw.golden.problems import LeastSquares
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 __all__ = ["BASELINE_DTYPES", "BASELINE_LOOPS", "REPORTED_TARGETS", "BaselineRun",
-           "svrg_baseline"]
+           "seconds_to_reach", "svrg_baseline"]
 
 #: The precisions the baseline runs in, by name.
 BASELINE_DTYPES = {"float64": np.float64, "float32": np.float32}
 #: The ``rel_subopt`` levels whose time :meth:`BaselineRun.to_dict` reports.
 REPORTED_TARGETS = (1e-6, 1e-10)
+
+
+def seconds_to_reach(rel_subopt, epoch_seconds, target: float) -> float | None:
+    """The time at the first epoch end with ``rel_subopt <= target`` (lists from epoch 0), or
+    None if none is."""
+    for rel, seconds in zip(rel_subopt, epoch_seconds):
+        if rel <= target:
+            return seconds
+    return None
 
 
 @dataclass(frozen=True)
@@ -65,10 +74,7 @@ class BaselineRun:
 
     def seconds_to_reach(self, target: float) -> float | None:
         """Wall time until the first center with ``rel_subopt <= target``; None if none is."""
-        for rel, seconds in zip(self.rel_subopt, self.epoch_seconds):
-            if rel <= target:
-                return seconds
-        return None
+        return seconds_to_reach(self.rel_subopt, self.epoch_seconds, target)
 
     def to_dict(self) -> dict:
         return {"dtype": self.dtype, "loop": self.loop, "seconds": self.seconds,

@@ -13,6 +13,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from halp_hw.golden import epoch_timing
+from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.memory import MemoryTiming, step_cost
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
@@ -138,7 +140,8 @@ def clock_from_synth(path) -> float:
 
 def performance_report(config: HardwareConfig, d: int, epoch_length: int, epochs: int,
                        clock_mhz: float, memory: MemoryTiming | None = None,
-                       order: str = "xorshift") -> dict:
+                       order: str = "xorshift", *, n: int | None = None,
+                       full_gradient: str = "host") -> dict:
     """Everything the model predicts for one run, as a JSON-ready dict.
 
     Parameters
@@ -155,15 +158,36 @@ def performance_report(config: HardwareConfig, d: int, epoch_length: int, epochs
         The off-chip memory (default ``MemoryTiming()``).
     order : str
         The sample order, ``xorshift`` or ``host``.
+    n : int, optional
+        Samples of the problem; needed with ``full_gradient="accelerator"``.
+    full_gradient : str
+        ``host`` (an epoch is its run command) or ``accelerator`` (an epoch is also the
+        full-gradient pass, its finish and the center update:
+        :func:`halp_hw.golden.epoch_timing.epoch_cost`).
     """
     clock_hz = check_positive("clock (MHz)", clock_mhz) * 1e6
     memory = _memory(memory)
     cost = step_cost(config, memory, d, order)
     step = cost.cycles
-    total = run_cycles(config, d, epoch_length, epochs, memory, order)
+    per_epoch = epoch_cycles(config, d, epoch_length, memory, order)
+    phases, pass_bytes_per_epoch = None, 0.0
+    if full_gradient == "accelerator":
+        check_int("n (samples)", n, 1)
+        phases = epoch_timing.epoch_cost(config, memory, n, d, epoch_length, order)
+        per_epoch, pass_bytes_per_epoch = phases.cycles, epoch_timing.pass_bytes(config, n, d)
+    total = epochs * per_epoch
     bandwidth = read_bandwidth(config, d, memory, order)
     offchip = offchip_bytes_per_step(config, d, order)
+    epoch_bytes = epoch_length * offchip + pass_bytes_per_epoch
     return {
+        "full_gradient": full_gradient,
+        "epoch_phases": None if phases is None else dataclasses.asdict(phases),
+        "pass_widths": None if phases is None else dataclasses.asdict(PassWidths.of(config)),
+        "epoch_memory_bits": (None if phases is None else
+                              {"center": config.d_max * config.center_bits,
+                               "accumulators": config.d_max * PassWidths.of(config).acc_width}),
+        "pass_offchip_bytes_per_epoch": pass_bytes_per_epoch,
+        "offchip_bytes_per_epoch": epoch_bytes,
         "clock_mhz": clock_mhz,
         "memory": dataclasses.asdict(memory),
         "sample_order": order,
@@ -172,7 +196,7 @@ def performance_report(config: HardwareConfig, d: int, epoch_length: int, epochs
         "cycles_per_inner_step": step,
         "step_bounds": dataclasses.asdict(cost),
         "bound": cost.bound,
-        "cycles_per_epoch": epoch_cycles(config, d, epoch_length, memory, order),
+        "cycles_per_epoch": per_epoch,
         "cycles_total": total,
         "modeled_seconds": total / clock_hz,
         "inner_steps_per_second": clock_hz / step,

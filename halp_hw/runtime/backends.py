@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from halp_hw.golden.epoch import make_host
 from halp_hw.golden.hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import Problem
@@ -51,7 +52,8 @@ class HostLoopRecord:
     host_seconds : float
         Wall time of the host's per-epoch float64 work (full gradient, scale, ``G``).
     run_seconds : float
-        Wall time of the run commands: the simulation of the inner loops alone.
+        Wall time of the run commands (and, with the full gradient on the accelerator, its
+        FULL_GRADIENT and UPDATE commands): the simulation alone.
     run_cpu_seconds : float
         CPU time of the process that simulates (``time.process_time``) during the run
         commands: the simulation's cost independent of what else the machine runs.
@@ -104,26 +106,38 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
 
     ``accelerator`` has async ``load_gradient(grad_ints)``, ``recenter(exponent)``,
     ``run(steps)``, ``read_z()`` and ``counters() -> (saturations, cycles)`` (counted since
-    reset); its data, step mantissa and seed are loaded already. ``on_epoch(k)`` is called after
-    each epoch.
+    reset); its data, step mantissa and seed are loaded already. With the full gradient on the
+    accelerator (``host.begin_epoch()`` returns None) it also has ``full_gradient()``,
+    ``update_center()`` and ``read_center() -> (center ints, exponent)``, and the gradient load
+    and recenter are its own. ``on_epoch(k)`` is called after each epoch.
     """
     host.problem.optimum  # solved once for the trace's suboptimality: reporting, not host work
     z_per_epoch, host_seconds, run_seconds, run_cpu_seconds = [], 0.0, 0.0, 0.0
     for epoch in range(1, host.run.epochs + 1):
         start = time.perf_counter()
-        inputs = host.begin_epoch()
+        inputs = host.begin_epoch()  # None: the accelerator computes the full gradient
         host_seconds += time.perf_counter() - start
         saturations, cycles = await accelerator.counters()
-        await accelerator.load_gradient(inputs.grad_ints)
-        await accelerator.recenter(inputs.exponent)
+        if inputs is not None:
+            await accelerator.load_gradient(inputs.grad_ints)
+            await accelerator.recenter(inputs.exponent)
         start, cpu_start = time.perf_counter(), time.process_time()
+        if inputs is None:
+            await accelerator.full_gradient()
         await accelerator.run(host.run.epoch_length)
+        if inputs is None:
+            await accelerator.update_center()
         run_seconds += time.perf_counter() - start
         run_cpu_seconds += time.process_time() - cpu_start
         z = await accelerator.read_z()
         saturations_after, cycles_after = await accelerator.counters()
-        host.end_epoch(np.array(z, dtype=np.int64), saturations_after - saturations,
-                       cycles_after - cycles)
+        if inputs is None:
+            center, exponent = await accelerator.read_center()
+            host.end_epoch_on_chip(center, exponent, saturations_after - saturations,
+                                   cycles_after - cycles)
+        else:
+            host.end_epoch(np.array(z, dtype=np.int64), saturations_after - saturations,
+                           cycles_after - cycles)
         z_per_epoch.append([int(value) for value in z])
         if on_epoch is not None:
             on_epoch(epoch)
@@ -157,6 +171,15 @@ class ModelAccelerator:
 
     async def counters(self) -> tuple[int, int]:
         return self.model.saturations, self.model.cycles
+
+    async def full_gradient(self) -> None:
+        self.model.full_gradient()
+
+    async def update_center(self) -> None:
+        self.model.update_center()
+
+    async def read_center(self) -> tuple[list, int]:
+        return self.model.center.tolist(), self.model.exponent
 
 
 
@@ -316,8 +339,11 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
         reason = simulator_unavailable_reason(backend)
         if reason is not None:
             raise HalpInputError(f"backend {backend} cannot run on this machine: {reason}")
+    if run.full_gradient == "accelerator" and backend != "model":
+        raise HalpInputError(f"--full-gradient accelerator runs on the model backend only, not "
+                             f"{backend}: the RTL has no full-gradient pass yet")
     start = time.perf_counter()
-    host = HalpHost(problem, config, run, memory)
+    host = make_host(problem, config, run, memory)
     host_load_seconds = time.perf_counter() - start
     if on_host is not None:
         on_host(host)

@@ -14,6 +14,7 @@ from halp_hw.golden.problems import Problem
 from halp_hw.models import perf
 from halp_hw.models.baseline import BASELINE_DTYPES, BASELINE_LOOPS, svrg_baseline
 
+from .accuracy import accuracy_report
 from .backends import run_backend
 
 __all__ = ["SimulationOutcome", "simulate", "write_report"]
@@ -63,14 +64,26 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         Where the clock came from (recorded in the report).
     """
     memory = MemoryTiming() if memory is None else memory
+    hosts = []
+
+    def keep_host(host):
+        hosts.append(host)
+        if on_host is not None:
+            on_host(host)
+
     accelerator = run_backend(backend, problem, config, run, memory=memory, work_dir=work_dir,
-                              on_host=on_host)
+                              on_host=keep_host)
     trace = accelerator.trace
     model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz,
-                                    memory, run.order)
+                                    memory, run.order, n=problem.n,
+                                    full_gradient=run.full_gradient)
     counted = sum(trace.cycles)
     loop = accelerator.loop
-    modeled_run_seconds = model["modeled_seconds"] + loop.host_seconds
+    # with the full gradient on chip the host does no per-epoch work: the end-to-end time is
+    # the accelerator's cycles alone
+    on_chip = run.full_gradient == "accelerator"
+    host_per_epoch = 0.0 if on_chip else loop.host_seconds / run.epochs
+    modeled_run_seconds = model["modeled_seconds"] + host_per_epoch * run.epochs
     inner_steps = run.epochs * run.epoch_length
     baselines = {(kind, dtype): svrg_baseline(problem, dtype=dtype, step_size=run.step_size,
                                               epoch_length=run.epoch_length, epochs=run.epochs,
@@ -91,11 +104,15 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         "configuration": {
             "problem": problem.name, "n": problem.n, "d": problem.d, "backend": backend,
             "epochs": run.epochs, "epoch_length": run.epoch_length, "step_size": run.step_size,
-            "mu": run.mu, "seed": run.seed, "sample_order": run.order, "bits": config.bits, "data_bits": config.data_bits,
+            "mu": run.mu, "seed": run.seed, "sample_order": run.order,
+            "full_gradient": run.full_gradient, "bits": config.bits,
+            "data_bits": config.data_bits, "gradient_data_bits": config.gradient_data_bits,
+            "center_bits": config.center_bits,
             "frac_bits": config.frac_bits, "lanes": config.lanes, "n_max": config.n_max,
             "d_max": config.d_max, "clock_mhz": clock_mhz, "clock_source": clock_source,
             "data_exponent": trace.hyperparameters["data_exponent"],
             "step_mantissa": trace.hyperparameters["step_mantissa"],
+            "center_exponent": trace.hyperparameters.get("center_exponent"),
         },
         "cycles_per_inner_step": model["cycles_per_inner_step"],
         "bound": model["bound"],
@@ -140,6 +157,11 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
                                                   baselines["compiled", "float32"].seconds
                                                   / modeled_run_seconds),
         },
+        "accuracy": accuracy_report(
+            problem, trace, hosts[0].center,
+            data_bits=(config.gradient_data_bits or config.data_bits) if on_chip else None,
+            clock_mhz=clock_mhz, host_seconds_per_epoch=host_per_epoch,
+            baseline=baselines["compiled", "float32"]),
         "references": {key: ref.rel_subopt for key, ref in references.items()},
         "diagnosis": [finding.to_dict() for finding in findings],
         "diverged": diverged,

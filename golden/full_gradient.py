@@ -1,0 +1,288 @@
+"""The full-gradient pass on the accelerator, in integers: the arithmetic of the epoch on chip.
+
+``docs/numeric-contract.md`` ("The epoch on the accelerator") is the prose of this file. With the
+pass's data ``xg`` (``gradient_data_bits``-bit ints, ``X_q = xg * 2**exg``), the targets ``yq``
+(LSB ``2**(exg + ec)``) and the center ``wc`` (``center_bits``-bit ints, ``w~ = wc * 2**ec``):
+
+    r_i  = sum_j xg_ij wc_j - yq_i                                  exact
+    acc_j = sum_i xg_ij r_i                                          exact (acc_width bits)
+    t_j  = acc_j + rshift(wc_j * LAMBDA.m, -LAMBDA.e)                 N g_j in LSBs 2**(2 exg + ec)
+    Q    = sum_j t_j**2                                              exact
+    e    = smallest e with Q <= K.m * 2**(K.e + 2 e)                 leading ones + one compare
+    G_j  = clamp(rshift(t_j * A.m, -(A.e + 2 exg + ec + F - e)), grad_width)
+    wc_j <- clamp(wc_j + rshift(z_j, ec - e), center_bits)           end of the epoch
+
+``rshift(v, s)`` is ``v << -s`` for ``s <= 0`` and ``(v + 2**(s-1)) >> s`` (nearest, ties up)
+for ``s > 0``. The host programs the constants once, at load: ``LAMBDA ~ N lambda 2**-(2 exg)``,
+``A ~ alpha / N`` (nearest) and ``K ~ (mu N (2**(b-1) - 1) 2**-(2 exg + ec))**2`` (rounded
+down, so the grid is never finer than the host's rule), each a ``CONSTANT_BITS``-bit mantissa and
+an exponent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .fixedpoint import covering_exponent, int_range
+from .validation import HalpInputError
+
+__all__ = ["CONSTANT_BITS", "SCALE_EXPONENT_BITS", "CENTER_HEADROOM", "Constant",
+           "PassWidths", "rshift", "quantize_targets", "default_center_exponent",
+           "pass_accumulators", "scale_exponent", "PassConstants", "EpochGradient",
+           "finish_gradient", "update_center"]
+
+#: Bits of the mantissa of every host-given constant (lambda, alpha / N, the scale bound K).
+CONSTANT_BITS = 32
+#: Width of the signed scale-exponent register (``halp_hw.hdl.centering.EXPONENT_BITS``).
+SCALE_EXPONENT_BITS = 8
+#: The default center range covers this multiple of ``max |w*|`` (room for the iterates).
+CENTER_HEADROOM = 4.0
+#: Bits of the low limb of the compiled loop's exact accumulators.
+_LIMB = 32
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A host-given constant ``mantissa * 2**exponent``, mantissa in ``[2**31, 2**32)`` or 0."""
+
+    mantissa: int
+    exponent: int
+
+    @classmethod
+    def of(cls, value: float, round_down: bool = False) -> "Constant":
+        """The constant nearest ``value`` (or the largest not above it) that the chip holds."""
+        if not (math.isfinite(value) and value >= 0):
+            raise HalpInputError(f"a full-gradient constant must be finite and >= 0, not {value}")
+        if value == 0:
+            return cls(0, 0)
+        exponent = math.frexp(value)[1] - CONSTANT_BITS
+        scaled = math.ldexp(value, -exponent)
+        mantissa = math.floor(scaled) if round_down else math.floor(scaled + 0.5)
+        if mantissa >> CONSTANT_BITS:
+            mantissa, exponent = mantissa >> 1, exponent + 1
+        return cls(mantissa, exponent)
+
+    @property
+    def value(self) -> float:
+        return math.ldexp(self.mantissa, self.exponent)
+
+
+def rshift(value: int, shift: int) -> int:
+    """``value * 2**-shift`` rounded to nearest, ties up; exact for ``shift <= 0``."""
+    if shift <= 0:
+        return value << -shift
+    return (value + (1 << (shift - 1))) >> shift
+
+
+def _clamp(value: int, bits: int) -> tuple[int, bool]:
+    low, high = int_range(bits)
+    return min(max(value, low), high), not low <= value <= high
+
+
+@dataclass(frozen=True)
+class PassWidths:
+    """The widths of the full-gradient pass of one build (a ``HardwareConfig``).
+
+    Attributes
+    ----------
+    data_bits : int
+        Width of the data the pass reads (``gradient_data_bits``, or the inner loop's).
+    dot_width : int
+        Width of ``x_i . wc`` and of the stored target ``yq_i``: exact for any ``d <= d_max``.
+    residual_width : int
+        Width of ``r_i``.
+    acc_width : int
+        Width of the accumulators ``acc_j``: exact for any ``n <= n_max``.
+    word_bits : int
+        A memory word of the pass's region: ``lanes`` values of ``data_bits``.
+    target_words : int
+        Words that hold one target after its row.
+    """
+
+    data_bits: int
+    dot_width: int
+    residual_width: int
+    acc_width: int
+    word_bits: int
+    target_words: int
+
+    @classmethod
+    def of(cls, config) -> "PassWidths":
+        bits = config.gradient_data_bits or config.data_bits
+        dot = bits + config.center_bits - 1 + config.d_max.bit_length()
+        acc = bits + dot + config.n_max.bit_length()
+        word = config.lanes * bits
+        widths = cls(bits, dot, dot + 1, acc, word, -(-dot // word))
+        # the compiled loop keeps r in int64 and acc in two int64 limbs (low limb 32 bits)
+        if widths.residual_width > 62 or widths.acc_width > 62 + _LIMB:
+            raise HalpInputError(
+                f"the full-gradient pass of this build needs a {widths.residual_width}-bit "
+                f"residual and {acc}-bit accumulators (at most 62 and {62 + _LIMB}): lower "
+                f"center_bits ({config.center_bits}), gradient_data_bits ({bits}), d_max or n_max")
+        return widths
+
+    def row_words(self, beats: int) -> int:
+        """Words of one row of the pass's region: its ``beats`` data words and its target."""
+        return beats + self.target_words
+
+
+def quantize_targets(y: np.ndarray, exponent: int, width: int) -> np.ndarray:
+    """``yq = nearest(y * 2**-exponent)`` (ties up) as ``width``-bit ints; refuses to clamp."""
+    scaled = np.floor(np.ldexp(np.asarray(y, dtype=np.float64), -exponent) + 0.5)
+    low, high = int_range(width)
+    if scaled.min() < low or scaled.max() > high:
+        raise HalpInputError(
+            f"the targets y (max |y| {np.max(np.abs(y)):.3g}) do not fit the {width}-bit target "
+            f"word at LSB 2**{exponent}: raise center_exponent or center_bits")
+    return scaled.astype(np.int64)
+
+
+def default_center_exponent(problem, config, pass_exponent: int) -> int:
+    """The LSB exponent ``ec`` of the center: its range covers ``CENTER_HEADROOM * max|w*|``
+    and the targets fit the target word (``pass_exponent`` is the pass data's ``exg``)."""
+    widths = PassWidths.of(config)
+    peak = float(np.max(np.abs(problem.optimum)))
+    exponent = covering_exponent(CENTER_HEADROOM * peak, config.center_bits) if peak > 0 else 0
+    y_peak = float(np.max(np.abs(problem.y)))
+    if y_peak > 0:  # yq = y * 2**-(exg + ec) must fit dot_width bits
+        exponent = max(exponent, covering_exponent(y_peak, widths.dot_width) - pass_exponent)
+    return exponent
+
+
+@numba.njit(cache=True)
+def _pass_loop(x, targets, center, high, low):
+    """``acc_j = sum_i x_ij (x_i . center - targets_i)`` exactly, as ``high * 2**32 + low``."""
+    mask = (1 << 32) - 1
+    n, d = x.shape
+    for i in range(n):
+        residual = -targets[i]
+        for j in range(d):
+            residual += x[i, j] * center[j]
+        residual_high = residual >> 32
+        residual_low = residual & mask
+        for j in range(d):
+            low[j] += x[i, j] * residual_low
+            high[j] += x[i, j] * residual_high + (low[j] >> 32)
+            low[j] &= mask
+
+
+def pass_accumulators(x: np.ndarray, targets: np.ndarray, center: np.ndarray) -> list:
+    """The pass over all rows: the exact accumulators ``acc_j`` as Python ints."""
+    d = x.shape[1]
+    high, low = np.zeros(d, dtype=np.int64), np.zeros(d, dtype=np.int64)
+    _pass_loop(np.ascontiguousarray(x, dtype=np.int64), np.ascontiguousarray(targets),
+               np.ascontiguousarray(center, dtype=np.int64), high, low)
+    return [(int(h) << _LIMB) + int(v) for h, v in zip(high, low)]
+
+
+def scale_exponent(sum_of_squares: int, bound: Constant, previous: int) -> int:
+    """The smallest ``e`` with ``Q <= K.m * 2**(K.e + 2 e)``, clamped to the exponent register.
+
+    With ``p = bit_length(Q)`` and ``q = bit_length(K.m)``, every ``e`` with
+    ``2 e <= p - q - K.e - 1`` fails and every one with ``2 e >= p - q - K.e + 1`` holds, so the
+    chip starts at ``e0 = ceil((p - q - K.e) / 2)`` and compares once. ``Q = 0`` keeps
+    ``previous``.
+    """
+    if sum_of_squares == 0:
+        return previous
+    if bound.mantissa == 0:
+        raise HalpInputError("the scale bound K (from mu) is zero")
+    excess = sum_of_squares.bit_length() - bound.mantissa.bit_length() - bound.exponent
+    exponent = -(-excess // 2)
+    shift = bound.exponent + 2 * exponent
+    holds = (sum_of_squares <= bound.mantissa << shift if shift >= 0
+             else sum_of_squares << -shift <= bound.mantissa)
+    if not holds:
+        exponent += 1
+    low, high = int_range(SCALE_EXPONENT_BITS)
+    return min(max(exponent, low), high)
+
+
+@dataclass(frozen=True)
+class PassConstants:
+    """What the host programs once for the epoch on chip.
+
+    Attributes
+    ----------
+    data_exponent : int
+        ``exg`` of the pass's data.
+    center_exponent : int
+        ``ec``: ``w~ = wc * 2**ec``.
+    l2 : Constant
+        ``N lambda 2**-(2 exg)``.
+    step : Constant
+        ``alpha / N``.
+    bound : Constant
+        ``K = (mu N (2**(b-1) - 1) 2**-(2 exg + ec))**2``, rounded down.
+    """
+
+    data_exponent: int
+    center_exponent: int
+    l2: Constant
+    step: Constant
+    bound: Constant
+
+    @classmethod
+    def program(cls, *, n: int, l2: float, step_size: float, mu: float, bits: int,
+                data_exponent: int, center_exponent: int) -> "PassConstants":
+        unit = 2 * data_exponent + center_exponent
+        radius = mu * n * int_range(bits)[1]
+        return cls(data_exponent, center_exponent,
+                   Constant.of(math.ldexp(n * l2, -2 * data_exponent)),
+                   Constant.of(step_size / n),
+                   Constant.of(math.ldexp(radius, -unit) ** 2, round_down=True))
+
+
+@dataclass(frozen=True)
+class EpochGradient:
+    """The chip's per-epoch result of the pass.
+
+    Attributes
+    ----------
+    exponent : int
+        The new scale exponent ``e``.
+    grad_ints : numpy.ndarray of int64
+        ``G``, ``grad_width``-bit.
+    grad_saturated : int
+        Clamps of ``G``.
+    sum_of_squares : int
+        ``Q``.
+    """
+
+    exponent: int
+    grad_ints: np.ndarray
+    grad_saturated: int
+    sum_of_squares: int
+
+
+def finish_gradient(accumulators: list, center: np.ndarray, constants: PassConstants,
+                    config, previous_exponent: int) -> EpochGradient:
+    """``t``, ``Q``, the scale exponent and ``G`` from the pass's accumulators."""
+    terms = [acc + rshift(int(w) * constants.l2.mantissa, -constants.l2.exponent)
+             for acc, w in zip(accumulators, center)]
+    squares = sum(t * t for t in terms)
+    exponent = scale_exponent(squares, constants.bound, previous_exponent)
+    shift = -(constants.step.exponent + 2 * constants.data_exponent
+              + constants.center_exponent + config.frac_bits - exponent)
+    grad, saturated = [], 0
+    for t in terms:
+        value, clamped = _clamp(rshift(t * constants.step.mantissa, shift), config.grad_width)
+        grad.append(value)
+        saturated += clamped
+    return EpochGradient(exponent, np.array(grad, dtype=np.int64), saturated, squares)
+
+
+def update_center(center: np.ndarray, z: np.ndarray, exponent: int, center_exponent: int,
+                  center_bits: int) -> tuple[np.ndarray, int]:
+    """``wc_j <- clamp(wc_j + rshift(z_j, ec - e), center_bits)``; returns it and the clamps."""
+    updated, saturated = [], 0
+    for w, offset in zip(center, z):
+        value, clamped = _clamp(int(w) + rshift(int(offset), center_exponent - exponent),
+                                center_bits)
+        updated.append(value)
+        saturated += clamped
+    return np.array(updated, dtype=np.int64), saturated
