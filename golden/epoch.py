@@ -116,6 +116,7 @@ class OnChipEpochHost(HalpHost):
         self.constants = PassConstants.program(
             n=problem.n, l2=problem.l2, step_size=self.step_size, mu=self.mu, bits=config.bits,
             data_exponent=pass_exponent, center_exponent=center_exponent)
+        self.constants.check_l2_term(widths, config.center_bits)
         self.trace.hyperparameters.update({
             "full_gradient": "accelerator", "gradient_data_bits": widths.data_bits,
             "gradient_data_exponent": pass_exponent, "center_bits": config.center_bits,

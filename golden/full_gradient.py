@@ -30,13 +30,15 @@ import numpy as np
 from .fixedpoint import covering_exponent, int_range
 from .validation import HalpInputError
 
-__all__ = ["CONSTANT_BITS", "SCALE_EXPONENT_BITS", "CENTER_HEADROOM", "Constant",
+__all__ = ["CONSTANT_BITS", "CONSTANT_EXPONENT_BITS", "SCALE_EXPONENT_BITS", "CENTER_HEADROOM", "Constant",
            "PassWidths", "rshift", "quantize_targets", "default_center_exponent",
            "pass_accumulators", "scale_exponent", "PassConstants", "EpochGradient",
            "finish_gradient", "update_center"]
 
 #: Bits of the mantissa of every host-given constant (lambda, alpha / N, the scale bound K).
 CONSTANT_BITS = 32
+#: Width of the signed exponent of a host-given constant.
+CONSTANT_EXPONENT_BITS = 10
 #: Width of the signed scale-exponent register (``halp_hw.hdl.centering.EXPONENT_BITS``).
 SCALE_EXPONENT_BITS = 8
 #: The default center range covers this multiple of ``max |w*|`` (room for the iterates).
@@ -53,10 +55,10 @@ class Constant:
     exponent: int
 
     @classmethod
-    def of(cls, value: float, round_down: bool = False) -> "Constant":
+    def of(cls, value: float, round_down: bool = False, name: str = "constant") -> "Constant":
         """The constant nearest ``value`` (or the largest not above it) that the chip holds."""
         if not (math.isfinite(value) and value >= 0):
-            raise HalpInputError(f"a full-gradient constant must be finite and >= 0, not {value}")
+            raise HalpInputError(f"the full-gradient {name} must be finite and >= 0, not {value}")
         if value == 0:
             return cls(0, 0)
         exponent = math.frexp(value)[1] - CONSTANT_BITS
@@ -64,6 +66,12 @@ class Constant:
         mantissa = math.floor(scaled) if round_down else math.floor(scaled + 0.5)
         if mantissa >> CONSTANT_BITS:
             mantissa, exponent = mantissa >> 1, exponent + 1
+        low, high = int_range(CONSTANT_EXPONENT_BITS)
+        if not low <= exponent <= high:
+            raise HalpInputError(
+                f"the full-gradient {name} {value:.3g} needs the exponent {exponent}, outside "
+                f"the {CONSTANT_EXPONENT_BITS}-bit range {low}..{high}: rescale the data or "
+                "change center_exponent")
         return cls(mantissa, exponent)
 
     @property
@@ -101,6 +109,8 @@ class PassWidths:
         A memory word of the pass's region: ``lanes`` values of ``data_bits``.
     target_words : int
         Words that hold one target after its row.
+    sum_of_squares_width : int
+        Width of the unsigned ``Q``.
     """
 
     data_bits: int
@@ -109,6 +119,7 @@ class PassWidths:
     acc_width: int
     word_bits: int
     target_words: int
+    sum_of_squares_width: int
 
     @classmethod
     def of(cls, config) -> "PassWidths":
@@ -116,7 +127,9 @@ class PassWidths:
         dot = bits + config.center_bits - 1 + config.d_max.bit_length()
         acc = bits + dot + config.n_max.bit_length()
         word = config.lanes * bits
-        widths = cls(bits, dot, dot + 1, acc, word, -(-dot // word))
+        # |t_j| < 2**acc_width (PassConstants.check_l2_term), so t**2 < 2**(2 acc_width)
+        widths = cls(bits, dot, dot + 1, acc, word, -(-dot // word),
+                     2 * acc + config.d_max.bit_length())
         # the compiled loop keeps r in int64 and acc in two int64 limbs (low limb 32 bits)
         if widths.residual_width > 62 or widths.acc_width > 62 + _LIMB:
             raise HalpInputError(
@@ -232,9 +245,20 @@ class PassConstants:
         unit = 2 * data_exponent + center_exponent
         radius = mu * n * int_range(bits)[1]
         return cls(data_exponent, center_exponent,
-                   Constant.of(math.ldexp(n * l2, -2 * data_exponent)),
-                   Constant.of(step_size / n),
-                   Constant.of(math.ldexp(radius, -unit) ** 2, round_down=True))
+                   Constant.of(math.ldexp(n * l2, -2 * data_exponent), name="L2 constant"),
+                   Constant.of(step_size / n, name="step constant alpha / N"),
+                   Constant.of(math.ldexp(radius, -unit) ** 2, round_down=True,
+                               name="scale bound K"))
+
+    def check_l2_term(self, widths: PassWidths, center_bits: int) -> None:
+        """Refuse an L2 weight whose term ``wc * LAMBDA`` could reach ``2**(acc_width - 1)``,
+        so that ``|t_j| < 2**acc_width``."""
+        if self.l2.mantissa and (center_bits - 1 + CONSTANT_BITS + self.l2.exponent
+                                 >= widths.acc_width - 1):
+            raise HalpInputError(
+                f"the L2 weight is too large for the full-gradient pass of this build: "
+                f"wc * {self.l2.value:.3g} can exceed the {widths.acc_width}-bit accumulator; "
+                "lower center_bits or raise center_exponent")
 
 
 @dataclass(frozen=True)

@@ -259,3 +259,24 @@ def test_bad_epoch_options_exit_2_with_one_line(tmp_path, capsys, command, args,
     assert err.startswith(f"halp-hw {command}: error: ") and message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "results.json").exists()
+
+
+def test_constants_out_of_the_exponent_range_are_refused():
+    with pytest.raises(HalpInputError, match="scale bound K .* outside the 10-bit range"):
+        Constant.of(2.0 ** 600, name="scale bound K")
+    assert Constant.of(2.0 ** 500).exponent == 500 - 31
+
+
+def test_an_l2_term_beyond_the_accumulator_is_refused():
+    """acc_width 57 (4 lanes, d_max 10, n_max 60): wc * LAMBDA < 2**(31 + 32 + e) must stay
+    below 2**55, so e = -8 is the largest exponent allowed."""
+    widths = PassWidths.of(HardwareConfig(lanes=4, d_max=10, n_max=60))
+    assert widths.acc_width == 57
+
+    def constants(exponent):
+        return PassConstants(-5, -20, Constant(1 << 31, exponent), Constant(1 << 31, -40),
+                             Constant(1 << 31, 0))
+
+    constants(-8).check_l2_term(widths, 32)
+    with pytest.raises(HalpInputError, match="L2 weight is too large"):
+        constants(-7).check_l2_term(widths, 32)

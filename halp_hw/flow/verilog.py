@@ -39,6 +39,8 @@ BLOCKS: dict[str, str] = {
     "row_fetcher": "row requests to off-chip memory and the row buffer (RowFetcher)",
     "beat_sequencer": "the issue stage of a pass: addresses, lane masks (BeatSequencer)",
     "sigmoid_unit": "the fixed-point sigmoid: table, interpolation, 5 stages (SigmoidUnit)",
+    "scale_exponent_unit": "the epoch's bit-centering exponent from the sum of squares: "
+                           "leading one and one compare, 2 stages (ScaleExponentUnit)",
 }
 
 
@@ -53,6 +55,7 @@ def build_block(name: str, config: HardwareConfig):
     from halp_hw.hdl.lane import MaccLane
     from halp_hw.hdl.prng import Xorshift32
     from halp_hw.hdl.rounder import StochasticRounder
+    from halp_hw.hdl.scale_exponent import ScaleExponentUnit
     from halp_hw.hdl.sigmoid import SigmoidUnit
     from halp_hw.hdl.rows import SampleRowSource
     from halp_hw.hdl.sequencer import BeatSequencer
@@ -71,6 +74,7 @@ def build_block(name: str, config: HardwareConfig):
         "row_fetcher": lambda: RowFetcher(config=config),
         "beat_sequencer": lambda: BeatSequencer(config=config),
         "sigmoid_unit": lambda: SigmoidUnit(config=config),
+        "scale_exponent_unit": lambda: ScaleExponentUnit(config=config),
     }
     if name not in builders:
         raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
