@@ -41,6 +41,8 @@ BLOCKS: dict[str, str] = {
     "sigmoid_unit": "the fixed-point sigmoid: table, interpolation, 5 stages (SigmoidUnit)",
     "scale_exponent_unit": "the epoch's bit-centering exponent from the sum of squares: "
                            "leading one and one compare, 2 stages (ScaleExponentUnit)",
+    "center_update_unit": "the end-of-epoch center update wc + rshift(z, ec - e), clamped, "
+                          "1 stage (CenterUpdateUnit)",
 }
 
 
@@ -48,6 +50,7 @@ def build_block(name: str, config: HardwareConfig):
     """A fresh component for block ``name`` of :data:`BLOCKS`, built for ``config``."""
     from halp_hw.golden.prng import SAMPLE_STREAM
 
+    from halp_hw.hdl.center_update import CenterUpdateUnit
     from halp_hw.hdl.centering import BitCenteringRegister
     from halp_hw.hdl.coefficient import StepCoefficient
     from halp_hw.hdl.core import HALPCore
@@ -75,6 +78,7 @@ def build_block(name: str, config: HardwareConfig):
         "beat_sequencer": lambda: BeatSequencer(config=config),
         "sigmoid_unit": lambda: SigmoidUnit(config=config),
         "scale_exponent_unit": lambda: ScaleExponentUnit(config=config),
+        "center_update_unit": lambda: CenterUpdateUnit(config=config),
     }
     if name not in builders:
         raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
