@@ -19,6 +19,7 @@ import pytest
 
 from halp_hw.runtime.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
                                 default_simulator, run_testbench, simulator_unavailable_reason)
+from halp_hw.testbenches.faults import injected
 
 
 def pytest_addoption(parser):
@@ -49,16 +50,20 @@ class RtlSession:
         self.simulator, self.waves, self.build_root = simulator, waves, build_root
         self._builds: dict = {}
 
-    def build(self, key, make_component):
-        """The build of ``make_component()``; ``key`` names the design and its parameters."""
-        if key not in self._builds:
-            self._builds[key] = build_design(make_component(), simulator=self.simulator,
-                                             waves=self.waves, build_root=self.build_root)
-        return self._builds[key]
+    def build(self, key, make_component, fault=None):
+        """The build of ``make_component()``, or of its broken variant ``fault``
+        (:mod:`halp_hw.testbenches.faults`); ``key`` names the design and its parameters."""
+        if (key, fault) not in self._builds:
+            with injected(fault):
+                self._builds[key, fault] = build_design(
+                    make_component(), simulator=self.simulator, waves=self.waves,
+                    build_root=self.build_root)
+        return self._builds[key, fault]
 
-    def run(self, key, make_component, *, module: str, params: dict, name: str = "results"):
+    def run(self, key, make_component, *, module: str, params: dict, name: str = "results",
+            fault=None):
         """Build (once) and run ``sim/<module>.py``; returns its :class:`TestbenchResults`."""
-        built = self.build(key, make_component)
+        built = self.build(key, make_component, fault)
         return run_testbench(built, module=module, params=params, name=name)
 
 

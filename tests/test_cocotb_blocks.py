@@ -32,10 +32,10 @@ CONFIGS = {
 SEED = 20260611
 
 
-def rounder_of(config: HardwareConfig, fault=None) -> StochasticRounder:
+def rounder_of(config: HardwareConfig) -> StochasticRounder:
     """The rounder as the lanes of ``config`` use it."""
     return StochasticRounder(in_width=config.update_width, frac_bits=config.frac_bits,
-                             out_width=config.bits, fault=fault)
+                             out_width=config.bits)
 
 
 def rounder_params(config: HardwareConfig) -> dict:
@@ -109,7 +109,7 @@ def test_bit_centering_register(rtl, name):
 
 
 BLOCK_FAULTS = {
-    "rounder-drops-random": ("tb_rounder", "result"),
+    "rounder-drops-random": ("tb_lane", "z_new"),
     "saturation-off-by-one": ("tb_rounder", "result"),
     "prng-wrong-shift": ("tb_prng", "next_state"),
     "lane-drops-carry": ("tb_lane", "z_new"),
@@ -122,14 +122,15 @@ def test_block_testbench_catches_fault(rtl, fault):
     config = CONFIGS["b8-L3"]
     module, signal = BLOCK_FAULTS[fault]
     if module == "tb_rounder":
-        make, params = (lambda: rounder_of(config, fault)), rounder_params(config)
+        make, params = (lambda: rounder_of(config)), rounder_params(config)
     elif module == "tb_prng":
-        make = lambda: Xorshift32(stream=lane_stream(0), fault=fault)  # noqa: E731
+        make = lambda: Xorshift32(stream=lane_stream(0))  # noqa: E731
         params = {"stream": lane_stream(0), "seed": SEED, "cycles": 100}
     else:
-        make = lambda: MaccLane(config=config, lane=1, fault=fault)  # noqa: E731
+        make = lambda: MaccLane(config=config, lane=1)  # noqa: E731
         params = {"config": asdict(config), "lane": 1, "seed": SEED, "beats": 200}
-    assert_caught(rtl.run((module, fault), make, module=module, params=params), signal)
+    assert_caught(rtl.run((module, "b8-L3"), make, module=module, params=params, fault=fault),
+                  signal)
 
 
 def test_icarus_rounder(icarus_rtl):

@@ -61,10 +61,10 @@ def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results"
     """Run ``tb_core`` on core ``name`` next to memories of ``memory``'s timing (one build per
     core, fault and memory, sized for ``n_max`` rows of ``d_max`` features)."""
     config = CORES[name]
-    return rtl.run(("core", name, fault, memory),
+    return rtl.run(("core", name, memory),
                    lambda: system_for_run(config, memory, n=config.n_max, d=config.d_max,
-                                          order_entries=ORDER_ENTRIES, fault=fault),
-                   module="tb_core", params=params, name=run_name)
+                                          order_entries=ORDER_ENTRIES),
+                   module="tb_core", params=params, name=run_name, fault=fault)
 
 
 def phase(results, scenario: str) -> dict:

@@ -22,9 +22,8 @@ from halp_hw.golden.prng import (
 )
 from halp_hw.golden.problems import LeastSquares
 from halp_hw.golden.validation import HalpInputError
-from halp_hw.hdl import (
-    FAULTS, MaccLane, StepCoefficient, StochasticRounder, VectorUnit, Xorshift32, check_fault,
-)
+from halp_hw.hdl import MaccLane, StepCoefficient, StochasticRounder, VectorUnit, Xorshift32
+from halp_hw.testbenches.faults import FAULTS, check_fault, injected
 
 #: Builds covering the width extremes: narrowest and widest z, few and many fraction bits.
 CONFIGS = [
@@ -126,7 +125,6 @@ def test_rounder_other_shapes(in_width, frac_bits, out_width):
     (dict(in_width=8, frac_bits=33, out_width=2), "frac_bits"),
     (dict(in_width=8, frac_bits=2, out_width=9), "out_width"),
     (dict(in_width=8.0, frac_bits=2, out_width=4), "in_width"),
-    (dict(in_width=8, frac_bits=2, out_width=4, fault="no-such-fault"), "fault"),
 ])
 def test_rounder_rejects_bad_parameters(kwargs, message):
     with pytest.raises(HalpInputError, match=message):
@@ -285,7 +283,8 @@ def check_lane(config, lane, fault=None, count=120):
     rng = random.Random(lane * 7919 + config.bits)
     beats = lane_beats(config, rng, count)
     seed = rng.getrandbits(32)
-    outputs = run_lane(MaccLane(config=config, lane=lane, fault=fault), seed, beats)
+    with injected(fault):
+        outputs = run_lane(MaccLane(config=config, lane=lane), seed, beats)
     expected = golden_lane(config, lane, seed, beats)
     # Spec timing: z_new and saturated after 3 registers, product after 4 (from the read stage).
     assert [(i, outputs[i + 2][0], bool(outputs[i + 2][1]), outputs[i + 3][2])
@@ -304,7 +303,6 @@ def test_lane_matches_golden(config):
     (dict(config=HardwareConfig(lanes=4), lane=4), "lane"),
     (dict(config=HardwareConfig(lanes=4), lane=-1), "lane"),
     (dict(config=dict(lanes=4), lane=0), "config"),
-    (dict(config=HardwareConfig(), lane=0, fault="lane-drop-carry"), "fault"),
 ])
 def test_lane_rejects_bad_parameters(kwargs, message):
     with pytest.raises(HalpInputError, match=message):
@@ -388,7 +386,8 @@ def check_vector(config, passes, expected, *, gaps, seed, fault=None):
     """
     rng = random.Random(seed)
     cycles = vector_cycles(config, seed, passes, gaps, rng)
-    outputs = run_vector(VectorUnit(config=config, fault=fault), cycles)
+    with injected(fault):
+        outputs = run_vector(VectorUnit(config=config), cycles)
     lanes, tree = config.lanes, config.tree_stages
     beats = [(index, cycle) for index, cycle in enumerate(cycles) if cycle.get("valid")]
     # Spec timing (registers after the read stage): z_new 3, saturations 4, dot 5 + T.
@@ -483,8 +482,6 @@ def test_vector_unit_runs_a_halp_epoch(config):
 def test_vector_unit_rejects_bad_parameters():
     with pytest.raises(HalpInputError, match="config"):
         VectorUnit(config=None)
-    with pytest.raises(HalpInputError, match="fault"):
-        VectorUnit(config=HardwareConfig(), fault="tree-drops-carry")
 
 
 # -- StepCoefficient -----------------------------------------------------------------------------
@@ -563,26 +560,31 @@ def test_fault_registry_validates_names():
         check_fault(3)
 
 
-@pytest.mark.parametrize("fault", ["rounder-drops-random", "saturation-off-by-one"])
-def test_rounder_faults_are_caught(fault):
+def test_rounder_fault_is_caught():
     config = HardwareConfig(bits=4, frac_bits=4)
     width, frac, bits = config.update_width, config.frac_bits, config.bits
     pairs = rounder_vectors(width, frac, bits, random.Random(1))
     values, randoms = zip(*pairs)
     results, saturated = golden_round(values, frac, randoms, bits)
-    broken = StochasticRounder(in_width=width, frac_bits=frac, out_width=bits, fault=fault)
-    healthy = StochasticRounder(in_width=width, frac_bits=frac, out_width=bits,
-                                fault="prng-wrong-shift")
     expected = list(zip(results.tolist(), saturated.astype(int).tolist()))
-    assert run_rounder(healthy, pairs) == expected   # faults of other blocks change nothing here
-    assert run_rounder(broken, pairs) != expected
+
+    def outputs(fault):
+        with injected(fault):
+            return run_rounder(StochasticRounder(in_width=width, frac_bits=frac, out_width=bits),
+                               pairs)
+
+    assert outputs("prng-wrong-shift") == expected   # faults of other blocks change nothing here
+    assert outputs("rounder-drops-random") == expected   # the lane's rounding bits, not here
+    assert outputs("saturation-off-by-one") != expected
+    assert outputs(None) == expected   # the variant is gone when the block is built again
 
 
 def test_prng_fault_is_caught():
     schedule = prng_schedule(random.Random(2), 20)
     expected = golden_prng_states(3, schedule)
     def states(fault):
-        return [state for state, _ in run_prng(Xorshift32(stream=3, fault=fault), schedule)]
+        with injected(fault):
+            return [state for state, _ in run_prng(Xorshift32(stream=3), schedule)]
 
     assert states("lane-drops-carry") == expected   # not a PRNG fault: no effect
     assert states("prng-wrong-shift") != expected

@@ -29,6 +29,7 @@ from halp_hw.hdl.memory_model import OffChipMemory
 from halp_hw.hdl.rows import SampleRowSource
 from halp_hw.hdl.sequencer import OPERAND_DELAY, BeatSequencer
 from halp_hw.hdl.system import HALPSystem
+from halp_hw.testbenches.faults import injected
 
 # A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
 # the tests of constructor errors collect it while this filter applies.
@@ -115,7 +116,7 @@ class Scenario:
                                "epoch": epoch})
         return states, model
 
-    def simulate_core(self, fault: str | None = None, *, back_to_back: bool = False,
+    def simulate_core(self, *, back_to_back: bool = False,
                       memory_class=OffChipMemory) -> list[dict]:
         """The core's state after every run, driven through the system's host port.
 
@@ -126,7 +127,7 @@ class Scenario:
         order = self.order
         system = HALPSystem(config=self.config, memory=self.memory,
                             data_words=n * self.config.beats(d),
-                            order_words=2 if order is None else len(order), fault=fault,
+                            order_words=2 if order is None else len(order),
                             memory_class=memory_class)
         states = []
 
@@ -160,7 +161,8 @@ def run_core_against_golden(scenario: Scenario, fault: str | None = None,
                             memory_class=OffChipMemory) -> AcceleratorModel:
     """Compare core and golden model after every run; return the golden model."""
     want, model = scenario.golden()
-    got = scenario.simulate_core(fault, memory_class=memory_class)
+    with injected(fault):
+        got = scenario.simulate_core(memory_class=memory_class)
     mismatches = [(run, g, w) for run, (g, w) in enumerate(zip(got, want)) if g != w]
     assert len(got) == len(want) and not mismatches, mismatches[:1]
     return model
@@ -359,8 +361,6 @@ def _memory_sizes(rtlil_text: str) -> list[tuple[int, int]]:
 def test_core_rejects_bad_config():
     with pytest.raises(HalpInputError, match="config"):
         HALPCore(config={"bits": 8})
-    with pytest.raises(HalpInputError, match="fault"):
-        HALPCore(config=HardwareConfig(), fault="no-such-fault")
     with pytest.raises(HalpInputError, match="n_max"):
         HardwareConfig(n_max=(1 << 24) + 1)
     with pytest.raises(HalpInputError, match="memory"):

@@ -169,3 +169,31 @@ def test_fixed_sigmoid_logistic_keeps_the_exact_optimum_and_only_its_derivatives
                          - exact.residual(margins, slice(None)))) <= DOCUMENTED_MAX_ERROR + 2**-12
     trace = make_solvers(table, bits=8)["halp"].run(table, 12, seed=0)
     assert epochs_to_reach(trace, 1e-8) is not None  # the host's exact gradient: true optimum
+
+
+def test_a_wrong_table_entry_is_a_fault_of_the_registry(monkeypatch):
+    """The fault mechanism reaches the table: one entry of ``FAULTS`` replacing the function
+    the unit builds its ROM with, by one returning the table with entry 5 one LSB high, makes
+    the unit differ from the golden sigmoid exactly in segment 5 (and the golden model, which
+    reads the table through its own name, stays right)."""
+    from dataclasses import replace
+
+    from halp_hw.testbenches.faults import FAULTS, Fault, injected
+
+    def entry_one_high(original):
+        def table(config):
+            correct = original(config)
+            base = correct.base.copy()
+            base[5] += 1
+            return replace(correct, base=base)
+        return table
+
+    monkeypatch.setitem(FAULTS, "sigmoid-table-entry", Fault(
+        "the sigmoid ROM's base[5] one LSB high", "halp_hw.hdl.sigmoid.sigmoid_table",
+        entry_one_high))
+    inputs = every_input(SMALL)
+    with injected("sigmoid-table-entry"):
+        outputs, _ = run_unit(SMALL, inputs, lambda cycle: True)
+    wrong = np.flatnonzero(outputs != fixed_sigmoid(inputs, SMALL))
+    segment = (np.abs(inputs) >> sigmoid_table(SMALL).shift)
+    assert wrong.size > 0 and set(segment[wrong]) == {5}

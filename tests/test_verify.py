@@ -7,7 +7,7 @@ import json
 import pytest
 
 from halp_hw.cli import main
-from halp_hw.hdl.faults import FAULTS
+from halp_hw.testbenches.faults import FAULTS
 
 #: The issue's acceptance run: linreg N=256, d=32, 8 bits, 4 lanes, 3 epochs.
 ACCEPTANCE = ["--problem", "linreg", "--n", "256", "--d", "32", "--bits", "8", "--lanes", "4",

@@ -56,11 +56,11 @@ def register(subparsers) -> None:
 
 
 def _list_faults() -> int:
-    from halp_hw.hdl.faults import FAULTS
+    from halp_hw.testbenches.faults import FAULTS
 
     width = max(map(len, FAULTS))
-    for name, description in FAULTS.items():
-        print(f"{name:<{width}}  {description}")
+    for name, fault in FAULTS.items():
+        print(f"{name:<{width}}  {fault.description}")
     return 0
 
 
@@ -89,7 +89,7 @@ def handle(args) -> int:
     import sys
 
     from halp_hw.golden.validation import HalpInputError
-    from halp_hw.hdl.faults import check_fault
+    from halp_hw.testbenches.faults import check_fault
 
     from halp_hw.runtime.simulators import SIMULATORS, default_simulator
 

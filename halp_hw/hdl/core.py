@@ -20,7 +20,6 @@ from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
-from .faults import check_fault
 from .fetcher import RowFetcher, row_port_signature
 from .lane import check_config
 from .rows import SampleRowSource, order_port_signature
@@ -78,9 +77,6 @@ class HALPCore(wiring.Component):
     ----------
     config : HardwareConfig
         The build: every width and memory size comes from it.
-    fault : str or None
-        A deliberately broken variant from :mod:`halp_hw.hdl.faults` (for the verification suite),
-        passed down to the blocks.
 
     Attributes
     ----------
@@ -113,9 +109,8 @@ class HALPCore(wiring.Component):
         The bit-centering register.
     """
 
-    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
+    def __init__(self, *, config: HardwareConfig):
         self.config = check_config(config)
-        self.fault = check_fault(fault)
         words = config.words_per_row
         super().__init__({
             "row_memory": Out(row_port_signature(config)),
@@ -148,10 +143,10 @@ class HALPCore(wiring.Component):
         m.submodules.g_mem = g_mem = on_chip_memory(cfg.lanes * cfg.grad_width, words)
         m.submodules.z_mem = z_mem = on_chip_memory(cfg.lanes * cfg.bits, words)
         m.submodules.centering = centering = BitCenteringRegister(config=cfg)
-        m.submodules.rows = rows = SampleRowSource(config=cfg, fault=self.fault)
+        m.submodules.rows = rows = SampleRowSource(config=cfg)
         m.submodules.fetcher = fetcher = RowFetcher(config=cfg)
         m.submodules.sequencer = sequencer = BeatSequencer(config=cfg)
-        m.submodules.vector = vector = VectorUnit(config=cfg, fault=self.fault)
+        m.submodules.vector = vector = VectorUnit(config=cfg)
         m.submodules.coefficient = coefficient = StepCoefficient(config=cfg)
         g_write, z_write = g_mem.write_port(), z_mem.write_port()
         g_read, z_read = g_mem.read_port(), z_mem.read_port()

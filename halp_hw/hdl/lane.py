@@ -13,13 +13,12 @@ products ``x_cur * coef[:COEF_SPLIT]`` and ``x_cur * coef[COEF_SPLIT:]`` (one 18
 each) and stage B1 adds them into its update sum, so no adder follows a DSP within a cycle; the
 shift and clamp have stage B2 to themselves. The
 random bits go in below ``z << F`` in stage A (a concatenation), so stage B adds no more
-operands than before the split; the lane therefore applies the ``rounder-drops-random`` fault
-itself, and its rounder only shifts and saturates.
+operands than before the split, and the lane's rounder only shifts and saturates.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,15 +26,20 @@ from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.prng import STATE_BITS, lane_stream
 from halp_hw.golden.validation import HalpInputError, check_int
 
-from .faults import check_fault
 from .prng import Xorshift32
 from .rounder import StochasticRounder
 
-__all__ = ["check_config", "MaccLane", "COEF_SPLIT"]
+__all__ = ["check_config", "rounding_bits", "MaccLane", "COEF_SPLIT"]
 
 #: Low coefficient bits (unsigned) in the first partial product of ``x_cur * coef``: with the
 #: sign bit an ECP5 MULT18X18D operand is 18 bits.
 COEF_SPLIT = 17
+
+
+def rounding_bits(draw, frac_bits: int):
+    """The ``F`` random bits of a lane's draw: its top ``frac_bits`` bits
+    (``docs/numeric-contract.md``)."""
+    return draw[STATE_BITS - frac_bits:]
 
 
 def check_config(config) -> HardwareConfig:
@@ -57,9 +61,6 @@ class MaccLane(wiring.Component):
         The build; every width comes from it.
     lane : int
         The lane index, 0..config.lanes - 1.
-    fault : str or None
-        ``"lane-drops-carry"`` breaks the update adder here; the rounder and PRNG faults are
-        passed down to the children.
 
     Attributes
     ----------
@@ -87,10 +88,9 @@ class MaccLane(wiring.Component):
         Stage C: ``x_next * z_new``.
     """
 
-    def __init__(self, *, config: HardwareConfig, lane: int, fault: str | None = None):
+    def __init__(self, *, config: HardwareConfig, lane: int):
         self.config = check_config(config)
         self.lane = check_int("lane", lane, 0, config.lanes - 1)
-        self.fault = check_fault(fault)
         super().__init__({
             "seed": In(STATE_BITS),
             "load": In(1),
@@ -106,22 +106,23 @@ class MaccLane(wiring.Component):
             "product": Out(signed(config.data_bits + config.bits)),
         })
 
+    def update_sum(self, zg, product):
+        """Stage B1's sum ``((z << F) + r - G) - x c``, from stage A's ``zg`` and ``x c``."""
+        return zg - product
+
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
         frac = cfg.frac_bits
-        m.submodules.prng = prng = Xorshift32(stream=lane_stream(self.lane), fault=self.fault)
+        m.submodules.prng = prng = Xorshift32(stream=lane_stream(self.lane))
         m.submodules.rounder = rounder = StochasticRounder(
-            in_width=cfg.update_width, frac_bits=frac, out_width=cfg.bits, fault=self.fault)
+            in_width=cfg.update_width, frac_bits=frac, out_width=cfg.bits)
 
         # Stage A.
         m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load), prng.advance.eq(self.valid)]
         # (z << F) + r is a concatenation: adding the rounding bits here is free, and keeps
         # them out of stage B, where the partial products are added.
-        random = prng.next_state[STATE_BITS - frac:]
-        if self.fault == "rounder-drops-random":
-            random = Const(0, frac)
-        scaled_z = Cat(random, self.z).as_signed()
+        scaled_z = Cat(rounding_bits(prng.next_state, frac), self.z).as_signed()
         zg = Signal((scaled_z - self.grad).shape())
         x_next_a = Signal.like(self.x_next)
         active_a = Signal()
@@ -141,22 +142,12 @@ class MaccLane(wiring.Component):
         ]
 
         # Stage B1: the update sum.
-        update_sum = Signal(signed(cfg.update_width))
-        if self.fault == "lane-drops-carry":
-            neg_p = Signal(signed(cfg.update_width))
-            low = Signal(frac + 1)
-            m.d.comb += [
-                neg_p.eq(-p),
-                low.eq(zg[:frac] + neg_p[:frac]),
-                # low[frac], the carry into the kept bits, is lost here.
-                update_sum.eq(Cat(low[:frac], zg.shift_right(frac) + neg_p.shift_right(frac))),
-            ]
-        else:
-            m.d.comb += update_sum.eq(zg - p)
-        update = Signal.like(update_sum)
+        summed = Signal(signed(cfg.update_width))
+        m.d.comb += summed.eq(self.update_sum(zg, p))
+        update = Signal.like(summed)
         x_next_b1 = Signal.like(self.x_next)
         active_b1 = Signal()
-        m.d.sync += [update.eq(update_sum), x_next_b1.eq(x_next_a), active_b1.eq(active_a)]
+        m.d.sync += [update.eq(summed), x_next_b1.eq(x_next_a), active_b1.eq(active_a)]
 
         # Stage B2: shift and clamp.
         m.d.comb += [rounder.value.eq(update), rounder.random.eq(0)]

@@ -9,14 +9,10 @@ from amaranth.lib.wiring import In, Out
 from halp_hw.golden.prng import MASK, STATE_BITS, stream_key, stream_seed
 from halp_hw.golden.validation import check_int
 
-from .faults import check_fault
-
 __all__ = ["XORSHIFTS", "Xorshift32"]
 
 #: Marsaglia's shifts (left, right, left), as in :func:`halp_hw.golden.prng.xorshift32`.
 XORSHIFTS = (13, 17, 5)
-#: The shifts of the ``prng-wrong-shift`` fault.
-_WRONG_XORSHIFTS = (13, 15, 5)
 
 
 class Xorshift32(wiring.Component):
@@ -30,8 +26,6 @@ class Xorshift32(wiring.Component):
     stream : int
         The stream number (``halp_hw.golden.prng.SAMPLE_STREAM`` or ``halp_hw.golden.prng.lane_stream(lane)``),
         0..2**32 - 1.
-    fault : str or None
-        ``"prng-wrong-shift"`` builds a broken variant; other registered faults are ignored.
 
     Attributes
     ----------
@@ -47,9 +41,8 @@ class Xorshift32(wiring.Component):
         ``xorshift32(state)``, combinational.
     """
 
-    def __init__(self, *, stream: int, fault: str | None = None):
+    def __init__(self, *, stream: int):
         self.stream = check_int("stream", stream, 0, MASK)
-        self.fault = check_fault(fault)
         super().__init__({
             "seed": In(STATE_BITS),
             "load": In(1),
@@ -61,7 +54,7 @@ class Xorshift32(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         key = stream_key(self.stream)
-        left1, right, left2 = _WRONG_XORSHIFTS if self.fault == "prng-wrong-shift" else XORSHIFTS
+        left1, right, left2 = XORSHIFTS
         step1, step2 = Signal(STATE_BITS), Signal(STATE_BITS)
         m.d.comb += [
             step1.eq(self.state ^ (self.state << left1)),

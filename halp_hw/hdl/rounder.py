@@ -12,8 +12,6 @@ from amaranth.lib.wiring import In, Out
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.validation import check_int
 
-from .faults import check_fault
-
 __all__ = ["MAX_IN_WIDTH", "saturate", "StochasticRounder"]
 
 #: Widest rounder input; ``HardwareConfig.update_width`` is at most 60.
@@ -48,9 +46,6 @@ class StochasticRounder(wiring.Component):
         Fraction bits dropped, and width of ``random``, 1..32.
     out_width : int
         Width of the signed ``result``, 2..in_width.
-    fault : str or None
-        ``"rounder-drops-random"`` or ``"saturation-off-by-one"`` build a broken variant (see
-        :mod:`halp_hw.hdl.faults`); other registered faults are accepted and ignored.
 
     Attributes
     ----------
@@ -64,11 +59,10 @@ class StochasticRounder(wiring.Component):
         High when the clamp changed the result.
     """
 
-    def __init__(self, *, in_width: int, frac_bits: int, out_width: int, fault: str | None = None):
+    def __init__(self, *, in_width: int, frac_bits: int, out_width: int):
         self.in_width = check_int("in_width", in_width, 2, MAX_IN_WIDTH)
         self.frac_bits = check_int("frac_bits", frac_bits, 1, 32)
         self.out_width = check_int("out_width", out_width, 2, self.in_width)
-        self.fault = check_fault(fault)
         super().__init__({
             "value": In(signed(self.in_width)),
             "random": In(unsigned(self.frac_bits)),
@@ -78,11 +72,7 @@ class StochasticRounder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        addend = 0 if self.fault == "rounder-drops-random" else self.random
-        shifted = (self.value + addend).shift_right(self.frac_bits)
+        shifted = (self.value + self.random).shift_right(self.frac_bits)
         result, saturated = saturate(shifted, self.out_width)
-        if self.fault == "saturation-off-by-one":
-            at_top = result == int_range(self.out_width)[1]
-            result, saturated = Mux(at_top, result - 1, result), saturated | at_top
         m.d.comb += [self.result.eq(result), self.saturated.eq(saturated)]
         return m

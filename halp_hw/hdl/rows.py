@@ -11,7 +11,6 @@ from halp_hw.golden.memory import ORDER_WORD_BITS
 from halp_hw.golden.prng import SAMPLE_STREAM, STATE_BITS
 
 from .centering import address_shape
-from .faults import check_fault
 from .lane import check_config
 from .memory_port import read_port_signature
 from .prng import Xorshift32
@@ -48,8 +47,6 @@ class SampleRowSource(wiring.Component):
     ----------
     config : HardwareConfig
         The build (``n_max``, ``words_per_row``).
-    fault : str or None
-        ``index-off-by-one`` uses index ``i + 1`` (mod ``n``) instead of ``i``.
 
     Attributes
     ----------
@@ -69,9 +66,8 @@ class SampleRowSource(wiring.Component):
         Reads the host-given order.
     """
 
-    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
+    def __init__(self, *, config: HardwareConfig):
         self.config = check_config(config)
-        self.fault = check_fault(fault)
         super().__init__({
             "seed": In(STATE_BITS),
             "load": In(1),
@@ -81,6 +77,11 @@ class SampleRowSource(wiring.Component):
             "rows": Out(stream.Signature(row_address_shape(config))),
             "order": Out(order_port_signature()),
         })
+
+    def sample_index(self, entry, drawn):
+        """The index of the next sample: the order entry with ``host_order``, else the draw
+        ``(state * n) >> 32``."""
+        return Mux(self.host_order, entry, drawn)
 
     def elaborate(self, platform):
         m = Module()
@@ -93,7 +94,7 @@ class SampleRowSource(wiring.Component):
 
         # xorshift32: advance, then state * n as two registered partial products (16 bits of
         # the state each: one DSP row apiece) and their registered sum.
-        m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
+        m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM)
         m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
                      prng.advance.eq(refill & ~self.host_order)]
         half = STATE_BITS // 2
@@ -119,11 +120,7 @@ class SampleRowSource(wiring.Component):
             m.d.sync += request.valid.eq(1)
         m.d.sync += [entry_ready.eq(response.valid), entry.eq(response.payload)]
 
-        index = Mux(self.host_order, entry, product[STATE_BITS:])
-        if self.fault == "index-off-by-one":
-            following = Signal(range(cfg.n_max + 1))
-            m.d.comb += following.eq(index + 1)
-            index = Mux(following == self.n, 0, following)
+        index = self.sample_index(entry, product[STATE_BITS:])
         # The chosen index in a register of its own, so nothing sits in front of the multiply.
         index_held = Signal(range(cfg.n_max + 1))
         index_ready = Signal()

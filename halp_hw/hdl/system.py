@@ -38,8 +38,6 @@ class HALPSystem(wiring.Component):
         Depth of the data memory (``n * ceil(d / L)`` words hold ``n`` rows).
     order_words : int
         Depth of the order memory (entries of a host-given order).
-    fault : str or None
-        Passed to the core (:mod:`halp_hw.hdl.faults`).
     memory_class : type
         The data memory's model: :class:`OffChipMemory` or a class with its constructor and
         signature (a verification suite's faulty memories).
@@ -55,10 +53,10 @@ class HALPSystem(wiring.Component):
     """
 
     def __init__(self, *, config: HardwareConfig, memory: MemoryTiming, data_words: int,
-                 order_words: int = 2, fault: str | None = None, memory_class=OffChipMemory):
+                 order_words: int = 2, memory_class=OffChipMemory):
         if not isinstance(memory, MemoryTiming):
             raise HalpInputError(f"memory must be a MemoryTiming, not {memory!r}")
-        self.core = HALPCore(config=config, fault=fault)
+        self.core = HALPCore(config=config)
         data_port = self.core.signature.members["row_memory"].signature.members
         order_port = self.core.signature.members["order_memory"].signature.members
         self.data_memory = memory_class(
@@ -105,9 +103,8 @@ def _payload_width(port_members, field: str) -> int:
 
 
 def system_for_run(config: HardwareConfig, memory: MemoryTiming, *, n: int, d: int,
-                   order_entries: int = 0, fault: str | None = None,
-                   memory_class=OffChipMemory) -> HALPSystem:
+                   order_entries: int = 0, memory_class=OffChipMemory) -> HALPSystem:
     """A system whose memories hold ``n`` rows of ``d`` features and ``order_entries`` entries
     of a host-given order."""
     return HALPSystem(config=config, memory=memory, data_words=n * config.beats(d),
-                      order_words=max(2, order_entries), fault=fault, memory_class=memory_class)
+                      order_words=max(2, order_entries), memory_class=memory_class)

@@ -16,7 +16,6 @@ from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.prng import STATE_BITS
 
 from .centering import address_shape
-from .faults import check_fault
 from .lane import MaccLane, check_config
 
 __all__ = ["VectorUnit"]
@@ -40,8 +39,6 @@ class VectorUnit(wiring.Component):
     ----------
     config : HardwareConfig
         The build; every width comes from it.
-    fault : str or None
-        A registered fault, passed down to the lanes (this block owns none).
 
     Attributes
     ----------
@@ -79,9 +76,8 @@ class VectorUnit(wiring.Component):
         One-cycle pulse: ``dot`` now includes the pass's last beat.
     """
 
-    def __init__(self, *, config: HardwareConfig, fault: str | None = None):
+    def __init__(self, *, config: HardwareConfig):
         self.config = check_config(config)
-        self.fault = check_fault(fault)
         lanes = config.lanes
         super().__init__({
             "seed": In(STATE_BITS),
@@ -108,7 +104,7 @@ class VectorUnit(wiring.Component):
         m = Module()
         lanes = []
         for index in range(self.config.lanes):
-            lane = MaccLane(config=self.config, lane=index, fault=self.fault)
+            lane = MaccLane(config=self.config, lane=index)
             m.submodules[f"lane{index}"] = lane
             lanes.append(lane)
             m.d.comb += [

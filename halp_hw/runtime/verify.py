@@ -22,7 +22,6 @@ from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
 
-from halp_hw.hdl.faults import check_fault
 from halp_hw.hdl.system import system_for_run
 from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
 
@@ -108,7 +107,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     compare : str
         ``step`` (z after every inner step) or ``epoch``.
     fault : str or None
-        Build a deliberately broken core (see :mod:`halp_hw.hdl.faults`).
+        Build a deliberately broken core (see :mod:`halp_hw.testbenches.faults`).
     memory_fault : str or None
         Use a faulty data memory (:data:`MEMORY_FAULT_NAMES`); with ``jitter`` the cycle
         counter is only checked to be at least the golden count.
@@ -131,6 +130,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     """
     if compare not in COMPARE_POINTS:
         raise HalpInputError(f"compare must be one of {', '.join(COMPARE_POINTS)}, not {compare!r}")
+    from halp_hw.testbenches.faults import check_fault, injected
+
     check_fault(fault)
     memory = MemoryTiming() if memory is None else memory
     data_memory = memory_class(memory_fault)
@@ -147,10 +148,10 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
                                                            ("memory fault", memory_fault)) if name)
     say(f"building HALPSystem ({simulator}{', ' + faults if faults else ''}) under "
         f"{build_root} ...")
-    system = system_for_run(config, memory, n=problem.n, d=problem.d,
-                            order_entries=order_entries(run), fault=fault,
-                            memory_class=data_memory)
-    built = build_design(system, simulator=simulator, waves=waves, build_root=build_root)
+    with injected(fault):
+        system = system_for_run(config, memory, n=problem.n, d=problem.d,
+                                order_entries=order_entries(run), memory_class=data_memory)
+        built = build_design(system, simulator=simulator, waves=waves, build_root=build_root)
     build_seconds = time.perf_counter() - start
     say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
         f"{compare}, then the corner and random phases ...")
