@@ -37,18 +37,26 @@ entry per scenario under ``phases``):
     steps whatever ``compare`` says (the control FSM's step counter then counts down from T).
     Summaries are ``random0``, ``random1``, ...
 
+``commands``
+    Every command presented in every state of the control FSM and after every other command,
+    back to back (the next command is presented while the core still carries out a SEED or a
+    RUN): :data:`COMMAND_SCRIPT`. ``z``, the counters and the scale register are compared
+    after each command the host waits for.
+
 One progress line per epoch goes to ``tb_support.report_progress``.
 
-Coverage counted per run: ``saturations`` (the RTL counter), ``recenters``, ``rounding_carries``
-(updates where the random bits carried into the kept bits, from the golden arithmetic) and
-``partial_last_beats`` (passes whose last beat has masked lanes, d mod L != 0).
+Functional coverage: the cover items of ``tb_coverage`` (cocotb-coverage), sampled per command
+and per golden inner step; the report has every item's bins and hits under
+``functional_coverage`` (and the YAML report of cocotb-coverage is written next to it), each
+phase's summary the hits it added (``saturations``, ``rounding_carries``,
+``partial_last_beats``, ``recenters``).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-from collections import Counter
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -57,12 +65,15 @@ from cocotb.triggers import SimTimeoutError, with_timeout
 from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.fixedpoint import int_range
-from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HalpHost, HardwareRun
 from halp_hw.golden.prng import stream_key
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import make_problem
 from halp_hw.hdl.centering import EXPONENT_BITS
+from halp_hw.hdl.core import Command
 from halp_hw.runtime.backends import drive_halp
+from tb_command_script import run_commands
+from tb_coverage import CoreCoverage, export, summary, totals
 from tb_halp_run import CocotbAccelerator
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
                         report_progress, reset)
@@ -91,22 +102,42 @@ class LockstepAccelerator:
         The scenario's name, first in every mismatch context.
     exact_cycles : bool
         Compare the cycle counter for equality; otherwise check RTL >= golden.
+    coverage : CoreCoverage
+        The cover items sampled per command and per golden step.
+    host : HalpHost
+        The run's host (its memory timing and sample order set the stall bins).
 
     Attributes
     ----------
     iterates_compared : int
         How many times ``z`` was compared.
-    coverage : collections.Counter
-        This phase's coverage events.
+    previous : str or None
+        The last command issued (None before the first).
+    state : str
+        The control FSM state in which the next command meets the core.
     """
 
     def __init__(self, rtl: CocotbAccelerator, model, board: Scoreboard, every_step: bool,
-                 phase: str, exact_cycles: bool = True):
+                 phase: str, exact_cycles: bool, coverage: CoreCoverage, host: HalpHost):
         self.rtl, self.model, self.board, self.every_step = rtl, model, board, every_step
         self.phase, self.exact_cycles = phase, exact_cycles
+        self.coverage, self.host = coverage, host
+        self.order = "xorshift" if host.order is None else "host"
         self.epoch = 0
         self.iterates_compared = 0
-        self.coverage: Counter = Counter()
+        self.previous, self.state = None, "IDLE"
+
+    async def command(self, op: Command, arg: int, wait: bool = True) -> None:
+        """Issue ``op`` to the RTL, sampling its coverage; without ``wait`` the next command
+        meets the core still in SEED or RUN."""
+        if self.previous is not None:
+            self.coverage.command(self.previous, op, arg, self.state)
+        else:
+            self.coverage.command("reset", op, arg, self.state)
+        await self.rtl.command(op, arg, wait)
+        self.previous = op.name
+        busy = op is Command.SEED or (op is Command.RUN and arg > 0)
+        self.state = op.name if busy and not wait else "IDLE"
 
     async def load_gradient(self, grad_ints) -> None:
         self.model.load_gradient(grad_ints)
@@ -114,27 +145,35 @@ class LockstepAccelerator:
 
     async def recenter(self, exponent: int) -> None:
         self.model.recenter(exponent)
-        await self.rtl.recenter(exponent)
+        await self.command(Command.RECENTER, exponent)
         self.epoch += 1
-        self.coverage["recenters"] += 1
+        await self._check_scale()
+
+    async def _check_scale(self) -> None:
         dut, cycle = self.rtl.dut, int(self.rtl.dut.cycles.value)
         context = f"{self.phase}, after the recenter of epoch {self.epoch}"
         self.board.check(cycle, "exponent", self.model.exponent, dut.exponent.value.to_signed(),
                          context)
         self.board.check(cycle, "epoch", self.epoch, int(dut.epoch.value), context)
 
-    async def run(self, steps: int) -> None:
-        if self.every_step:
+    async def run(self, steps: int, wait: bool = True) -> None:
+        """RUN ``steps`` on both and compare (RUN 1 and a comparison per step with
+        ``every_step``); without ``wait``, one RUN the next command meets, not compared."""
+        if not wait:
             for _ in range(steps):
                 self._golden_step()
-                await self.rtl.run(1)
-                await self._compare(f"{self.phase}, epoch {self.epoch}, "
+            await self.command(Command.RUN, steps, wait=False)
+        elif self.every_step:
+            for _ in range(steps):
+                self._golden_step()
+                await self.command(Command.RUN, 1)
+                await self.compare(f"{self.phase}, epoch {self.epoch}, "
                                     f"inner step {self.model.steps}")
         else:
             for _ in range(steps):
                 self._golden_step()
-            await self.rtl.run(steps)
-            await self._compare(f"{self.phase}, epoch {self.epoch}, "
+            await self.command(Command.RUN, steps)
+            await self.compare(f"{self.phase}, epoch {self.epoch}, "
                                 f"after inner step {self.model.steps}")
 
     async def read_z(self) -> list:
@@ -143,18 +182,35 @@ class LockstepAccelerator:
     async def counters(self) -> tuple[int, int]:
         return await self.rtl.counters()
 
+    def seed(self, seed: int, wait: bool = True):
+        """SEED both: the golden model starts again from ``seed`` (z, coefficient and the
+        scale register cleared, the sample order restarted), keeping the gradient memory and
+        the counters, as the core does."""
+        old = self.model
+        self.model = AcceleratorModel(old.config, old.x, old.mantissa, seed, memory=old.memory,
+                                      order=self.host.order)
+        self.model.grad = old.grad
+        self.model.steps, self.model.saturations = old.steps, old.saturations
+        self.model.cycles = old.cycles
+        self.epoch = 0
+        return self.command(Command.SEED, seed, wait)
+
     def _golden_step(self) -> None:
-        """One golden step, counting the updates whose random bits carried into the kept bits."""
+        """One golden step, sampling its saturations, rounding carries, last beat and stall
+        (the random bits read ahead from a copy of the golden streams)."""
         model, config = self.model, self.model.config
-        z_before, saturations_before = model.z.copy(), model.saturations
+        z_before = model.z.copy()
+        random = copy.deepcopy(model.lane_random).draw(config.beats(model.d)).reshape(-1)
         row = model.x[model.step()]
         coef = model.coefficient(int(row @ z_before))
-        truncated, _, _ = lane_update(config, z_before, row, coef, model.grad, 0)
-        self.coverage["rounding_carries"] += int(np.count_nonzero(model.z != truncated))
-        self.coverage["saturations"] += model.saturations - saturations_before
-        self.coverage["partial_last_beats"] += int(model.d % config.lanes != 0)
+        z_new, saturated, carries = lane_update(config, z_before, row, coef, model.grad,
+                                                random[:model.d])
+        if not np.array_equal(z_new, model.z):  # the sampled arithmetic is the model's
+            raise AssertionError("the testbench's lane update differs from the golden model")
+        self.coverage.step(z_new, saturated, carries, model.d, model.memory, self.order)
 
-    async def _compare(self, context: str) -> None:
+    async def compare(self, context: str) -> None:
+        """Compare the counters and ``z`` with the golden model's."""
         board, model, dut = self.board, self.model, self.rtl.dut
         cycle = int(dut.cycles.value)
         if self.exact_cycles:
@@ -170,8 +226,7 @@ class LockstepAccelerator:
         """This phase's numbers for the report."""
         dut = self.rtl.dut
         return {"iterates_compared": self.iterates_compared, "cycles": int(dut.cycles.value),
-                "golden_cycles": self.model.cycles, "steps": int(dut.steps.value),
-                "coverage": dict(self.coverage)}
+                "golden_cycles": self.model.cycles, "steps": int(dut.steps.value)}
 
 
 async def start_core(dut, host: HalpHost, padding_rng=None) -> CocotbAccelerator:
@@ -246,6 +301,8 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int]]:
             extremes_run = dataclasses.replace(run, **p.get("extremes_run", {}))
             phases.append((scenario, scenario, extremes_run,
                            p["d"]))
+        elif scenario == "commands":
+            phases.append((scenario, scenario, run, p["d"]))
         elif scenario == "random":
             random_run = dataclasses.replace(run, **p.get("random_run", {}))
             phases += [(f"random{stream}", scenario,
@@ -278,24 +335,34 @@ def cycle_budget(host: HalpHost) -> int:
                           + run.epochs * (run.epoch_length * per_step + words + 8))
 
 
+#: The scenarios other than ``training``, by name.
+SCENARIOS = {"extremes": run_extremes, "random": run_random, "commands": run_commands}
+
+
 async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every_step: bool,
-                    rng, name: str | None = None, exact_cycles: bool = True) -> dict:
-    """Reset and load the core, run one scenario in lockstep; return its summary."""
+                    rng, coverage: CoreCoverage, name: str | None = None,
+                    exact_cycles: bool = True) -> dict:
+    """Reset and load the core, run one scenario in lockstep; return its summary with the
+    coverage hits it added."""
+    before = totals(summary())
     rtl = await start_core(dut, host, padding_rng=rng if scenario == "random" else None)
-    every_step = every_step and scenario != "random"  # a RUN of T: steps_left counts down
+    # random, commands: a RUN of T (steps_left counts down), or RUNs of several lengths
+    every_step = every_step and scenario in ("training", "extremes")
     lockstep = LockstepAccelerator(rtl, host.make_model(), board, every_step, name or scenario,
-                                   exact_cycles)
-    if scenario in ("extremes", "random"):
-        await (run_extremes if scenario == "extremes" else run_random)(host, lockstep, rng)
-        summary = lockstep.summary()
+                                   exact_cycles, coverage, host)
+    coverage.command("reset", Command.SEED, host.run.seed, "IDLE")  # start_core's SEED
+    lockstep.previous = Command.SEED.name
+    if scenario in SCENARIOS:
+        await SCENARIOS[scenario](host, lockstep, rng)
+        result = lockstep.summary()
     else:
         def on_epoch(epoch):
             report_progress(f"training epoch {epoch}")
 
         await drive_halp(host, lockstep, on_epoch)
-        summary = {**lockstep.summary(), "rel_subopt": host.trace.rel_subopt}
-    board.coverage.update(lockstep.coverage)
-    return summary
+        result = {**lockstep.summary(), "rel_subopt": host.trace.rel_subopt}
+    after = totals(summary())
+    return {**result, "coverage": {key: after[key] - before[key] for key in after}}
 
 
 async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
@@ -304,6 +371,7 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
     config = hardware_config(p["config"])
     memory = MemoryTiming(**p.get("memory", {}))
     exact_cycles = p.get("cycles", "exact") == "exact"
+    coverage = CoreCoverage(config)
     phases = {}
     for name, scenario, run, d in scenario_phases(p, config):
         problem = phase_problem(p, d)
@@ -315,7 +383,7 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
             random_inputs(host, rng)
         budget = cycle_budget(host)
         phase = cocotb.start_soon(run_phase(dut, scenario, host, board, p["compare"] == "step",
-                                            rng, name, exact_cycles))
+                                            rng, coverage, name, exact_cycles))
         try:
             phases[name] = await with_timeout(phase, budget * CLOCK_PERIOD_NS, "ns")
         except SimTimeoutError:
@@ -329,5 +397,10 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
 async def core_matches_golden(dut):
     p = params()
     board = Scoreboard(p.get("report"))
-    board.extra["phases"] = await run_regression(dut, p, board)
+    try:
+        board.extra["phases"] = await run_regression(dut, p, board)
+    finally:
+        board.extra["functional_coverage"] = summary()
+        if p.get("report"):
+            export(Path(p["report"]).with_suffix(".coverage.yml"))
     board.finish()

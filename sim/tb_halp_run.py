@@ -74,8 +74,10 @@ class CocotbAccelerator:
             await FallingEdge(self.dut.clk)
         enable.value = 0
 
-    async def command(self, op: Command, arg: int) -> None:
-        """Issue a command and return once the core is ready for the next one."""
+    async def command(self, op: Command, arg: int, wait: bool = True) -> None:
+        """Issue a command and return once the core is ready for the next one (or, without
+        ``wait``, once the core has accepted it: the next command is then presented while the
+        core still carries this one out)."""
         dut = self.dut
         dut.cmd_op.value = op.value
         dut.cmd_arg.value = arg & ((1 << COMMAND_ARG_BITS) - 1)
@@ -84,6 +86,8 @@ class CocotbAccelerator:
             await FallingEdge(dut.clk)
         await FallingEdge(dut.clk)  # accepted on the rising edge in between
         dut.cmd_valid.value = 0
+        if not wait:
+            return
         if dut.busy.value:
             await FallingEdge(dut.busy)  # a whole RUN without Python per cycle
             await FallingEdge(dut.clk)

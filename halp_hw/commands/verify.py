@@ -86,6 +86,7 @@ def handle(args) -> int:
         return _list_faults()
     import dataclasses
     import json
+    import shutil
     import sys
 
     from halp_hw.golden.validation import HalpInputError
@@ -128,6 +129,10 @@ def handle(args) -> int:
                         build_root=args.build_dir, quiet=args.quiet)
         report["complete"] = True
         args.out.mkdir(parents=True, exist_ok=True)
+        coverage_path = args.out / "coverage.yml"
+        if Path(report["coverage_report"]).is_file():  # cocotb-coverage's report of the run
+            shutil.copyfile(report["coverage_report"], coverage_path)
+            report["coverage_report"] = str(coverage_path)
         write_json(json_path, report)
         plot_path = write_plot(report, args.out / "verify.png")
     line = verdict(report)

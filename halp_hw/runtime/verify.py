@@ -188,6 +188,11 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         "corners": corners,
         "random_phases": {name: phase for name, phase in phases.items()
                           if name.startswith("random")},
+        "functional_coverage": report.get("functional_coverage", {}),
+        "coverage_missed": {name: [key for key, hits in item["bins"].items() if hits == 0]
+                            for name, item in report.get("functional_coverage", {}).items()
+                            if item["covered"] < item["size"]},
+        "coverage_report": str(results.results_xml.parent / "verify.report.coverage.yml"),
         "values_compared": report.get("compared", 0),
         "mismatches": report.get("mismatches"),
         "compare": compare,
@@ -209,11 +214,12 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
 def regression_params(problem: Problem, problem_seed: int, config: HardwareConfig,
                       run: HardwareRun, compare: str = "step") -> dict:
     """The parameters of ``sim/tb_core.py`` for the regression: the training run of ``run`` on
-    ``problem``, then the corner phase (:data:`CORNER_RUN`) and the random phases
-    (:data:`RANDOM_RUN`)."""
+    ``problem``, then the corner phase (:data:`CORNER_RUN`), the random phases
+    (:data:`RANDOM_RUN`) and the command script (every command in every state)."""
     return {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
             "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
-            "scenarios": ["training", "extremes", "random"], "extremes_run": CORNER_RUN,
+            "scenarios": ["training", "extremes", "random", "commands"],
+            "extremes_run": CORNER_RUN,
             "random_run": RANDOM_RUN, "compare": compare}
 
 
