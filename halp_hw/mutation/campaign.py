@@ -32,14 +32,16 @@ from halp_hw.runtime.verify import first_difference, regression_params
 
 from . import equivalence, netlist
 
-__all__ = ["NETLIST_LINT_WAIVERS", "STATUSES", "Campaign", "prepare", "run_mutants",
-           "classify"]
+__all__ = ["NETLIST_LINT_WAIVERS", "CORE_INSTANCE", "STATUSES", "Campaign", "prepare",
+           "run_mutants", "classify"]
 
 #: Verilator lint warnings that Yosys's netlist Verilog trips, on top of the project's waivers:
 #: ``UNOPTFLAT`` (a vector whose bits feed each other through logic, which Verilator would
 #: rather split; a performance note, not a loop) and ``CASEOVERLAP`` (the ``casez`` of Yosys's
 #: parallel-case multiplexer, whose cases are exclusive by construction).
 NETLIST_LINT_WAIVERS = ("-Wno-UNOPTFLAT", "-Wno-CASEOVERLAP")
+#: The instance of the simulation top whose cells a campaign mutates (``HALPSystem.core``).
+CORE_INSTANCE = "core"
 #: The outcomes of a mutant.
 STATUSES = ("killed", "survived", "equivalent")
 
@@ -89,8 +91,11 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
                             order_entries=order_entries(run))
     netlist.synthesize(component_verilog(system, name="top", emit_src=True), work_dir)
-    if isinstance(mutations, int):
-        chosen = netlist.list_mutations(work_dir, mutations, seed)
+    if isinstance(mutations, int):  # the core's cells: the memory models are test scaffolding
+        chosen = netlist.list_mutations(work_dir, mutations, seed, submodule=CORE_INSTANCE)
+        if len(chosen) < mutations:
+            raise HalpInputError(f"mutants: the core yields {len(chosen)} of the {mutations} "
+                                 f"mutations asked for; ask for fewer")
     else:
         chosen = []
         for select, options in enumerate(mutations, 1):

@@ -15,6 +15,7 @@ the whole campaign (the testbench ``sim/tb_mutants.py`` writes the select port).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["SELECT_PORT", "DESIGN_FILE", "YosysError", "Mutation", "run_yosys",
-           "synthesize", "list_mutations", "mutants_verilog", "source_location"]
+           "synthesize", "in_submodule", "list_mutations", "mutants_verilog",
+           "source_location"]
 
 #: The input that selects the active mutation (0: none).
 SELECT_PORT = "mutsel"
@@ -30,6 +32,9 @@ SELECT_PORT = "mutsel"
 DESIGN_FILE = "design.il"
 #: The Verilog source file name Yosys reads (and names in its source locations).
 SOURCE_FILE = "halp_core.v"
+#: How many more mutations than asked for ``list_mutations`` draws when it keeps to a submodule
+#: (the core holds nearly all the cells of the simulation top; the memory models the rest).
+_OVERSAMPLE = 2
 #: Options of a ``mutate`` command that only document it (Yosys ignores them on apply).
 _DOCUMENTING_OPTIONS = ("-wire", "-wirebit", "-src")
 
@@ -147,22 +152,38 @@ def synthesize(verilog_text: str, work_dir: Path) -> Path:
     """Synthesize the core's Verilog (top module ``top``) to a flat netlist; return its path."""
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / SOURCE_FILE).write_text(verilog_text)
-    run_yosys(f"read_verilog {SOURCE_FILE}\nprep -top top -flatten\npmuxtree\nopt_clean\n"
+    # pmuxtree before flatten, so that the multiplexers it makes keep their module's prefix
+    # (``$flatten\\core.``) and a campaign can keep to the core's cells.
+    run_yosys(f"read_verilog {SOURCE_FILE}\nprep -top top\npmuxtree\nflatten\nopt_clean\n"
               f"write_rtlil {DESIGN_FILE}\n", work_dir, "synthesize")
     return work_dir / DESIGN_FILE
 
 
+def in_submodule(cell: str, submodule: str) -> bool:
+    """Whether a cell of the flattened netlist comes from instance ``submodule`` of the top
+    (its name carries the prefix ``flatten`` gives it, ``$flatten\\core.\\vector.$add$12``, or,
+    for a memory, its hierarchical name, ``core.fetcher.buffer``)."""
+    return cell.startswith((f"$flatten\\{submodule}.", f"{submodule}."))
+
+
 def list_mutations(work_dir: Path, count: int, seed: int, first_select: int = 1,
-                   **filters) -> list[Mutation]:
-    """``mutate -list count -seed seed`` on the synthesized netlist, select values from
-    ``first_select``; ``filters`` (``mode``, ``wire``, ``wirebit``, ``cell``, ``port``, ...)
-    restrict the candidates as ``mutate -list``'s options of the same names do."""
+                   submodule: str | None = None, **filters) -> list[Mutation]:
+    """``mutate -list`` on the synthesized netlist: ``count`` mutations picked with ``seed``,
+    select values from ``first_select``; ``filters`` (``mode``, ``wire``, ``wirebit``,
+    ``cell``, ``port``, ...) restrict the candidates as ``mutate -list``'s options of the same
+    names do, and ``submodule`` to the cells of that instance of the top (Yosys spreads a
+    larger list over the whole netlist; the first ``count`` inside the instance are kept)."""
     listing = work_dir / "mutations.txt"
     options = "".join(f" -{key} {value}" for key, value in filters.items())
-    run_yosys(f"read_rtlil {DESIGN_FILE}\nmutate -list {count} -seed {seed}{options} "
+    listed = count if submodule is None else _OVERSAMPLE * count
+    run_yosys(f"read_rtlil {DESIGN_FILE}\nmutate -list {listed} -seed {seed}{options} "
               f"-o {listing.name}\n", work_dir, "list")
     lines = [line for line in listing.read_text().splitlines() if line.startswith("mutate ")]
-    return [Mutation.parse(line, select) for select, line in enumerate(lines, first_select)]
+    mutations = [Mutation.parse(line, 0) for line in lines]
+    if submodule is not None:
+        mutations = [m for m in mutations if in_submodule(m.cell, submodule)][:count]
+    return [dataclasses.replace(m, select=select)
+            for select, m in enumerate(mutations, first_select)]
 
 
 def select_width(mutations) -> int:
