@@ -13,6 +13,7 @@ from halp_hw.cli import main
 from halp_hw.formal import control_harness
 from halp_hw.formal.control_harness import ControlHarness, control_depth
 from halp_hw.formal.memory_port_harness import MemoryPortHarness, memory_port_depth
+from halp_hw.formal.order_port_harness import OrderPortHarness, order_port_depth
 from halp_hw.formal.properties import property_names
 from halp_hw.formal.rounder_harness import RounderHarness
 from halp_hw.formal.sby import run_proof
@@ -122,6 +123,18 @@ def test_memory_port_proof_fails_when_the_fetcher_refuses_a_beat(tmp_path):
     result = run_proof(MemoryPortHarness(config=config, fetcher_class=OneBeatFetcher),
                        name="memory-port", mode="bmc", depth=memory_port_depth(config),
                        out_dir=tmp_path)
+    assert result.status == "fail" and result.trace is not None
+
+
+def test_order_port_proof_fails_when_the_index_is_off_by_one(tmp_path):
+    """The registered fault ``index-off-by-one`` (the sample index ``i + 1`` mod ``n``, swapped
+    into SampleRowSource while the harness is converted) offers a wrong row address."""
+    from halp_hw.testbenches.faults import injected
+
+    config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
+    with injected("index-off-by-one"):
+        result = run_proof(OrderPortHarness(config=config), name="order-port", mode="bmc",
+                           depth=order_port_depth(config), out_dir=tmp_path)
     assert result.status == "fail" and result.trace is not None
 
 
