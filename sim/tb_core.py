@@ -29,8 +29,10 @@ entry per scenario under ``phases``):
 ``random``
     (with ``params["random_run"]`` overriding fields of the run) One phase per random stream
     (the sample stream and each lane's), seeded with the one user seed that makes that
-    stream's first state zero (the PRNG then starts from its key), on ``d - 1`` features
-    (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
+    stream's first state zero (the PRNG then starts from its key), then one more (``random-host``)
+    on a host-given order read from the order memory; all on ``n - 1`` samples (not a power of
+    two, unlike most builds' ``n``: every bit of the index product counts) and ``d - 1``
+    features (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
     uniform random data, gradient words that put each epoch's first update on a rounding
     boundary (see :func:`run_random`), random step mantissas and exponents, and random junk
     in the memory lanes past ``d`` (which the core must ignore). Each epoch is one RUN of T
@@ -80,6 +82,8 @@ from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_updat
 
 #: A phase that takes this many times its expected cycles has hung (e.g. ``busy`` never falls).
 HANG_FACTOR = 10
+#: Seed of the random phase on a host-given order.
+RANDOM_HOST_SEED = 0x5EED
 
 
 class LockstepAccelerator:
@@ -290,38 +294,39 @@ def random_inputs(host: HalpHost, rng: np.random.Generator) -> None:
                         >> int(rng.integers(0, 12)))
 
 
-def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int]]:
-    """``(phase name, scenario, run, d)`` of every phase of ``p["scenarios"]``, in order."""
+def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, int]]:
+    """``(phase name, scenario, run, d, n)`` of every phase of ``p["scenarios"]``, in order."""
     run = HardwareRun(**p["run"])
     phases = []
     for scenario in p["scenarios"]:
-        if scenario == "training":
-            phases.append((scenario, scenario, run, p["d"]))
+        if scenario in ("training", "commands"):
+            phases.append((scenario, scenario, run, p["d"], p["n"]))
         elif scenario == "extremes":
             extremes_run = dataclasses.replace(run, **p.get("extremes_run", {}))
-            phases.append((scenario, scenario, extremes_run,
-                           p["d"]))
-        elif scenario == "commands":
-            phases.append((scenario, scenario, run, p["d"]))
+            phases.append((scenario, scenario, extremes_run, p["d"], p["n"]))
         elif scenario == "random":
             random_run = dataclasses.replace(run, **p.get("random_run", {}))
+            other_d, other_n = max(1, p["d"] - 1), max(1, p["n"] - 1)
             phases += [(f"random{stream}", scenario,
-                        dataclasses.replace(random_run, seed=stream_key(stream)),
-                        max(1, p["d"] - 1)) for stream in range(config.lanes + 1)]
+                        dataclasses.replace(random_run, seed=stream_key(stream), order="xorshift"),
+                        other_d, other_n) for stream in range(config.lanes + 1)]
+            phases.append(("random-host", scenario,
+                           dataclasses.replace(random_run, seed=RANDOM_HOST_SEED, order="host"),
+                           other_d, other_n))
         else:
             raise ValueError(f"unknown scenario {scenario!r}")
     return phases
 
 
-def phase_problem(p: dict, d: int):
-    """The problem of a phase on ``d`` features: the run's problem file (its first ``d``
-    features) if one was given, else the paper problem of ``p["n"]`` samples."""
+def phase_problem(p: dict, d: int, n: int):
+    """The problem of a phase on ``n`` samples of ``d`` features: the run's problem file (its
+    first ``n`` rows and ``d`` features) if one was given, else the paper problem."""
     if "problem" not in p:
-        return paper_linreg(p["n"], d, p["problem_seed"])
+        return paper_linreg(n, d, p["problem_seed"])
     problem = read_problem(p["problem"])
-    if d == problem.d:
+    if (n, d) == (problem.n, problem.d):
         return problem
-    return make_problem(problem.name, problem.X[:, :d], problem.y, problem.l2)
+    return make_problem(problem.name, problem.X[:n, :d], problem.y[:n], problem.l2)
 
 
 def cycle_budget(host: HalpHost) -> int:
@@ -373,8 +378,8 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
     exact_cycles = p.get("cycles", "exact") == "exact"
     coverage = CoreCoverage(config)
     phases = {}
-    for name, scenario, run, d in scenario_phases(p, config):
-        problem = phase_problem(p, d)
+    for name, scenario, run, d, n in scenario_phases(p, config):
+        problem = phase_problem(p, d, n)
         host = HalpHost(problem, config, run, memory)
         rng = np.random.default_rng(run.seed)
         if scenario == "extremes":

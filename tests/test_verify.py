@@ -45,6 +45,15 @@ def test_acceptance_run_is_bit_exact(rtl, tmp_path, capsys):
     assert len(report["rel_subopt"]) == 4 and report["rel_subopt"][-1] < 0.1
     assert report["coverage"]["recenters"] == 3 and report["coverage"]["rounding_carries"] > 0
     assert report["corners"]["coverage"]["saturations"] > 0
+    # The regression closes every bin of the core's cover items (per lane saturation high and
+    # low, rounding carries, both last beats, every RUN length, command pair and state) but
+    # the stalls the default memory never makes (closed by tests/test_cocotb_core.py's memory
+    # runs); the cocotb-coverage report is written next to verify.json.
+    assert report["coverage_missed"] == {"core.memory.stall": ["none", "row address"]}, \
+        report["coverage_missed"]
+    assert report["functional_coverage"]["core.lanes.saturation"]["size"] == 2 * 4
+    assert (tmp_path / "out" / "coverage.yml").is_file()
+    assert report["coverage_report"] == str(tmp_path / "out" / "coverage.yml")
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -59,11 +59,12 @@ def memory_class(fault: str | None):
 
 
 def order_entries(run: HardwareRun) -> int:
-    """Entries of a host-given order that the training and corner phases read, at most."""
-    if run.order != "host":
-        return 0
-    steps = max(run.epochs * run.epoch_length,
-                *(phase["epochs"] * phase["epoch_length"] for phase in (CORNER_RUN, RANDOM_RUN)))
+    """Entries of a host-given order that the regression reads, at most: the random phase on
+    a host-given order, and the training and corner phases when ``run`` uses one."""
+    steps = RANDOM_RUN["epochs"] * RANDOM_RUN["epoch_length"]
+    if run.order == "host":
+        steps = max(steps, run.epochs * run.epoch_length,
+                    CORNER_RUN["epochs"] * CORNER_RUN["epoch_length"])
     return steps + ORDER_LOOKAHEAD
 
 
@@ -162,7 +163,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
               "cycles": "at_least" if memory_fault == "jitter" else "exact"}
     from tqdm import tqdm
 
-    epochs = run.epochs + CORNER_RUN["epochs"] + RANDOM_RUN["epochs"] * (config.lanes + 1)
+    epochs = run.epochs + CORNER_RUN["epochs"] + RANDOM_RUN["epochs"] * (config.lanes + 2)
     with tqdm(total=epochs, desc=f"verify on {simulator}",
               unit="epoch", file=sys.stderr, leave=False, disable=quiet) as bar:
         results = run_testbench(built, module="tb_core", params=params, name="verify",
