@@ -16,6 +16,7 @@ import cocotb
 from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.fixedpoint import int_range
+from tb_coverage import cover_point, report
 from tb_support import Scoreboard, hardware_config, params, reset
 
 
@@ -27,6 +28,7 @@ async def centering_matches_spec(dut):
     exponent_width, epoch_width = len(dut.exponent), len(dut.epoch)
     low, high = int_range(exponent_width)
     board = Scoreboard(p.get("report"))
+    cover = cover_point("centering.command", ["restart", "recenter", "valid read"])
     await reset(dut, ("recenter", "exponent_in", "restart", "write_addr", "set_valid", "read_addr"))
     valid, exponent, epoch, read_valid = [False] * words, 0, 0, None
     for cycle in range(p["cycles"]):
@@ -41,17 +43,19 @@ async def centering_matches_spec(dut):
         read_valid = valid[read_addr]
         if restart:
             valid, exponent, epoch = [False] * words, 0, 0
-            board.coverage["restarts"] += 1
+            cover("restart")
         elif recenter:
             valid, exponent = [False] * words, new_exponent
             epoch = (epoch + 1) % (1 << epoch_width)
-            board.coverage["recenters"] += 1
+            cover("recenter")
         elif set_valid:
             valid[write_addr] = True
-        board.coverage["valid_reads"] += int(read_valid)
+        if read_valid:
+            cover("valid read")
         dut.restart.value, dut.recenter.value = int(restart), int(recenter)
         dut.exponent_in.value = new_exponent
         dut.write_addr.value, dut.set_valid.value = write_addr, int(set_valid)
         dut.read_addr.value = read_addr
         await FallingEdge(dut.clk)
+    report(board, p.get("report"), "centering")
     board.finish()

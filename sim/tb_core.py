@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -75,7 +74,7 @@ from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.hdl.core import Command
 from halp_hw.runtime.backends import drive_halp
 from tb_command_script import run_commands
-from tb_coverage import CoreCoverage, export, summary, totals
+from tb_coverage import CoreCoverage, report, summary, totals
 from tb_halp_run import CocotbAccelerator
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
                         report_progress, reset)
@@ -405,7 +404,5 @@ async def core_matches_golden(dut):
     try:
         board.extra["phases"] = await run_regression(dut, p, board)
     finally:
-        board.extra["functional_coverage"] = summary()
-        if p.get("report"):
-            export(Path(p["report"]).with_suffix(".coverage.yml"))
+        report(board, p.get("report"), "core")
     board.finish()

@@ -1,4 +1,8 @@
-"""Functional coverage of the core regression: cocotb-coverage bins and crosses.
+"""Functional coverage of the testbenches: cocotb-coverage bins and crosses.
+
+The block testbenches declare their items with :func:`cover_point` (under the block's name:
+``rounder.result``, ``lane.beat``, ...) and end with :func:`report`. The core regression's items
+(under ``core.``, :class:`CoreCoverage`) are these:
 
 The testbench is woken per host command, never per clock edge, so every bin is sampled from
 what the host does (a command, the core's state when it is presented) and from the golden
@@ -33,13 +37,15 @@ report.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cocotb_coverage.coverage import CoverItem, CoverPoint, coverage_db
 
 from halp_hw.golden.memory import step_cost
 from halp_hw.hdl.core import Command
 
-__all__ = ["COMMANDS", "STATES", "STALLS", "CoreCoverage", "summary", "totals", "missed",
-           "export"]
+__all__ = ["COMMANDS", "STATES", "STALLS", "CoreCoverage", "cover_point", "summary", "totals",
+           "missed", "export", "report"]
 
 #: The host commands, by name.
 COMMANDS = tuple(command.name for command in Command)
@@ -55,8 +61,14 @@ def _hit(*_):
     """The sampled function: cocotb-coverage counts its arguments into the bins."""
 
 
+def cover_point(name: str, bins: list):
+    """The cocotb-coverage point ``name`` (dotted: ``block.item``) with ``bins``; returns the
+    function that samples it (its argument is the bin hit)."""
+    return CoverPoint(name, bins=bins)(_hit)
+
+
 def _point(name: str, bins: list):
-    return CoverPoint(f"{ROOT}.{name}", bins=bins)(_hit)
+    return cover_point(f"{ROOT}.{name}", bins)
 
 
 class CoreCoverage:
@@ -111,13 +123,13 @@ class CoreCoverage:
             self._run_length(arg if arg <= 1 else "many")
 
 
-def summary() -> dict:
-    """Every cover item of the core: ``{name: {"bins": {bin: hits}, "covered": c, "size": s}}``
-    (bins as strings)."""
+def summary(root: str = ROOT) -> dict:
+    """Every cover item under ``root``: ``{name: {"bins": {bin: hits}, "covered": c,
+    "size": s}}`` (bins as strings)."""
     items = {}
     for name in sorted(coverage_db):
         item = coverage_db[name]
-        if not name.startswith(f"{ROOT}.") or type(item) is CoverItem:  # a group
+        if not name.startswith(f"{root}.") or type(item) is CoverItem:  # a group
             continue
         items[name] = {"bins": {str(key): hits for key, hits in item.detailed_coverage.items()},
                        "covered": item.coverage, "size": item.size}
@@ -147,3 +159,11 @@ def missed(items: dict, *names: str) -> dict:
 def export(path) -> None:
     """cocotb-coverage's YAML report of every item at ``path``."""
     coverage_db.export_to_yaml(str(path))
+
+
+def report(board, report_path, root: str) -> None:
+    """Put the items under ``root`` into ``board``'s report (``functional_coverage``) and write
+    cocotb-coverage's YAML report next to the report file (``<name>.report.coverage.yml``)."""
+    board.extra["functional_coverage"] = summary(root)
+    if report_path:
+        export(Path(report_path).with_suffix(".coverage.yml"))

@@ -13,6 +13,7 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.prng import LaneRandom
+from tb_coverage import cover_point, report
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
                         params, reset)
 
@@ -25,6 +26,8 @@ async def lane_matches_golden(dut):
     config, lane = hardware_config(p["config"]), p["lane"]
     rng = np.random.default_rng(p["seed"])
     board = Scoreboard(p.get("report"))
+    cover = cover_point("lane.beat", ["saturated high", "saturated low", "rounding carry",
+                                      "inactive"])
     await reset(dut, ("load", "valid", "active", "seed", "x_cur", "x_next", "z", "grad", "coef"))
     seed = await load_lane_seed(dut, rng)
     lane_random = LaneRandom(lane + 1, config.frac_bits, seed)
@@ -51,12 +54,16 @@ async def lane_matches_golden(dut):
             [("z_new", z_new, context), ("saturated", int(saturated), context)])
         expected.setdefault(cycle + PRODUCT_LATENCY, []).append(
             ("product", int(ops["x_next"][0]) * z_new, context))
-        board.coverage["saturations"] += int(saturated)
-        board.coverage["rounding_carries"] += int(active and carry[0])
-        board.coverage["inactive_beats"] += int(not active)
+        if not active:
+            cover("inactive")
+        elif saturated:
+            cover("saturated high" if z_new > 0 else "saturated low")
+        if active and carry[0]:
+            cover("rounding carry")
         dut.valid.value, dut.active.value = 1, int(active)
         dut.x_cur.value, dut.x_next.value = int(ops["x_cur"][0]), int(ops["x_next"][0])
         dut.z.value, dut.grad.value = int(ops["z"][0]), int(ops["grad"][0])
         dut.coef.value = ops["coef"]
         await FallingEdge(dut.clk)
+    report(board, p.get("report"), "lane")
     board.finish()

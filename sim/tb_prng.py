@@ -14,6 +14,7 @@ import cocotb
 from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.prng import MASK, stream_key, stream_seed, xorshift32
+from tb_coverage import cover_point, report
 from tb_support import Scoreboard, params, reset
 
 
@@ -23,6 +24,7 @@ async def prng_matches_golden(dut):
     stream, rng = p["stream"], random.Random(p["seed"])
     special_seeds = [0, MASK, stream_key(stream), rng.getrandbits(32)]
     board = Scoreboard(p.get("report"))
+    cover = cover_point("prng.command", ["load", "load of the zero-state seed", "advance"])
     await reset(dut, ("load", "advance", "seed"))
     expected = stream_seed(0, stream)  # the reset state is what seed 0 loads
     for cycle in range(p["cycles"]):
@@ -34,10 +36,10 @@ async def prng_matches_golden(dut):
         dut.load.value, dut.seed.value, dut.advance.value = int(load), seed, int(advance)
         if load:
             expected = stream_seed(seed, stream)
-            board.coverage["loads"] += 1
-            board.coverage["zero_state_seeds"] += int(seed == stream_key(stream))
+            cover("load of the zero-state seed" if seed == stream_key(stream) else "load")
         elif advance:
             expected = xorshift32(expected)
-            board.coverage["advances"] += 1
+            cover("advance")
         await FallingEdge(dut.clk)
+    report(board, p.get("report"), "prng")
     board.finish()

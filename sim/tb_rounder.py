@@ -14,7 +14,8 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 
-from halp_hw.golden.fixedpoint import int_range, saturate, shift_round
+from halp_hw.golden.fixedpoint import int_range, shift_round
+from tb_coverage import cover_point, report
 from tb_support import Scoreboard, params
 
 
@@ -53,6 +54,7 @@ async def rounder_matches_golden(dut):
     floored = shift_round(values, frac_bits, randoms)
     expected = np.clip(floored, low, high)
     board = Scoreboard(p.get("report"))
+    cover = cover_point("rounder.result", ["rounding carry", "saturated high", "saturated low"])
     for index, (value, rand) in enumerate(vectors):
         dut.value.value = value
         dut.random.value = rand
@@ -62,8 +64,9 @@ async def rounder_matches_golden(dut):
         board.check(index, "saturated", int(floored[index] != expected[index]),
                     int(dut.saturated.value), context)
         fraction = value & ((1 << frac_bits) - 1)
-        board.coverage["rounding_carries"] += int(fraction + rand >= 1 << frac_bits)
-        board.coverage["saturations_high"] += int(floored[index] > high)
-        board.coverage["saturations_low"] += int(floored[index] < low)
-    board.coverage["saturations"] = saturate(floored, out_width)[1]
+        if fraction + rand >= 1 << frac_bits:
+            cover("rounding carry")
+        if floored[index] != expected[index]:
+            cover("saturated high" if floored[index] > high else "saturated low")
+    report(board, p.get("report"), "rounder")
     board.finish()

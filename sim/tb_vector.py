@@ -16,6 +16,7 @@ from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.prng import LaneRandom
 from halp_hw.hdl.host import pack_words, unpack_words
+from tb_coverage import cover_point, report
 from tb_support import (Scoreboard, draw_operands, hardware_config, lane_update, load_lane_seed,
                         params, reset)
 
@@ -48,6 +49,13 @@ async def vector_unit_matches_golden(dut):
     lanes, rng = config.lanes, np.random.default_rng(p["seed"])
     dot_latency = TREE_LATENCY + config.tree_stages
     board = Scoreboard(p.get("report"))
+    # Lane 0 holds the first feature of every beat: it is never masked.
+    cover_lane = cover_point("vector.lane", [
+        (lane, event) for lane in range(config.lanes)
+        for event in ("saturated", "rounding carry", "masked with junk")
+        if event != "masked with junk" or lane > 0])
+    cover_last = cover_point("vector.last_beat",
+                             ["full", "partial"] if config.lanes > 1 else ["full"])
     await reset(dut, ("load", "valid", "first", "last", "addr", "mask", "seed", "x_cur", "x_next",
                       "z", "grad", "coef"))
     seed = await load_lane_seed(dut, rng)
@@ -100,11 +108,14 @@ async def vector_unit_matches_golden(dut):
                                         ("z_addr", index, context)]
         if index == beats - 1:
             expected[cycle + dot_latency].append(("dot", dot, context))
-        board.coverage["saturations"] += int(saturated.sum())
-        board.coverage["rounding_carries"] += int((carries & active).sum())
-        board.coverage["partial_last_beats"] += int(index == beats - 1 and d % lanes != 0)
-        board.coverage["masked_lanes_with_junk"] += int(
-            (~active & ((ops["x_next"] != 0) | (ops["z"] != 0))).sum())
+        for lane in np.flatnonzero(saturated):
+            cover_lane(int(lane), "saturated")
+        for lane in np.flatnonzero(carries & active):
+            cover_lane(int(lane), "rounding carry")
+        for lane in np.flatnonzero(~active & ((ops["x_next"] != 0) | (ops["z"] != 0))):
+            cover_lane(int(lane), "masked with junk")
+        if index == beats - 1:
+            cover_last("partial" if d % lanes else "full")
         dut.valid.value, dut.first.value = 1, int(index == 0)
         dut.last.value = int(index == beats - 1)
         dut.addr.value, dut.mask.value = index, pack(active.astype(int), 1)
@@ -114,4 +125,5 @@ async def vector_unit_matches_golden(dut):
         dut.grad.value = pack(ops["grad"], config.grad_width)
         dut.coef.value = coef
         await FallingEdge(dut.clk)
+    report(board, p.get("report"), "vector")
     board.finish()
