@@ -142,12 +142,12 @@ class MaccLane(wiring.Component):
         ]
 
         # Stage B1: the update sum.
-        summed = Signal(signed(cfg.update_width))
-        m.d.comb += summed.eq(self.update_sum(zg, p))
-        update = Signal.like(summed)
+        update_sum = Signal(signed(cfg.update_width))
+        m.d.comb += update_sum.eq(self.update_sum(zg, p))
+        update = Signal.like(update_sum)
         x_next_b1 = Signal.like(self.x_next)
         active_b1 = Signal()
-        m.d.sync += [update.eq(summed), x_next_b1.eq(x_next_a), active_b1.eq(active_a)]
+        m.d.sync += [update.eq(update_sum), x_next_b1.eq(x_next_a), active_b1.eq(active_a)]
 
         # Stage B2: shift and clamp.
         m.d.comb += [rounder.value.eq(update), rounder.random.eq(0)]
