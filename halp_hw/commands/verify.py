@@ -70,7 +70,7 @@ def verdict(report: dict) -> str:
     if report["bit_exact"]:
         return (f"bit-exact {where}: {report['iterates_compared']} iterates and "
                 f"{report['values_compared']} values compared over {report['run']['epochs']} "
-                f"epochs, the corner and the random phases; {report['cycles']} cycles, equal "
+                f"epochs, the corner, random and command phases; {report['cycles']} cycles, equal "
                 "to the golden model's")
     first = report["first_mismatch"] or {}
     if "error" in first:
