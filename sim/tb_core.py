@@ -25,15 +25,17 @@ entry per scenario under ``phases``):
     Data at the extremes of ``data_bits`` (min and max only), the largest step mantissa,
     gradient words at the extremes of ``grad_width``, and exponents at both ends of the
     exponent register: every update saturates one way or the other, and the dot products
-    reach the extremes of ``dot_width``.
+    reach the extremes of ``dot_width``; in a logistic or SVM build, per-sample values at the
+    extremes of their width.
 ``random``
     (with ``params["random_run"]`` overriding fields of the run) One phase per random stream
     (the sample stream and each lane's), seeded with the one user seed that makes that
     stream's first state zero (the PRNG then starts from its key), on ``d - 1`` features
     (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
     uniform random data, gradient words that put each epoch's first update on a rounding
-    boundary (see :func:`run_random`), random step mantissas and exponents, and random junk
-    in the memory lanes past ``d`` (which the core must ignore). Each epoch is one RUN of T
+    boundary (see :func:`run_random`), random step mantissas and exponents, random per-sample
+    values (logistic, SVM), and random junk in the memory lanes past ``d`` (which the core must
+    ignore). Each epoch is one RUN of T
     steps whatever ``compare`` says (the control FSM's step counter then counts down from T).
     Summaries are ``random0``, ``random1``, ...
 
@@ -112,6 +114,10 @@ class LockstepAccelerator:
         self.model.load_gradient(grad_ints)
         await self.rtl.load_gradient(grad_ints)
 
+    async def load_sample_values(self, values) -> None:
+        self.model.load_sample_values(values)
+        await self.rtl.load_sample_values(values)
+
     async def recenter(self, exponent: int) -> None:
         self.model.recenter(exponent)
         await self.rtl.recenter(exponent)
@@ -147,9 +153,10 @@ class LockstepAccelerator:
         """One golden step, counting the updates whose random bits carried into the kept bits."""
         model, config = self.model, self.model.config
         z_before, saturations_before = model.z.copy(), model.saturations
-        row = model.x[model.step()]
-        coef = model.coefficient(int(row @ z_before))
-        truncated, _, _ = lane_update(config, z_before, row, coef, model.grad, 0)
+        sample = model.step()
+        row = model.x[sample]
+        coef = model.coefficient(int(row @ z_before), sample)
+        truncated, _, _ = lane_update(config, z_before, row, coef, model.grad, 0, model.decay)
         self.coverage["rounding_carries"] += int(np.count_nonzero(model.z != truncated))
         self.coverage["saturations"] += model.saturations - saturations_before
         self.coverage["partial_last_beats"] += int(model.d % config.lanes != 0)
@@ -197,6 +204,9 @@ async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> No
     for epoch in range(host.run.epochs):
         grad = rng.choice([*int_range(config.grad_width), 0], size=host.problem.d)
         await lockstep.load_gradient(grad)
+        if config.sample_words:
+            await lockstep.load_sample_values(
+                rng.choice([*int_range(config.sample_value_bits), 0, 1], size=host.problem.n))
         await lockstep.recenter(exponents[epoch % len(exponents)])
         await lockstep.run(host.run.epoch_length)
         report_progress(f"extremes epoch {epoch + 1}")
@@ -222,6 +232,10 @@ async def run_random(host: HalpHost, lockstep: LockstepAccelerator, rng) -> None
         whole = rng.integers(-(1 << (config.bits - 1)), 1 << (config.bits - 1), size=d)
         grad = random + offset + (whole << config.frac_bits)
         await lockstep.load_gradient(grad)
+        if config.sample_words:
+            low_value, high_value = int_range(config.sample_value_bits)
+            await lockstep.load_sample_values(
+                rng.integers(low_value, high_value + 1, size=host.problem.n))
         await lockstep.recenter(int(rng.integers(low, high + 1)))
         await lockstep.run(host.run.epoch_length)
         report_progress(f"random epoch {epoch + 1}")

@@ -96,12 +96,13 @@ def test_unit_rejects_a_config_of_the_wrong_type():
         SigmoidUnit(config={"sigmoid_in_bits": 16})
 
 
-def run_unit(config, inputs, ready_pattern):
-    """Stream ``inputs`` through the unit; ``ready_pattern(cycle)`` drives ``o.ready``.
+def run_unit(config, inputs, ready_pattern, fault=None):
+    """Stream ``inputs`` through the unit (built with ``fault``); ``ready_pattern(cycle)``
+    drives ``o.ready``.
 
     Returns the outputs in order and the cycle of the first output.
     """
-    dut = SigmoidUnit(config=config)
+    dut = SigmoidUnit(config=config, fault=fault)
     outputs, first = [], []
 
     async def testbench(ctx):
@@ -169,3 +170,16 @@ def test_fixed_sigmoid_logistic_keeps_the_exact_optimum_and_only_its_derivatives
                          - exact.residual(margins, slice(None)))) <= DOCUMENTED_MAX_ERROR + 2**-12
     trace = make_solvers(table, bits=8)["halp"].run(table, 12, seed=0)
     assert epochs_to_reach(trace, 1e-8) is not None  # the host's exact gradient: true optimum
+
+
+def test_the_sigmoid_table_fault_is_caught_by_the_comparison_with_the_golden_unit():
+    """The ``sigmoid-table`` fault (every rise one LSB low) changes outputs that the
+    comparison above catches, while the inputs on segment boundaries (position 0) still agree."""
+    config = HardwareConfig()
+    inputs = np.arange(-4096, 4096, 37, dtype=np.int64)
+    outputs, _ = run_unit(config, inputs, lambda cycle: True, fault="sigmoid-table")
+    expected = fixed_sigmoid(inputs, config)
+    shift = config.sigmoid_in_bits - 1 - config.sigmoid_table_bits
+    on_knots = (np.abs(inputs) & ((1 << shift) - 1)) == 0
+    assert np.array_equal(outputs[on_knots], expected[on_knots])
+    assert np.count_nonzero(outputs != expected) > inputs.size // 4

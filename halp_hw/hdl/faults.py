@@ -25,6 +25,9 @@ FAULTS: dict[str, str] = {
         "the kept bits: z comes out one LSB low whenever those fractions carry",
     "index-off-by-one":
         "SampleRowSource uses sample index i + 1 (mod n) instead of i (either sample order)",
+    "sigmoid-table":
+        "SigmoidUnit's ROM holds every segment's rise one LSB low (a table built from knots "
+        "rounded the wrong way; logistic builds)",
 }
 
 

@@ -13,6 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from halp_hw.golden.sigmoid import sigmoid_table
 
+from .faults import check_fault
 from .lane import check_config
 
 __all__ = ["SigmoidUnit"]
@@ -35,6 +36,8 @@ class SigmoidUnit(wiring.Component):
     config : halp_hw.golden.hardware.HardwareConfig
         The build; its ``sigmoid_in_bits``, ``sigmoid_in_frac``, ``sigmoid_out_bits`` and
         ``sigmoid_table_bits`` set the unit's widths and table.
+    fault : str or None
+        ``sigmoid-table`` stores every nonzero rise one LSB low (:mod:`.faults`).
 
     Attributes
     ----------
@@ -44,8 +47,9 @@ class SigmoidUnit(wiring.Component):
         The output ``y``, value ``y 2**-sigmoid_out_bits``, in input order.
     """
 
-    def __init__(self, *, config):
+    def __init__(self, *, config, fault: str | None = None):
         self.config = check_config(config)
+        self.fault = check_fault(fault)
         self.table = sigmoid_table(self.config)
         super().__init__({
             "i": In(stream.Signature(signed(self.config.sigmoid_in_bits))),
@@ -57,7 +61,8 @@ class SigmoidUnit(wiring.Component):
         config, table = self.config, self.table
         in_bits, out_bits, shift = config.sigmoid_in_bits, config.sigmoid_out_bits, table.shift
         magnitude_max = 2 ** (in_bits - 1) - 1
-        word = [int(base) | (int(delta) << out_bits)
+        broken = self.fault == "sigmoid-table"
+        word = [int(base) | (max(int(delta) - broken, 0) << out_bits)
                 for base, delta in zip(table.base, table.delta)]
         m.submodules.rom = rom = Memory(shape=out_bits + table.delta_width, depth=len(word),
                                         init=word)
