@@ -22,7 +22,7 @@ from .problems import PROBLEMS, Problem, make_problem
 from .validation import HalpInputError, check_int
 
 __all__ = ["DATASETS", "TEST_FRACTION", "Dataset", "Holdout", "load_sklearn_dataset",
-           "save_problem", "read_problem"]
+           "save_problem", "read_problem", "sklearn_test_metric"]
 
 #: The fraction of the rows held out for the test metric.
 TEST_FRACTION = 0.2
@@ -176,3 +176,24 @@ def read_problem(path) -> Problem:
         if "metric" in arrays.files:
             problem.holdout = Holdout(arrays["X_test"], arrays["y_test"], str(arrays["metric"]))
     return problem
+
+
+def sklearn_test_metric(problem: Problem) -> float:
+    """The test metric of scikit-learn's solution of the same objective (no extra intercept: the
+    design carries its own column of ones, penalized like the others): ``LinearRegression`` or
+    ``Ridge``, ``LogisticRegression``, ``LinearSVC`` with the squared hinge."""
+    from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+    from sklearn.svm import LinearSVC
+
+    X, y, n, l2 = problem.X, problem.y, problem.n, problem.l2
+    if problem.name == "linreg":
+        model = (Ridge(alpha=n * l2, fit_intercept=False) if l2 > 0
+                 else LinearRegression(fit_intercept=False))
+    elif problem.name == "logreg":  # sum log-loss * C + 1/2 ||w||^2, C = 1 / (N l2)
+        model = LogisticRegression(C=1 / (n * l2), fit_intercept=False, tol=1e-12,
+                                   max_iter=10000)
+    else:  # 1/2 ||w||^2 + C sum squared hinge, C = 1 / (2 N l2)
+        model = LinearSVC(C=1 / (2 * n * l2), loss="squared_hinge", fit_intercept=False,
+                          dual=False, tol=1e-12, max_iter=100000)
+    w = model.fit(X, y).coef_.ravel()
+    return problem.holdout.evaluate(w)

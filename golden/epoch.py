@@ -101,6 +101,10 @@ class OnChipEpochHost(HalpHost):
 
     def __init__(self, problem: Problem, config: HardwareConfig, run: HardwareRun,
                  memory: MemoryTiming | None = None):
+        if config.problem != "linreg":
+            raise HalpInputError("the full gradient on the accelerator implements least squares "
+                                 f"(problem linreg), not {config.problem}: use --full-gradient "
+                                 "host")
         super().__init__(problem, config, run, memory)
         widths = PassWidths.of(config)
         if widths.data_bits == config.data_bits:

@@ -1,6 +1,7 @@
 """HALP's hardware numeric mode: the integer model the RTL must match bit for bit.
 
-``docs/numeric-contract.md`` is the prose of this file; the two change together. In short, for
+``docs/numeric-contract.md`` is the prose of this file; the two change together (the build's
+widths are :class:`halp_hw.golden.config.HardwareConfig`, re-exported here). In short, for
 least squares, with data ``X ~ x * 2**ex`` (``data_bits``-bit ints) and the epoch's offset
 ``z * 2**e_k`` (``bits``-bit ints), one inner step on sample ``i`` is
 
@@ -12,6 +13,8 @@ least squares, with data ``X ~ x * 2**ex`` (``data_bits``-bit ints) and the epoc
 where ``m / 2**S ~ alpha * 2**(2 ex + F)`` (fixed for the run) and ``G = round(alpha g~ 2**(F - e_k))``
 (``grad_width`` bits, per epoch). The host (:class:`HalpHost`) does the float64 work
 once per epoch: full gradient, power-of-two scale, ``G``, recenter, and ``w~ += z * 2**e_k``.
+Logistic regression and the L2-SVM replace ``c`` by their gradient difference and add the L2
+decay (:mod:`halp_hw.golden.glm`).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import STEP_MANTISSA_BITS, STEP_SHIFT, HardwareConfig
 from .fixedpoint import FixedFormat, Rounding, covering_exponent
-from .kernels import accelerator_steps, step_coefficient
+from .glm import LOSS_CODES, MARGIN_GUARD_BITS, glm_step, sample_values, sigmoid_table
+from .kernels import accelerator_steps, glm_coefficient, step_coefficient
 from .memory import (SAMPLE_ORDERS, HostOrder, MemoryTiming, host_sample_order,
                      inner_step_cycles)
 from .prng import LaneRandom, SampleOrder
-from .problems import LeastSquares, Problem
+from .problems import Problem
 from .trace import Trace
 from .validation import HalpInputError, check_int, check_positive
 
@@ -35,140 +40,6 @@ __all__ = [
     "largest_step_size",
     "AcceleratorModel", "HardwareRun", "EpochInputs", "HalpHost", "run_halp_hardware",
 ]
-
-#: Fraction bits of the step coefficient ``m / 2**STEP_SHIFT`` (a fixed shift: no barrel shifter).
-STEP_SHIFT = 16
-#: Width of the unsigned step mantissa ``m``.
-STEP_MANTISSA_BITS = 18
-
-
-def _clog2(value: int) -> int:
-    return max(0, (value - 1).bit_length())
-
-
-@dataclass(frozen=True)
-class HardwareConfig:
-    """The parameters of one accelerator build, and every width derived from them.
-
-    Parameters
-    ----------
-    bits : int
-        Width of the offset ``z`` (the paper's b), 2..16.
-    data_bits : int
-        Width of the data ``x``, 2..16.
-    frac_bits : int
-        Fraction bits kept below the LSB of ``z`` in the update, which is also the number of
-        random bits each lane draws per beat for stochastic rounding, 1..24.
-    lanes : int
-        MACC lanes L, 1..64; a row of d features takes ``ceil(d / L)`` beats.
-    d_max : int
-        Largest number of features, 1..4096 (sizes the on-chip row buffer, z and G).
-    n_max : int
-        Largest number of samples, 1..2**24 (sizes the off-chip addresses only).
-    sigmoid_in_bits : int
-        Width of the sigmoid unit's signed input, 4..24.
-    sigmoid_in_frac : int
-        Fraction bits of that input, 0..sigmoid_in_bits - 2 (the default 11 covers [-16, 16)).
-    sigmoid_out_bits : int
-        Width of its unsigned output, all fraction bits, 4..24.
-    sigmoid_table_bits : int
-        log2 of the segments of its table, 1..sigmoid_in_bits - 2.
-    center_bits : int
-        Width of the on-chip center ``w~`` when the accelerator computes the full gradient,
-        16..48 (``halp_hw.golden.full_gradient``).
-    gradient_data_bits : int
-        Width of the data copy the full-gradient pass reads, 2..24, or 0 for the inner loop's
-        ``data_bits``.
-
-    Attributes
-    ----------
-    dot_width : int
-        Width of ``x_i . z``: never overflows for any d <= d_max.
-    coef_width : int
-        Width of the step coefficient ``c`` (clamped; the clamp provably never changes ``z``).
-    grad_width : int
-        Width of the per-epoch gradient term ``G`` (saturated on load, counted by the host).
-    update_width : int
-        Width of ``v`` before rounding: exact.
-    """
-
-    bits: int = 8
-    data_bits: int = 8
-    frac_bits: int = 16
-    lanes: int = 8
-    d_max: int = 128
-    n_max: int = 256
-    sigmoid_in_bits: int = 16
-    sigmoid_in_frac: int = 11
-    sigmoid_out_bits: int = 16
-    sigmoid_table_bits: int = 8
-    center_bits: int = 32
-    gradient_data_bits: int = 0
-
-    def __post_init__(self):
-        check_int("bits", self.bits, 2, 16)
-        check_int("data_bits", self.data_bits, 2, 16)
-        check_int("frac_bits", self.frac_bits, 1, 24)
-        check_int("lanes", self.lanes, 1, 64)
-        check_int("d_max", self.d_max, 1, 4096)
-        check_int("sigmoid_in_bits", self.sigmoid_in_bits, 4, 24)
-        check_int("sigmoid_in_frac", self.sigmoid_in_frac, 0, self.sigmoid_in_bits - 2)
-        check_int("sigmoid_out_bits", self.sigmoid_out_bits, 4, 24)
-        check_int("sigmoid_table_bits", self.sigmoid_table_bits, 1, self.sigmoid_in_bits - 2)
-        check_int("n_max", self.n_max, 1, 1 << 24)
-        check_int("center_bits", self.center_bits, 16, 48)
-        if self.gradient_data_bits != 0:
-            check_int("gradient_data_bits", self.gradient_data_bits, 2, 24)
-
-    # -- derived widths ------------------------------------------------------------------
-    @property
-    def dot_width(self) -> int:
-        # -d * 2**(data_bits-1) * 2**(bits-1) <= x . z <= d * 2**(data_bits-1) * 2**(bits-1): the
-        # top (all x and z at their minimum) needs bit_length(d_max), not clog2, above the sign.
-        return self.data_bits + self.bits - 1 + self.d_max.bit_length()
-
-    @property
-    def coef_width(self) -> int:
-        # Wide enough that any clamped |c| >= 2**(bits+F+2) - 1 drives v past the z range
-        # whatever z, G and r are, exactly as the unclamped value would.
-        return self.bits + self.frac_bits + 3
-
-    @property
-    def grad_width(self) -> int:
-        return self.bits + self.frac_bits + 1
-
-    @property
-    def update_width(self) -> int:
-        return self.data_bits + self.coef_width + 1
-
-    @property
-    def words_per_row(self) -> int:
-        """Memory words of L values that one row of ``d_max`` features occupies."""
-        return math.ceil(self.d_max / self.lanes)
-
-    @property
-    def tree_stages(self) -> int:
-        """Register stages in the lane adder tree: one per two adder levels."""
-        return math.ceil(_clog2(self.lanes) / 2)
-
-    @property
-    def pipeline_latency(self) -> int:
-        """Cycles an inner step costs beyond its ``ceil(d/L)`` beats (see the datapath doc)."""
-        return 6 + self.tree_stages
-
-    def beats(self, d: int) -> int:
-        """Beats (cycles of L lanes) that a row of ``d`` features takes."""
-        return math.ceil(d / self.lanes)
-
-    def step_cycles(self, d: int) -> int:
-        """Cycles of one inner step on ``d`` features when no memory stall: the pass and the
-        pipeline drain (``halp_hw.golden.memory.step_cost`` adds the memory's bounds)."""
-        return self.beats(d) + self.pipeline_latency
-
-    def check_problem_size(self, n: int, d: int) -> None:
-        """Raise if a data set of ``n`` samples and ``d`` features does not fit this build."""
-        check_int("n (samples)", n, 1, self.n_max)
-        check_int("d (features)", d, 1, self.d_max)
 
 
 def quantize_data(X: np.ndarray, data_bits: int) -> tuple[np.ndarray, int]:
@@ -228,6 +99,9 @@ class AcceleratorModel:
     order : array of int, optional
         A host-given sample order (``halp_hw.golden.memory.HostOrder``) instead of the
         xorshift32 stream.
+    coef_shift, margin_shift, decay : int, optional
+        The coefficient path's shifts and the L2 decay of a logistic or SVM build
+        (:class:`halp_hw.golden.glm.GlmStep`).
 
     Attributes
     ----------
@@ -250,7 +124,8 @@ class AcceleratorModel:
     CHUNK_STEPS = 1 << 16
 
     def __init__(self, config: HardwareConfig, x: np.ndarray, mantissa: int, seed: int, *,
-                 memory: MemoryTiming | None = None, order=None):
+                 memory: MemoryTiming | None = None, order=None, coef_shift: int = 0,
+                 margin_shift: int = 0, decay: int = 0):
         x = np.ascontiguousarray(x, dtype=np.int64)
         config.check_problem_size(*x.shape)
         low = -(1 << (config.data_bits - 1))
@@ -269,6 +144,18 @@ class AcceleratorModel:
         self.grad = np.zeros(self.d, dtype=np.int64)
         self.exponent = 0
         self.saturations = self.steps = self.cycles = 0
+        self.coef_shift, self.margin_shift, self.decay = coef_shift, margin_shift, decay
+        self.values = np.zeros(self.n if config.problem != "linreg" else 0, dtype=np.int64)
+        table = sigmoid_table(config)
+        self._table = (table.base, table.delta, table.shift)
+
+    def load_sample_values(self, values: np.ndarray) -> None:
+        """Write the per-sample values of the epoch (logistic, SVM) next to the rows."""
+        values = np.ascontiguousarray(values, dtype=np.int64)
+        if values.shape != self.values.shape:
+            raise HalpInputError(f"per-sample values must have shape {self.values.shape}, "
+                                 f"got {values.shape}")
+        self.values = values
 
     def load_gradient(self, grad_ints: np.ndarray) -> None:
         """Write the gradient memory (``grad_width``-bit ints, one per feature)."""
@@ -282,9 +169,14 @@ class AcceleratorModel:
         self.z = np.zeros(self.d, dtype=np.int64)
         self.exponent = int(exponent)
 
-    def coefficient(self, dot: int) -> int:
-        """The step coefficient ``c`` for a dot product, as the scalar unit computes it."""
-        return int(step_coefficient(int(dot), self.mantissa, STEP_SHIFT, self.config.coef_width))
+    def coefficient(self, dot: int, sample: int = 0) -> int:
+        """The step coefficient ``c`` for a dot product (and, in a logistic or SVM build, the
+        sample's streamed value), as the scalar path computes it."""
+        if self.config.problem == "linreg":
+            return int(step_coefficient(int(dot), self.mantissa, STEP_SHIFT,
+                                        self.config.coef_width))
+        return int(glm_coefficient(int(dot), int(self.values[sample]), self.mantissa,
+                                   self._glm(), *self._table[:2]))
 
     def step(self) -> int:
         """One inner step; returns the sample index it used."""
@@ -297,13 +189,22 @@ class AcceleratorModel:
         for start in range(0, steps, self.CHUNK_STEPS):
             self._steps_on(self.order.take(min(self.CHUNK_STEPS, steps - start)))
 
+    def _glm(self) -> tuple:
+        """The coefficient path's parameters (:func:`halp_hw.golden.kernels.glm_coefficient`)."""
+        cfg = self.config
+        return (LOSS_CODES[cfg.problem], self.coef_shift, self.margin_shift, self.exponent,
+                cfg.coef_width, cfg.coef_product_width, cfg.dot_width, cfg.margin_bits,
+                MARGIN_GUARD_BITS, cfg.sigmoid_in_bits, cfg.sigmoid_out_bits, self._table[2])
+
     def _steps_on(self, indices: np.ndarray) -> None:
         """One inner step per sample index, and the counters: the only place steps happen."""
         cfg = self.config
         z = self.z.copy()  # a new array, as after any command: earlier reads stay as they were
+        base, delta, _ = self._table
         self.saturations += int(accelerator_steps(
             self.x, indices, z, self.grad, self.lane_random.state, self.mantissa, STEP_SHIFT,
-            cfg.frac_bits, cfg.bits, cfg.coef_width))
+            cfg.frac_bits, cfg.bits, cfg.coef_width, self.values, self.decay, self._glm(), base,
+            delta))
         self.z = z
         self.steps += indices.size
         self.cycles += indices.size * self.cycles_per_step
@@ -344,11 +245,14 @@ class EpochInputs:
         The gradient memory contents ``G`` (``grad_width``-bit, one per feature).
     grad_saturated : int
         How many entries of ``G`` were clamped on the host.
+    sample_values : numpy.ndarray of int64
+        The per-sample values streamed with the rows (logistic, SVM; empty for least squares).
     """
 
     exponent: int
     grad_ints: np.ndarray
     grad_saturated: int
+    sample_values: np.ndarray
 
 
 class HalpHost:
@@ -360,8 +264,9 @@ class HalpHost:
 
     Parameters
     ----------
-    problem : LeastSquares
-        The problem; the full gradient and the reported suboptimality use its float64 data.
+    problem : Problem
+        The problem, of the loss the build is for (``config.problem``); the full gradient and
+        the reported suboptimality use its float64 data.
     config : HardwareConfig
         The accelerator build.
     run : HardwareRun
@@ -375,6 +280,8 @@ class HalpHost:
         The data as loaded into the accelerator; ``X ~ x_ints * 2**data_exponent``.
     mantissa : int
         The step mantissa programmed into the accelerator.
+    step : halp_hw.golden.glm.GlmStep
+        The mantissa, the coefficient path's shifts and the L2 decay programmed into it.
     trace : Trace
         The convergence record so far (entry 0 is the start point).
     center : numpy.ndarray
@@ -383,8 +290,9 @@ class HalpHost:
 
     def __init__(self, problem: Problem, config: HardwareConfig, run: HardwareRun,
                  memory: MemoryTiming | None = None):
-        if not isinstance(problem, LeastSquares):
-            raise HalpInputError("the hardware mode implements least squares (problem linreg) only")
+        if problem.name != config.problem:
+            raise HalpInputError(f"the accelerator is built for problem {config.problem}, "
+                                 f"the problem is {problem.name}")
         config.check_problem_size(problem.n, problem.d)
         self.step_size = check_positive("step size", run.step_size)
         self.mu = check_positive("mu", run.mu)
@@ -399,7 +307,10 @@ class HalpHost:
         self.order = (None if run.order == "xorshift" else
                       host_sample_order(problem.n, run.epochs, run.epoch_length, run.seed))
         self.x_ints, self.data_exponent = quantize_data(problem.X, config.data_bits)
-        self.mantissa = step_mantissa(self.step_size, self.data_exponent, config.frac_bits)
+        self.step = glm_step(config, self.step_size, problem.l2, self.data_exponent,
+                             lambda size: step_mantissa(size, self.data_exponent,
+                                                        config.frac_bits))
+        self.mantissa = self.step.mantissa
         self.center = np.zeros(problem.d)
         self.exponent = 0
         self.trace = Trace("halp_hw", {
@@ -407,13 +318,17 @@ class HalpHost:
             "epochs": run.epochs, "seed": run.seed, "bits": config.bits,
             "data_bits": config.data_bits, "frac_bits": config.frac_bits, "lanes": config.lanes,
             "data_exponent": self.data_exponent, "step_mantissa": self.mantissa,
+            "problem": config.problem, "coef_shift": self.step.coef_shift,
+            "margin_shift": self.step.margin_shift, "l2_decay": self.step.decay,
         })
         self._pending: EpochInputs | None = None
 
     def make_model(self) -> AcceleratorModel:
         """A golden accelerator loaded with this run's data, step and seed."""
         return AcceleratorModel(self.config, self.x_ints, self.mantissa, self.run.seed,
-                                memory=self.memory, order=self.order)
+                                memory=self.memory, order=self.order,
+                                coef_shift=self.step.coef_shift,
+                                margin_shift=self.step.margin_shift, decay=self.step.decay)
 
     def begin_epoch(self) -> EpochInputs:
         """Full gradient at the center, the new power-of-two scale, and the gradient memory."""
@@ -426,7 +341,9 @@ class HalpHost:
         grad = FixedFormat.power_of_two(self.config.grad_width,
                                         self.exponent - self.config.frac_bits)
         quantized = grad.quantize(self.step_size * full_grad, Rounding.NEAREST)
-        self._pending = EpochInputs(self.exponent, quantized.ints, quantized.saturated)
+        values = sample_values(self.config, self.problem, self.center, self.data_exponent,
+                               self.exponent)
+        self._pending = EpochInputs(self.exponent, quantized.ints, quantized.saturated, values)
         return self._pending
 
     def end_epoch(self, z: np.ndarray, saturations: int, cycles: int) -> None:
@@ -453,6 +370,7 @@ def run_halp_hardware(problem: Problem, config: HardwareConfig, run: HardwareRun
         inputs = host.begin_epoch()
         saturations, cycles = model.saturations, model.cycles
         model.load_gradient(inputs.grad_ints)
+        model.load_sample_values(inputs.sample_values)
         model.recenter(inputs.exponent)
         model.run(run.epoch_length)
         host.end_epoch(model.z, model.saturations - saturations, model.cycles - cycles)

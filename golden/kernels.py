@@ -25,7 +25,9 @@ import numpy as np
 
 from .prng import STATE_BITS, xorshift32_step
 
-__all__ = ["step_coefficient", "accelerator_steps", "lane_update", "store", "sgd_steps", "svrg_steps"]
+__all__ = ["step_coefficient", "sigmoid_lookup", "sigmoid_array", "scaled_coefficient",
+           "glm_coefficient", "accelerator_steps", "lane_update", "store", "sgd_steps",
+           "svrg_steps"]
 
 
 # -- hardware numeric mode ------------------------------------------------------------------------
@@ -37,13 +39,88 @@ def step_coefficient(dot: int, mantissa: int, shift: int, width: int) -> int:
 
 
 @numba.njit(cache=True)
+def sigmoid_lookup(a: int, base, delta, shift: int, in_bits: int, out_bits: int) -> int:
+    """The fixed-point sigmoid of one signed ``in_bits`` input ``a`` (the table ``base``,
+    ``delta`` and ``shift`` of :func:`halp_hw.golden.glm.sigmoid_table`): the one copy."""
+    magnitude = min(abs(a), (1 << (in_bits - 1)) - 1)
+    segment, position = magnitude >> shift, magnitude & ((1 << shift) - 1)
+    p = base[segment] + ((delta[segment] * position + (1 << (shift - 1))) >> shift)
+    return p if a >= 0 else (1 << out_bits) - p
+
+
+@numba.njit(cache=True)
+def sigmoid_array(inputs, base, delta, shift, in_bits, out_bits):
+    """:func:`sigmoid_lookup` of every entry of ``inputs`` (int64 array)."""
+    out = np.empty_like(inputs)
+    for k in range(inputs.size):
+        out[k] = sigmoid_lookup(inputs[k], base, delta, shift, in_bits, out_bits)
+    return out
+
+
+@numba.njit(cache=True)
+def _clamp(value: int, width: int) -> int:
+    return min(max(value, -(1 << (width - 1))), (1 << (width - 1)) - 1)
+
+
+@numba.njit(cache=True)
+def scaled_coefficient(product: int, shift: int, product_width: int, width: int) -> int:
+    """``clamp(round(product 2**-shift), width)``, rounded half up, for a signed product of
+    ``product_width`` bits; the shift is first clamped to ``-width .. product_width``, which
+    changes no result (beyond it every nonzero product saturates, or every product rounds to 0)."""
+    shift = min(max(shift, -width), product_width)
+    if shift > 0:
+        value = (product + (1 << (shift - 1))) >> shift
+    else:
+        value = product << -shift
+    return _clamp(value, width)
+
+
+@numba.njit(cache=True)
+def glm_coefficient(dot: int, value: int, mantissa: int, glm, base, delta) -> int:
+    """The step coefficient of a logistic or SVM step from ``dot = x_i . z`` and the sample's
+    streamed ``value`` (``docs/numeric-contract.md``).
+
+    ``glm = (loss, coef_shift, margin_shift, exponent, coef_width, product_width, dot_width,
+    margin_bits, guard, in_bits, out_bits, table_shift)``: the loss code (1 logistic, 2 SVM), the
+    host's shifts, the epoch's ``e_k`` and the widths; ``base``, ``delta`` the sigmoid table.
+    """
+    (loss, coef_shift, margin_shift, exponent, coef_width, product_width, dot_width, margin_bits,
+     guard, in_bits, out_bits, table_shift) = glm
+    if loss == 1:
+        # x_i . z onto the margin's grid (floor), clamped: beyond margin_bits + 1 bits every
+        # sum saturates the sigmoid input on the same side.
+        shift = min(max(margin_shift + exponent, -dot_width), margin_bits + 1)
+        moved = dot << shift if shift >= 0 else dot >> -shift
+        moved = _clamp(moved, margin_bits + 1)
+        half = 1 << (guard - 1)
+        start = _clamp((value + half) >> guard, in_bits)
+        moved_in = _clamp((value + moved + half) >> guard, in_bits)
+        difference = (sigmoid_lookup(moved_in, base, delta, table_shift, in_bits, out_bits)
+                      - sigmoid_lookup(start, base, delta, table_shift, in_bits, out_bits))
+        return scaled_coefficient(difference * mantissa, coef_shift + exponent, product_width,
+                                  coef_width)
+    # SVM: value = 2 U + p, label y = +1 if p else -1, slack U in LSBs of the dot product.
+    slack = value >> 1
+    if value & 1:
+        moved_slack = slack - dot
+        difference = max(moved_slack, 0) - max(slack, 0)
+        difference = -difference
+    else:
+        moved_slack = slack + dot
+        difference = max(moved_slack, 0) - max(slack, 0)
+    return scaled_coefficient(difference * mantissa, coef_shift, product_width, coef_width)
+
+
+@numba.njit(cache=True)
 def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, frac_bits, bits,
-                      coef_width):
+                      coef_width, values, decay, glm, base, delta):
     """One inner step per entry of ``indices`` (the sample used), updating ``z`` in place.
 
-    Step on sample ``i`` (``docs/numeric-contract.md``): ``c = step_coefficient(x_i . z)``, then
-    for each feature ``j``, in beats of ``lanes`` features, ``r_j`` the top ``frac_bits`` bits of
-    lane ``j % lanes``'s next state and ``z_j <- clamp(((z_j << F) - x_ij c - G_j + r_j) >> F)``.
+    Step on sample ``i`` (``docs/numeric-contract.md``): the coefficient ``c`` from ``x_i . z``
+    (:func:`step_coefficient` for least squares, ``glm[0] == 0``; else :func:`glm_coefficient`
+    with the sample's streamed value), then for each feature ``j``, in beats of ``lanes``
+    features, ``r_j`` the top ``frac_bits`` bits of lane ``j % lanes``'s next state and
+    ``z_j <- clamp(((z_j << F) - z_j decay - x_ij c - G_j + r_j) >> F)``.
 
     Parameters
     ----------
@@ -58,6 +135,12 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
         beat of ``lanes`` features, the last beat of a row included).
     mantissa, step_shift, frac_bits, bits, coef_width : int
         The step mantissa ``m`` and the widths of :class:`halp_hw.golden.hardware.HardwareConfig`.
+    values : numpy.ndarray of int64, shape (n,) or (0,)
+        The per-sample values of the epoch (least squares: none).
+    decay : int
+        The L2 decay ``round(alpha lambda 2**F)``.
+    glm, base, delta
+        As :func:`glm_coefficient`.
 
     Returns
     -------
@@ -71,7 +154,10 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
         dot = 0
         for j in range(d):
             dot += x[i, j] * z[j]
-        c = step_coefficient(dot, mantissa, step_shift, coef_width)
+        if glm[0] == 0:
+            c = step_coefficient(dot, mantissa, step_shift, coef_width)
+        else:
+            c = glm_coefficient(dot, values[i], mantissa, glm, base, delta)
         for beat_start in range(0, d, lanes):
             for lane in range(lanes):
                 lane_states[lane] = xorshift32_step(lane_states[lane])
@@ -79,18 +165,19 @@ def accelerator_steps(x, indices, z, grad, lane_states, mantissa, step_shift, fr
                 if j < d:
                     random = lane_states[lane] >> (STATE_BITS - frac_bits)
                     z[j], clamped = lane_update(z[j], x[i, j], c, grad[j], random, frac_bits,
-                                                bits)
+                                                bits, decay)
                     saturations += clamped
     return saturations
 
 
 @numba.njit(cache=True)
-def lane_update(z: int, x: int, c: int, grad: int, random: int, frac_bits: int, bits: int):
-    """One lane's update of one feature, ``clamp(((z << F) - x c - G + r) >> F, bits)``, and 1
-    if the clamp changed it, else 0: the one copy, used by :func:`accelerator_steps` and by the
-    RTL testbenches."""
+def lane_update(z: int, x: int, c: int, grad: int, random: int, frac_bits: int, bits: int,
+                decay: int = 0):
+    """One lane's update of one feature, ``clamp(((z << F) - z decay - x c - G + r) >> F, bits)``,
+    and 1 if the clamp changed it, else 0: the one copy, used by :func:`accelerator_steps` and
+    by the RTL testbenches."""
     low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    value = ((z << frac_bits) - x * c - grad + random) >> frac_bits
+    value = ((z << frac_bits) - z * decay - x * c - grad + random) >> frac_bits
     if value < low or value > high:
         return min(max(value, low), high), 1
     return value, 0

@@ -112,8 +112,8 @@ class StepCost:
     compute : int
         ``ceil(d/L) + pipeline_latency``: the pass and the drain of the pipeline.
     fetch : int
-        The row fetch: request in cycle 1, ``read_cycles`` of the row, plus the cycle in which
-        the core sees it complete.
+        The row fetch: request in cycle 1, ``read_cycles`` of the row and its per-sample value
+        (``config.fetch_words(d)`` words), plus the cycle in which the core sees it complete.
     index : int
         The row address of the sample after next: ``DRAW_LATENCY`` with the xorshift32 stream;
         with a host-given order, the order word's request in cycle 1, its read, and
@@ -140,8 +140,7 @@ def step_cost(config, memory: MemoryTiming, d: int, order: str = "xorshift") -> 
         raise HalpInputError(f"sample order must be one of {', '.join(SAMPLE_ORDERS)}, "
                              f"not {order!r}")
     word_bits = config.lanes * config.data_bits
-    beats = config.beats(d)
-    fetch = 1 + memory.read_cycles(beats, word_bits) + 1
+    fetch = 1 + memory.read_cycles(config.fetch_words(d), word_bits) + 1
     if order == "xorshift":
         index = DRAW_LATENCY
     else:

@@ -13,57 +13,26 @@ the output an unsigned O-bit integer ``y`` (value ``y 2**-O``):
 
 with ``base[k] = min(round(sigmoid(k 2**(S-F)) 2**O), 2**O - 1)`` for k = 0..2**K (rounded half
 up) and ``delta[k] = base[k+1] - base[k] >= 0``. Only the table depends on floating point, and it
-is computed once per build, here, for both the golden model and the RTL's ROM.
+is computed once per build (:func:`halp_hw.golden.glm.sigmoid_table`), for both the golden model
+and the RTL's ROM.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numba
 import numpy as np
 from scipy.special import expit
 
+from .glm import SigmoidTable, sigmoid_table
 from .hardware import HardwareConfig
+from .kernels import sigmoid_array, sigmoid_lookup
 from .problems import LOSS_DERIVATIVE_SIGNATURE, LogisticRegression
 
 __all__ = ["SigmoidTable", "sigmoid_table", "fixed_sigmoid", "sigmoid_error",
            "FixedSigmoidLogistic", "fixed_logistic_derivative"]
-
-
-@dataclass(frozen=True)
-class SigmoidTable:
-    """The ROM of the sigmoid unit.
-
-    Attributes
-    ----------
-    base : numpy.ndarray of int64, shape (2**K,)
-        ``round(sigmoid(x_k) 2**O)`` at the left end ``x_k`` of each segment.
-    delta : numpy.ndarray of int64, shape (2**K,)
-        Rise of each segment, ``base[k+1] - base[k]`` (never negative).
-    delta_width : int
-        Unsigned width that holds every ``delta``.
-    shift : int
-        ``S``: the low input bits that interpolate inside a segment.
-    """
-
-    base: np.ndarray
-    delta: np.ndarray
-    delta_width: int
-    shift: int
-
-
-@lru_cache(maxsize=8)
-def sigmoid_table(config: HardwareConfig) -> SigmoidTable:
-    """The table of ``config``'s sigmoid unit (cached per configuration)."""
-    shift = config.sigmoid_in_bits - 1 - config.sigmoid_table_bits
-    knots = np.arange(2**config.sigmoid_table_bits + 1, dtype=np.float64)
-    scaled = expit(np.ldexp(knots, shift - config.sigmoid_in_frac)) * 2.0**config.sigmoid_out_bits
-    values = np.minimum(np.floor(scaled + 0.5), 2**config.sigmoid_out_bits - 1).astype(np.int64)
-    delta = np.diff(values)
-    return SigmoidTable(values[:-1], delta, max(1, int(delta.max()).bit_length()), shift)
 
 
 def fixed_sigmoid(a, config: HardwareConfig) -> np.ndarray:
@@ -76,12 +45,9 @@ def fixed_sigmoid(a, config: HardwareConfig) -> np.ndarray:
     if a.size and (a.min() < -top or a.max() >= top):
         raise ValueError(f"sigmoid input outside the signed {config.sigmoid_in_bits}-bit range")
     table = sigmoid_table(config)
-    magnitude = np.minimum(np.abs(a), top - 1)
-    segment = magnitude >> table.shift
-    position = magnitude & ((1 << table.shift) - 1)
-    rise = (table.delta[segment] * position + (1 << (table.shift - 1))) >> table.shift
-    positive = table.base[segment] + rise
-    return np.where(a >= 0, positive, 2**config.sigmoid_out_bits - positive)
+    flat = np.ascontiguousarray(a.reshape(-1))
+    return sigmoid_array(flat, table.base, table.delta, table.shift, config.sigmoid_in_bits,
+                         config.sigmoid_out_bits).reshape(a.shape)
 
 
 def sigmoid_error(config: HardwareConfig) -> tuple[float, int]:
@@ -128,17 +94,13 @@ def fixed_logistic_derivative(config: HardwareConfig):
     (:data:`halp_hw.golden.problems.LOSS_DERIVATIVE_SIGNATURE`), the table frozen into it."""
     table = sigmoid_table(config)
     base, delta, shift = table.base, table.delta, table.shift
-    top, full = 2 ** (config.sigmoid_in_bits - 1), 2 ** config.sigmoid_out_bits
-    scale_in, scale_out = 2.0 ** config.sigmoid_in_frac, 2.0 ** -config.sigmoid_out_bits
-    half, mask = 1 << (shift - 1), (1 << shift) - 1
+    in_bits, out_bits = config.sigmoid_in_bits, config.sigmoid_out_bits
+    top = 2 ** (in_bits - 1)
+    scale_in, scale_out = 2.0 ** config.sigmoid_in_frac, 2.0 ** -out_bits
 
     @numba.cfunc(LOSS_DERIVATIVE_SIGNATURE)
     def derivative(a, y):
-        rounded = min(max(math.floor(a * scale_in + 0.5), -top), top - 1)
-        value = int(rounded)
-        magnitude = min(abs(value), top - 1)
-        segment, position = magnitude >> shift, magnitude & mask
-        p = base[segment] + ((delta[segment] * position + half) >> shift)
-        return (p if value >= 0 else full - p) * scale_out - y
+        rounded = int(min(max(math.floor(a * scale_in + 0.5), -top), top - 1))
+        return sigmoid_lookup(rounded, base, delta, shift, in_bits, out_bits) * scale_out - y
 
     return derivative

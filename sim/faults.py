@@ -19,9 +19,10 @@ from __future__ import annotations
 import pkgutil
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from unittest import mock
 
+import numpy as np
 from amaranth import Cat, Const, Mux
 
 from halp_hw.golden.fixedpoint import int_range
@@ -82,6 +83,13 @@ def _next_index_mod_n(original):
     return sample_index
 
 
+def _rises_one_low(original):
+    def table(config):
+        correct = original(config)
+        return replace(correct, delta=np.maximum(correct.delta - 1, 0))
+    return table
+
+
 #: Fault name -> the broken variant.
 FAULTS: dict[str, Fault] = {
     "rounder-drops-random": Fault(
@@ -100,6 +108,10 @@ FAULTS: dict[str, Fault] = {
     "index-off-by-one": Fault(
         "SampleRowSource uses sample index i + 1 (mod n) instead of i (either sample order)",
         "halp_hw.hdl.rows.SampleRowSource.sample_index", _next_index_mod_n),
+    "sigmoid-table": Fault(
+        "SigmoidUnit's ROM holds every segment's rise one LSB low (a table built from knots "
+        "rounded the wrong way; logistic builds)",
+        "halp_hw.hdl.sigmoid.sigmoid_table", _rises_one_low),
 }
 
 

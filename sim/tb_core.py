@@ -25,7 +25,8 @@ entry per scenario under ``phases``):
     Data at the extremes of ``data_bits`` (min and max only), the largest step mantissa,
     gradient words at the extremes of ``grad_width``, and exponents at both ends of the
     exponent register: every update saturates one way or the other, and the dot products
-    reach the extremes of ``dot_width``.
+    reach the extremes of ``dot_width``; in a logistic or SVM build, per-sample values at the
+    extremes of their width.
 ``random``
     (with ``params["random_run"]`` overriding fields of the run) One phase per random stream
     (the sample stream and each lane's), seeded with the one user seed that makes that
@@ -34,8 +35,9 @@ entry per scenario under ``phases``):
     two, unlike most builds' ``n``: every bit of the index product counts) and ``d - 1``
     features (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
     uniform random data, gradient words that put each epoch's first update on a rounding
-    boundary (see :func:`run_random`), random step mantissas and exponents, and random junk
-    in the memory lanes past ``d`` (which the core must ignore). Each epoch is one RUN of T
+    boundary (see :func:`run_random`), random step mantissas and exponents, random per-sample
+    values (logistic, SVM), and random junk in the memory lanes past ``d`` (which the core must
+    ignore). Each epoch is one RUN of T
     steps whatever ``compare`` says (the control FSM's step counter then counts down from T).
     Summaries are ``random0``, ``random1``, ...
 
@@ -146,6 +148,10 @@ class LockstepAccelerator:
         self.model.load_gradient(grad_ints)
         await self.rtl.load_gradient(grad_ints)
 
+    async def load_sample_values(self, values) -> None:
+        self.model.load_sample_values(values)
+        await self.rtl.load_sample_values(values)
+
     async def recenter(self, exponent: int) -> None:
         self.model.recenter(exponent)
         await self.command(Command.RECENTER, exponent)
@@ -204,10 +210,11 @@ class LockstepAccelerator:
         model, config = self.model, self.model.config
         z_before = model.z.copy()
         random = copy.deepcopy(model.lane_random).draw(config.beats(model.d)).reshape(-1)
-        row = model.x[model.step()]
-        coef = model.coefficient(int(row @ z_before))
+        sample = model.step()
+        row = model.x[sample]
+        coef = model.coefficient(int(row @ z_before), sample)
         z_new, saturated, carries = lane_update(config, z_before, row, coef, model.grad,
-                                                random[:model.d])
+                                                random[:model.d], model.decay)
         if not np.array_equal(z_new, model.z):  # the sampled arithmetic is the model's
             raise AssertionError("the testbench's lane update differs from the golden model")
         self.coverage.step(z_new, saturated, carries, model.d, model.memory, self.order)
@@ -255,6 +262,9 @@ async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> No
     for epoch in range(host.run.epochs):
         grad = rng.choice([*int_range(config.grad_width), 0], size=host.problem.d)
         await lockstep.load_gradient(grad)
+        if config.sample_words:
+            await lockstep.load_sample_values(
+                rng.choice([*int_range(config.sample_value_bits), 0, 1], size=host.problem.n))
         await lockstep.recenter(exponents[epoch % len(exponents)])
         await lockstep.run(host.run.epoch_length)
         report_progress(f"extremes epoch {epoch + 1}")
@@ -280,6 +290,10 @@ async def run_random(host: HalpHost, lockstep: LockstepAccelerator, rng) -> None
         whole = rng.integers(-(1 << (config.bits - 1)), 1 << (config.bits - 1), size=d)
         grad = random + offset + (whole << config.frac_bits)
         await lockstep.load_gradient(grad)
+        if config.sample_words:
+            low_value, high_value = int_range(config.sample_value_bits)
+            await lockstep.load_sample_values(
+                rng.integers(low_value, high_value + 1, size=host.problem.n))
         await lockstep.recenter(int(rng.integers(low, high + 1)))
         await lockstep.run(host.run.epoch_length)
         report_progress(f"random epoch {epoch + 1}")

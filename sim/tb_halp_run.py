@@ -28,7 +28,7 @@ from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
-from halp_hw.hdl.host import pack_words, unpack_words
+from halp_hw.hdl.host import pack_words, unpack_words, value_addresses, value_words
 from halp_hw.runtime.backends import drive_halp
 from tb_support import hardware_config, params, report_progress, reset
 
@@ -66,11 +66,12 @@ class CocotbAccelerator:
     #: The inputs that idle at 0 after reset.
     IDLE_INPUTS = ("cmd_valid", "data_wr_en", "order_wr_en", "g_wr_en")
 
-    async def _write(self, port: str, words) -> None:
+    async def _write(self, port: str, words, addresses=None) -> None:
         addr, data, enable = (getattr(self.dut, f"{port}_wr_{name}")
                               for name in ("addr", "data", "en"))
         for offset, word in enumerate(words):
-            addr.value, data.value, enable.value = offset, int(word), 1
+            addr.value = offset if addresses is None else addresses[offset]
+            data.value, enable.value = int(word), 1
             await FallingEdge(self.dut.clk)
         enable.value = 0
 
@@ -100,14 +101,23 @@ class CocotbAccelerator:
         dut = self.dut
         dut.n.value, dut.d.value, dut.mantissa.value = host.problem.n, self.d, host.mantissa
         dut.host_order.value = int(host.order is not None)
+        for name in ("coef_shift", "margin_shift", "decay"):
+            if hasattr(dut, name):
+                handle = getattr(dut, name)
+                handle.value = getattr(host.step, name) & ((1 << len(handle)) - 1)
         await self._write("data", [word for row in host.x_ints
-                                   for word in self._pack(row, self.config.data_bits)])
+                                   for word in (self._pack(row, self.config.data_bits)
+                                                + value_words(self.config, 0))])
         if host.order is not None:
             await self._write("order", host.order)
         await self.command(Command.SEED, host.run.seed)
 
     async def load_gradient(self, grad_ints) -> None:
         await self._write("g", self._pack(grad_ints, self.config.grad_width))
+
+    async def load_sample_values(self, values) -> None:
+        words = [word for value in values for word in value_words(self.config, value)]
+        await self._write("data", words, value_addresses(self.config, len(values), self.d))
 
     async def recenter(self, exponent: int) -> None:
         await self.command(Command.RECENTER, exponent)

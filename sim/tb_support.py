@@ -101,7 +101,7 @@ async def reset(dut, idle_inputs=(), cycles: int = 2) -> None:
     dut.rst.value = 0
 
 
-def lane_update(config: HardwareConfig, z, x_cur, coef: int, grad, random):
+def lane_update(config: HardwareConfig, z, x_cur, coef: int, grad, random, decay: int = 0):
     """One beat of the golden ``z`` update for a few lanes, and what it covered.
 
     :func:`halp_hw.golden.kernels.lane_update` (the update of the golden model's inner loop)
@@ -113,10 +113,11 @@ def lane_update(config: HardwareConfig, z, x_cur, coef: int, grad, random):
     grad = np.asarray(grad, dtype=np.int64)
     random = np.broadcast_to(np.asarray(random, dtype=np.int64), z.shape)
     updates = [golden_lane_update(int(z[k]), int(x_cur[k]), int(coef), int(grad[k]),
-                                  int(random[k]), frac, config.bits) for k in range(z.size)]
+                                  int(random[k]), frac, config.bits, decay)
+               for k in range(z.size)]
     z_new = np.array([value for value, _ in updates], dtype=np.int64)
     saturated = np.array([bool(clamped) for _, clamped in updates])
-    v = (z << frac) - x_cur * int(coef) - grad
+    v = (z << frac) - z * decay - x_cur * int(coef) - grad
     carries = (v & ((1 << frac) - 1)) + random >= (1 << frac)
     return z_new, saturated, carries
 

@@ -6,7 +6,7 @@ import pytest
 from sklearn import datasets as sk_datasets
 
 from halp_hw.golden.datasets import (DATASETS, TEST_FRACTION, Holdout, load_sklearn_dataset,
-                                     read_problem, save_problem)
+                                     read_problem, save_problem, sklearn_test_metric)
 from halp_hw.golden.separability import is_separable, require_finite_optimum
 from halp_hw.golden.solvers import make_solvers
 from halp_hw.golden.validation import HalpInputError
@@ -112,26 +112,6 @@ def test_classifiers_without_l2_on_separable_data_are_refused(problem_name):
 
 
 # -- against scikit-learn -------------------------------------------------------------------------
-def sklearn_test_metric(problem):
-    """The test metric of scikit-learn's solution of the same objective (no extra intercept: the
-    design carries its own column of ones, penalized like the others)."""
-    from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-    from sklearn.svm import LinearSVC
-
-    X, y, n, l2 = problem.X, problem.y, problem.n, problem.l2
-    if problem.name == "linreg":
-        model = (Ridge(alpha=n * l2, fit_intercept=False) if l2 > 0
-                 else LinearRegression(fit_intercept=False))
-    elif problem.name == "logreg":  # sum log-loss * C + 1/2 ||w||^2, C = 1 / (N l2)
-        model = LogisticRegression(C=1 / (n * l2), fit_intercept=False, tol=1e-12,
-                                   max_iter=10000)
-    else:  # 1/2 ||w||^2 + C sum squared hinge, C = 1 / (2 N l2)
-        model = LinearSVC(C=1 / (2 * n * l2), loss="squared_hinge", fit_intercept=False,
-                          dual=False, tol=1e-12, max_iter=100000)
-    w = model.fit(X, y).coef_.ravel()
-    return problem.holdout.evaluate(w)
-
-
 #: The docs' runs (diabetes; --l2 0.0022 for the classifiers) take 100-600 epochs of 4 passes;
 #: a larger L2 is better conditioned and converges in a few, for a test that can run every time.
 @pytest.mark.parametrize("name, problem_name, l2, epochs", [

@@ -124,8 +124,9 @@ def test_halp_host_rejects_a_problem_that_does_not_fit_the_build():
         HalpHost(small_problem(), HardwareConfig(d_max=4), HardwareRun(**GOOD_RUN))
 
 
-def test_halp_host_rejects_logistic_regression():
-    with pytest.raises(HalpInputError, match="least squares \\(problem linreg\\) only"):
+def test_halp_host_rejects_a_problem_of_another_loss_than_the_build():
+    with pytest.raises(HalpInputError, match=r"^the accelerator is built for problem linreg, "
+                                             r"the problem is logreg$"):
         HalpHost(synthetic_logreg(n=20, d=5), HardwareConfig(), HardwareRun(**GOOD_RUN))
 
 

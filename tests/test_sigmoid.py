@@ -97,7 +97,8 @@ def test_unit_rejects_a_config_of_the_wrong_type():
 
 
 def run_unit(config, inputs, ready_pattern):
-    """Stream ``inputs`` through the unit; ``ready_pattern(cycle)`` drives ``o.ready``.
+    """Stream ``inputs`` through the unit; ``ready_pattern(cycle)``
+    drives ``o.ready``.
 
     Returns the outputs in order and the cycle of the first output.
     """
@@ -197,3 +198,19 @@ def test_a_wrong_table_entry_is_a_fault_of_the_registry(monkeypatch):
     wrong = np.flatnonzero(outputs != fixed_sigmoid(inputs, SMALL))
     segment = (np.abs(inputs) >> sigmoid_table(SMALL).shift)
     assert wrong.size > 0 and set(segment[wrong]) == {5}
+
+
+def test_the_sigmoid_table_fault_is_caught_by_the_comparison_with_the_golden_unit():
+    from halp_hw.testbenches.faults import injected
+
+    """The ``sigmoid-table`` fault (every rise one LSB low) changes outputs that the
+    comparison above catches, while the inputs on segment boundaries (position 0) still agree."""
+    config = HardwareConfig()
+    inputs = np.arange(-4096, 4096, 37, dtype=np.int64)
+    with injected("sigmoid-table"):
+        outputs, _ = run_unit(config, inputs, lambda cycle: True)
+    expected = fixed_sigmoid(inputs, config)
+    shift = config.sigmoid_in_bits - 1 - config.sigmoid_table_bits
+    on_knots = (np.abs(inputs) & ((1 << shift) - 1)) == 0
+    assert np.array_equal(outputs[on_knots], expected[on_knots])
+    assert np.count_nonzero(outputs != expected) > inputs.size // 4

@@ -177,6 +177,31 @@ def test_rtl_backend_agrees_with_model_memory_bound_host_order(backend, tmp_path
     assert results["totals"]["cycles"] == expected["totals"]["cycles"] == EPOCHS * T * 63
 
 
+#: Logistic regression and the SVM (synthetic data, L2 keeps the optimum finite), with the fast
+#: memory: the pass (3 beats + 7 + the loss's extra stages) sets the cycles, not the fetch.
+GLM = ["--n", "24", "--d", "10", "--lanes", "4", "--epochs", "2", "--epoch-length", "20",
+       "--l2", "0.05", "--seed", "5", *FAST_MEMORY]
+
+
+@pytest.mark.parametrize("problem, step_cycles", [("logreg", 3 + 7 + 10), ("svm", 3 + 7 + 3)])
+@pytest.mark.parametrize("backend", ["model", *RTL_BACKENDS])
+def test_logistic_and_svm_run_on_every_backend(problem, step_cycles, backend, tmp_path,
+                                               request):
+    """The RTL of the logistic and the SVM core gives the model's numbers, cycles included."""
+    if backend not in ("model", "amaranth") and simulator_unavailable_reason(backend):
+        pytest.skip(simulator_unavailable_reason(backend))
+    build_root = request.config.getoption("--sim-build") or request.config.cache.mkdir("sim_build")
+    args = ["simulate", *GLM, "--problem", problem, "--build-dir", str(build_root)]
+    assert main([*args, "--out", str(tmp_path / "model")]) == 0
+    assert main([*args, "--out", str(tmp_path / "run"), "--backend", backend]) == 0
+    expected, results = (json.loads((tmp_path / kind / "results.json").read_text())
+                         for kind in ("model", "run"))
+    assert results["configuration"]["backend"] == backend
+    assert results["epochs"] == expected["epochs"]
+    assert results["totals"]["cycles"] == expected["totals"]["cycles"] == 2 * 20 * step_cycles
+    assert results["epochs"][-1]["rel_subopt"] < 1.0
+
+
 def test_data_file_and_synth_clock(tmp_path, capsys):
     problem = paper_linreg(N, D, SEED)
     data = tmp_path / "data.npz"

@@ -16,6 +16,15 @@ ACCEPTANCE = ["--problem", "linreg", "--n", "256", "--d", "32", "--bits", "8", "
 #: costs little; the same build as tests/test_cocotb_core.py's "b8-L3" core, so the
 #: index-off-by-one build is shared.
 SMALL = ["--n", "32", "--d", "10", "--bits", "8", "--lanes", "3", "--epochs", "1", "--seed", "2"]
+#: The small logistic and SVM runs (L2 keeps the optimum finite on any labels).
+SMALL_GLM = {problem: ["--problem", problem, "--l2", "0.05", "--n", "24", "--d", "6", "--lanes",
+                       "4", "--epochs", "2", "--epoch-length", "24", "--seed", "3"]
+             for problem in ("logreg", "svm")}
+#: The run each fault is tried on: the build that has the broken block. A rise one LSB low
+#: moves the sigmoid difference by at most an output LSB, which changes a rounded ``z`` only once
+#: the epoch's scale is fine: in the golden model, first in epoch 8 of the small logistic run.
+FAULT_RUNS = {fault: SMALL for fault in FAULTS}
+FAULT_RUNS["sigmoid-table"] = [*SMALL_GLM["logreg"], "--epochs", "8"]
 
 
 def run_verify(rtl, tmp_path, capsys, *args):
@@ -56,9 +65,20 @@ def test_acceptance_run_is_bit_exact(rtl, tmp_path, capsys):
     assert report["coverage_report"] == str(tmp_path / "out" / "coverage.yml")
 
 
+@pytest.mark.parametrize("problem", ["logreg", "svm"])
+def test_logistic_and_svm_cores_are_bit_exact(rtl, tmp_path, capsys, problem):
+    status, report = run_verify(rtl, tmp_path, capsys, *SMALL_GLM[problem])
+    assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
+    assert report["config"]["problem"] == problem and report["mismatches"] == 0
+    assert report["iterates_compared"] == 2 * 24  # every inner step of 2 epochs (T = N)
+    assert report["cycles"] == report["golden_cycles"] > 0
+    assert report["rel_subopt"] == report["golden_rel_subopt"]
+    assert report["rel_subopt"][-1] < report["rel_subopt"][0]
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_fault_is_caught(rtl, tmp_path, capsys, fault):
-    status, report = run_verify(rtl, tmp_path, capsys, *SMALL, "--fault", fault)
+    status, report = run_verify(rtl, tmp_path, capsys, *FAULT_RUNS[fault], "--fault", fault)
     assert status == 1 and report["bit_exact"] is False and report["fault"] == fault
     first = report["first_mismatch"]
     assert set(first) >= {"cycle", "signal", "expected", "actual", "context"}, first
@@ -99,6 +119,7 @@ def test_list_faults(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--fault", "no-such-fault"], "fault must be None or one of"),
+    (["--fault", "sigmoid-table"], "fault sigmoid-table breaks the sigmoid unit"),
     (["--bits", "1"], "bits must be an integer in 2..16"),
     (["--n", "0"], "n must be an integer"),
     (["--mem-latency", "0"], "memory latency (cycles) must be an integer in 1..4096"),

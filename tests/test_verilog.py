@@ -116,6 +116,24 @@ def test_cli_writes_core_and_blocks(tmp_path, capsys):
     assert "lint halp_core.v: clean" in out and "lint step_coefficient.v: clean" in out
 
 
+#: The margin is the sigmoid input (16 bits) and 16 guard bits; the SVM value is the slack
+#: (dot_width + 1 = 8 + 4 - 1 + bit_length(5) + 1 bits) and the label bit.
+@pytest.mark.parametrize("problem, sample_value_bits", [("logreg", 32), ("svm", 8 + 4 - 1 + 3 + 2)])
+def test_cli_writes_logistic_and_svm_cores_that_lint_clean(tmp_path, capsys, problem,
+                                                          sample_value_bits):
+    if simulators.simulator_unavailable_reason("verilator") is not None:
+        pytest.skip("--lint needs Verilator")
+    assert main(["verilog", "--problem", problem, "--bits", "4", "--lanes", "2", "--d-max", "5",
+                 "--n-max", "3", "--out", str(tmp_path), "--lint"]) == 0
+    description = json.loads((tmp_path / "halp_core.json").read_text())
+    parameters = description["parameters"]
+    assert parameters["problem"] == problem
+    assert parameters["sample_value_bits"] == sample_value_bits
+    assert parameters["sample_words"] == -(-sample_value_bits // (2 * 8))  # words of 2 x 8 bits
+    assert "coef_shift" in {port["name"] for port in description["ports"]}
+    assert "lint halp_core.v: clean" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["--bits", "1"], "bits must be an integer in 2..16, not 1"),
     (["--lanes", "65"], "lanes must be an integer in 1..64, not 65"),

@@ -130,9 +130,12 @@ def check_hardware_run(problem, config, run, source: str, *, step_given: bool) -
 
     check_positive("step size", run.step_size)
     check_positive("mu", run.mu)
+    from halp_hw.golden.glm import glm_step
+
     _, data_exponent = quantize_data(problem.X, config.data_bits)
     try:
-        step_mantissa(run.step_size, data_exponent, config.frac_bits)
+        glm_step(config, run.step_size, problem.l2, data_exponent,
+                 lambda size: step_mantissa(size, data_exponent, config.frac_bits))
     except HalpInputError as error:
         if step_given:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from halp_hw.golden.glm import LOSSES
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun
 from halp_hw.golden.memory import SAMPLE_ORDERS, MemoryTiming
 
@@ -52,8 +53,13 @@ def add_full_gradient_options(parser) -> None:
 
 def add_run_options(parser, *, lanes: int, epochs: int) -> None:
     """Add the build (bits, lanes, ...) and hyperparameter (T, alpha, mu) options."""
-    parser.add_argument("--problem", choices=("linreg",), default="linreg",
-                        help="the training problem (the hardware mode implements least squares)")
+    parser.add_argument("--problem", choices=LOSSES, default="linreg",
+                        help="the training problem, which the core is built for: least squares "
+                             "(default), logistic regression (a sigmoid unit in the core) or "
+                             "the L2-SVM (a hinge stage)")
+    parser.add_argument("--l2", type=float, default=0.0,
+                        help="L2 weight lambda >= 0 (default 0); logistic and SVM cores apply "
+                             "it in every inner update")
     defaults = {"bits": _BUILD.bits, "data_bits": _BUILD.data_bits,
                 "frac_bits": _BUILD.frac_bits, "seed": 0, "lanes": lanes, "epochs": epochs}
     for name, help_text in (("bits", "width of the offset z (the paper's b)"),
@@ -92,9 +98,11 @@ def run_from_args(args, problem):
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
                             lanes=args.lanes, d_max=problem.d, n_max=problem.n,
                             center_bits=args.center_bits,
-                            gradient_data_bits=args.gradient_data_bits)
+                            gradient_data_bits=args.gradient_data_bits, problem=problem.name)
     step_size = args.step_size
-    if step_size is None:
+    if step_size is None and problem.name != "linreg":  # a normalized mantissa: any step fits
+        step_size = default_step_size(problem)
+    elif step_size is None:
         exponent = quantize_data(problem.X, config.data_bits)[1]
         step_size = min(default_step_size(problem), largest_step_size(exponent, config.frac_bits))
     run = HardwareRun(

@@ -45,7 +45,7 @@ def _load_problem(args):
     """The problem and a one-line description of where its data came from."""
     from ._checks import check_hardware_size
 
-    problem, source = load_problem(args, args.problem)
+    problem, source = load_problem(args, args.problem, args.l2)
     check_hardware_size(problem.n, problem.d)
     return problem, source
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from halp_hw.golden.glm import LOSSES
+
 from ._flow_options import add_flow_options
 from ._run_options import add_memory_options, memory_from_args
 
@@ -17,6 +19,9 @@ def register(subparsers) -> None:
                     "logs beside it.")
     synth.add_argument("--bits", type=int, default=8, help="width of z (default 8)")
     synth.add_argument("--lanes", type=int, default=8, help="MACC lanes (default 8)")
+    synth.add_argument("--problem", choices=LOSSES, default="linreg",
+                       help="the loss the core is built for (default linreg; logreg adds the "
+                            "sigmoid unit, svm the hinge stage)")
     synth.add_argument("--out", default="synth-out", help="output directory (default synth-out)")
     add_flow_options(synth, data_bits_default="--bits")
     synth.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
@@ -27,7 +32,7 @@ def register(subparsers) -> None:
 
 def _config_options(args) -> dict:
     return {"data_bits": args.data_bits, "frac_bits": args.frac_bits, "n_max": args.n_max,
-            "d_max": args.d_max}
+            "d_max": args.d_max, "problem": args.problem}
 
 
 def _run_options(args) -> dict:

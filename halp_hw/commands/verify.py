@@ -103,7 +103,7 @@ def handle(args) -> int:
                              f"{simulator!r}")
     check_backend(simulator)
     check_fault(args.fault)
-    problem, source = load_problem(args, args.problem)
+    problem, source = load_problem(args, args.problem, args.l2)
     check_hardware_size(problem.n, problem.d)
     memory = memory_from_args(args)
     config, run = run_from_args(args, problem)
@@ -111,6 +111,9 @@ def handle(args) -> int:
         raise HalpInputError("--full-gradient accelerator cannot be verified yet: the RTL has "
                              "no full-gradient pass (the golden model and simulate --backend "
                              "model have it)")
+    if args.fault == "sigmoid-table" and config.problem != "logreg":
+        raise HalpInputError("fault sigmoid-table breaks the sigmoid unit, which only a "
+                             "logistic core has: use it with --problem logreg")
     check_hardware_run(problem, config, run, source, step_given=args.step_size is not None)
     if not args.quiet:
         print(f"{problem.name} on {source}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from halp_hw.golden.glm import LOSSES
 from halp_hw.golden.hardware import HardwareConfig
 
 from ._run_options import add_memory_options, memory_from_args
@@ -30,6 +31,8 @@ def register(subparsers) -> None:
     parser.add_argument("--n-max", type=int, default=DEFAULTS.n_max,
                         help="largest number of samples, 1..16777216; sizes only the off-chip "
                              "addresses (default %(default)s)")
+    parser.add_argument("--problem", choices=LOSSES, default=DEFAULTS.problem,
+                        help="the loss the core is built for (default %(default)s)")
     add_memory_options(parser)
     parser.add_argument("--block", action="append", default=[], metavar="NAME",
                         help="also write this block on its own (repeatable); one of: "
@@ -53,7 +56,8 @@ def handle(args) -> int:
     from halp_hw.golden.validation import HalpInputError
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
-                            lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
+                            lanes=args.lanes, d_max=args.d_max, n_max=args.n_max,
+                            problem=args.problem)
     if args.lint and (reason := simulator_unavailable_reason("verilator")) is not None:
         raise HalpInputError(f"--lint cannot run on this machine: {reason}")
     written = write_verilog(config, args.out, blocks=args.block, progress=True,

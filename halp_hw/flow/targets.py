@@ -139,7 +139,7 @@ DESIGNS: dict[str, str] = {
 
 def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | None = None,
                 frac_bits: int | None = None, n_max: int | None = None,
-                d_max: int | None = None) -> HardwareConfig:
+                d_max: int | None = None, problem: str = "linreg") -> HardwareConfig:
     """The HardwareConfig a synthesis run builds: the target's memory sizes (and fraction bits)
     unless given.
 
@@ -148,6 +148,7 @@ def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | 
     chosen = get_target(target)
     settings = {
         "bits": bits, "lanes": lanes, "data_bits": bits if data_bits is None else data_bits,
+        "problem": problem,
         "n_max": chosen.n_max if n_max is None else n_max,
         "d_max": chosen.d_max if d_max is None else d_max,
     }

@@ -148,7 +148,8 @@ def describe_parameters(config: HardwareConfig, memory: MemoryTiming | None = No
     return {
         "bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
         "lanes": config.lanes, "d_max": config.d_max, "n_max": config.n_max,
-        "dot_width": config.dot_width, "coef_width": config.coef_width,
+        "problem": config.problem, "sample_value_bits": config.sample_value_bits,
+        "sample_words": config.sample_words, "dot_width": config.dot_width, "coef_width": config.coef_width,
         "grad_width": config.grad_width, "update_width": config.update_width,
         "words_per_row": config.words_per_row, "tree_stages": config.tree_stages,
         "pipeline_latency": config.pipeline_latency,

@@ -6,6 +6,11 @@ dot product with the new ``z`` gives the next coefficient) from the on-chip row 
 the vector unit, while the row fetcher brings row ``i_{t+2}`` from off-chip memory into the
 buffer's third slot. A step ends once the pipeline has drained, the fetch is complete and the
 next row address is ready: ``halp_hw.golden.memory.inner_step_cycles`` cycles.
+
+The loss is a build parameter (``config.problem``): least squares uses :class:`StepCoefficient`;
+logistic regression :class:`LogisticCoefficient` (the sigmoid unit) and the L2-SVM
+:class:`HingeCoefficient`, each fed the per-sample value that streams in after its row, with the
+L2 decay in the lanes (``docs/numeric-contract.md``).
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from halp_hw.golden.glm import SHIFT_BITS
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HardwareConfig
 from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
 from .fetcher import RowFetcher, row_port_signature
+from .hinge import HingeCoefficient
+from .logistic import LogisticCoefficient
 from .lane import check_config
 from .rows import SampleRowSource, order_port_signature
 from .sequencer import BeatSequencer
@@ -46,7 +54,8 @@ class Command(enum.Enum, shape=2):
     #: coefficient, reset the scale register, fetch the first two rows (``cmd_ready`` low).
     SEED = 0
     #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
-    #: count an epoch. One cycle.
+    #: count an epoch. One cycle; in a logistic or SVM build ``cmd_ready`` then stays low while
+    #: the value words of the row fetched last are read again (the host rewrote them).
     RECENTER = 1
     #: Run ``cmd_arg`` inner steps (0 is a no-op).
     RUN = 2
@@ -99,6 +108,10 @@ class HALPCore(wiring.Component):
         Problem size, static while busy or seeding.
     mantissa : In(STEP_MANTISSA_BITS)
         The step mantissa ``m``.
+    coef_shift, decay : In(SHIFT_BITS signed), In(frac_bits)
+        Logistic and SVM builds: the coefficient shift and the L2 decay (static).
+    margin_shift : In(SHIFT_BITS signed)
+        Logistic builds: the margin shift (static).
     cmd_valid, cmd_ready, cmd_op, cmd_arg
         The command handshake (see :class:`Command`).
     busy : Out(1)
@@ -112,7 +125,13 @@ class HALPCore(wiring.Component):
     def __init__(self, *, config: HardwareConfig):
         self.config = check_config(config)
         words = config.words_per_row
+        glm = {}
+        if config.problem != "linreg":
+            glm = {"coef_shift": In(signed(SHIFT_BITS)), "decay": In(config.frac_bits)}
+        if config.problem == "logreg":
+            glm["margin_shift"] = In(signed(SHIFT_BITS))
         super().__init__({
+            **glm,
             "row_memory": Out(row_port_signature(config)),
             "order_memory": Out(order_port_signature()),
             "host_order": In(1),
@@ -140,6 +159,7 @@ class HALPCore(wiring.Component):
         m = Module()
         cfg = self.config
         words = cfg.words_per_row
+        self._fetch = Signal()  # a step starts: a pass and a row fetch
         m.submodules.g_mem = g_mem = on_chip_memory(cfg.lanes * cfg.grad_width, words)
         m.submodules.z_mem = z_mem = on_chip_memory(cfg.lanes * cfg.bits, words)
         m.submodules.centering = centering = BitCenteringRegister(config=cfg)
@@ -147,7 +167,7 @@ class HALPCore(wiring.Component):
         m.submodules.fetcher = fetcher = RowFetcher(config=cfg)
         m.submodules.sequencer = sequencer = BeatSequencer(config=cfg)
         m.submodules.vector = vector = VectorUnit(config=cfg)
-        m.submodules.coefficient = coefficient = StepCoefficient(config=cfg)
+        m.submodules.coefficient = coefficient = self._coefficient(m, fetcher)
         g_write, z_write = g_mem.write_port(), z_mem.write_port()
         g_read, z_read = g_mem.read_port(), z_mem.read_port()
         wiring.connect(m, wiring.flipped(self.row_memory), fetcher.memory)
@@ -163,7 +183,8 @@ class HALPCore(wiring.Component):
             g_write.en.eq(self.g_wr_en),
             self.exponent.eq(centering.exponent), self.epoch.eq(centering.epoch),
             rows.n.eq(self.n), rows.host_order.eq(self.host_order),
-            rows.row_words.eq(row_words), sequencer.d.eq(self.d),
+            rows.row_words.eq(row_words + cfg.sample_words if cfg.sample_words else row_words),
+            sequencer.d.eq(self.d),
             fetcher.row_addr.eq(rows.rows.payload), fetcher.row_words.eq(row_words),
             fetcher.cur_addr.eq(sequencer.cur_addr), fetcher.next_addr.eq(sequencer.next_addr),
         ]
@@ -193,6 +214,8 @@ class HALPCore(wiring.Component):
             coefficient.dot.eq(vector.dot), coefficient.dot_valid.eq(vector.dot_valid),
             coefficient.mantissa.eq(self.mantissa),
         ]
+        if cfg.problem != "linreg":
+            m.d.comb += vector.decay.eq(self.decay)
 
         # Stage B: z write-back (the vector unit carries the word address along).
         m.d.comb += [
@@ -208,10 +231,28 @@ class HALPCore(wiring.Component):
                      self.saturations.eq(self.saturations + vector.saturations)]
         return m
 
+    def _coefficient(self, m, fetcher):
+        """The coefficient path of the build's loss. Logistic and SVM: the value of row
+        ``i_{t+1}`` (fetched last when step ``t`` starts) is held for the pass."""
+        cfg = self.config
+        if cfg.problem == "linreg":
+            return StepCoefficient(config=cfg)
+        value = Signal(signed(cfg.sample_value_bits))
+        with m.If(self._fetch):
+            m.d.sync += value.eq(fetcher.value[:cfg.sample_value_bits])
+        if cfg.problem == "svm":
+            coefficient = HingeCoefficient(config=cfg)
+        else:
+            coefficient = LogisticCoefficient(config=cfg)
+            m.d.comb += [coefficient.margin_shift.eq(self.margin_shift),
+                         coefficient.exponent.eq(self.exponent)]
+        m.d.comb += [coefficient.value.eq(value), coefficient.coef_shift.eq(self.coef_shift)]
+        return coefficient
+
     def _row_slots(self, m, *, rows, fetcher, sequencer):
         """The three row-buffer slots rotate at every fetch start: the slot just read as row
         ``i_t`` is refilled with ``i_{t+2}``; the pass starting with it reads the other two."""
-        self._fetch = fetch = Signal()
+        fetch = self._fetch
         words = self.config.words_per_row
         bases = [Signal.like(fetcher.fill_base, init=slot * words, name=f"slot{slot}_base")
                  for slot in range(3)]
@@ -251,6 +292,10 @@ class HALPCore(wiring.Component):
                         with m.Case(Command.RECENTER):
                             m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
                                          centering.exponent_in.eq(self.cmd_arg[:EXPONENT_BITS])]
+                            if self.config.sample_words:
+                                m.d.comb += fetcher.refresh.eq(1)
+                                m.d.sync += self.cmd_ready.eq(0)
+                                m.next = "REFRESH"
                         with m.Case(Command.RUN):
                             with m.If(self.cmd_arg != 0):
                                 m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]
@@ -265,6 +310,11 @@ class HALPCore(wiring.Component):
                     with m.Else():
                         m.d.comb += fetch.eq(1)
                         m.d.sync += seed_fetches.eq(seed_fetches + 1)
+            if self.config.sample_words:
+                with m.State("REFRESH"):
+                    with m.If(~fetcher.busy):
+                        m.d.sync += self.cmd_ready.eq(1)
+                        m.next = "IDLE"
             with m.State("RUN"):
                 with m.If(~sequencer.issuing & (drain != latency - 1)):
                     m.d.sync += drain.eq(drain + 1)

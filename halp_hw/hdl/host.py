@@ -7,7 +7,8 @@ from halp_hw.golden.hardware import HardwareConfig
 
 from .core import COMMAND_ARG_BITS, Command
 
-__all__ = ["pack_words", "unpack_words", "data_words", "write_words", "SystemDriver"]
+__all__ = ["pack_words", "unpack_words", "value_words", "data_words", "value_addresses",
+           "write_words", "SystemDriver"]
 
 
 def pack_words(values, *, lanes: int, width: int) -> list[int]:
@@ -33,17 +34,36 @@ def unpack_words(words, *, lanes: int, width: int, count: int) -> list[int]:
     return values
 
 
-def data_words(config: HardwareConfig, x) -> list[int]:
+def value_words(config: HardwareConfig, value: int) -> list[int]:
+    """A per-sample value as its ``config.sample_words`` memory words (two's complement of
+    ``sample_value_bits`` bits, lowest word first)."""
+    word_bits = config.lanes * config.data_bits
+    raw = int(value) & ((1 << config.sample_value_bits) - 1)
+    return [(raw >> (k * word_bits)) & ((1 << word_bits) - 1) for k in range(config.sample_words)]
+
+
+def data_words(config: HardwareConfig, x, values=None) -> list[int]:
     """The data memory image of the quantized data ``x`` (n x d): the rows back to back,
-    ``ceil(d / L)`` words each, so row ``i`` starts at word ``i * ceil(d / L)``."""
-    return [word for row in x
-            for word in pack_words(row, lanes=config.lanes, width=config.data_bits)]
+    ``config.fetch_words(d)`` words each (the row's ``ceil(d / L)`` words, then the words of its
+    per-sample value, ``values[i]`` or 0), so row ``i`` starts at word
+    ``i * config.fetch_words(d)``."""
+    return [word for i, row in enumerate(x)
+            for word in (pack_words(row, lanes=config.lanes, width=config.data_bits)
+                         + value_words(config, 0 if values is None else values[i]))]
 
 
-async def write_words(ctx, addr, data, enable, words) -> None:
-    """Write ``words`` at addresses 0, 1, ... through a write port (one word per cycle)."""
+def value_addresses(config: HardwareConfig, n: int, d: int) -> list[int]:
+    """The data-memory addresses of the value words, in the order of :func:`value_words` of
+    samples ``0 .. n-1``."""
+    stride, beats = config.fetch_words(d), config.beats(d)
+    return [i * stride + beats + k for i in range(n) for k in range(config.sample_words)]
+
+
+async def write_words(ctx, addr, data, enable, words, addresses=None) -> None:
+    """Write ``words`` through a write port, one word per cycle, at ``addresses`` (default
+    0, 1, ...)."""
     for offset, word in enumerate(words):
-        ctx.set(addr, offset)
+        ctx.set(addr, offset if addresses is None else addresses[offset])
         ctx.set(data, word)
         ctx.set(enable, 1)
         await ctx.tick()
@@ -70,13 +90,18 @@ class SystemDriver:
     def __init__(self, ctx, system):
         self.ctx, self.system, self.config = ctx, system, system.core.config
 
-    async def _write(self, port: str, words) -> None:
+    async def _write(self, port: str, words, addresses=None) -> None:
         await write_words(self.ctx, *(getattr(self.system, f"{port}_wr_{name}")
-                                      for name in ("addr", "data", "en")), words)
+                                      for name in ("addr", "data", "en")), words, addresses)
 
     async def load_data(self, x) -> None:
         """Preload the data memory with the quantized data ``x`` (n x d ints)."""
         await self._write("data", data_words(self.config, x))
+
+    async def load_sample_values(self, values, d: int) -> None:
+        """Write the per-sample values of an epoch next to the rows (logistic, SVM)."""
+        words = [word for value in values for word in value_words(self.config, value)]
+        await self._write("data", words, value_addresses(self.config, len(values), d))
 
     async def load_order(self, order) -> None:
         """Preload the order memory with a host-given sample order."""

@@ -2,8 +2,9 @@
 
 Pipeline (``docs/datapath.md``), counted in registers from the lane inputs (the read stage):
 
-    A  (1)  p = x_cur * coef,  zg = ((z << F) + r) - grad,  r = top F bits of the advanced PRNG
-    B1 (2)  update = zg - p
+    A  (1)  p = x_cur * coef,  zg = ((z << F) + r) - grad,  r = top F bits of the advanced PRNG,
+            zd = z * decay (the L2 term; logistic and SVM builds only)
+    B1 (2)  update = zg - p [- zd]
     B2 (3)  z_new = clamp(update >> F, bits),  saturated      (inactive lane: 0, no flag)
     C  (4)  product = x_next * z_new
 
@@ -80,6 +81,8 @@ class MaccLane(wiring.Component):
         The gradient term ``G_j``.
     coef : In(signed(coef_width))
         The step coefficient ``c`` of this pass.
+    decay : In(frac_bits)
+        The L2 decay ``round(alpha lambda 2**F)`` (static); only in logistic and SVM builds.
     z_new : Out(signed(bits))
         Stage B2: the updated ``z_j``.
     saturated : Out(1)
@@ -91,7 +94,9 @@ class MaccLane(wiring.Component):
     def __init__(self, *, config: HardwareConfig, lane: int):
         self.config = check_config(config)
         self.lane = check_int("lane", lane, 0, config.lanes - 1)
+        decay = {"decay": In(config.frac_bits)} if config.problem != "linreg" else {}
         super().__init__({
+            **decay,
             "seed": In(STATE_BITS),
             "load": In(1),
             "valid": In(1),
@@ -140,6 +145,10 @@ class MaccLane(wiring.Component):
             x_next_a.eq(self.x_next),
             active_a.eq(self.active),
         ]
+        if cfg.problem != "linreg":
+            decayed = Signal(signed(cfg.bits + cfg.frac_bits + 1))
+            m.d.sync += decayed.eq(self.z * self.decay)
+            p = p + decayed
 
         # Stage B1: the update sum.
         update_sum = Signal(signed(cfg.update_width))

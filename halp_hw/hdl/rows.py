@@ -22,8 +22,9 @@ ORDER_ADDRESS_BITS = 32
 
 
 def row_address_shape(config: HardwareConfig):
-    """Word addresses of the data in off-chip memory: ``n_max`` rows of up to ``W`` words."""
-    return address_shape(config.n_max * config.words_per_row)
+    """Word addresses of the data in off-chip memory: ``n_max`` rows of up to ``W`` words
+    (and the per-sample value's words)."""
+    return address_shape(config.n_max * config.max_fetch_words)
 
 
 def order_port_signature() -> wiring.Signature:
@@ -59,7 +60,7 @@ class SampleRowSource(wiring.Component):
     n : In(range(n_max + 1))
         Number of samples.
     row_words : In(range(W + 1))
-        Words per row, ``ceil(d / L)`` (static).
+        The row stride in memory, ``config.fetch_words(d)`` (static).
     rows : Out(stream.Signature(row_address_shape(config)))
         The row address of the next sample.
     order : Out(order_port_signature())
@@ -73,7 +74,7 @@ class SampleRowSource(wiring.Component):
             "load": In(1),
             "host_order": In(1),
             "n": In(range(config.n_max + 1)),
-            "row_words": In(range(config.words_per_row + 1)),
+            "row_words": In(range(config.max_fetch_words + 1)),
             "rows": Out(stream.Signature(row_address_shape(config))),
             "order": Out(order_port_signature()),
         })

@@ -35,7 +35,7 @@ class HALPSystem(wiring.Component):
     memory : MemoryTiming
         Latency, bandwidth and burst size of both memories.
     data_words : int
-        Depth of the data memory (``n * ceil(d / L)`` words hold ``n`` rows).
+        Depth of the data memory (``n * config.fetch_words(d)`` words hold ``n`` rows).
     order_words : int
         Depth of the order memory (entries of a host-given order).
     memory_class : type
@@ -106,5 +106,5 @@ def system_for_run(config: HardwareConfig, memory: MemoryTiming, *, n: int, d: i
                    order_entries: int = 0, memory_class=OffChipMemory) -> HALPSystem:
     """A system whose memories hold ``n`` rows of ``d`` features and ``order_entries`` entries
     of a host-given order."""
-    return HALPSystem(config=config, memory=memory, data_words=n * config.beats(d),
+    return HALPSystem(config=config, memory=memory, data_words=n * config.fetch_words(d),
                       order_words=max(2, order_entries), memory_class=memory_class)

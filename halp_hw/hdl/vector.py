@@ -60,6 +60,8 @@ class VectorUnit(wiring.Component):
         The gradient word.
     coef : In(signed(coef_width))
         The step coefficient of the pass.
+    decay : In(frac_bits)
+        The L2 decay (static), to every lane; logistic and SVM builds only.
     z_new : Out(ArrayLayout(signed(bits), lanes))
         Stage B2: the updated ``z`` word (0 in masked lanes), to write back at ``z_addr``.
     z_valid : Out(1)
@@ -79,7 +81,9 @@ class VectorUnit(wiring.Component):
     def __init__(self, *, config: HardwareConfig):
         self.config = check_config(config)
         lanes = config.lanes
+        decay = {"decay": In(config.frac_bits)} if config.problem != "linreg" else {}
         super().__init__({
+            **decay,
             "seed": In(STATE_BITS),
             "load": In(1),
             "valid": In(1),
@@ -115,6 +119,8 @@ class VectorUnit(wiring.Component):
                 lane.coef.eq(self.coef),
                 self.z_new[index].eq(lane.z_new),
             ]
+            if self.config.problem != "linreg":
+                m.d.comb += lane.decay.eq(self.decay)
 
         # Beat flags alongside the lane stages A, B, C.
         control = register(m, "stage_a", self.valid, self.first, self.last, self.addr)

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from halp_hw.golden.prng import SampleOrder
-from halp_hw.golden.problems import LeastSquares
+from halp_hw.golden.problems import Problem
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
 __all__ = ["BASELINE_DTYPES", "BASELINE_LOOPS", "REPORTED_TARGETS", "BaselineRun",
@@ -85,63 +85,97 @@ class BaselineRun:
                                           for target in REPORTED_TARGETS}}
 
 
-def _numpy_steps(X, margins, full_grad, w, samples, alpha) -> None:
-    """The inner steps in NumPy, one vectorized step per sample (see :func:`_compiled_steps`)."""
-    for i in samples:
-        x = X[i]
-        w -= alpha * ((x @ w - margins[i]) * x + full_grad)
+#: The loss of each problem, as the loops take it.
+LOSS_CODES = {"linreg": 0, "logreg": 1, "svm": 2}
 
 
 @numba.njit(cache=True)
-def _compiled_steps(X, margins, full_grad, w, samples, alpha) -> None:
-    """The inner steps ``w -= alpha (x_i (x_i . w - x_i . w~) + g~)``, ``w`` in place.
+def _derivative(loss, a, y, one):
+    """``d loss / d a`` at the margin ``a`` for the target ``y``, in the dtype of ``one``."""
+    if loss == 0:
+        return a - y
+    if loss == 1:
+        return one / (one + np.exp(-a)) - y
+    slack = one - y * a
+    return -y * slack if slack > 0 else 0 * one
 
-    Every value is in the dtype of ``X`` (``alpha`` too), so float32 is float32 arithmetic.
-    (:func:`halp_hw.golden.kernels.svrg_steps` is the golden SVRG loop for any loss, but it
-    computes through the problem's float64 loss callback, so it cannot run in float32.)
-    """
+
+def _residuals(loss, margins, y, one):
+    """:func:`_derivative` of every sample, vectorized (the full gradient's)."""
+    if loss == 0:
+        return margins - y
+    if loss == 1:
+        return one / (one + np.exp(-margins)) - y
+    slack = one - y * margins
+    return np.where(slack > 0, -y * slack, 0 * one)
+
+
+def _numpy_steps(X, y, loss, margins, full_grad, center, w, samples, alpha, l2) -> None:
+    """The inner steps in NumPy, one vectorized step per sample (see :func:`_compiled_steps`)."""
+    one = X.dtype.type(1)
     for i in samples:
-        residual = np.dot(X[i], w) - margins[i]
+        x = X[i]
+        residual = (_derivative(loss, x @ w, y[i], one)
+                    - _derivative(loss, margins[i], y[i], one))
+        w -= alpha * (residual * x + l2 * (w - center) + full_grad)
+
+
+@numba.njit(cache=True)
+def _compiled_steps(X, y, loss, margins, full_grad, center, w, samples, alpha, l2) -> None:
+    """The inner steps ``w -= alpha (x_i (l'(x_i . w) - l'(x_i . w~)) + l2 (w - w~) + g~)``,
+    ``w`` in place (for least squares ``l'(a) - l'(a~) = a - a~``).
+
+    Every value is in the dtype of ``X`` (``alpha`` and ``l2`` too), so float32 is float32
+    arithmetic. (:func:`halp_hw.golden.kernels.svrg_steps` is the golden SVRG loop for any
+    loss, but it computes through the problem's float64 loss callback, so it cannot run in
+    float32.)
+    """
+    one = X.dtype.type(1)
+    for i in samples:
+        residual = (_derivative(loss, np.dot(X[i], w), y[i], one)
+                    - _derivative(loss, margins[i], y[i], one))
         for j in range(w.size):
-            w[j] -= alpha * (residual * X[i, j] + full_grad[j])
+            w[j] -= alpha * (residual * X[i, j] + l2 * (w[j] - center[j]) + full_grad[j])
 
 
 #: The inner loops the baseline runs, by name.
 BASELINE_LOOPS = {"numpy": _numpy_steps, "compiled": _compiled_steps}
 
 
-def _svrg(X: np.ndarray, y: np.ndarray, alpha, order: np.ndarray, steps) -> tuple[list, list]:
+def _svrg(X: np.ndarray, y: np.ndarray, loss: int, alpha, l2, order: np.ndarray,
+          steps) -> tuple[list, list]:
     """SVRG from w = 0 in the dtype of ``X``, inner loop ``steps``; returns the center after
     every epoch (w_0 first) and the cumulative seconds at each.
 
-    For least squares the variance-reduced step is
-    ``w -= alpha * (x_i (x_i . w - x_i . w~) + g~)``, with ``X w~`` computed once per epoch
-    alongside the full gradient ``g~``: the cheapest exact form, so the baseline is not slowed
-    by redundant work.
+    The variance-reduced step is ``w -= alpha * (x_i (l'(x_i . w) - l'(x_i . w~)) + l2 (w - w~)
+    + g~)``, with ``X w~`` computed once per epoch alongside the full gradient ``g~``: the
+    cheapest exact form, so the baseline is not slowed by redundant work.
     """
     inv_n = X.dtype.type(1.0 / X.shape[0])
+    one = X.dtype.type(1)
     center = np.zeros(X.shape[1], dtype=X.dtype)
     centers, elapsed = [center], [0.0]
     start = time.perf_counter()
     for epoch_samples in order:
         margins = X @ center
-        full_grad = X.T @ (margins - y) * inv_n
+        full_grad = X.T @ _residuals(loss, margins, y, one) * inv_n + l2 * center
         w = center.copy()
-        steps(X, margins, full_grad, w, epoch_samples, alpha)
+        steps(X, y, loss, margins, full_grad, center, w, epoch_samples, alpha, l2)
         center = w
         centers.append(center)
         elapsed.append(time.perf_counter() - start)
     return centers, elapsed
 
 
-def svrg_baseline(problem: LeastSquares, *, dtype: str, step_size: float, epoch_length: int,
+def svrg_baseline(problem: Problem, *, dtype: str, step_size: float, epoch_length: int,
                   epochs: int, seed: int, repeats: int = 3, loop: str = "numpy") -> BaselineRun:
-    """Run SVRG on a least-squares problem in ``dtype``; time the fastest of ``repeats`` runs
-    (the usual ``timeit`` practice: slower runs measure other load on the machine).
+    """Run SVRG on a least-squares, logistic or SVM problem (L2 included) in ``dtype``; time
+    the fastest of ``repeats`` runs (the usual ``timeit`` practice: slower runs measure other
+    load on the machine).
 
     Parameters
     ----------
-    problem : LeastSquares
+    problem : Problem
         The problem the accelerator ran.
     dtype : str
         ``float64`` or ``float32`` (data, iterate and arithmetic).
@@ -152,8 +186,9 @@ def svrg_baseline(problem: LeastSquares, *, dtype: str, step_size: float, epoch_
     loop : str
         ``numpy`` or ``compiled`` (compiled before the timed runs, never inside them).
     """
-    if not isinstance(problem, LeastSquares):
-        raise HalpInputError("the CPU baseline implements least squares (problem linreg) only")
+    if problem.name not in LOSS_CODES:
+        raise HalpInputError(f"the CPU baseline implements {', '.join(LOSS_CODES)}, not "
+                             f"{problem.name}")
     if dtype not in BASELINE_DTYPES:
         raise HalpInputError(f"baseline dtype must be one of {', '.join(BASELINE_DTYPES)}, "
                              f"not {dtype!r}")
@@ -168,10 +203,11 @@ def svrg_baseline(problem: LeastSquares, *, dtype: str, step_size: float, epoch_
     order = SampleOrder(problem.n, seed).take(epochs * epoch_length).reshape(epochs, epoch_length)
     X, y = np.ascontiguousarray(problem.X, dtype=real), np.ascontiguousarray(problem.y, dtype=real)
     steps = BASELINE_LOOPS[loop]
-    _svrg(X, y, alpha, order[:1, :0], steps)  # compiles (or loads) the loop: not timed
+    loss, l2 = LOSS_CODES[problem.name], real(problem.l2)
+    _svrg(X, y, loss, alpha, l2, order[:1, :0], steps)  # compiles (or loads) the loop: not timed
     best = (math.inf, None, None)
     for _ in range(repeats):
-        centers, elapsed = _svrg(X, y, alpha, order, steps)
+        centers, elapsed = _svrg(X, y, loss, alpha, l2, order, steps)
         best = min(best, (elapsed[-1], centers, elapsed), key=lambda run: run[0])
     seconds, centers, elapsed = best
     subopt = [problem.suboptimality(c.astype(np.float64)) for c in centers]

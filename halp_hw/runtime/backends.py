@@ -104,12 +104,13 @@ def _progress(total: int, backend: str):
 async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopRecord:
     """The host loop of hardware-mode HALP, the same for every backend.
 
-    ``accelerator`` has async ``load_gradient(grad_ints)``, ``recenter(exponent)``,
-    ``run(steps)``, ``read_z()`` and ``counters() -> (saturations, cycles)`` (counted since
-    reset); its data, step mantissa and seed are loaded already. With the full gradient on the
-    accelerator (``host.begin_epoch()`` returns None) it also has ``full_gradient()``,
-    ``update_center()`` and ``read_center() -> (center ints, exponent)``, and the gradient load
-    and recenter are its own. ``on_epoch(k)`` is called after each epoch.
+    ``accelerator`` has async ``load_gradient(grad_ints)``, ``load_sample_values(values)``
+    (logistic and SVM builds), ``recenter(exponent)``, ``run(steps)``, ``read_z()`` and
+    ``counters() -> (saturations, cycles)`` (counted since reset); its data, step mantissa and
+    seed are loaded already. With the full gradient on the accelerator (``host.begin_epoch()``
+    returns None) it also has ``full_gradient()``, ``update_center()`` and
+    ``read_center() -> (center ints, exponent)``, and the gradient load and recenter are its
+    own. ``on_epoch(k)`` is called after each epoch.
     """
     host.problem.optimum  # solved once for the trace's suboptimality: reporting, not host work
     z_per_epoch, host_seconds, run_seconds, run_cpu_seconds = [], 0.0, 0.0, 0.0
@@ -120,6 +121,8 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
         saturations, cycles = await accelerator.counters()
         if inputs is not None:
             await accelerator.load_gradient(inputs.grad_ints)
+            if inputs.sample_values.size:
+                await accelerator.load_sample_values(inputs.sample_values)
             await accelerator.recenter(inputs.exponent)
         start, cpu_start = time.perf_counter(), time.process_time()
         if inputs is None:
@@ -159,6 +162,9 @@ class ModelAccelerator:
 
     async def load_gradient(self, grad_ints) -> None:
         self.model.load_gradient(grad_ints)
+
+    async def load_sample_values(self, values) -> None:
+        self.model.load_sample_values(values)
 
     async def recenter(self, exponent: int) -> None:
         self.model.recenter(exponent)
@@ -207,6 +213,9 @@ class AmaranthAccelerator:
         ctx.set(system.n, host.problem.n)
         ctx.set(system.d, host.problem.d)
         ctx.set(system.mantissa, host.mantissa)
+        for name in ("coef_shift", "margin_shift", "decay"):
+            if hasattr(system, name):
+                ctx.set(getattr(system, name), getattr(host.step, name))
         ctx.set(system.host_order, host.order is not None)
         await driver.load_data(host.x_ints)
         if host.order is not None:
@@ -216,6 +225,9 @@ class AmaranthAccelerator:
 
     async def load_gradient(self, grad_ints) -> None:
         await self.driver.load_gradient(grad_ints)
+
+    async def load_sample_values(self, values) -> None:
+        await self.driver.load_sample_values(values, self.d)
 
     async def recenter(self, exponent: int) -> None:
         from halp_hw.hdl.core import Command

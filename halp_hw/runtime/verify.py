@@ -72,7 +72,8 @@ def _problem_file(problem: Problem, directory: Path) -> Path:
     """``problem`` saved for the testbench, under a name derived from its content."""
     from halp_hw.golden.datasets import save_problem
 
-    digest = hashlib.sha256(problem.X.tobytes() + problem.y.tobytes()).hexdigest()[:16]
+    digest = hashlib.sha256(problem.X.tobytes() + problem.y.tobytes()
+                            + f"{problem.name} {problem.l2!r}".encode()).hexdigest()[:16]
     path = directory / f"problem-{digest}.npz"
     directory.mkdir(parents=True, exist_ok=True)
     save_problem(problem, path)
@@ -158,7 +159,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         f"{compare}, then the corner and random phases ...")
     start = time.perf_counter()
     params = {**regression_params(problem, problem_seed, config, run, compare),
-              "problem": str(_problem_file(problem, Path(build_root))),
+              "problem": str(_problem_file(problem, Path(build_root).resolve())),
               "memory": dataclasses.asdict(memory),
               "cycles": "at_least" if memory_fault == "jitter" else "exact"}
     from tqdm import tqdm
