@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: One test worker runs this module: the wheel (a module-scoped fixture) is made once.
+pytestmark = pytest.mark.xdist_group("test_packaging")
+
 
 @pytest.fixture(scope="module")
 def wheel_names(tmp_path_factory):

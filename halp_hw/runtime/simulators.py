@@ -38,9 +38,11 @@ Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -67,7 +69,7 @@ __all__ = [
     "TestbenchResults", "BuiltDesign", "verilator_bin_dir", "verilator_executable",
     "check_simulator", "simulator_unavailable_reason", "default_simulator", "ccache_executable",
     "toolchain_environment", "build_design", "build_verilog",
-    "run_testbench",
+    "run_testbench", "problem_file",
 ]
 
 #: Environment variable that selects the simulator when no ``--sim`` is given.
@@ -219,6 +221,16 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     built = BuiltDesign(simulator, build_dir, waves, toplevel)
     if (build_dir / _BUILT_MARKER).is_file():
         return built
+    build_root.mkdir(parents=True, exist_ok=True)
+    with _exclusive(build_root / f"{digest}.lock"):  # one build per design, across processes
+        if not (build_dir / _BUILT_MARKER).is_file():
+            _build(text, wrapper, built, build_args)
+    return built
+
+
+def _build(text: str, wrapper: str | None, built: BuiltDesign, build_args: list) -> None:
+    """Write the sources of ``built`` and run the simulator's build, then its marker."""
+    simulator, build_dir, toplevel = built.simulator, built.build_dir, built.toplevel
     build_dir.mkdir(parents=True, exist_ok=True)
     sources = [build_dir / f"{_TOPLEVEL}.v"]
     sources[0].write_text(text)
@@ -227,19 +239,59 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
         sources[1].write_text(wrapper)
     from cocotb_tools.runner import get_runner
 
-    with toolchain_environment(simulator, build_root):
+    with toolchain_environment(simulator, build_dir.parent):
         try:
             get_runner(simulator).build(
                 sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
-                build_args=build_args, timescale=TIMESCALE, waves=waves,
+                build_args=build_args, timescale=TIMESCALE, waves=built.waves,
                 log_file=build_dir / "build.log",
             )
         except (SystemExit, Exception) as error:  # the runner exits or raises on a failed build
             raise SimulationError(f"{simulator} build failed in {build_dir} (see build.log): "
                                   f"{error}") from None
-    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator, "waves": waves,
+    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator,
+                                                       "waves": built.waves,
                                                        "toplevel": toplevel}))
-    return built
+
+
+@contextlib.contextmanager
+def _exclusive(lock_file: Path):
+    """Hold an exclusive lock on ``lock_file`` (created if missing): processes that build or
+    run in the same place (parallel test workers, sweep tasks) wait for each other."""
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
+def _run_directory(build_dir: Path, name: str):
+    """``<build_dir>/run_<name>``, held for this run; when another process is running there,
+    the first free of ``run_<name>-2``, ``run_<name>-3``, ..."""
+    for index in itertools.count(1):
+        run_dir = build_dir / (f"run_{name}" if index == 1 else f"run_{name}-{index}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / ".lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield run_dir
+            return
+
+
+def problem_file(problem, directory: Path) -> Path:
+    """``problem`` saved for a testbench under ``directory``, named after the saved file's
+    content and moved into place whole (a run reading the same problem never sees half a
+    file)."""
+    from halp_hw.golden.datasets import save_problem
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / f"problem.{os.getpid()}.{threading.get_ident()}.npz"
+    save_problem(problem, partial)
+    path = directory / f"problem-{hashlib.sha256(partial.read_bytes()).hexdigest()[:16]}.npz"
+    os.replace(partial, path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -346,17 +398,26 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
     seed : int
         cocotb's random seed.
     name : str
-        Base name of the results file (several runs can share a build directory).
+        Base name of the results file and of the run directory ``run_<name>`` in the build
+        directory (several runs can share a build; a run that finds ``run_<name>`` in use by
+        another process takes ``run_<name>-2``, ...).
     on_progress : callable or None
         Called with the number of lines the testbench has reported through
         ``tb_support.report_progress`` (``params["progress"]`` is set for it), from a thread.
     """
+    with _run_directory(built.build_dir, name) as run_dir:
+        return _run_in(run_dir, built, module=module, params=params, testcase=testcase,
+                       seed=seed, name=name, on_progress=on_progress)
+
+
+def _run_in(run_dir: Path, built: BuiltDesign, *, module: str, params: dict, testcase, seed: int,
+            name: str, on_progress) -> TestbenchResults:
+    """:func:`run_testbench` in the run directory ``run_dir``."""
     from cocotb_tools.runner import get_runner
 
-    run_dir = built.build_dir / f"run_{name}"
     results_xml = run_dir / f"{name}.xml"
     report_path = run_dir / f"{name}.report.json"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    results_xml.unlink(missing_ok=True)  # a failed run must not read an earlier run's results
     report_path.unlink(missing_ok=True)
     params = {**params, "report": str(report_path)}
     following = contextlib.nullcontext()
