@@ -45,6 +45,11 @@ def test_wheel_holds_every_package_module(wheel_names):
             assert f"{installed}/{module.name}" in wheel_names
 
 
+def test_wheel_holds_the_verilator_simulation_main(wheel_names):
+    # every clocked design's Verilator build compiles it
+    assert "halp_hw/runtime/clocked_main.cpp" in wheel_names
+
+
 def test_wheel_has_no_top_level_module_but_halp_hw(wheel_names):
     top_levels = {name.split("/")[0] for name in wheel_names if ".dist-info/" not in name}
     assert top_levels == {"halp_hw"}
