@@ -6,9 +6,8 @@ through a :class:`Scoreboard`, and writes a JSON report (``params["report"]``) t
 ``halp-hw verify`` read: how many values were compared, the first mismatch, and the functional
 coverage counters.
 
-The clock is generated inside the simulation (the simulation top of
-:func:`halp_hw.runtime.simulators.clocked_top`: ``clk`` low first, period
-:data:`CLOCK_PERIOD_NS`); a testbench never drives it, it awaits its edges, or a status signal
+The clock is generated inside the simulation (see :mod:`halp_hw.runtime.simulators`: ``clk``
+low first, period :data:`CLOCK_PERIOD_NS`); a testbench never drives it, it awaits its edges, or a status signal
 such as ``busy``, so the simulator calls into Python only when the testbench waits for something.
 
 Timing convention of every clocked testbench: inputs are driven just after a falling edge and

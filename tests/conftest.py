@@ -7,7 +7,12 @@
 - ``--waves`` records waveforms (VCD with Verilator, FST with Icarus) next to each run's results.
 
 Builds are cached per design (the hash of its Verilog and the build options) in pytest's cache
-directory, so a second session reuses them; ``--sim-build DIR`` puts them elsewhere.
+directory, so a second session reuses them; ``--sim-build DIR`` puts them elsewhere. The suite
+runs on pytest-xdist workers (``-n auto`` in ``pyproject.toml``; ``-n 0`` runs it in one
+process): every worker shares the build root, and a design that two workers need at once is
+built once (the other waits on its lock). A new RTL test gets a shared build by calling
+``rtl.run(key, make_component, module=..., params=...)``: ``key`` names the design and its
+parameters, so that tests of the same design skip even its Verilog generation.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: One test worker runs this module: the wheel (a module-scoped fixture) is made once.
+pytestmark = pytest.mark.xdist_group("test_packaging")
+
 
 @pytest.fixture(scope="module")
 def wheel_names(tmp_path_factory):
@@ -40,6 +43,11 @@ def test_wheel_holds_every_package_module(wheel_names):
     for source, installed in packages.items():
         for module in sorted((ROOT / source).glob("*.py")):
             assert f"{installed}/{module.name}" in wheel_names
+
+
+def test_wheel_holds_the_verilator_simulation_main(wheel_names):
+    # every clocked design's Verilator build compiles it
+    assert "halp_hw/runtime/clocked_main.cpp" in wheel_names
 
 
 def test_wheel_has_no_top_level_module_but_halp_hw(wheel_names):

@@ -18,6 +18,9 @@ from halp_hw.runtime import simulators
 from halp_hw.cli import main
 from halp_hw.flow.verilog import BLOCKS, CORE_MODULE, lint_verilog, write_verilog
 
+#: One test worker runs this module: the generated blocks (a module-scoped fixture) is made once.
+pytestmark = pytest.mark.xdist_group("test_verilog")
+
 RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
 REGENERATE = "regenerate with `halp-hw verilog --out rtl` and commit rtl/"
 

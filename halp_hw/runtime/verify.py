@@ -11,7 +11,6 @@ same :class:`halp_hw.golden.memory.MemoryTiming`. :func:`verify` returns the rep
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
 
 from halp_hw.hdl.system import system_for_run
-from .simulators import SimulatorUnavailable, build_design, check_simulator, run_testbench
+from .simulators import (SimulatorUnavailable, build_design, check_simulator, problem_file,
+                         run_testbench)
 
 __all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "MEMORY_FAULT_NAMES",
            "regression_params", "first_difference", "verify", "write_plot"]
@@ -66,18 +66,6 @@ def order_entries(run: HardwareRun) -> int:
         steps = max(steps, run.epochs * run.epoch_length,
                     CORNER_RUN["epochs"] * CORNER_RUN["epoch_length"])
     return steps + ORDER_LOOKAHEAD
-
-
-def _problem_file(problem: Problem, directory: Path) -> Path:
-    """``problem`` saved for the testbench, under a name derived from its content."""
-    from halp_hw.golden.datasets import save_problem
-
-    digest = hashlib.sha256(problem.X.tobytes() + problem.y.tobytes()
-                            + f"{problem.name} {problem.l2!r}".encode()).hexdigest()[:16]
-    path = directory / f"problem-{digest}.npz"
-    directory.mkdir(parents=True, exist_ok=True)
-    save_problem(problem, path)
-    return path
 
 
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
@@ -159,7 +147,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         f"{compare}, then the corner and random phases ...")
     start = time.perf_counter()
     params = {**regression_params(problem, problem_seed, config, run, compare),
-              "problem": str(_problem_file(problem, Path(build_root).resolve())),
+              "problem": str(problem_file(problem, Path(build_root).resolve())),
               "memory": dataclasses.asdict(memory),
               "cycles": "at_least" if memory_fault == "jitter" else "exact"}
     from tqdm import tqdm
