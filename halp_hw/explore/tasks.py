@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Task", "execute", "run_convergence", "run_cost"]
+__all__ = ["Task", "cancelled_on_dask", "execute", "run_convergence", "run_cost"]
 
 
 @dataclass
@@ -75,6 +75,23 @@ def run_convergence(parameters: dict, problem) -> dict:
     }
 
 
+def cancelled_on_dask() -> bool:
+    """True when the caller runs as a Dask task that its client has cancelled (or released).
+
+    Dask does not interrupt a running task; a synthesis task polls this to stop its tool
+    (minutes of place and route nobody waits for) when the sweep is stopped or its client gone.
+    Outside a Dask worker it is always False.
+    """
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:
+        return False
+    state = worker.state.tasks.get(worker.get_current_task())
+    return state is None or state.state == "cancelled"
+
+
 def run_cost(parameters: dict, out_dir: Path) -> dict:
     """One synthesis (and place and route, for an FPGA target) of the design; the cost figures."""
     from halp_hw.flow.synth import run_synthesis
@@ -89,7 +106,8 @@ def run_cost(parameters: dict, out_dir: Path) -> dict:
                            config=config, out_dir=out_dir, device=parameters["device"],
                            package=parameters["package"], clock_mhz=parameters["clock_mhz"],
                            seed=parameters["pnr_seed"],
-                           memory=MemoryTiming(**parameters["memory"]), progress=False)
+                           memory=MemoryTiming(**parameters["memory"]), progress=False,
+                           stop=cancelled_on_dask)
     keep = ("luts", "ffs", "dsps", "brams", "fmax_mhz", "critical_path", "device",
             "step_cycles_at_d_max", "tools", "run_time_s")
     return {**{key: result[key] for key in keep}, "run_dir": str(out_dir)}

