@@ -164,6 +164,18 @@ class AcceleratorModel:
             raise HalpInputError(f"gradient must have shape ({self.d},), got {grad_ints.shape}")
         self.grad = grad_ints
 
+    def seed(self, seed: int) -> None:
+        """The seed command: every random stream from ``seed``, the sample order restarted,
+        ``z`` and the scale register cleared; the data, gradient memory, per-sample values,
+        step, loss parameters and counters stay, as in the core."""
+        if isinstance(self.order, HostOrder):
+            self.order.position = 0
+        else:
+            self.order = SampleOrder(self.n, seed)
+        self.lane_random = LaneRandom(self.config.lanes, self.config.frac_bits, seed)
+        self.z = np.zeros(self.d, dtype=np.int64)
+        self.exponent = 0
+
     def recenter(self, exponent: int) -> None:
         """The bit-centering command: clear ``z`` and load the new scale exponent."""
         self.z = np.zeros(self.d, dtype=np.int64)

@@ -68,7 +68,7 @@ from cocotb.triggers import SimTimeoutError, with_timeout
 from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.fixedpoint import int_range
-from halp_hw.golden.hardware import STEP_MANTISSA_BITS, AcceleratorModel, HalpHost, HardwareRun
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.golden.prng import stream_key
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import make_problem
@@ -192,15 +192,9 @@ class LockstepAccelerator:
         return await self.rtl.counters()
 
     def seed(self, seed: int, wait: bool = True):
-        """SEED both: the golden model starts again from ``seed`` (z, coefficient and the
-        scale register cleared, the sample order restarted), keeping the gradient memory and
-        the counters, as the core does."""
-        old = self.model
-        self.model = AcceleratorModel(old.config, old.x, old.mantissa, seed, memory=old.memory,
-                                      order=self.host.order)
-        self.model.grad = old.grad
-        self.model.steps, self.model.saturations = old.steps, old.saturations
-        self.model.cycles = old.cycles
+        """SEED both (:meth:`AcceleratorModel.seed`: the golden model keeps its loss
+        parameters and per-sample values, as the core does)."""
+        self.model.seed(seed)
         self.epoch = 0
         return self.command(Command.SEED, seed, wait)
 

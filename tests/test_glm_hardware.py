@@ -10,7 +10,8 @@ from halp_hw.golden.datasets import load_sklearn_dataset
 from halp_hw.golden import glm as glm_module
 from halp_hw.golden.config import STEP_MANTISSA_BITS
 from halp_hw.golden.glm import MARGIN_GUARD_BITS, glm_step, sample_values
-from halp_hw.golden.hardware import HalpHost, HardwareConfig, HardwareRun, run_halp_hardware
+from halp_hw.golden.hardware import (AcceleratorModel, HalpHost, HardwareConfig, HardwareRun,
+                                     run_halp_hardware)
 from halp_hw.golden.prng import LaneRandom, SampleOrder
 from halp_hw.golden.problems import LogisticRegression, SquaredHingeSVM
 from halp_hw.golden.solvers import epochs_to_reach
@@ -103,6 +104,37 @@ def test_golden_steps_equal_the_contract_in_python_integers(name):
         host.end_epoch(model.z, 0, 0)
     assert nonzero_coefficients > run.epochs * run.epoch_length // 2
     assert host.step.decay == math.floor(0.02 * 0.05 * 2**cfg.frac_bits + 0.5) > 0
+
+
+@pytest.mark.parametrize("name", ["logreg", "svm"])
+@pytest.mark.parametrize("order", ["xorshift", "host"])
+def test_the_seed_command_keeps_the_loss_parameters_and_sample_values(name, order):
+    """After SEED the model steps as a fresh model of that seed with the same step, loss
+    parameters, gradient and per-sample values would; only the counters carry on."""
+    cfg = HardwareConfig(problem=name, **SMALL)
+    problem = small_problem(name)
+    run = HardwareRun(step_size=0.02, mu=0.5, epoch_length=6, epochs=1, seed=5, order=order)
+    host = HalpHost(problem, cfg, run)
+    inputs = host.begin_epoch()
+    step = host.step
+    fresh = AcceleratorModel(cfg, host.x_ints, host.mantissa, 7, order=host.order,
+                             coef_shift=step.coef_shift, margin_shift=step.margin_shift,
+                             decay=step.decay)
+    model = host.make_model()
+    for each in (model, fresh):
+        each.load_gradient(inputs.grad_ints)
+        each.load_sample_values(inputs.sample_values)
+        each.recenter(inputs.exponent)
+    model.run(5)
+    model.seed(7)
+    assert model.exponent == 0 and not model.z.any()
+    model.recenter(inputs.exponent)
+    model.run(run.epoch_length)
+    fresh.run(run.epoch_length)
+    assert fresh.z.any() and model.z.tolist() == fresh.z.tolist()
+    assert model.steps == 5 + run.epoch_length and model.saturations >= fresh.saturations
+    assert (model.coef_shift, model.margin_shift, model.decay) == (
+        step.coef_shift, step.margin_shift, step.decay)
 
 
 def test_the_mantissa_is_normalized_and_the_shifts_follow_the_data_scale():
