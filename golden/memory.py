@@ -34,9 +34,9 @@ ORDER_WORD_BITS = 32
 #: Where the sample indices come from: the on-chip xorshift32 stream, or a host-given order.
 SAMPLE_ORDERS = ("xorshift", "host")
 #: Cycles from taking a row address to the next one being ready with the xorshift32 stream:
-#: advance, the two halves of ``state * n``, their sum, the index, ``index * row_words``: a
-#: register each.
-DRAW_LATENCY = 5
+#: advance, the four partial products of ``state * n``, two half sums, their total, the index,
+#: ``index * row_words``: a register each.
+DRAW_LATENCY = 6
 #: Registers after the order word arrives: the entry, the index, then ``index * row_words``.
 ORDER_INDEX_REGISTERS = 3
 #: Entries the core reads past the last step of a host-given order: the last step fetches row

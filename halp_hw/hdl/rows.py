@@ -91,20 +91,26 @@ class SampleRowSource(wiring.Component):
         with m.If(self.rows.valid & self.rows.ready):
             m.d.sync += self.rows.valid.eq(0)
 
-        # xorshift32: advance, then state * n as two registered partial products (16 bits of
-        # the state each: one DSP row apiece) and their registered sum.
+        # xorshift32: advance, then state * n as four registered partial products (16 bits of
+        # the state by half of n each: one 18 x 18 DSP apiece), two registered half sums and
+        # their registered total: no adder or second DSP behind a multiply.
         m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM, fault=self.fault)
         m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
                      prng.advance.eq(refill & ~self.host_order)]
-        half = STATE_BITS // 2
-        advanced, partial_ready, product_ready = Signal(), Signal(), Signal()
-        low = Signal(half + len(self.n))
-        high = Signal(half + len(self.n))
+        half, n_half = STATE_BITS // 2, (len(self.n) + 1) // 2
+        stages = [Signal(name=f"draw_stage{stage}") for stage in range(4)]
+        m.d.sync += [stage.eq(before) for stage, before in zip(stages, [prng.advance, *stages])]
+        state_parts = (prng.state[:half], prng.state[half:])
+        n_parts = (self.n[:n_half], self.n[n_half:])
+        partials = {(s, k): Signal(half + n_half, name=f"partial{s}{k}")
+                    for s in range(2) for k in range(2)}
+        m.d.sync += [partial.eq(state_parts[s] * n_parts[k])
+                     for (s, k), partial in partials.items()]
+        sums = [Signal(half + len(self.n) + 1, name=f"partial_sum{s}") for s in range(2)]
+        m.d.sync += [sums[s].eq(partials[s, 0] + (partials[s, 1] << n_half)) for s in range(2)]
         product = Signal(STATE_BITS + len(self.n))
-        m.d.sync += [advanced.eq(prng.advance), partial_ready.eq(advanced),
-                     product_ready.eq(partial_ready),
-                     low.eq(prng.state[:half] * self.n), high.eq(prng.state[half:] * self.n),
-                     product.eq(low + (high << half))]
+        m.d.sync += product.eq(sums[0] + (sums[1] << half))
+        product_ready = stages[-1]
 
         # Host-given order: one entry per request, in order.
         request, response = self.order.request, self.order.response
