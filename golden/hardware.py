@@ -24,7 +24,7 @@ import numpy as np
 from .fixedpoint import FixedFormat, Rounding, covering_exponent
 from .kernels import accelerator_steps, step_coefficient
 from .memory import (SAMPLE_ORDERS, HostOrder, MemoryTiming, host_sample_order,
-                     inner_step_cycles)
+                     order_lookahead, run_cycles, step_cost)
 from .prng import LaneRandom, SampleOrder
 from .problems import LeastSquares, Problem
 from .trace import Trace
@@ -79,6 +79,10 @@ class HardwareConfig:
     gradient_data_bits : int
         Width of the data copy the full-gradient pass reads, 2..24, or 0 for the inner loop's
         ``data_bits``.
+    row_slots : int
+        Rows the on-chip row buffer holds, 3..64: the pass reads two, the others are fetched
+        ahead; a memory round trip of up to ``row_slots - 2`` steps is hidden
+        (``halp_hw.golden.memory.step_cost``).
 
     Attributes
     ----------
@@ -104,6 +108,7 @@ class HardwareConfig:
     sigmoid_table_bits: int = 8
     center_bits: int = 32
     gradient_data_bits: int = 0
+    row_slots: int = 8
 
     def __post_init__(self):
         check_int("bits", self.bits, 2, 16)
@@ -119,6 +124,7 @@ class HardwareConfig:
         check_int("center_bits", self.center_bits, 16, 48)
         if self.gradient_data_bits != 0:
             check_int("gradient_data_bits", self.gradient_data_bits, 2, 24)
+        check_int("row_slots", self.row_slots, 3, 64)
 
     # -- derived widths ------------------------------------------------------------------
     @property
@@ -240,8 +246,9 @@ class AcceleratorModel:
     lane_random : LaneRandom
         The stochastic-rounding streams of the lanes.
     cycles_per_step : int
-        What one inner step costs, in cycles, memory stalls included
-        (:func:`halp_hw.golden.memory.inner_step_cycles`).
+        What one inner step costs in the steady state, in cycles, memory stalls included
+        (:func:`halp_hw.golden.memory.step_cost`); a run command's exact count is
+        :func:`halp_hw.golden.memory.run_cycles`.
     saturations, steps, cycles : int
         Counters since construction, as the RTL's status registers count them.
     """
@@ -263,8 +270,8 @@ class AcceleratorModel:
         self.order = SampleOrder(self.n, seed) if order is None else HostOrder(order, self.n)
         self.memory = MemoryTiming() if memory is None else memory
         self.lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
-        self.cycles_per_step = inner_step_cycles(config, self.memory, self.d,
-                                                 "xorshift" if order is None else "host")
+        self.order_name = "xorshift" if order is None else "host"
+        self.cycles_per_step = step_cost(config, self.memory, self.d, self.order_name).cycles
         self.z = np.zeros(self.d, dtype=np.int64)
         self.grad = np.zeros(self.d, dtype=np.int64)
         self.exponent = 0
@@ -287,15 +294,21 @@ class AcceleratorModel:
         return int(step_coefficient(int(dot), self.mantissa, STEP_SHIFT, self.config.coef_width))
 
     def step(self) -> int:
-        """One inner step; returns the sample index it used."""
+        """One inner step; returns the sample index it used. The cycles are counted per run
+        command (:meth:`count_run`), as a run's first steps may cost less than the rest."""
         indices = self.order.take(1)
         self._steps_on(indices)
         return int(indices[0])
+
+    def count_run(self, steps: int) -> None:
+        """Add the cycles of a run command of ``steps`` steps (made with :meth:`step`)."""
+        self.cycles += run_cycles(self.config, self.memory, self.d, self.order_name, steps)
 
     def run(self, steps: int) -> None:
         """The run command: ``steps`` inner steps on the samples the sample source draws."""
         for start in range(0, steps, self.CHUNK_STEPS):
             self._steps_on(self.order.take(min(self.CHUNK_STEPS, steps - start)))
+        self.count_run(steps)
 
     def _steps_on(self, indices: np.ndarray) -> None:
         """One inner step per sample index, and the counters: the only place steps happen."""
@@ -306,7 +319,6 @@ class AcceleratorModel:
             cfg.frac_bits, cfg.bits, cfg.coef_width))
         self.z = z
         self.steps += indices.size
-        self.cycles += indices.size * self.cycles_per_step
 
 
 @dataclass(frozen=True)
@@ -397,7 +409,8 @@ class HalpHost:
         self.problem, self.config, self.run = problem, config, run
         self.memory = MemoryTiming() if memory is None else memory
         self.order = (None if run.order == "xorshift" else
-                      host_sample_order(problem.n, run.epochs, run.epoch_length, run.seed))
+                      host_sample_order(problem.n, run.epochs, run.epoch_length, run.seed,
+                                        order_lookahead(config)))
         self.x_ints, self.data_exponent = quantize_data(problem.X, config.data_bits)
         self.mantissa = step_mantissa(self.step_size, self.data_exponent, config.frac_bits)
         self.center = np.zeros(problem.d)

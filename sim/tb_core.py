@@ -127,12 +127,14 @@ class LockstepAccelerator:
         if self.every_step:
             for _ in range(steps):
                 self._golden_step()
+                self.model.count_run(1)
                 await self.rtl.run(1)
                 await self._compare(f"{self.phase}, epoch {self.epoch}, "
                                     f"inner step {self.model.steps}")
         else:
             for _ in range(steps):
                 self._golden_step()
+            self.model.count_run(steps)
             await self.rtl.run(steps)
             await self._compare(f"{self.phase}, epoch {self.epoch}, "
                                 f"after inner step {self.model.steps}")

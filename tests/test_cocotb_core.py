@@ -17,7 +17,7 @@ from dataclasses import asdict
 import pytest
 
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.golden.memory import MemoryTiming, step_cost
+from halp_hw.golden.memory import MemoryTiming, run_cycles, step_cost
 from halp_hw.hdl.system import system_for_run
 
 #: The builds: the default widths with 3 lanes (d = 10: a partial last beat), 4-bit z with 8
@@ -95,7 +95,8 @@ def test_training_and_extremes(rtl, name):
                        run_name="training")
     training, extremes = phase(results, "training"), phase(results, "extremes")
     assert training["iterates_compared"] == 2 * 24 == training["steps"]
-    assert training["cycles"] == 2 * 24 * step_cost(config, DEFAULT_MEMORY, config.d_max).cycles
+    # compared after every step: a RUN of one step each, which starts with its rows on chip
+    assert training["cycles"] == 2 * 24 * config.step_cycles(config.d_max)
     assert training["coverage"]["recenters"] == 2
     assert training["coverage"]["rounding_carries"] > 0
     partial = config.d_max % config.lanes != 0
@@ -156,5 +157,15 @@ def test_memory_timings_and_sample_orders(rtl, memory, order, d):
                        run_name=f"memory_{order}_{d}", memory=timing)
     training = phase(results, "training")
     assert training["iterates_compared"] == training["steps"] == 2 * 12
-    assert training["cycles"] == 2 * 12 * step_cost(config, timing, d, order).cycles
+    # a RUN of one step starts with its rows on chip: compute-bound whatever the memory
+    assert training["cycles"] == 2 * 12 * config.step_cycles(d)
     assert training["coverage"]["partial_last_beats"] == (training["steps"] if d == 10 else 0)
+    # one RUN of 12 steps per epoch: the fetches ahead, the stalls and the run's exact count
+    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
+                                                 memory=timing, order=order, compare="epoch"),
+                       run_name=f"memory_{order}_{d}_epoch", memory=timing)
+    training = phase(results, "training")
+    assert training["iterates_compared"] == 2 and training["steps"] == 2 * 12
+    assert training["cycles"] == 2 * run_cycles(config, timing, d, order, 12)
+    if step_cost(config, timing, d, order).bound == "memory":
+        assert training["cycles"] > 2 * 12 * config.step_cycles(d)

@@ -113,7 +113,7 @@ class OneBeatFetcher(RowFetcher):
             m.d.sync += took.eq(1)
         with m.If(self.start):
             m.d.sync += took.eq(0)
-        m.d.comb += response.ready.eq(self.busy & ~took)
+        m.d.comb += response.ready.eq((self.pending != 0) & ~took)
         return m
 
 

@@ -1,8 +1,8 @@
-"""The row fetcher and the on-chip row buffer: one row per request from off-chip memory."""
+"""The row fetcher and the on-chip row buffer: rows fetched ahead, several requests in flight."""
 
 from __future__ import annotations
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -12,7 +12,7 @@ from halp_hw.golden.hardware import HardwareConfig
 from .lane import check_config
 from .memory_port import read_port_signature
 from .rows import row_address_shape
-from .sequencer import ROW_SLOTS, buffer_address_shape
+from .sequencer import buffer_address_shape
 
 __all__ = ["row_port_signature", "RowFetcher"]
 
@@ -25,31 +25,36 @@ def row_port_signature(config: HardwareConfig) -> wiring.Signature:
 
 
 class RowFetcher(wiring.Component):
-    """Fetches one row into a slot of the row buffer; the buffer's two read ports feed a pass.
+    """Fetches rows into the slots of the row buffer in ring order; the buffer's two read
+    ports feed a pass.
 
     On ``start`` the fetcher requests ``row_words`` words at ``row_addr`` (the request is valid
-    from the next cycle until the memory accepts it) and writes the response beats to the
-    buffer from ``fill_base`` on, one per beat, always ready while fetching. ``busy`` is high from
-    the cycle after ``start`` to the cycle of the last beat, inclusive. The buffer holds
-    ``ROW_SLOTS`` rows of ``W`` words; its read ports have one cycle of latency.
+    from the next cycle until the memory accepts it; ``start`` only while ``request_free``).
+    Several requests may be in flight: the responses, in request order, fill the slots one after
+    the other (slot ``k mod S`` for the ``k``-th row since ``restart``), one word per beat,
+    always ready while a row is owed. ``pending`` counts the rows requested and not yet
+    complete; it falls in the cycle after a row's last word. The buffer holds
+    ``S = config.row_slots`` rows of ``W`` words; its read ports have one cycle of latency.
 
     Parameters
     ----------
     config : HardwareConfig
-        The build: ``W = words_per_row`` words of ``L * data_bits`` bits per slot.
+        The build: ``S`` slots of ``W = words_per_row`` words of ``L * data_bits`` bits.
 
     Attributes
     ----------
+    restart : In(1)
+        Fill from slot 0 again (no row in flight).
     start : In(1)
-        Fetch the row at ``row_addr`` into the slot at ``fill_base`` (only while not busy).
+        Fetch the row at ``row_addr`` into the next slot.
     row_addr : In(row_address_shape(config))
         Word address of the row in off-chip memory.
     row_words : In(range(W + 1))
-        Words per row, at least 1.
-    fill_base : In(buffer_address_shape(config))
-        First buffer word of the slot to fill.
-    busy : Out(1)
-        A fetch is under way.
+        Words per row, at least 1 (static).
+    request_free : Out(1)
+        No request waits for the memory (``start`` allowed).
+    pending : Out(range(S + 1))
+        Rows requested and not yet complete.
     memory : Out(row_port_signature(config))
         The data memory's read port.
     cur_addr, next_addr : In(buffer_address_shape(config))
@@ -63,11 +68,12 @@ class RowFetcher(wiring.Component):
         buffer_address = buffer_address_shape(config)
         word = config.lanes * config.data_bits
         super().__init__({
+            "restart": In(1),
             "start": In(1),
             "row_addr": In(row_address_shape(config)),
             "row_words": In(range(config.words_per_row + 1)),
-            "fill_base": In(buffer_address),
-            "busy": Out(1),
+            "request_free": Out(1),
+            "pending": Out(range(config.row_slots + 1)),
             "memory": Out(row_port_signature(config)),
             "cur_addr": In(buffer_address),
             "next_addr": In(buffer_address),
@@ -78,27 +84,38 @@ class RowFetcher(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        m.submodules.buffer = buffer = Memory(shape=cfg.lanes * cfg.data_bits,
-                                              depth=ROW_SLOTS * cfg.words_per_row, init=[])
+        words, capacity = cfg.words_per_row, cfg.row_slots * cfg.words_per_row
+        m.submodules.buffer = buffer = Memory(shape=cfg.lanes * cfg.data_bits, depth=capacity,
+                                              init=[])
         write, cur_read, next_read = (buffer.write_port(), buffer.read_port(),
                                       buffer.read_port())
         m.d.comb += [cur_read.addr.eq(self.cur_addr), self.cur_data.eq(cur_read.data),
                      next_read.addr.eq(self.next_addr), self.next_data.eq(next_read.data)]
 
         request, response = self.memory.request, self.memory.response
-        remaining = Signal(range(cfg.words_per_row + 1))
-        fill = Signal.like(self.fill_base)
+        m.d.comb += self.request_free.eq(~request.valid)
         with m.If(request.valid & request.ready):
             m.d.sync += request.valid.eq(0)
         with m.If(self.start):
             m.d.sync += [request.valid.eq(1), request.payload.addr.eq(self.row_addr),
-                         request.payload.length.eq(self.row_words), remaining.eq(self.row_words),
-                         fill.eq(self.fill_base), self.busy.eq(1)]
-        m.d.comb += [response.ready.eq(self.busy), write.addr.eq(fill),
-                     write.data.eq(response.payload),
-                     write.en.eq(response.valid & response.ready)]
-        with m.If(response.valid & response.ready):
-            m.d.sync += [fill.eq(fill + 1), remaining.eq(remaining - 1)]
-            with m.If(remaining == 1):
-                m.d.sync += self.busy.eq(0)
+                         request.payload.length.eq(self.row_words)]
+
+        # Responses fill the slots in ring order; a row is complete with its last word.
+        beats_left = Signal(range(words + 1))
+        slot_base = Signal(range(capacity))
+        fill = Signal(range(capacity))
+        beat = Signal()
+        row_done = Signal()
+        m.d.comb += [response.ready.eq(self.pending != 0), beat.eq(response.valid & response.ready),
+                     write.addr.eq(fill), write.data.eq(response.payload), write.en.eq(beat),
+                     row_done.eq(beat & (beats_left == 1))]
+        next_base = Mux(slot_base == capacity - words, 0, slot_base + words)
+        with m.If(beat):
+            m.d.sync += [fill.eq(fill + 1), beats_left.eq(beats_left - 1)]
+        with m.If(row_done):
+            m.d.sync += [slot_base.eq(next_base), fill.eq(next_base),
+                         beats_left.eq(self.row_words)]
+        m.d.sync += self.pending.eq(self.pending + self.start - row_done)
+        with m.If(self.restart):
+            m.d.sync += [slot_base.eq(0), fill.eq(0), beats_left.eq(self.row_words)]
         return m

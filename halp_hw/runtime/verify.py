@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
-from halp_hw.golden.memory import ORDER_LOOKAHEAD, MemoryTiming
+from halp_hw.golden.memory import MemoryTiming, order_lookahead
 from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
@@ -59,13 +59,13 @@ def memory_class(fault: str | None):
     return faulty(fault)
 
 
-def order_entries(run: HardwareRun) -> int:
+def order_entries(run: HardwareRun, config: HardwareConfig) -> int:
     """Entries of a host-given order that the training and corner phases read, at most."""
     if run.order != "host":
         return 0
     steps = max(run.epochs * run.epoch_length,
                 *(phase["epochs"] * phase["epoch_length"] for phase in (CORNER_RUN, RANDOM_RUN)))
-    return steps + ORDER_LOOKAHEAD
+    return steps + order_lookahead(config)
 
 
 def _problem_file(problem: Problem, directory: Path) -> Path:
@@ -148,7 +148,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     say(f"building HALPSystem ({simulator}{', ' + faults if faults else ''}) under "
         f"{build_root} ...")
     system = system_for_run(config, memory, n=problem.n, d=problem.d,
-                            order_entries=order_entries(run), fault=fault,
+                            order_entries=order_entries(run, config), fault=fault,
                             memory_class=data_memory)
     built = build_design(system, simulator=simulator, waves=waves, build_root=build_root)
     build_seconds = time.perf_counter() - start
