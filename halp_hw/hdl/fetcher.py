@@ -101,21 +101,21 @@ class RowFetcher(wiring.Component):
                          request.payload.length.eq(self.row_words)]
 
         # Responses fill the slots in ring order; a row is complete with its last word.
-        beats_left = Signal(range(words + 1))
+        received = Signal(range(words))
         slot_base = Signal(range(capacity))
         fill = Signal(range(capacity))
         beat = Signal()
         row_done = Signal()
-        m.d.comb += [response.ready.eq(self.pending != 0), beat.eq(response.valid & response.ready),
+        m.d.comb += [response.ready.eq(self.pending != 0),
+                     beat.eq(response.valid & response.ready),
                      write.addr.eq(fill), write.data.eq(response.payload), write.en.eq(beat),
-                     row_done.eq(beat & (beats_left == 1))]
+                     row_done.eq(beat & (received + 1 == self.row_words))]
         next_base = Mux(slot_base == capacity - words, 0, slot_base + words)
         with m.If(beat):
-            m.d.sync += [fill.eq(fill + 1), beats_left.eq(beats_left - 1)]
+            m.d.sync += [fill.eq(fill + 1), received.eq(received + 1)]
         with m.If(row_done):
-            m.d.sync += [slot_base.eq(next_base), fill.eq(next_base),
-                         beats_left.eq(self.row_words)]
+            m.d.sync += [slot_base.eq(next_base), fill.eq(next_base), received.eq(0)]
         m.d.sync += self.pending.eq(self.pending + self.start - row_done)
         with m.If(self.restart):
-            m.d.sync += [slot_base.eq(0), fill.eq(0), beats_left.eq(self.row_words)]
+            m.d.sync += [slot_base.eq(0), fill.eq(0), received.eq(0)]
         return m
