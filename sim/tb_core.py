@@ -270,12 +270,14 @@ def phase_problem(p: dict, d: int):
 
 
 def cycle_budget(host: HalpHost) -> int:
-    """Generous cycles for a phase: memory preload, seed, and per step the run plus a ``z``
-    read-back."""
+    """Generous cycles for a phase: memory preload, seed, and per step the run, the settle of
+    the fetches in flight plus a ``z`` read-back."""
     config, run, model = host.config, host.run, host.make_model()
     words = config.words_per_row
     preload = host.problem.n * words + (0 if host.order is None else len(host.order))
-    per_step = model.cycles_per_step + words + 8
+    # a RUN of one step, then the settle: the rows and order entries in flight arrive
+    settle = host.memory.read_cycles(words, config.lanes * config.data_bits) + host.memory.latency
+    per_step = model.cycles_per_step + settle + words + 8
     return HANG_FACTOR * (preload + 4 * per_step
                           + run.epochs * (run.epoch_length * per_step + words + 8))
 

@@ -59,12 +59,14 @@ def test_fault_is_caught(rtl, tmp_path, capsys, fault):
 
 @pytest.mark.parametrize("order", ["xorshift", "host"])
 def test_jittery_memory_stays_bit_exact(rtl, tmp_path, capsys, order):
-    """Random extra delays on the memory's responses: the same z and counters, more cycles."""
+    """Random extra delays on the memory's responses: the same z and counters, and no fewer
+    cycles (compared after every step, each a RUN of one whose rows are on chip already, the
+    delays fall in the seed and settle phases, which are not counted)."""
     status, report = run_verify(rtl, tmp_path, capsys, *SMALL, "--memory-fault", "jitter",
                                 "--mem-latency", "7", "--mem-bytes-per-cycle", "3",
                                 "--order", order)
     assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
-    assert report["cycles"] > report["golden_cycles"]
+    assert report["cycles"] >= report["golden_cycles"] > 0
     assert report["cycles_checked"] == "at least golden"
 
 

@@ -101,7 +101,7 @@ class RowFetcher(wiring.Component):
                          request.payload.length.eq(self.row_words)]
 
         # Responses fill the slots in ring order; a row is complete with its last word.
-        received = Signal(range(words))
+        received = Signal(range(words + 1))  # never zero-width in Verilog
         slot_base = Signal(range(capacity))
         fill = Signal(range(capacity))
         beat = Signal()
