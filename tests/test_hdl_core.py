@@ -353,17 +353,17 @@ def test_core_index_fault_is_caught(host_order):
 
 
 def test_core_memory_does_not_grow_with_n():
-    """The core holds z, G and three row slots whatever n_max; n_max = 2**24 elaborates."""
+    """The core holds z, G and row_slots row slots whatever n_max; n_max = 2**24 elaborates.
+    Only the queue of order entries read ahead holds indices, of clog2(n_max + 1) bits."""
     from amaranth.back import rtlil
 
     small = HardwareConfig(lanes=8, d_max=100, n_max=1)
     huge = HardwareConfig(lanes=8, d_max=100, n_max=1 << 24)
-    texts = [rtlil.convert(HALPCore(config=config)) for config in (small, huge)]
-    sizes = [sorted(_memory_sizes(text)) for text in texts]
-    words, lanes = small.words_per_row, small.lanes
-    assert sizes[0] == sizes[1] == sorted([(lanes * small.bits, words),
-                                           (lanes * small.grad_width, words),
-                                           (lanes * small.data_bits, 3 * words)])
+    words, lanes, slots = small.words_per_row, small.lanes, small.row_slots
+    for config, index_bits in ((small, 1), (huge, 25)):
+        sizes = sorted(_memory_sizes(rtlil.convert(HALPCore(config=config))))
+        assert sizes == sorted([(lanes * small.bits, words), (lanes * small.grad_width, words),
+                                (lanes * small.data_bits, slots * words), (index_bits, slots)])
 
 
 def _memory_sizes(rtlil_text: str) -> list[tuple[int, int]]:
@@ -455,8 +455,10 @@ def test_sample_row_source_matches_sample_order(n, seed):
 
 @pytest.mark.parametrize("memory", ["fast", "narrow"])
 def test_sample_row_source_reads_host_order(memory):
-    """With host_order the addresses follow the order memory, entry by entry, each ready
-    ``1 + read_cycles(1 word) + ORDER_INDEX_REGISTERS`` cycles after the previous was taken."""
+    """With host_order the addresses follow the order memory, entry by entry; entries are read
+    ahead, so an address is ready ``ORDER_INDEX_REGISTERS`` cycles after the previous was taken
+    when its entry is there, later only when the memory cannot keep up (exact timing: the
+    core-level comparisons with ``run_cycles``)."""
     config = HardwareConfig(lanes=8, d_max=20, n_max=50)
     timing = MEMORIES[memory]
     order = np.random.default_rng(5).permutation(50)[:10].tolist()
@@ -478,8 +480,13 @@ def test_sample_row_source_reads_host_order(memory):
         ctx.set(dut.load, 0)
         got = await take_rows(ctx, dut, len(order))
         assert [address for _, address in got] == [3 * entry for entry in order]
-        ready = 1 + timing.read_cycles(1, ORDER_WORD_BITS) + ORDER_INDEX_REGISTERS
-        assert [waited for waited, _ in got[1:]] == [ready - 1] * (len(order) - 1)
+        waits = [waited for waited, _ in got[1:]]
+        assert min(waits) >= ORDER_INDEX_REGISTERS - 1
+        if memory == "fast":  # each entry has arrived long before its address is taken
+            assert waits == [ORDER_INDEX_REGISTERS - 1] * (len(order) - 1)
+        if memory == "narrow":  # one 32-bit entry per 4 cycles at 1 byte per cycle: entry j
+            # leaves in cycle 11 + 4j, is popped in the next and taken 3 cycles later
+            assert waits == [3] * (len(order) - 1)
 
     simulate(m, bench)
 

@@ -44,10 +44,9 @@ def contract_step_cycles(d, lanes: int):
 def seed_cycles(beats: int, row_slots: int) -> int:
     """A bound on the SEED command on a zero-wait memory: the first row address, then for each
     of the ``row_slots - 1`` rows (``docs/datapath.md``, control schedule) the longer of its
-    fetch (request, ``beats`` words, done) and the next address, then the order entries still
-    in flight (two cycles each on a zero-wait memory), and a margin of two cycles."""
-    return (2 + ROW_ADDRESS_CYCLES + (row_slots - 1) * max(ROW_ADDRESS_CYCLES, beats + 2)
-            + 4 * row_slots + 2)
+    fetch (request, ``beats`` words, done) and the next address, once more for the settle (the
+    last row and the order entry its take asks for), and a margin of two cycles."""
+    return 2 + ROW_ADDRESS_CYCLES + row_slots * max(ROW_ADDRESS_CYCLES, beats + 2) + 2
 
 
 def control_depth(config: HardwareConfig, max_d: int | None = None) -> int:
