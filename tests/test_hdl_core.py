@@ -111,9 +111,9 @@ class Scenario:
             model.recenter(exponent)
             for steps in runs:
                 model.run(steps)
-                states.append({"z": model.z.tolist(), "busy": run_cycles(self.config, self.memory, self.x.shape[1],
-                                                   "host" if self.host_order else "xorshift",
-                                                   steps),
+                order = "host" if self.host_order else "xorshift"
+                busy = run_cycles(self.config, self.memory, self.x.shape[1], order, steps)
+                states.append({"z": model.z.tolist(), "busy": busy,
                                "cycles": model.cycles, "steps": model.steps,
                                "saturations": model.saturations, "exponent": model.exponent,
                                "epoch": epoch})

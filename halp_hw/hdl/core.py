@@ -219,7 +219,8 @@ class HALPCore(wiring.Component):
         ``i_{t+1}`` (``t mod S`` and the next); the fetcher fills them in the same order."""
         self._fetch = fetch = Signal()
         self._restart = restart = Signal()
-        words, capacity = self.config.words_per_row, self.config.row_slots * self.config.words_per_row
+        words = self.config.words_per_row
+        capacity = self.config.row_slots * words
 
         def following(base):
             return Mux(base == capacity - words, 0, base + words)
