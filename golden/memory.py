@@ -120,8 +120,9 @@ class StepCost:
         ``ceil(d/L) + pipeline_latency``: the pass and the drain of the pipeline.
     fetch : int
         The row fetches: a row's time on the memory's data channel (its transfer, plus the
-        latency of every burst after the first), or the round trip of a row (``latency`` plus
-        that channel time) shared by the ``S - 2`` steps it is fetched ahead, rounded up.
+        ``latency - 1`` idle cycles before every burst after the first), or the round trip of
+        a row (``latency`` plus that channel time) shared by the ``S - 2`` steps it is fetched
+        ahead, rounded up.
     index : int
         The row addresses: ``DRAW_LATENCY`` with the xorshift32 stream; with a host-given order,
         ``ORDER_INDEX_REGISTERS``, an entry's time on the order memory's channel, or its round
@@ -153,14 +154,14 @@ def _check_order(order: str) -> None:
 
 
 def _channel_cycles(memory: MemoryTiming, words: int, word_bits: int) -> int:
-    """Cycles a request of ``words`` words holds the data channel: its bursts' transfers and
-    the latency before every burst after the first."""
+    """Cycles a request of ``words`` words holds the data channel, first word to last: its
+    bursts' transfers and the ``latency - 1`` idle cycles before every burst after the first."""
     burst = memory.burst_words(word_bits)
     full, rest = divmod(words, burst)
     bursts = full + (1 if rest else 0)
     return (full * memory.transfer_cycles(burst, word_bits)
             + (memory.transfer_cycles(rest, word_bits) if rest else 0)
-            + (bursts - 1) * memory.latency)
+            + (bursts - 1) * (memory.latency - 1))
 
 
 def step_cost(config, memory: MemoryTiming, d: int, order: str = "xorshift") -> StepCost:
