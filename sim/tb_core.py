@@ -203,11 +203,12 @@ class LockstepAccelerator:
     def seed(self, seed: int, wait: bool = True):
         """SEED both: the golden model starts again from ``seed`` (z, coefficient and the
         scale register cleared, the sample order restarted), keeping the gradient memory and
-        the counters, as the core does."""
+        the counters, the loss's parameters and the per-sample values, as the core does."""
         old = self.model
         self.model = AcceleratorModel(old.config, old.x, old.mantissa, seed, memory=old.memory,
-                                      order=self.host.order)
-        self.model.grad = old.grad
+                                      order=self.host.order, coef_shift=old.coef_shift,
+                                      margin_shift=old.margin_shift, decay=old.decay)
+        self.model.grad, self.model.values = old.grad, old.values
         self.model.steps, self.model.saturations = old.steps, old.saturations
         self.model.cycles = old.cycles
         self.epoch = 0

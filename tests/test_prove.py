@@ -13,7 +13,8 @@ from halp_hw.cli import main
 from halp_hw.formal import control_harness
 from halp_hw.formal.control_harness import ControlHarness, control_depth
 from halp_hw.formal.memory_port_harness import MemoryPortHarness, memory_port_depth
-from halp_hw.formal.order_port_harness import OrderPortHarness, order_port_depth
+from halp_hw.formal.order_port_harness import (ORDER_PORT_SCRIPT, OrderPortHarness,
+                                               order_port_depth)
 from halp_hw.formal.properties import property_names
 from halp_hw.formal.rounder_harness import RounderHarness
 from halp_hw.formal.sby import run_proof
@@ -134,7 +135,8 @@ def test_order_port_proof_fails_when_the_index_is_off_by_one(tmp_path):
     config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
     with injected("index-off-by-one"):
         result = run_proof(OrderPortHarness(config=config), name="order-port", mode="bmc",
-                           depth=order_port_depth(config), out_dir=tmp_path)
+                           depth=order_port_depth(config), out_dir=tmp_path,
+                           script=ORDER_PORT_SCRIPT)
     assert result.status == "fail" and result.trace is not None
 
 
