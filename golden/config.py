@@ -61,6 +61,10 @@ class HardwareConfig:
     problem : str
         The loss the core is built for (``halp_hw.golden.glm.LOSSES``): ``linreg``, ``logreg``
         (the sigmoid unit in the coefficient path) or ``svm`` (a hinge stage).
+    row_slots : int
+        Rows the on-chip row buffer holds, 3..64: the pass reads two, the others are fetched
+        ahead; a memory round trip of up to ``row_slots - 2`` steps is hidden
+        (``halp_hw.golden.memory.step_cost``).
 
     Attributes
     ----------
@@ -92,6 +96,7 @@ class HardwareConfig:
     center_bits: int = 32
     gradient_data_bits: int = 0
     problem: str = "linreg"
+    row_slots: int = 8
 
     def __post_init__(self):
         check_int("bits", self.bits, 2, 16)
@@ -107,6 +112,7 @@ class HardwareConfig:
         check_int("center_bits", self.center_bits, 16, 48)
         if self.gradient_data_bits != 0:
             check_int("gradient_data_bits", self.gradient_data_bits, 2, 24)
+        check_int("row_slots", self.row_slots, 3, 64)
         if self.problem not in LOSSES:
             raise HalpInputError(f"problem must be one of {', '.join(LOSSES)}, "
                                  f"not {self.problem!r}")

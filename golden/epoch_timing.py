@@ -16,7 +16,7 @@ to the cycle in which the next command can be.
 - FINISH (same command): ``ceil(d/L)`` beats of ``t_j`` and ``t_j**2``, the adder tree,
   ``FINISH_LATENCY`` (square register, running sum, leading ones, the compare), then
   ``ceil(d/L)`` beats writing ``G`` and clearing ``z``, and ``GRADIENT_LATENCY``.
-- RUN: ``T`` inner steps, each :func:`halp_hw.golden.memory.inner_step_cycles`.
+- RUN: ``T`` inner steps, :func:`halp_hw.golden.memory.run_cycles`.
 - UPDATE: ``ceil(d/L)`` beats of ``wc += rshift(z, ec - e)`` and ``UPDATE_LATENCY``.
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .full_gradient import PassWidths
-from .memory import MemoryTiming, inner_step_cycles
+from .memory import MemoryTiming, run_cycles
 from .validation import check_int
 
 __all__ = ["PASS_RESIDUAL_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY", "GRADIENT_LATENCY",
@@ -90,5 +90,5 @@ def epoch_cost(config, memory: MemoryTiming, n: int, d: int, epoch_length: int,
     """The phases of one epoch of ``epoch_length`` inner steps."""
     check_int("epoch length", epoch_length, 1)
     return EpochCost(pass_cycles(config, memory, n, d), finish_cycles(config, d),
-                     epoch_length * inner_step_cycles(config, memory, d, order),
+                     run_cycles(config, memory, d, order, epoch_length),
                      update_cycles(config, d))

@@ -29,7 +29,7 @@ from .fixedpoint import FixedFormat, Rounding, covering_exponent
 from .glm import LOSS_CODES, MARGIN_GUARD_BITS, glm_step, sample_values, sigmoid_table
 from .kernels import accelerator_steps, glm_coefficient, step_coefficient
 from .memory import (SAMPLE_ORDERS, HostOrder, MemoryTiming, host_sample_order,
-                     inner_step_cycles)
+                     order_lookahead, run_cycles, step_cost)
 from .prng import LaneRandom, SampleOrder
 from .problems import Problem
 from .trace import Trace
@@ -114,8 +114,9 @@ class AcceleratorModel:
     lane_random : LaneRandom
         The stochastic-rounding streams of the lanes.
     cycles_per_step : int
-        What one inner step costs, in cycles, memory stalls included
-        (:func:`halp_hw.golden.memory.inner_step_cycles`).
+        What one inner step costs in the steady state, in cycles, memory stalls included
+        (:func:`halp_hw.golden.memory.step_cost`); a run command's exact count is
+        :func:`halp_hw.golden.memory.run_cycles`.
     saturations, steps, cycles : int
         Counters since construction, as the RTL's status registers count them.
     """
@@ -138,8 +139,8 @@ class AcceleratorModel:
         self.order = SampleOrder(self.n, seed) if order is None else HostOrder(order, self.n)
         self.memory = MemoryTiming() if memory is None else memory
         self.lane_random = LaneRandom(config.lanes, config.frac_bits, seed)
-        self.cycles_per_step = inner_step_cycles(config, self.memory, self.d,
-                                                 "xorshift" if order is None else "host")
+        self.order_name = "xorshift" if order is None else "host"
+        self.cycles_per_step = step_cost(config, self.memory, self.d, self.order_name).cycles
         self.z = np.zeros(self.d, dtype=np.int64)
         self.grad = np.zeros(self.d, dtype=np.int64)
         self.exponent = 0
@@ -191,15 +192,21 @@ class AcceleratorModel:
                                    self._glm(), *self._table[:2]))
 
     def step(self) -> int:
-        """One inner step; returns the sample index it used."""
+        """One inner step; returns the sample index it used. The cycles are counted per run
+        command (:meth:`count_run`), as a run's first steps may cost less than the rest."""
         indices = self.order.take(1)
         self._steps_on(indices)
         return int(indices[0])
+
+    def count_run(self, steps: int) -> None:
+        """Add the cycles of a run command of ``steps`` steps (made with :meth:`step`)."""
+        self.cycles += run_cycles(self.config, self.memory, self.d, self.order_name, steps)
 
     def run(self, steps: int) -> None:
         """The run command: ``steps`` inner steps on the samples the sample source draws."""
         for start in range(0, steps, self.CHUNK_STEPS):
             self._steps_on(self.order.take(min(self.CHUNK_STEPS, steps - start)))
+        self.count_run(steps)
 
     def _glm(self) -> tuple:
         """The coefficient path's parameters (:func:`halp_hw.golden.kernels.glm_coefficient`)."""
@@ -219,7 +226,6 @@ class AcceleratorModel:
             delta))
         self.z = z
         self.steps += indices.size
-        self.cycles += indices.size * self.cycles_per_step
 
 
 @dataclass(frozen=True)
@@ -317,7 +323,8 @@ class HalpHost:
         self.problem, self.config, self.run = problem, config, run
         self.memory = MemoryTiming() if memory is None else memory
         self.order = (None if run.order == "xorshift" else
-                      host_sample_order(problem.n, run.epochs, run.epoch_length, run.seed))
+                      host_sample_order(problem.n, run.epochs, run.epoch_length, run.seed,
+                                        order_lookahead(config)))
         self.x_ints, self.data_exponent = quantize_data(problem.X, config.data_bits)
         self.step = glm_step(config, self.step_size, problem.l2, self.data_exponent,
                              lambda size: step_mantissa(size, self.data_exponent,

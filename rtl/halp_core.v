@@ -6,64 +6,74 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
 , order_memory__request__payload, order_memory__request__valid, order_memory__response__ready, z_rd_data, cmd_ready, busy, cycles, steps, saturations, exponent, epoch, row_memory__request__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [9:0] \$11 ;
-  wire [10:0] \$12 ;
-  wire [10:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire [2:0] \$16 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [8:0] \$13 ;
+  wire [9:0] \$14 ;
+  wire [10:0] \$15 ;
+  wire [10:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [7:0] \$18 ;
+  wire [7:0] \$19 ;
   wire \$2 ;
-  wire [3:0] \$20 ;
-  wire \$21 ;
+  wire \$20 ;
+  wire [3:0] \$21 ;
   wire \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
+  wire \$23 ;
+  wire \$24 ;
   wire \$25 ;
-  wire [48:0] \$26 ;
-  wire [32:0] \$27 ;
-  reg [4:0] \$28 ;
-  reg [63:0] \$29 ;
+  wire [3:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  reg [63:0] \$30 ;
-  reg [199:0] \$31 ;
-  reg [63:0] \$32 ;
-  reg [5:0] \$33 ;
-  reg [5:0] \$34 ;
-  reg [5:0] \$35 ;
-  reg [1:0] \$36 ;
-  reg \$37 ;
-  reg [1:0] \$38 ;
-  reg [31:0] \$39 ;
+  wire \$30 ;
+  wire [32:0] \$31 ;
+  wire [32:0] \$32 ;
+  wire \$33 ;
+  wire [48:0] \$34 ;
+  wire [32:0] \$35 ;
+  reg [4:0] \$36 ;
+  reg [63:0] \$37 ;
+  reg [63:0] \$38 ;
+  reg [199:0] \$39 ;
   wire \$4 ;
-  reg \$40 ;
-  reg [2:0] \$41 ;
-  reg [31:0] \$42 ;
-  reg [47:0] \$43 ;
-  reg [31:0] \$44 ;
+  reg [63:0] \$40 ;
+  reg [6:0] \$41 ;
+  reg [6:0] \$42 ;
+  reg [2:0] \$43 ;
+  reg \$44 ;
+  reg [1:0] \$45 ;
+  reg [31:0] \$46 ;
+  reg \$47 ;
+  reg [2:0] \$48 ;
+  reg [31:0] \$49 ;
   wire \$5 ;
+  reg [47:0] \$50 ;
+  reg [31:0] \$51 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   (* init = 64'h0000000000000000 *)
   wire [63:0] \$like ;
+  (* init = 7'h00 *)
+  wire [6:0] \$like$109 ;
   (* init = 200'h00000000000000000000000000000000000000000000000000 *)
   wire [199:0] \$like$77 ;
+  wire \$signal ;
   wire [3:0] \$signature__addr ;
   wire [3:0] \$signature__addr$62 ;
   wire [199:0] \$signature__data ;
-  wire [199:0] \$signature__data$131 ;
+  wire [199:0] \$signature__data$133 ;
   wire \$signature__en ;
   wire _fetch;
+  wire _restart;
   wire accept;
   wire [3:0] addr;
   output busy;
   reg busy = 1'h0;
-  wire \busy$115 ;
   reg clear;
   input clk;
   wire clk;
@@ -82,9 +92,9 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [26:0] coef;
   wire [26:0] \coef$89 ;
   reg [1:0] control_state = 2'h0;
-  wire [5:0] cur_addr;
-  wire [5:0] \cur_addr$59 ;
-  reg [5:0] cur_base = 6'h10;
+  wire [6:0] cur_addr;
+  wire [6:0] \cur_addr$59 ;
+  reg [6:0] cur_base = 7'h00;
   wire [63:0] cur_data;
   output [47:0] cycles;
   reg [47:0] cycles = 48'h000000000000;
@@ -103,7 +113,6 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [7:0] exponent;
   wire [7:0] \exponent$48 ;
   reg [7:0] exponent_in;
-  reg [5:0] fill_base = 6'h00;
   wire first;
   input [3:0] g_wr_addr;
   wire [3:0] g_wr_addr;
@@ -131,7 +140,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [3:0] lane_word;
   wire last;
   reg load;
-  reg \load$120 ;
+  reg \load$123 ;
   input [17:0] mantissa;
   wire [17:0] mantissa;
   wire [17:0] \mantissa$94 ;
@@ -147,9 +156,11 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   input [8:0] n;
   wire [8:0] n;
   wire [8:0] \n$50 ;
-  wire [5:0] next_addr;
-  wire [5:0] \next_addr$61 ;
-  reg [5:0] next_base = 6'h20;
+  wire [6:0] next_addr;
+  wire [6:0] \next_addr$61 ;
+  reg [6:0] next_base = 7'h00;
+  (* init = 7'h00 *)
+  wire [6:0] \next_base$111 ;
   wire [63:0] next_data;
   wire [32:0] order__request__payload;
   wire [31:0] \order__request__payload.addr ;
@@ -173,11 +184,14 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire order_memory__response__ready;
   input order_memory__response__valid;
   wire order_memory__response__valid;
+  wire [3:0] pending;
+  wire quiet;
   wire [3:0] read_addr;
   wire read_valid;
-  wire ready_to_fetch;
   reg recenter;
+  wire request_free;
   reg restart;
+  reg \restart$124 ;
   wire [11:0] row_addr;
   output [16:0] row_memory__request__payload;
   wire [16:0] row_memory__request__payload;
@@ -205,19 +219,14 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire rst;
   output [31:0] saturations;
   reg [31:0] saturations = 32'd0;
-  wire [3:0] \saturations$133 ;
+  wire [3:0] \saturations$136 ;
   reg [31:0] seed;
-  reg [31:0] \seed$119 ;
-  reg [1:0] seed_fetches = 2'h0;
+  reg [31:0] \seed$122 ;
+  reg [2:0] seed_fetches = 3'h0;
   wire set_valid;
-  (* init = 6'h00 *)
-  wire [5:0] slot0_base;
-  (* init = 6'h10 *)
-  wire [5:0] slot1_base;
-  (* init = 6'h20 *)
-  wire [5:0] slot2_base;
+  wire settled;
   reg start;
-  reg \start$125 ;
+  reg \start$128 ;
   output [31:0] steps;
   reg [31:0] steps = 32'd0;
   reg [31:0] steps_left = 32'd0;
@@ -304,7 +313,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   always @(posedge clk) begin
     _0_ <= g_mem[\$signature__addr$62 ];
   end
-  assign \$signature__data$131  = _0_;
+  assign \$signature__data$133  = _0_;
   reg [63:0] z_mem [15:0];
   initial begin
     z_mem[0] = 64'h0000000000000000;
@@ -334,69 +343,76 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   assign z_read__data = _1_;
   always @(posedge clk)
-    z <= \$32 ;
+    row_words <= \$36 ;
   always @(posedge clk)
-    fill_base <= \$33 ;
+    x_cur <= \$37 ;
   always @(posedge clk)
-    cur_base <= \$34 ;
+    x_next <= \$38 ;
   always @(posedge clk)
-    next_base <= \$35 ;
+    grad <= \$39 ;
   always @(posedge clk)
-    seed_fetches <= \$36 ;
+    z <= \$40 ;
   always @(posedge clk)
-    cmd_ready <= \$37 ;
+    cur_base <= \$41 ;
   always @(posedge clk)
-    control_state <= \$38 ;
+    next_base <= \$42 ;
   always @(posedge clk)
-    steps_left <= \$39 ;
+    seed_fetches <= \$43 ;
   always @(posedge clk)
-    busy <= \$40 ;
+    cmd_ready <= \$44 ;
   always @(posedge clk)
-    drain <= \$41 ;
+    control_state <= \$45 ;
   always @(posedge clk)
-    steps <= \$42 ;
+    steps_left <= \$46 ;
   always @(posedge clk)
-    cycles <= \$43 ;
+    busy <= \$47 ;
   always @(posedge clk)
-    saturations <= \$44 ;
+    drain <= \$48 ;
+  always @(posedge clk)
+    steps <= \$49 ;
+  always @(posedge clk)
+    cycles <= \$50 ;
+  always @(posedge clk)
+    saturations <= \$51 ;
   assign z_addr = busy ? \$signature__addr$62  : z_rd_addr;
   assign z_rd_data = read_valid ? z_read__data : 64'h0000000000000000;
   assign accept = cmd_valid & cmd_ready;
-  assign \$1  = ~ row_memory__response__ready;
-  assign ready_to_fetch = rows__valid & \$1 ;
-  assign \$2  = | cmd_arg;
-  assign \$3  = seed_fetches == 2'h2;
+  assign \$signal  = rows__valid & request_free;
+  assign \$1  = ! pending;
+  assign \$2  = quiet & \$1 ;
+  assign settled = \$2  & request_free;
+  assign \$3  = | cmd_arg;
   assign \$4  = drain == 3'h7;
-  assign \$5  = \$4  & ready_to_fetch;
-  assign \$6  = steps_left == 1'h1;
-  assign \$7  = ! control_state;
-  assign \$8  = control_state == 1'h1;
-  assign \$9  = control_state == 2'h2;
-  assign \$10  = d + 4'h8;
-  assign \$11  = \$10  - 1'h1;
-  assign \$12  = $signed(\$11 ) * $signed(2'h1);
-  assign \$14  = | cmd_arg;
-  assign \$15  = seed_fetches == 2'h2;
-  assign \$16  = seed_fetches + 1'h1;
-  assign \$17  = ~ issuing;
-  assign \$18  = drain != 3'h7;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = drain + 1'h1;
-  assign \$21  = drain == 3'h7;
-  assign \$22  = \$21  & ready_to_fetch;
-  assign \$23  = steps_left - 1'h1;
-  assign \$24  = steps + 1'h1;
-  assign \$25  = steps_left == 1'h1;
-  assign \$26  = cycles + busy;
-  assign \$27  = saturations + \saturations$133 ;
-  always @(posedge clk)
-    row_words <= \$28 ;
-  always @(posedge clk)
-    x_cur <= \$29 ;
-  always @(posedge clk)
-    x_next <= \$30 ;
-  always @(posedge clk)
-    grad <= \$31 ;
+  assign \$5  = \$4  & \$signal ;
+  assign \$6  = pending <= 3'h5;
+  assign \$7  = \$5  & \$6 ;
+  assign \$8  = steps_left == 1'h1;
+  assign \$9  = ! control_state;
+  assign \$10  = control_state == 1'h1;
+  assign \$11  = control_state == 2'h2;
+  assign \$12  = control_state == 2'h3;
+  assign \$13  = d + 4'h8;
+  assign \$14  = \$13  - 1'h1;
+  assign \$15  = $signed(\$14 ) * $signed(2'h1);
+  assign \$17  = next_base == 7'h70;
+  assign \$18  = next_base + 5'h10;
+  assign \$19  = \$17  ? 8'h00 : \$18 ;
+  assign \$20  = | cmd_arg;
+  assign \$21  = seed_fetches + 1'h1;
+  assign \$22  = seed_fetches == 3'h6;
+  assign \$23  = ~ issuing;
+  assign \$24  = drain != 3'h7;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = drain + 1'h1;
+  assign \$27  = drain == 3'h7;
+  assign \$28  = \$27  & \$signal ;
+  assign \$29  = pending <= 3'h5;
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = steps_left - 1'h1;
+  assign \$32  = steps + 1'h1;
+  assign \$33  = steps_left == 1'h1;
+  assign \$34  = cycles + busy;
+  assign \$35  = saturations + \saturations$136 ;
   \halp_core.centering  centering (
     .clk(clk),
     .epoch(epoch),
@@ -405,7 +421,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .read_addr(z_addr),
     .read_valid(read_valid),
     .recenter(recenter),
-    .restart(restart),
+    .restart(\restart$124 ),
     .rst(rst),
     .set_valid(z_write__en),
     .write_addr(z_write__addr)
@@ -423,7 +439,6 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .clk(clk),
     .cur_addr(cur_addr),
     .cur_data(cur_data),
-    .fill_base(fill_base),
     .memory__request__payload(row_memory__request__payload),
     .memory__request__ready(row_memory__request__ready),
     .memory__request__valid(row_memory__request__valid),
@@ -432,6 +447,9 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .memory__response__valid(row_memory__response__valid),
     .next_data(next_data),
     .next_read__addr(next_addr),
+    .pending(pending),
+    .request_free(request_free),
+    .restart(restart),
     .row_addr(row_addr),
     .row_words(row_words),
     .rst(rst),
@@ -447,6 +465,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .order__request__valid(order_memory__request__valid),
     .order__response__payload(order_memory__response__payload),
     .order__response__valid(order_memory__response__valid),
+    .quiet(quiet),
     .row_words(row_words),
     .rows__payload(row_addr),
     .rows__ready(start),
@@ -468,7 +487,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .next_addr(next_addr),
     .next_base(next_base),
     .rst(rst),
-    .start(\start$125 ),
+    .start(\start$128 ),
     .word(\$signature__addr$62 )
   );
   \halp_core.vector  vector (
@@ -480,11 +499,11 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .first(first),
     .\grad$15 (grad),
     .last(last),
-    .load(\load$120 ),
+    .load(\load$123 ),
     .mask(mask),
     .rst(rst),
-    .saturations(\saturations$133 ),
-    .seed(\seed$119 ),
+    .saturations(\saturations$136 ),
+    .seed(\seed$122 ),
     .valid(valid),
     .\x_cur$9 (x_cur),
     .\x_next$11 (x_next),
@@ -495,305 +514,39 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$32  = z_rd_data;
-    if (rst) begin
-      \$32  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$33  = fill_base;
-    if (start) begin
-      \$33  = cur_base;
-    end
-    if (rst) begin
-      \$33  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$34  = cur_base;
-    if (start) begin
-      \$34  = next_base;
-    end
-    if (rst) begin
-      \$34  = 6'h10;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$35  = next_base;
-    if (start) begin
-      \$35  = fill_base;
-    end
-    if (rst) begin
-      \$35  = 6'h20;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$36  = seed_fetches;
+    \seed$122  = 32'd0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \$36  = 2'h0;
-            endcase
-          end
-      2'h1:
-          if (ready_to_fetch) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-            end else begin
-              \$36  = \$16 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$36  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$37  = cmd_ready;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$37  = 1'h0;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$14 ) begin
-                    \$37  = 1'h0;
-                  end
-            endcase
-          end
-      2'h1:
-          if (ready_to_fetch) begin
-            if (\$15 ) begin
-              \$37  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$22 ) begin
-            if (\$25 ) begin
-              \$37  = 1'h1;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$37  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$38  = control_state;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$38  = 2'h1;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$14 ) begin
-                    \$38  = 2'h2;
-                  end
-            endcase
-          end
-      2'h1:
-          if (ready_to_fetch) begin
-            if (\$15 ) begin
-              \$38  = 2'h0;
-            end
-          end
-      2'h2:
-          if (\$22 ) begin
-            if (\$25 ) begin
-              \$38  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$38  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$39  = steps_left;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$14 ) begin
-                    \$39  = cmd_arg;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$22 ) begin
-            \$39  = \$23 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$39  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$40  = busy;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$14 ) begin
-                    \$40  = 1'h1;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$22 ) begin
-            if (\$25 ) begin
-              \$40  = 1'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$40  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$41  = drain;
-    casez (control_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-        begin
-          if (\$19 ) begin
-            \$41  = \$20 [2:0];
-          end
-          if (\$22 ) begin
-            \$41  = 3'h0;
-          end
-        end
-    endcase
-    if (rst) begin
-      \$41  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$42  = steps;
-    casez (control_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$22 ) begin
-            \$42  = \$24 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$42  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$43  = \$26 [47:0];
-    if (rst) begin
-      \$43  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$44  = \$27 [31:0];
-    if (rst) begin
-      \$44  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    seed = 32'd0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  seed = cmd_arg;
+                  \seed$122  = cmd_arg;
             endcase
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    load = 1'h0;
+    \load$123  = 1'h0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  load = 1'h1;
+                  \load$123  = 1'h1;
             endcase
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \seed$119  = 32'd0;
+    \restart$124  = 1'h0;
     casez (control_state)
       2'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \seed$119  = cmd_arg;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \load$120  = 1'h0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \load$120  = 1'h1;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    restart = 1'h0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  restart = 1'h1;
+                  \restart$124  = 1'h1;
             endcase
           end
     endcase
@@ -809,6 +562,19 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
                   clear = 1'h1;
               2'h1:
                   clear = 1'h1;
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    restart = 1'h0;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  restart = 1'h1;
             endcase
           end
     endcase
@@ -845,7 +611,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \start$125  = 1'h0;
+    \start$128  = 1'h0;
     casez (control_state)
       2'h0:
           if (accept) begin
@@ -855,19 +621,19 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
               2'h1:
                   /* empty */;
               2'h2:
-                  if (\$2 ) begin
-                    \start$125  = 1'h1;
+                  if (\$3 ) begin
+                    \start$128  = 1'h1;
                   end
             endcase
           end
       2'h1:
           /* empty */;
       2'h2:
-          if (\$5 ) begin
+          if (\$7 ) begin
             (* full_case = 32'd1 *)
-            if (\$6 ) begin
+            if (\$8 ) begin
             end else begin
-              \start$125  = 1'h1;
+              \start$128  = 1'h1;
             end
           end
     endcase
@@ -884,23 +650,19 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
               2'h1:
                   /* empty */;
               2'h2:
-                  if (\$2 ) begin
+                  if (\$3 ) begin
                     start = 1'h1;
                   end
             endcase
           end
       2'h1:
-          if (ready_to_fetch) begin
-            (* full_case = 32'd1 *)
-            if (\$3 ) begin
-            end else begin
-              start = 1'h1;
-            end
+          if (\$signal ) begin
+            start = 1'h1;
           end
       2'h2:
-          if (\$5 ) begin
+          if (\$7 ) begin
             (* full_case = 32'd1 *)
-            if (\$6 ) begin
+            if (\$8 ) begin
             end else begin
               start = 1'h1;
             end
@@ -909,31 +671,291 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$28  = \$13 [4:0];
+    \$36  = \$16 [4:0];
     if (rst) begin
-      \$28  = 5'h00;
+      \$36  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$29  = cur_data;
+    \$37  = cur_data;
     if (rst) begin
-      \$29  = 64'h0000000000000000;
+      \$37  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$30  = next_data;
+    \$38  = next_data;
     if (rst) begin
-      \$30  = 64'h0000000000000000;
+      \$38  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$31  = \$signature__data$131 ;
+    \$39  = \$signature__data$133 ;
     if (rst) begin
-      \$31  = 200'h00000000000000000000000000000000000000000000000000;
+      \$39  = 200'h00000000000000000000000000000000000000000000000000;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$40  = z_rd_data;
+    if (rst) begin
+      \$40  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$41  = cur_base;
+    if (\start$128 ) begin
+      \$41  = next_base;
+    end
+    if (restart) begin
+      \$41  = 7'h00;
+    end
+    if (rst) begin
+      \$41  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$42  = next_base;
+    if (\start$128 ) begin
+      \$42  = \$19 [6:0];
+    end
+    if (restart) begin
+      \$42  = 7'h10;
+    end
+    if (rst) begin
+      \$42  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$43  = seed_fetches;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$43  = 3'h0;
+            endcase
+          end
+      2'h1:
+          if (\$signal ) begin
+            \$43  = \$21 [2:0];
+          end
+    endcase
+    if (rst) begin
+      \$43  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$44  = cmd_ready;
+    (* full_case = 32'd1 *)
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$44  = 1'h0;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  if (\$20 ) begin
+                    \$44  = 1'h0;
+                  end
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (settled) begin
+            \$44  = 1'h1;
+          end
+    endcase
+    if (rst) begin
+      \$44  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$45  = control_state;
+    (* full_case = 32'd1 *)
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$45  = 2'h1;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  if (\$20 ) begin
+                    \$45  = 2'h2;
+                  end
+            endcase
+          end
+      2'h1:
+          if (\$signal ) begin
+            if (\$22 ) begin
+              \$45  = 2'h3;
+            end
+          end
+      2'h2:
+          if (\$30 ) begin
+            if (\$33 ) begin
+              \$45  = 2'h3;
+            end
+          end
+      2'h3:
+          if (settled) begin
+            \$45  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$45  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$46  = steps_left;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  if (\$20 ) begin
+                    \$46  = cmd_arg;
+                  end
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$30 ) begin
+            \$46  = \$31 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$46  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$47  = busy;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  if (\$20 ) begin
+                    \$47  = 1'h1;
+                  end
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$30 ) begin
+            if (\$33 ) begin
+              \$47  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$47  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$48  = drain;
+    casez (control_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+        begin
+          if (\$25 ) begin
+            \$48  = \$26 [2:0];
+          end
+          if (\$30 ) begin
+            \$48  = 3'h0;
+          end
+        end
+    endcase
+    if (rst) begin
+      \$48  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$49  = steps;
+    casez (control_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$30 ) begin
+            \$49  = \$32 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$49  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$50  = \$34 [47:0];
+    if (rst) begin
+      \$50  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$51  = \$35 [31:0];
+    if (rst) begin
+      \$51  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    seed = 32'd0;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  seed = cmd_arg;
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    load = 1'h0;
+    casez (control_state)
+      2'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  load = 1'h1;
+            endcase
+          end
+    endcase
   end
   assign memory__request__payload = row_memory__request__payload;
   assign memory__request__ready = row_memory__request__ready;
@@ -984,10 +1006,9 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   assign set_valid = z_write__en;
   assign _fetch = start;
   assign rows__ready = start;
-  assign slot0_base = fill_base;
-  assign slot1_base = cur_base;
-  assign slot2_base = next_base;
-  assign \busy$115  = row_memory__response__ready;
+  assign _restart = restart;
+  assign \$like$109  = cur_base;
+  assign \next_base$111  = next_base;
   assign order_memory__response__ready = 1'h1;
   assign \row_memory__request__payload.addr  = row_memory__request__payload[11:0];
   assign \row_memory__request__payload.length  = row_memory__request__payload[16:12];
@@ -1037,7 +1058,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   assign \z_new[5]  = z_write__data[47:40];
   assign \z_new[6]  = z_write__data[55:48];
   assign \z_new[7]  = z_write__data[63:56];
-  assign \$13  = { \$12 [10], \$12 [10], \$12 [10], \$12 [10:3] };
+  assign \$16  = { \$15 [10], \$15 [10], \$15 [10], \$15 [10:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1257,35 +1278,41 @@ module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.fetcher (memory__response__payload, memory__response__valid, clk, rst, cur_data, next_data, start, row_words, fill_base, row_addr, memory__request__valid, memory__request__payload, memory__response__ready, cur_addr, next_read__addr, memory__request__ready);
+module \halp_core.fetcher (memory__response__payload, memory__response__valid, clk, rst, request_free, memory__response__ready, cur_data, next_data, restart, start, row_words, row_addr, memory__request__valid, memory__request__payload, pending, cur_addr, next_read__addr, memory__request__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire \$1 ;
-  reg \$10 ;
+  wire [5:0] \$1 ;
+  wire [7:0] \$10 ;
+  wire [7:0] \$11 ;
+  wire [4:0] \$12 ;
+  wire [5:0] \$13 ;
+  reg \$14 ;
+  reg [16:0] \$15 ;
+  reg [4:0] \$16 ;
+  reg [6:0] \$17 ;
+  reg [6:0] \$18 ;
+  reg [3:0] \$19 ;
   wire \$2 ;
-  wire [6:0] \$3 ;
+  wire \$3 ;
   wire [5:0] \$4 ;
-  wire \$5 ;
-  reg \$6 ;
-  reg [16:0] \$7 ;
-  reg [4:0] \$8 ;
-  reg [5:0] \$9 ;
-  wire [5:0] \$signature__addr ;
-  reg [5:0] \$signature__addr$10  = 6'h00;
+  wire [7:0] \$5 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [7:0] \$8 ;
+  wire \$9 ;
+  wire [6:0] \$signature__addr ;
+  reg [6:0] \$signature__addr$14  = 7'h00;
   wire [63:0] \$signature__data ;
-  wire [63:0] \$signature__data$12 ;
+  wire [63:0] \$signature__data$16 ;
   wire \$signature__en ;
-  (* init = 1'h0 *)
-  wire busy;
+  wire beat;
   input clk;
   wire clk;
-  input [5:0] cur_addr;
-  wire [5:0] cur_addr;
+  input [6:0] cur_addr;
+  wire [6:0] cur_addr;
   output [63:0] cur_data;
   wire [63:0] cur_data;
-  (* init = 6'h00 *)
-  wire [5:0] fill;
-  input [5:0] fill_base;
-  wire [5:0] fill_base;
+  (* init = 7'h00 *)
+  wire [6:0] fill;
   output [16:0] memory__request__payload;
   reg [16:0] memory__request__payload = 17'h00000;
   wire [11:0] \memory__request__payload.addr ;
@@ -1297,25 +1324,33 @@ module \halp_core.fetcher (memory__response__payload, memory__response__valid, c
   input [63:0] memory__response__payload;
   wire [63:0] memory__response__payload;
   output memory__response__ready;
-  reg memory__response__ready = 1'h0;
+  wire memory__response__ready;
   input memory__response__valid;
   wire memory__response__valid;
-  wire [5:0] next_addr;
+  wire [6:0] next_addr;
   output [63:0] next_data;
   wire [63:0] next_data;
-  input [5:0] next_read__addr;
-  wire [5:0] next_read__addr;
+  input [6:0] next_read__addr;
+  wire [6:0] next_read__addr;
   wire [63:0] next_read__data;
-  reg [4:0] remaining = 5'h00;
+  output [3:0] pending;
+  reg [3:0] pending = 4'h0;
+  reg [4:0] received = 5'h00;
+  output request_free;
+  wire request_free;
+  input restart;
+  wire restart;
   input [11:0] row_addr;
   wire [11:0] row_addr;
+  wire row_done;
   input [4:0] row_words;
   wire [4:0] row_words;
   input rst;
   wire rst;
+  reg [6:0] slot_base = 7'h00;
   input start;
   wire start;
-  reg [63:0] buffer [47:0];
+  reg [63:0] buffer [127:0];
   initial begin
     buffer[0] = 64'h0000000000000000;
     buffer[1] = 64'h0000000000000000;
@@ -1365,10 +1400,90 @@ module \halp_core.fetcher (memory__response__payload, memory__response__valid, c
     buffer[45] = 64'h0000000000000000;
     buffer[46] = 64'h0000000000000000;
     buffer[47] = 64'h0000000000000000;
+    buffer[48] = 64'h0000000000000000;
+    buffer[49] = 64'h0000000000000000;
+    buffer[50] = 64'h0000000000000000;
+    buffer[51] = 64'h0000000000000000;
+    buffer[52] = 64'h0000000000000000;
+    buffer[53] = 64'h0000000000000000;
+    buffer[54] = 64'h0000000000000000;
+    buffer[55] = 64'h0000000000000000;
+    buffer[56] = 64'h0000000000000000;
+    buffer[57] = 64'h0000000000000000;
+    buffer[58] = 64'h0000000000000000;
+    buffer[59] = 64'h0000000000000000;
+    buffer[60] = 64'h0000000000000000;
+    buffer[61] = 64'h0000000000000000;
+    buffer[62] = 64'h0000000000000000;
+    buffer[63] = 64'h0000000000000000;
+    buffer[64] = 64'h0000000000000000;
+    buffer[65] = 64'h0000000000000000;
+    buffer[66] = 64'h0000000000000000;
+    buffer[67] = 64'h0000000000000000;
+    buffer[68] = 64'h0000000000000000;
+    buffer[69] = 64'h0000000000000000;
+    buffer[70] = 64'h0000000000000000;
+    buffer[71] = 64'h0000000000000000;
+    buffer[72] = 64'h0000000000000000;
+    buffer[73] = 64'h0000000000000000;
+    buffer[74] = 64'h0000000000000000;
+    buffer[75] = 64'h0000000000000000;
+    buffer[76] = 64'h0000000000000000;
+    buffer[77] = 64'h0000000000000000;
+    buffer[78] = 64'h0000000000000000;
+    buffer[79] = 64'h0000000000000000;
+    buffer[80] = 64'h0000000000000000;
+    buffer[81] = 64'h0000000000000000;
+    buffer[82] = 64'h0000000000000000;
+    buffer[83] = 64'h0000000000000000;
+    buffer[84] = 64'h0000000000000000;
+    buffer[85] = 64'h0000000000000000;
+    buffer[86] = 64'h0000000000000000;
+    buffer[87] = 64'h0000000000000000;
+    buffer[88] = 64'h0000000000000000;
+    buffer[89] = 64'h0000000000000000;
+    buffer[90] = 64'h0000000000000000;
+    buffer[91] = 64'h0000000000000000;
+    buffer[92] = 64'h0000000000000000;
+    buffer[93] = 64'h0000000000000000;
+    buffer[94] = 64'h0000000000000000;
+    buffer[95] = 64'h0000000000000000;
+    buffer[96] = 64'h0000000000000000;
+    buffer[97] = 64'h0000000000000000;
+    buffer[98] = 64'h0000000000000000;
+    buffer[99] = 64'h0000000000000000;
+    buffer[100] = 64'h0000000000000000;
+    buffer[101] = 64'h0000000000000000;
+    buffer[102] = 64'h0000000000000000;
+    buffer[103] = 64'h0000000000000000;
+    buffer[104] = 64'h0000000000000000;
+    buffer[105] = 64'h0000000000000000;
+    buffer[106] = 64'h0000000000000000;
+    buffer[107] = 64'h0000000000000000;
+    buffer[108] = 64'h0000000000000000;
+    buffer[109] = 64'h0000000000000000;
+    buffer[110] = 64'h0000000000000000;
+    buffer[111] = 64'h0000000000000000;
+    buffer[112] = 64'h0000000000000000;
+    buffer[113] = 64'h0000000000000000;
+    buffer[114] = 64'h0000000000000000;
+    buffer[115] = 64'h0000000000000000;
+    buffer[116] = 64'h0000000000000000;
+    buffer[117] = 64'h0000000000000000;
+    buffer[118] = 64'h0000000000000000;
+    buffer[119] = 64'h0000000000000000;
+    buffer[120] = 64'h0000000000000000;
+    buffer[121] = 64'h0000000000000000;
+    buffer[122] = 64'h0000000000000000;
+    buffer[123] = 64'h0000000000000000;
+    buffer[124] = 64'h0000000000000000;
+    buffer[125] = 64'h0000000000000000;
+    buffer[126] = 64'h0000000000000000;
+    buffer[127] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
     if (\$signature__en )
-      buffer[\$signature__addr$10 ] <= memory__response__payload;
+      buffer[\$signature__addr$14 ] <= memory__response__payload;
   end
   reg [63:0] _0_;
   reg [63:0] _1_;
@@ -1378,146 +1493,197 @@ module \halp_core.fetcher (memory__response__payload, memory__response__valid, c
   end
   assign next_data = _0_;
   assign cur_data = _1_;
-  assign \$signature__en  = memory__response__valid & memory__response__ready;
-  assign \$1  = memory__request__valid & memory__request__ready;
-  assign \$2  = memory__response__valid & memory__response__ready;
-  assign \$3  = \$signature__addr$10  + 1'h1;
-  assign \$4  = remaining - 1'h1;
-  assign \$5  = remaining == 1'h1;
+  assign request_free = ~ memory__request__valid;
+  assign memory__response__ready = | pending;
+  assign beat = memory__response__valid & memory__response__ready;
+  assign \$1  = received + 1'h1;
+  assign \$2  = \$1  == row_words;
+  assign row_done = beat & \$2 ;
+  assign \$3  = memory__request__valid & memory__request__ready;
+  assign \$4  = received + 1'h1;
+  assign \$5  = \$signature__addr$14  + 1'h1;
+  assign \$6  = slot_base == 7'h70;
+  assign \$7  = slot_base + 5'h10;
+  assign \$8  = \$6  ? 8'h00 : \$7 ;
+  assign \$9  = slot_base == 7'h70;
+  assign \$10  = slot_base + 5'h10;
+  assign \$11  = \$9  ? 8'h00 : \$10 ;
+  assign \$12  = pending + start;
+  assign \$13  = \$12  - row_done;
   always @(posedge clk)
-    memory__request__valid <= \$6 ;
+    memory__request__valid <= \$14 ;
   always @(posedge clk)
-    memory__request__payload <= \$7 ;
+    memory__request__payload <= \$15 ;
   always @(posedge clk)
-    remaining <= \$8 ;
+    received <= \$16 ;
   always @(posedge clk)
-    \$signature__addr$10  <= \$9 ;
+    \$signature__addr$14  <= \$17 ;
   always @(posedge clk)
-    memory__response__ready <= \$10 ;
+    slot_base <= \$18 ;
+  always @(posedge clk)
+    pending <= \$19 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$6  = memory__request__valid;
-    if (\$1 ) begin
-      \$6  = 1'h0;
+    \$14  = memory__request__valid;
+    if (\$3 ) begin
+      \$14  = 1'h0;
     end
     if (start) begin
-      \$6  = 1'h1;
+      \$14  = 1'h1;
     end
     if (rst) begin
-      \$6  = 1'h0;
+      \$14  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$7  = memory__request__payload;
+    \$15  = memory__request__payload;
     if (start) begin
-      \$7 [11:0] = row_addr;
-      \$7 [16:12] = row_words;
+      \$15 [11:0] = row_addr;
+      \$15 [16:12] = row_words;
     end
     if (rst) begin
-      \$7  = 17'h00000;
+      \$15  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$8  = remaining;
-    if (start) begin
-      \$8  = row_words;
+    \$16  = received;
+    if (beat) begin
+      \$16  = \$4 [4:0];
     end
-    if (\$2 ) begin
-      \$8  = \$4 [4:0];
+    if (row_done) begin
+      \$16  = 5'h00;
+    end
+    if (restart) begin
+      \$16  = 5'h00;
     end
     if (rst) begin
-      \$8  = 5'h00;
+      \$16  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$9  = \$signature__addr$10 ;
-    if (start) begin
-      \$9  = fill_base;
+    \$17  = \$signature__addr$14 ;
+    if (beat) begin
+      \$17  = \$5 [6:0];
     end
-    if (\$2 ) begin
-      \$9  = \$3 [5:0];
+    if (row_done) begin
+      \$17  = \$11 [6:0];
+    end
+    if (restart) begin
+      \$17  = 7'h00;
     end
     if (rst) begin
-      \$9  = 6'h00;
+      \$17  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$10  = memory__response__ready;
-    if (start) begin
-      \$10  = 1'h1;
+    \$18  = slot_base;
+    if (row_done) begin
+      \$18  = \$8 [6:0];
     end
-    if (\$2 ) begin
-      if (\$5 ) begin
-        \$10  = 1'h0;
-      end
+    if (restart) begin
+      \$18  = 7'h00;
     end
     if (rst) begin
-      \$10  = 1'h0;
+      \$18  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$19  = \$13 [3:0];
+    if (rst) begin
+      \$19  = 4'h0;
     end
   end
   assign \$signature__addr  = cur_addr;
   assign \$signature__data  = cur_data;
   assign next_addr = next_read__addr;
   assign next_read__data = next_data;
-  assign busy = memory__response__ready;
-  assign fill = \$signature__addr$10 ;
-  assign \$signature__data$12  = memory__response__payload;
+  assign fill = \$signature__addr$14 ;
+  assign \$signature__data$16  = memory__response__payload;
   assign \memory__request__payload.addr  = memory__request__payload[11:0];
   assign \memory__request__payload.length  = memory__request__payload[16:12];
+  assign \$signature__en  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.rows (order__response__payload, order__response__valid, host_order, n, clk, rst, seed, load, rows__ready, row_words, rows__valid, order__request__valid, rows__payload, order__request__payload, order__request__ready);
+module \halp_core.rows (order__response__payload, order__response__valid, host_order, n, clk, rst, order__request__valid, quiet, seed, load, rows__ready, row_words, rows__valid, rows__payload, order__request__payload, order__request__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [13:0] \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  reg \$14 ;
-  reg \$15 ;
-  reg \$16 ;
-  reg \$17 ;
-  reg \$18 ;
-  reg [24:0] \$19 ;
-  wire [24:0] \$2 ;
-  reg [24:0] \$20 ;
-  reg [40:0] \$21 ;
-  reg \$22 ;
-  reg [31:0] \$23 ;
-  reg \$24 ;
-  reg [8:0] \$25 ;
-  reg [8:0] \$26 ;
-  reg \$27 ;
-  reg [11:0] \$28 ;
-  wire [24:0] \$3 ;
-  wire [55:0] \$4 ;
-  wire [56:0] \$5 ;
-  wire \$6 ;
-  wire [32:0] \$7 ;
-  wire \$8 ;
-  wire [8:0] \$9 ;
+  wire [56:0] \$10 ;
+  wire [57:0] \$11 ;
+  wire [5:0] \$12 ;
+  wire [6:0] \$13 ;
+  wire [4:0] \$14 ;
+  wire [5:0] \$15 ;
+  wire [32:0] \$16 ;
+  wire [8:0] \$17 ;
+  wire \$18 ;
+  wire [13:0] \$19 ;
+  wire [20:0] \$2 ;
+  wire [3:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [19:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg \$35 ;
+  reg \$36 ;
+  reg \$37 ;
+  reg \$38 ;
+  reg [20:0] \$39 ;
+  wire [20:0] \$4 ;
+  reg [20:0] \$40 ;
+  reg [20:0] \$41 ;
+  reg [20:0] \$42 ;
+  reg [25:0] \$43 ;
+  reg [25:0] \$44 ;
+  reg [40:0] \$45 ;
+  reg [4:0] \$46 ;
+  reg [3:0] \$47 ;
+  reg [31:0] \$48 ;
+  reg \$49 ;
+  wire [19:0] \$5 ;
+  reg [8:0] \$50 ;
+  reg [8:0] \$51 ;
+  reg \$52 ;
+  reg [11:0] \$53 ;
+  wire [27:0] \$6 ;
+  wire [28:0] \$7 ;
+  wire [27:0] \$8 ;
+  wire [28:0] \$9 ;
   reg \$signal  = 1'h0;
-  reg \$signal$6  = 1'h0;
-  reg \$signal$8  = 1'h0;
+  wire accepted;
   wire advance;
   input clk;
   wire clk;
+  reg draw_stage0 = 1'h0;
+  reg draw_stage1 = 1'h0;
+  reg draw_stage2 = 1'h0;
+  reg draw_stage3 = 1'h0;
   reg [8:0] entry = 9'h000;
   reg entry_ready = 1'h0;
-  reg [24:0] high = 25'h0000000;
   input host_order;
   wire host_order;
+  reg [3:0] in_flight = 4'h0;
   reg [8:0] index_held = 9'h000;
   reg index_ready = 1'h0;
   input load;
   wire load;
-  wire \load$30 ;
-  reg [24:0] low = 25'h0000000;
+  wire \load$38 ;
   input [8:0] n;
   wire [8:0] n;
   output [32:0] order__request__payload;
@@ -1527,15 +1693,27 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   input order__request__ready;
   wire order__request__ready;
   output order__request__valid;
-  reg order__request__valid = 1'h0;
+  wire order__request__valid;
   input [31:0] order__response__payload;
   wire [31:0] order__response__payload;
   wire order__response__ready;
   input order__response__valid;
   wire order__response__valid;
+  reg [4:0] owed = 5'h00;
+  reg [20:0] partial00 = 21'h000000;
+  reg [20:0] partial01 = 21'h000000;
+  reg [20:0] partial10 = 21'h000000;
+  reg [20:0] partial11 = 21'h000000;
+  reg [25:0] partial_sum0 = 26'h0000000;
+  reg [25:0] partial_sum1 = 26'h0000000;
+  wire pop;
   reg [31:0] position = 32'd0;
   reg [40:0] product = 41'h00000000000;
-  reg product_ready = 1'h0;
+  output quiet;
+  wire quiet;
+  wire [8:0] r_data;
+  wire r_en;
+  wire r_rdy;
   wire refill;
   input [4:0] row_words;
   wire [4:0] row_words;
@@ -1549,52 +1727,99 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   wire rst;
   input [31:0] seed;
   wire [31:0] seed;
-  wire [31:0] \seed$29 ;
+  wire [31:0] \seed$37 ;
   wire [31:0] state;
+  wire taken;
+  wire [8:0] w_data;
+  wire w_en;
+  always @(posedge clk)
+    draw_stage1 <= \$36 ;
+  always @(posedge clk)
+    draw_stage2 <= \$37 ;
+  always @(posedge clk)
+    draw_stage3 <= \$38 ;
+  always @(posedge clk)
+    partial00 <= \$39 ;
+  always @(posedge clk)
+    partial01 <= \$40 ;
+  always @(posedge clk)
+    partial10 <= \$41 ;
+  always @(posedge clk)
+    partial11 <= \$42 ;
+  always @(posedge clk)
+    partial_sum0 <= \$43 ;
+  always @(posedge clk)
+    partial_sum1 <= \$44 ;
+  always @(posedge clk)
+    product <= \$45 ;
+  always @(posedge clk)
+    owed <= \$46 ;
+  always @(posedge clk)
+    in_flight <= \$47 ;
+  always @(posedge clk)
+    position <= \$48 ;
+  always @(posedge clk)
+    entry_ready <= \$49 ;
+  always @(posedge clk)
+    entry <= \$50 ;
+  always @(posedge clk)
+    index_held <= \$51 ;
+  always @(posedge clk)
+    index_ready <= \$52 ;
+  always @(posedge clk)
+    rows__payload <= \$53 ;
   assign \$1  = rows__valid & rows__ready;
-  assign \$2  = state[15:0] * n;
-  assign \$3  = state[31:16] * n;
-  assign \$5  = low + \$4 ;
-  assign \$6  = order__request__valid & order__request__ready;
-  assign \$7  = position + 1'h1;
-  assign \$8  = refill & host_order;
-  assign \$9  = host_order ? entry : product[40:32];
-  assign \$10  = host_order ? entry_ready : product_ready;
-  assign \$11  = index_held * row_words;
-  assign \$12  = rows__valid & rows__ready;
-  assign refill = \$signal  | \$12 ;
-  assign \$13  = ~ host_order;
-  assign advance = refill & \$13 ;
+  assign \$2  = state[15:0] * n[4:0];
+  assign \$3  = state[15:0] * n[8:5];
+  assign \$4  = state[31:16] * n[4:0];
+  assign \$5  = state[31:16] * n[8:5];
+  assign \$7  = partial00 + \$6 ;
+  assign \$9  = partial10 + \$8 ;
+  assign \$11  = partial_sum0 + \$10 ;
+  assign \$12  = owed + taken;
+  assign \$13  = \$12  - accepted;
+  assign \$14  = in_flight + accepted;
+  assign \$15  = \$14  - order__response__valid;
+  assign \$16  = position + 1'h1;
+  assign \$17  = host_order ? entry : product[40:32];
+  assign \$18  = host_order ? entry_ready : draw_stage3;
+  assign \$19  = index_held * row_words;
+  assign \$20  = host_order ? 4'h8 : 4'h0;
+  assign \$21  = rows__valid & rows__ready;
+  assign refill = \$signal  | \$21 ;
+  assign \$22  = ~ host_order;
+  assign advance = refill & \$22 ;
+  assign \$23  = rows__valid & rows__ready;
+  assign taken = \$23  & host_order;
+  assign order__request__valid = | owed;
+  assign accepted = order__request__valid & order__request__ready;
+  assign \$24  = ~ entry_ready;
+  assign \$25  = r_rdy & \$24 ;
+  assign \$26  = ~ index_ready;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = ~ rows__valid;
+  assign \$29  = \$28  | taken;
+  assign pop = \$27  & \$29 ;
+  assign \$30  = ! owed;
+  assign \$31  = rows__valid & \$30 ;
+  assign \$32  = ! in_flight;
+  assign quiet = \$31  & \$32 ;
   always @(posedge clk)
-    \$signal  <= \$14 ;
+    \$signal  <= \$33 ;
   always @(posedge clk)
-    rows__valid <= \$15 ;
+    rows__valid <= \$34 ;
   always @(posedge clk)
-    \$signal$6  <= \$16 ;
-  always @(posedge clk)
-    \$signal$8  <= \$17 ;
-  always @(posedge clk)
-    product_ready <= \$18 ;
-  always @(posedge clk)
-    low <= \$19 ;
-  always @(posedge clk)
-    high <= \$20 ;
-  always @(posedge clk)
-    product <= \$21 ;
-  always @(posedge clk)
-    order__request__valid <= \$22 ;
-  always @(posedge clk)
-    position <= \$23 ;
-  always @(posedge clk)
-    entry_ready <= \$24 ;
-  always @(posedge clk)
-    entry <= \$25 ;
-  always @(posedge clk)
-    index_held <= \$26 ;
-  always @(posedge clk)
-    index_ready <= \$27 ;
-  always @(posedge clk)
-    rows__payload <= \$28 ;
+    draw_stage0 <= \$35 ;
+  \halp_core.rows.entries  entries (
+    .clk(clk),
+    .load(load),
+    .r_data(r_data),
+    .r_en(pop),
+    .r_rdy(r_rdy),
+    .rst(rst),
+    .w_en(order__response__valid),
+    .w_port__data(order__response__payload[8:0])
+  );
   \halp_core.rows.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -1605,149 +1830,336 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$14  = load;
+    \$37  = draw_stage1;
     if (rst) begin
-      \$14  = 1'h0;
+      \$37  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$15  = rows__valid;
+    \$38  = draw_stage2;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$39  = \$2 ;
+    if (rst) begin
+      \$39  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$40  = { 1'h0, \$3  };
+    if (rst) begin
+      \$40  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$41  = \$4 ;
+    if (rst) begin
+      \$41  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$42  = { 1'h0, \$5  };
+    if (rst) begin
+      \$42  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$43  = \$7 [25:0];
+    if (rst) begin
+      \$43  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$44  = \$9 [25:0];
+    if (rst) begin
+      \$44  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$45  = \$11 [40:0];
+    if (rst) begin
+      \$45  = 41'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$46  = \$13 [4:0];
+    if (load) begin
+      \$46  = { 1'h0, \$20  };
+    end
+    if (rst) begin
+      \$46  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$47  = \$15 [3:0];
+    if (rst) begin
+      \$47  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$48  = position;
+    if (accepted) begin
+      \$48  = \$16 [31:0];
+    end
+    if (load) begin
+      \$48  = 32'd0;
+    end
+    if (rst) begin
+      \$48  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$49  = pop;
+    if (load) begin
+      \$49  = 1'h0;
+    end
+    if (rst) begin
+      \$49  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$50  = r_data;
+    if (rst) begin
+      \$50  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$51  = \$17 ;
+    if (rst) begin
+      \$51  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$52  = \$18 ;
+    if (load) begin
+      \$52  = 1'h0;
+    end
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$53  = rows__payload;
+    if (index_ready) begin
+      \$53  = \$19 [11:0];
+    end
+    if (rst) begin
+      \$53  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$33  = load;
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$34  = rows__valid;
     if (\$1 ) begin
-      \$15  = 1'h0;
+      \$34  = 1'h0;
     end
     if (index_ready) begin
-      \$15  = 1'h1;
+      \$34  = 1'h1;
     end
     if (load) begin
-      \$15  = 1'h0;
+      \$34  = 1'h0;
     end
     if (rst) begin
-      \$15  = 1'h0;
+      \$34  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$16  = advance;
+    \$35  = advance;
     if (rst) begin
-      \$16  = 1'h0;
+      \$35  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$17  = \$signal$6 ;
+    \$36  = draw_stage0;
     if (rst) begin
-      \$17  = 1'h0;
+      \$36  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$18  = \$signal$8 ;
-    if (rst) begin
-      \$18  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$19  = \$2 ;
-    if (rst) begin
-      \$19  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$20  = \$3 ;
-    if (rst) begin
-      \$20  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$21  = \$5 [40:0];
-    if (rst) begin
-      \$21  = 41'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$22  = order__request__valid;
-    if (\$6 ) begin
-      \$22  = 1'h0;
-    end
-    if (\$8 ) begin
-      \$22  = 1'h1;
-    end
-    if (load) begin
-      \$22  = 1'h0;
-    end
-    if (rst) begin
-      \$22  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$23  = position;
-    if (\$6 ) begin
-      \$23  = \$7 [31:0];
-    end
-    if (load) begin
-      \$23  = 32'd0;
-    end
-    if (rst) begin
-      \$23  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$24  = order__response__valid;
-    if (rst) begin
-      \$24  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$25  = order__response__payload[8:0];
-    if (rst) begin
-      \$25  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$26  = \$9 ;
-    if (rst) begin
-      \$26  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$27  = \$10 ;
-    if (rst) begin
-      \$27  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$28  = rows__payload;
-    if (index_ready) begin
-      \$28  = \$11 [11:0];
-    end
-    if (rst) begin
-      \$28  = 12'h000;
-    end
-  end
-  assign \seed$29  = seed;
-  assign \load$30  = load;
+  assign \seed$37  = seed;
+  assign \load$38  = load;
   assign order__response__ready = 1'h1;
+  assign w_en = order__response__valid;
+  assign w_data = order__response__payload[8:0];
+  assign r_en = pop;
   assign \order__request__payload.addr  = order__request__payload[31:0];
   assign \order__request__payload.length  = order__request__payload[32];
   assign order__request__payload[32] = 1'h1;
   assign order__request__payload[31:0] = position;
-  assign \$4  = { 15'h0000, high, 16'h0000 };
+  assign \$6  = { 2'h0, partial01, 5'h00 };
+  assign \$8  = { 2'h0, partial11, 5'h00 };
+  assign \$10  = { 15'h0000, partial_sum1, 16'h0000 };
+endmodule
+
+(* generator = "Amaranth" *)
+module \halp_core.rows.entries (w_en, clk, rst, r_en, r_rdy, r_data, load, w_port__data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [4:0] \$14 ;
+  reg [2:0] \$15 ;
+  reg [2:0] \$16 ;
+  reg [3:0] \$17 ;
+  wire [3:0] \$2 ;
+  wire \$3 ;
+  wire [3:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [4:0] \$9 ;
+  input clk;
+  wire clk;
+  (* init = 3'h0 *)
+  wire [2:0] consume;
+  reg [3:0] level = 4'h0;
+  input load;
+  wire load;
+  (* init = 3'h0 *)
+  wire [2:0] produce;
+  output [8:0] r_data;
+  wire [8:0] r_data;
+  input r_en;
+  wire r_en;
+  (* init = 4'h0 *)
+  wire [3:0] r_level;
+  reg [2:0] r_port__addr = 3'h0;
+  wire [8:0] r_port__data;
+  output r_rdy;
+  wire r_rdy;
+  input rst;
+  wire rst;
+  wire [8:0] w_data;
+  input w_en;
+  wire w_en;
+  (* init = 4'h0 *)
+  wire [3:0] w_level;
+  reg [2:0] w_port__addr = 3'h0;
+  input [8:0] w_port__data;
+  wire [8:0] w_port__data;
+  wire w_port__en;
+  wire w_rdy;
+  reg [8:0] storage [7:0];
+  initial begin
+    storage[0] = 9'h000;
+    storage[1] = 9'h000;
+    storage[2] = 9'h000;
+    storage[3] = 9'h000;
+    storage[4] = 9'h000;
+    storage[5] = 9'h000;
+    storage[6] = 9'h000;
+    storage[7] = 9'h000;
+  end
+  always @(posedge clk) begin
+    if (w_port__en)
+      storage[w_port__addr] <= w_port__data;
+  end
+  assign r_data = storage[r_port__addr];
+  assign w_rdy = level != 4'h8;
+  assign r_rdy = | level;
+  assign w_port__en = w_en & w_rdy;
+  assign \$1  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
+  assign \$10  = r_rdy & r_en;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
+  always @(posedge clk)
+    w_port__addr <= \$15 ;
+  always @(posedge clk)
+    r_port__addr <= \$16 ;
+  always @(posedge clk)
+    level <= \$17 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$15  = w_port__addr;
+    if (\$1 ) begin
+      \$15  = \$2 [2:0];
+    end
+    if (load) begin
+      \$15  = 3'h0;
+    end
+    if (rst) begin
+      \$15  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [2:0];
+    end
+    if (load) begin
+      \$16  = 3'h0;
+    end
+    if (rst) begin
+      \$16  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [3:0];
+    end
+    if (\$13 ) begin
+      \$17  = \$14 [3:0];
+    end
+    if (load) begin
+      \$17  = 4'h0;
+    end
+    if (rst) begin
+      \$17  = 4'h0;
+    end
+  end
+  assign w_level = level;
+  assign r_level = level;
+  assign produce = w_port__addr;
+  assign w_data = w_port__data;
+  assign consume = r_port__addr;
+  assign r_port__data = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.rows.prng (rst, advance, seed, load, state, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -1782,7 +2194,7 @@ module \halp_core.rows.prng (rst, advance, seed, load, state, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$18  = ~ { seed[31], seed[28:25], seed[21:20], seed[18:16], seed[14:11], seed[8:7], seed[5:3], seed[0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -1804,17 +2216,17 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word, cur_addr, next_addr, lane_valid, lane_first, lane_last, lane_word, lane_mask, d);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
-  wire [6:0] \$10 ;
+  wire [7:0] \$10 ;
   wire [4:0] \$11 ;
   wire [9:0] \$12 ;
   reg \$13 ;
   reg \$14 ;
   reg [3:0] \$15 ;
   reg [8:0] \$16 ;
-  reg [5:0] \$17 ;
-  reg [5:0] \$18 ;
+  reg [6:0] \$17 ;
+  reg [6:0] \$18 ;
   reg \$19 ;
   wire \$2 ;
   reg \$20 ;
@@ -1832,13 +2244,13 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [6:0] \$9 ;
+  wire [7:0] \$9 ;
   input clk;
   wire clk;
-  output [5:0] cur_addr;
-  reg [5:0] cur_addr = 6'h00;
-  input [5:0] cur_base;
-  wire [5:0] cur_base;
+  output [6:0] cur_addr;
+  reg [6:0] cur_addr = 7'h00;
+  input [6:0] cur_base;
+  wire [6:0] cur_base;
   input [7:0] d;
   wire [7:0] d;
   reg first = 1'h0;
@@ -1861,10 +2273,10 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
   reg last_0 = 1'h0;
   wire [7:0] mask;
   reg [7:0] mask_0 = 8'h00;
-  output [5:0] next_addr;
-  reg [5:0] next_addr = 6'h00;
-  input [5:0] next_base;
-  wire [5:0] next_base;
+  output [6:0] next_addr;
+  reg [6:0] next_addr = 7'h00;
+  input [6:0] next_base;
+  wire [6:0] next_base;
   input rst;
   wire rst;
   input start;
@@ -1918,7 +2330,7 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
   always @(posedge clk)
     lane_mask <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$13  = issuing;
     if (start) begin
       \$13  = 1'h1;
@@ -1932,7 +2344,7 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$14  = first;
     if (start) begin
       \$14  = 1'h1;
@@ -1944,7 +2356,7 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$15  = word;
     if (start) begin
       \$15  = 4'h0;
@@ -1956,7 +2368,7 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$16  = lanes_left;
     if (start) begin
       \$16  = { 1'h0, d };
@@ -1968,94 +2380,94 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$17  = cur_addr;
     if (start) begin
       \$17  = cur_base;
     end else if (issuing) begin
-      \$17  = \$9 [5:0];
+      \$17  = \$9 [6:0];
     end
     if (rst) begin
-      \$17  = 6'h00;
+      \$17  = 7'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$18  = next_addr;
     if (start) begin
       \$18  = next_base;
     end else if (issuing) begin
-      \$18  = \$10 [5:0];
+      \$18  = \$10 [6:0];
     end
     if (rst) begin
-      \$18  = 6'h00;
+      \$18  = 7'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$19  = issuing;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$20  = first;
     if (rst) begin
       \$20  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$21  = last;
     if (rst) begin
       \$21  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$22  = word;
     if (rst) begin
       \$22  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$23  = mask;
     if (rst) begin
       \$23  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$24  = issuing_0;
     if (rst) begin
       \$24  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$25  = first_0;
     if (rst) begin
       \$25  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$26  = last_0;
     if (rst) begin
       \$26  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$27  = word_0;
     if (rst) begin
       \$27  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$28  = mask_0;
     if (rst) begin
       \$28  = 8'h00;
@@ -2073,7 +2485,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z$13 , valid, first, last, addr, mask, z_new, z_valid, z_addr, saturations, dot, dot_valid, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [1:0] \$1 ;
   wire [16:0] \$10 ;
   wire [16:0] \$11 ;
@@ -2524,63 +2936,63 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .z_new(\z_new$89 )
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$37  = \$15 ;
     if (rst) begin
       \$37  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$38  = stage_c_0;
     if (rst) begin
       \$38  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$39  = stage_c_1;
     if (rst) begin
       \$39  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$40  = stage_c_2;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$41  = \$16 ;
     if (rst) begin
       \$41  = 19'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$42  = tree2_control_0;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$43  = tree2_control_1;
     if (rst) begin
       \$43  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$44  = tree2_control_2;
     if (rst) begin
       \$44  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$45  = dot;
     if (tree3_control_0) begin
       \$45  = \$18 [22:0];
@@ -2590,126 +3002,126 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$46  = \$19 ;
     if (rst) begin
       \$46  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$20  = valid;
     if (rst) begin
       \$20  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$21  = first;
     if (rst) begin
       \$21  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$22  = last;
     if (rst) begin
       \$22  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$23  = addr;
     if (rst) begin
       \$23  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$24  = stage_a_0;
     if (rst) begin
       \$24  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$25  = stage_a_1;
     if (rst) begin
       \$25  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$26  = stage_a_2;
     if (rst) begin
       \$26  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$27  = stage_a_3;
     if (rst) begin
       \$27  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$28  = stage_b1_0;
     if (rst) begin
       \$28  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$29  = stage_b1_1;
     if (rst) begin
       \$29  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$30  = stage_b1_2;
     if (rst) begin
       \$30  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$31  = stage_b1_3;
     if (rst) begin
       \$31  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$32  = z_valid;
     if (rst) begin
       \$32  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$33  = stage_b_1;
     if (rst) begin
       \$33  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$34  = stage_b_2;
     if (rst) begin
       \$34  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$35  = \$9 [3:0];
     if (rst) begin
       \$35  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$36  = \$12 ;
     if (rst) begin
       \$36  = 18'h00000;
@@ -2841,7 +3253,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -2956,84 +3368,84 @@ module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -3050,7 +3462,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane0.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -3085,7 +3497,7 @@ module \halp_core.vector.lane0.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$16  = ~ { seed[29:26], seed[22:21], seed[19:17], seed[15:12], seed[9:8], seed[6:4], seed[1] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -3143,7 +3555,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -3258,84 +3670,84 @@ module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -3352,7 +3764,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane1.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -3387,7 +3799,7 @@ module \halp_core.vector.lane1.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$14  = ~ { seed[31:30], seed[28:27], seed[25], seed[23], seed[21], seed[18:17], seed[14:13], seed[11:10], seed[8], seed[5], seed[3], seed[1:0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -3445,7 +3857,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -3560,84 +3972,84 @@ module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -3654,7 +4066,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane2.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -3689,7 +4101,7 @@ module \halp_core.vector.lane2.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$12  = ~ { seed[30:27], seed[23:22], seed[20:18], seed[16:13], seed[10:9], seed[7:5], seed[2] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -3747,7 +4159,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -3862,84 +4274,84 @@ module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -3956,7 +4368,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane3.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -3991,7 +4403,7 @@ module \halp_core.vector.lane3.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$10  = ~ { seed[28], seed[26:24], seed[20], seed[18], seed[16], seed[14:13], seed[7], seed[4:2], seed[0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -4049,7 +4461,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -4164,84 +4576,84 @@ module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -4258,7 +4670,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane4.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -4293,7 +4705,7 @@ module \halp_core.vector.lane4.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$8  = ~ { seed[31], seed[29:28], seed[26], seed[24], seed[22], seed[19:18], seed[15:14], seed[12:11], seed[9], seed[6], seed[4], seed[2:1] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -4351,7 +4763,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -4466,84 +4878,84 @@ module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -4560,7 +4972,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane5.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -4595,7 +5007,7 @@ module \halp_core.vector.lane5.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$6  = ~ { seed[30], seed[28], seed[25:23], seed[18], seed[14], seed[12], seed[10], seed[3:0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -4653,7 +5065,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -4768,84 +5180,84 @@ module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -4862,7 +5274,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane6.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -4897,7 +5309,7 @@ module \halp_core.vector.lane6.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$4  = ~ { seed[31:28], seed[24:23], seed[21:19], seed[17:14], seed[11:10], seed[8:6], seed[3] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;
@@ -4955,7 +5367,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire [48:0] \$1 ;
   reg [24:0] \$10 ;
   reg [17:0] \$11 ;
@@ -5070,84 +5482,84 @@ module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance
     .value(value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$10  = \$4 ;
     if (rst) begin
       \$10  = 25'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$11  = \$5 ;
     if (rst) begin
       \$11  = 18'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$12  = \$6 ;
     if (rst) begin
       \$12  = 26'h0000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$13  = x_next;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$14  = active;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$15  = \$3 [35:0];
     if (rst) begin
       \$15  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$16  = x_next_a;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$17  = active_a;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$18  = \$7 ;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$19  = \$8 ;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$20  = x_next_b1;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$21  = \$9 ;
     if (rst) begin
       \$21  = 16'h0000;
@@ -5164,7 +5576,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \halp_core.vector.lane7.prng (rst, next_state, seed, load, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
   wire [31:0] \$3 ;
@@ -5199,7 +5611,7 @@ module \halp_core.vector.lane7.prng (rst, next_state, seed, load, advance, clk);
     state <= \$8 ;
   assign \$auto$rtlil.cc:2739:Not$2  = ~ { seed[31], seed[27:20], seed[17:16], seed[14], seed[10:7], seed[0] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
     \$8  = state;
     if (load) begin
       \$8  = \$7 ;

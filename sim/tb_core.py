@@ -171,19 +171,28 @@ class LockstepAccelerator:
         if not wait:
             for _ in range(steps):
                 self._golden_step()
+            self._count_run(steps)
             await self.command(Command.RUN, steps, wait=False)
         elif self.every_step:
             for _ in range(steps):
                 self._golden_step()
+                self._count_run(1)
                 await self.command(Command.RUN, 1)
                 await self.compare(f"{self.phase}, epoch {self.epoch}, "
                                     f"inner step {self.model.steps}")
         else:
             for _ in range(steps):
                 self._golden_step()
+            self._count_run(steps)
             await self.command(Command.RUN, steps)
             await self.compare(f"{self.phase}, epoch {self.epoch}, "
                                 f"after inner step {self.model.steps}")
+
+    def _count_run(self, steps: int) -> None:
+        """The golden cycles of a RUN of ``steps`` (made with ``_golden_step``), and its
+        stalls."""
+        self.model.count_run(steps)
+        self.coverage.run(steps, self.model.d, self.model.memory, self.order)
 
     async def read_z(self) -> list:
         return await self.rtl.read_z()
@@ -199,7 +208,7 @@ class LockstepAccelerator:
         return self.command(Command.SEED, seed, wait)
 
     def _golden_step(self) -> None:
-        """One golden step, sampling its saturations, rounding carries, last beat and stall
+        """One golden step, sampling its saturations, rounding carries and last beat
         (the random bits read ahead from a copy of the golden streams)."""
         model, config = self.model, self.model.config
         z_before = model.z.copy()
@@ -211,7 +220,7 @@ class LockstepAccelerator:
                                                 random[:model.d], model.decay)
         if not np.array_equal(z_new, model.z):  # the sampled arithmetic is the model's
             raise AssertionError("the testbench's lane update differs from the golden model")
-        self.coverage.step(z_new, saturated, carries, model.d, model.memory, self.order)
+        self.coverage.step(z_new, saturated, carries, model.d)
 
     async def compare(self, context: str) -> None:
         """Compare the counters and ``z`` with the golden model's."""
@@ -337,14 +346,18 @@ def phase_problem(p: dict, d: int, n: int):
 
 
 def cycle_budget(host: HalpHost) -> int:
-    """Generous cycles for a phase: memory preload, seed, and per step the run plus a ``z``
-    read-back."""
+    """Generous cycles for a phase: memory preload, seed, and per step the run, the settle of
+    the fetches in flight plus a ``z`` read-back; per epoch the recenter's refresh."""
     config, run, model = host.config, host.run, host.make_model()
-    words = config.words_per_row
+    words, latency = config.max_fetch_words, host.memory.latency
     preload = host.problem.n * words + (0 if host.order is None else len(host.order))
-    per_step = model.cycles_per_step + words + 8
+    # a RUN of one step, then the settle: the rows and order entries in flight arrive
+    settle = host.memory.read_cycles(words, config.lanes * config.data_bits) + latency
+    per_step = model.cycles_per_step + settle + words + 8
+    # a logistic or SVM recenter reads the value words of every row slot again
+    refresh = config.row_slots * host.memory.read_cycles(words, config.lanes * config.data_bits)
     return HANG_FACTOR * (preload + 4 * per_step
-                          + run.epochs * (run.epoch_length * per_step + words + 8))
+                          + run.epochs * (run.epoch_length * per_step + words + 8 + refresh))
 
 
 #: The scenarios other than ``training``, by name.

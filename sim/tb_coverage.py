@@ -17,11 +17,14 @@ equal to the RTL's), never from per-cycle Python:
     ``"full" | "partial"``: a pass whose last beat has every lane active, or masked lanes
     (``d mod L != 0``; only ``"full"`` exists with one lane).
 ``core.memory.stall``
-    the stage that waits, per inner step, by the golden cycle model of the run's memory and
-    sample order (``halp_hw.golden.memory.step_cost``): ``"none"`` (compute-bound: the pipeline
-    never waits), ``"row fetch"`` (the pass waits for its row), ``"row address"`` (the fetch
-    waits for the next sample's row address, strictly longer than for the row); and ``"seed prefetch"`` per SEED (the two rows
-    fetched before the first step).
+    what each step of a RUN waits for at its end, by the golden cycle model of the run's memory
+    and sample order (``halp_hw.golden.memory.run_waits``): ``"none"`` (the pipeline's drain
+    ends the step), ``"row i_{t+2}"`` (the row the next pass reads second, fetched
+    ``row_slots - 3`` steps ahead, has not arrived); and ``"seed prefetch"`` per SEED (the
+    ``row_slots - 1`` rows fetched before the first step). The next row address never comes
+    later than row ``i_{t+2}`` (its order entry is read two steps earlier than that row, on a
+    memory of the same timing, and the xorshift32 draw takes fewer cycles than the shortest
+    step): a step waiting for it fails the regression instead of hitting a bin.
 ``core.command.run_length``
     ``0 | 1 | "many"``: the argument ``T`` of a RUN (``T = 1``: one inner step).
 ``core.command.sequence``
@@ -41,7 +44,7 @@ from pathlib import Path
 
 from cocotb_coverage.coverage import CoverItem, CoverPoint, coverage_db
 
-from halp_hw.golden.memory import step_cost
+from halp_hw.golden.memory import run_waits
 from halp_hw.hdl.core import Command
 
 __all__ = ["COMMANDS", "STATES", "STALLS", "CoreCoverage", "cover_point", "summary", "totals",
@@ -51,8 +54,8 @@ __all__ = ["COMMANDS", "STATES", "STALLS", "CoreCoverage", "cover_point", "summa
 COMMANDS = tuple(command.name for command in Command)
 #: The control FSM's states.
 STATES = ("IDLE", "SEED", "RUN")
-#: What an inner step (or a SEED) waits for.
-STALLS = ("none", "row fetch", "row address", "seed prefetch")
+#: What an inner step of a RUN (or a SEED) waits for.
+STALLS = ("none", "row i_{t+2}", "seed prefetch")
 #: The root of the core's cover items.
 ROOT = "core"
 
@@ -97,7 +100,7 @@ class CoreCoverage:
         self._in_state = _point("command.in_state",
                                 [(command, state) for command in COMMANDS for state in STATES])
 
-    def step(self, z_new, saturated, carries, d: int, memory, order: str) -> None:
+    def step(self, z_new, saturated, carries, d: int) -> None:
         """One golden inner step: its new ``z``, saturation and carry flags per feature."""
         bits_high = (1 << (self.config.bits - 1)) - 1
         lanes = self.config.lanes
@@ -107,11 +110,14 @@ class CoreCoverage:
         for feature in carries.nonzero()[0]:
             self._carry(int(feature) % lanes)
         self._last_beat("partial" if d % lanes else "full")
-        cost = step_cost(self.config, memory, d, order)
-        if cost.bound == "compute":
-            self._stall("none")
-        else:
-            self._stall("row address" if cost.index > cost.fetch else "row fetch")
+
+    def run(self, steps: int, d: int, memory, order: str) -> None:
+        """A RUN of ``steps`` inner steps: what each waits for."""
+        for wait in run_waits(self.config, memory, d, order, steps):
+            if wait not in STALLS:
+                raise AssertionError(f"a step waits for the {wait}, which the row fetcher "
+                                     "should never make wait")
+            self._stall(wait)
 
     def command(self, previous: str, command: Command, arg: int, state: str) -> None:
         """A command presented to the core after ``previous``, while it is in ``state``."""

@@ -17,7 +17,7 @@ from dataclasses import asdict
 import pytest
 
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.golden.memory import MemoryTiming, step_cost
+from halp_hw.golden.memory import MemoryTiming, run_cycles, step_cost
 from halp_hw.hdl.system import system_for_run
 
 #: The builds: the default widths with 3 lanes (d = 10: a partial last beat), 4-bit z with 8
@@ -95,7 +95,8 @@ def test_training_and_extremes(rtl, name):
                        run_name="training")
     training, extremes = phase(results, "training"), phase(results, "extremes")
     assert training["iterates_compared"] == 2 * 24 == training["steps"]
-    assert training["cycles"] == 2 * 24 * step_cost(config, DEFAULT_MEMORY, config.d_max).cycles
+    # compared after every step: a RUN of one step each, which starts with its rows on chip
+    assert training["cycles"] == 2 * 24 * config.step_cycles(config.d_max)
     assert training["coverage"]["recenters"] == 2
     assert training["coverage"]["rounding_carries"] > 0
     partial = config.d_max % config.lanes != 0
@@ -174,23 +175,40 @@ def test_memory_timings_and_sample_orders(rtl, memory, order, d):
                        run_name=f"memory_{order}_{d}", memory=timing)
     training = phase(results, "training")
     assert training["iterates_compared"] == training["steps"] == 2 * 12
-    assert training["cycles"] == 2 * 12 * step_cost(config, timing, d, order).cycles
+    # a RUN of one step starts with its rows on chip: compute-bound whatever the memory
+    assert training["cycles"] == 2 * 12 * config.step_cycles(d)
     assert training["coverage"]["partial_last_beats"] == (training["steps"] if d == 10 else 0)
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]
-    expected = "none" if memory == "lat1-bw64" else "row fetch"
-    assert stalls[expected] == training["steps"] and stalls["seed prefetch"] == 1, stalls
-
-
-def test_steps_waiting_for_the_row_address(rtl):
-    """A host-given order on one-word rows (d = 3 = L) from a slow memory: the 32-bit order
-    word takes a cycle longer than the 24-bit row, and the step waits for the next row address
-    (1 + 49 + 4 + 3 = 57 cycles against the row fetch's 1 + 49 + 3 + 1 = 54), bit-exact; the
-    regression that closes the ``row address`` stall bin."""
-    config, timing = CORES["b8-L3"], MEMORIES["lat50-bw1"]
-    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=6, epochs=1, d=3,
-                                                 memory=timing, order="host"),
-                       run_name="row_address", memory=timing)
+    assert stalls["none"] == training["steps"] and stalls["seed prefetch"] == 1, stalls
+    # one RUN of 12 steps per epoch: the fetches ahead, the stalls and the run's exact count
+    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
+                                                 memory=timing, order=order, compare="epoch"),
+                       run_name=f"memory_{order}_{d}_epoch", memory=timing)
     training = phase(results, "training")
-    assert training["cycles"] == 6 * 57
+    assert training["iterates_compared"] == 2 and training["steps"] == 2 * 12
+    assert training["cycles"] == 2 * run_cycles(config, timing, d, order, 12)
+    if memory == "lat7-bw3-burst4" and d == 10:
+        # a burst per word: a row of 4 words holds the channel 4 + 3 x 6 = 22 cycles, twice
+        # the 11 of compute; row r (requested by step r) has its last word in cycle 7 + 22(r + 1)
+        # and step r + 5 needs it by cycle 11(r + 6): from r = 4 on, the run stalls
+        assert training["cycles"] > 2 * 12 * config.step_cycles(d)
+        stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]
+        assert stalls["row i_{t+2}"] == 2 * 3 and stalls["none"] == 2 * 9, stalls
+
+
+def test_steps_waiting_for_a_row_fetched_ahead(rtl):
+    """A host-given order on one-word rows (d = 3 = L, 8 cycles a step) from a slow memory
+    (latency 50, a 24-bit row in 3 cycles), one RUN of 12 steps: row r, requested in cycle
+    s_r + 1, has its last word in s_r + 53, and step r + 5 reads it second. Steps 0-4 end in
+    8 .. 40; step 5 waits for row 0 until cycle 54 (6 cycles), steps 6-10 end just as their
+    rows arrive (62 .. 94), step 11 waits for row 6 (requested in 55) until 108: 12 x 8 + 2 x 6
+    cycles, bit-exact; the regression that closes the ``row i_{t+2}`` stall bin with a host
+    order."""
+    config, timing = CORES["b8-L3"], MEMORIES["lat50-bw1"]
+    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=1, d=3,
+                                                 memory=timing, order="host", compare="epoch"),
+                       run_name="row_ahead", memory=timing)
+    training = phase(results, "training")
+    assert training["cycles"] == 12 * 8 + 2 * 6
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]
-    assert stalls["row address"] == training["steps"] == 6, stalls
+    assert stalls["row i_{t+2}"] == 2 and stalls["none"] == 10, stalls

@@ -15,7 +15,7 @@ from halp_hw.golden import kernels
 from halp_hw.golden.data import paper_linreg, synthetic_logreg
 from halp_hw.golden.fixedpoint import FixedFormat, Rounding
 from halp_hw.golden.hardware import AcceleratorModel, HardwareConfig
-from halp_hw.golden.memory import MemoryTiming, inner_step_cycles
+from halp_hw.golden.memory import MemoryTiming, run_cycles
 from halp_hw.golden.prng import SampleOrder
 from halp_hw.golden.problems import LOSS_DERIVATIVE_SIGNATURE, LeastSquares
 from halp_hw.golden.solvers import SGD, SOLVER_KEYS, SVRG, bit_centering_scale, make_solvers
@@ -164,11 +164,12 @@ def test_accelerator_steps_take_any_sample_indices():
     indices = given.order.take(11)
     given.order = None  # the loop must not need the stream
     given._steps_on(indices)
+    given.count_run(11)
     streamed.run(11)
     assert given.z.tolist() == streamed.z.tolist() and any(streamed.z)
     assert (given.steps, given.cycles, given.saturations) == (
         streamed.steps, streamed.cycles, streamed.saturations)
-    assert given.cycles == 11 * inner_step_cycles(config, MemoryTiming(), 9)
+    assert given.cycles == run_cycles(config, MemoryTiming(), 9, "xorshift", 11)
 
 
 @pytest.mark.parametrize("shift, width, dot, mantissa, want", [

@@ -13,7 +13,8 @@ from halp_hw.cli import main
 from halp_hw.formal import control_harness
 from halp_hw.formal.control_harness import ControlHarness, control_depth
 from halp_hw.formal.memory_port_harness import MemoryPortHarness, memory_port_depth
-from halp_hw.formal.order_port_harness import OrderPortHarness, order_port_depth
+from halp_hw.formal.order_port_harness import (ORDER_PORT_SCRIPT, OrderPortHarness,
+                                               order_port_depth)
 from halp_hw.formal.properties import property_names
 from halp_hw.formal.rounder_harness import RounderHarness
 from halp_hw.formal.sby import run_proof
@@ -22,10 +23,10 @@ from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.fetcher import RowFetcher
 from halp_hw.hdl.rounder import StochasticRounder, saturate
 
-#: The smallest build the suite proves in full (rows of at most 4 words keep the bounded
-#: memory-port proof short).
+#: The smallest build the suite proves in full (rows of at most 4 words and 3 row slots keep the
+#: bounded memory-port and control proofs short).
 SMALL_BUILD = ["--bits", "4", "--data-bits", "4", "--lanes", "1", "--d-max", "4",
-               "--control-max-d", "3"]
+               "--row-slots", "3", "--control-max-d", "3"]
 
 
 def test_every_property_passes_on_a_small_build(tmp_path, capsys):
@@ -97,7 +98,7 @@ def test_control_proof_fails_when_the_step_is_one_cycle_longer(tmp_path, monkeyp
     latency = control_harness.contract_pipeline_latency
     monkeypatch.setattr(control_harness, "contract_pipeline_latency",
                         lambda lanes: latency(lanes) + 1)
-    config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
+    config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4, row_slots=3)
     result = run_proof(ControlHarness(config=config, max_d=3), name="control", mode="bmc",
                        depth=control_depth(config, 3) + 2, out_dir=tmp_path)
     assert result.status == "fail" and result.trace is not None
@@ -114,7 +115,7 @@ class OneBeatFetcher(RowFetcher):
             m.d.sync += took.eq(1)
         with m.If(self.start):
             m.d.sync += took.eq(0)
-        m.d.comb += response.ready.eq(self.busy & ~took)
+        m.d.comb += response.ready.eq((self.pending != 0) & ~took)
         return m
 
 
@@ -134,7 +135,8 @@ def test_order_port_proof_fails_when_the_index_is_off_by_one(tmp_path):
     config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4)
     with injected("index-off-by-one"):
         result = run_proof(OrderPortHarness(config=config), name="order-port", mode="bmc",
-                           depth=order_port_depth(config), out_dir=tmp_path)
+                           depth=order_port_depth(config), out_dir=tmp_path,
+                           script=ORDER_PORT_SCRIPT)
     assert result.status == "fail" and result.trace is not None
 
 

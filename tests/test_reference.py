@@ -136,6 +136,7 @@ def test_hand_worked_steps():
     for index, want in zip([0, 1, 0], expected):
         assert model.step() == index
         assert model.z.tolist() == want
+    model.count_run(3)  # as one run command of three steps: 3 x (2 beats + 7)
     assert (model.saturations, model.steps, model.cycles) == (1, 3, 27)
 
 

@@ -26,7 +26,7 @@ SMALL = ["--n", str(N), "--d", str(D), "--lanes", str(LANES), "--bits", str(BITS
          "--epochs", str(EPOCHS), "--epoch-length", str(T), "--step-size", str(STEP),
          "--mu", str(MU), "--seed", str(SEED), *FAST_MEMORY]
 #: A slow memory and the host-given order: each row of 3 words of 4 bytes takes 12 cycles
-#: after 49 of latency, 1 + 49 + 12 + 1 = 63 cycles per step.
+#: and a latency of 50: memory-bound, 12 cycles per step in the steady state.
 SLOW_HOST_ORDER = ["--mem-latency", "50", "--mem-bytes-per-cycle", "1", "--order", "host"]
 SMALL_CONFIG = HardwareConfig(bits=BITS, lanes=LANES, d_max=D, n_max=N)
 
@@ -116,14 +116,20 @@ def model_bound(results) -> str:
 def test_memory_bound_run_and_roofline(tmp_path, capsys):
     assert simulate_cli(tmp_path, *SLOW_HOST_ORDER) == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["cycles_per_inner_step"] == 63 and results["bound"] == "memory"
-    assert [e["cycles"] for e in results["epochs"]] == [T * 63] * EPOCHS
+    # a row (3 words of 4 bytes) holds the channel 12 cycles at 1 byte per cycle, more than the
+    # 3 + 7 = 10 of compute: 12 a step in the steady state
+    assert results["cycles_per_inner_step"] == 12 and results["bound"] == "memory"
+    # A RUN starts with rows i_0..i_6 on chip; step u waits for the row requested by step
+    # u - 5. Steps 0..4 cost 10; row r (requested in cycle 10r + 1) arrives after 50 cycles of
+    # latency and back to back on the channel, its last word in cycle 62 + 12r, so step u >= 5
+    # ends in cycle 62 + 12(u - 5) + 1 = 12u + 3: the RUN of 20 costs 12 * 19 + 3 = 231.
+    assert [e["cycles"] for e in results["epochs"]] == [231] * EPOCHS
     assert results["configuration"]["sample_order"] == "host"
     line = results["roofline"]
-    assert line["bytes_per_cycle"][0] == 1 and line["inner_steps_per_second"][0] == 1e8 / 63
-    # from 4 bytes per cycle on a word per cycle: 1 + 49 + 3 + 1 = 54; the order entry
-    # arrives in cycle 1 + 49 + 1 and its row address three registers later, also 54
-    assert line["inner_steps_per_second"][-1] == 1e8 / 54
+    assert line["bytes_per_cycle"][0] == 1 and line["inner_steps_per_second"][0] == 1e8 / 12
+    # from 4 bytes per cycle on a word per cycle: the row's round trip 50 + 3 over 6 steps
+    # (9) and the order entry's 50 + 1 + 3 over 8 (7) are hidden behind the 10 of compute
+    assert line["inner_steps_per_second"][-1] == 1e8 / 10
     assert line["compute_ceiling"] == 1e8 / 10
     assert "memory-bound" in capsys.readouterr().out
 
@@ -174,7 +180,7 @@ def test_rtl_backend_agrees_with_model_memory_bound_host_order(backend, tmp_path
     expected, results = (json.loads((tmp_path / kind / "results.json").read_text())
                          for kind in ("model", "rtl"))
     assert results["epochs"] == expected["epochs"]
-    assert results["totals"]["cycles"] == expected["totals"]["cycles"] == EPOCHS * T * 63
+    assert results["totals"]["cycles"] == expected["totals"]["cycles"] == EPOCHS * 231
 
 
 #: Logistic regression and the SVM (synthetic data, L2 keeps the optimum finite), with the fast

@@ -253,11 +253,24 @@ def test_default_mu_is_twice_the_mean_hessian_eigenvalue():
 
 def test_default_mu_is_at_least_4x_the_largest_eigenvalue_over_the_grid_levels():
     problem = small_linreg()
-    X = problem.X * np.array([1, 1, 1, 1, 1, 1e-3])  # 16 mu_min far below the noise bound
+    # one strong direction (the trace below 2.8 L) and 16 mu_min far below the noise bound
+    X = problem.X * np.array([1, 0.3, 0.3, 0.3, 0.3, 1e-3])
     flat = LeastSquares(X, problem.y)
     eigenvalues = np.linalg.eigvalsh(X.T @ X / problem.n)
+    assert eigenvalues.sum() < 2.8 * eigenvalues[-1]
     assert default_mu(flat, bits=8) == pytest.approx(4 * eigenvalues[-1] / 127, rel=1e-9)
     assert default_mu(flat, bits=6) == pytest.approx(4 * eigenvalues[-1] / 31, rel=1e-9)
+
+
+def test_default_mu_grows_with_the_trace_of_the_hessian():
+    """Many features: the stochastic rounding noise of an epoch grows with tr H / (mu Q); mu
+    is at least tr H / (0.7 Q), above twice the mean eigenvalue when d > 1.4 Q."""
+    problem = paper_linreg(n=1200, d=400, seed=0)
+    eigenvalues = np.linalg.eigvalsh(problem.X.T @ problem.X / problem.n)
+    assert 2 * eigenvalues.mean() < eigenvalues.sum() / (0.7 * 127)
+    assert default_mu(problem, bits=8) == pytest.approx(eigenvalues.sum() / (0.7 * 127),
+                                                        rel=1e-9)
+    assert default_mu(problem, bits=16) == pytest.approx(2 * eigenvalues.mean(), rel=1e-9)
 
 
 def test_default_mu_is_at_most_16x_the_smallest_eigenvalue():

@@ -27,7 +27,8 @@ def register(subparsers) -> None:
                             ("frac-bits", "fraction bits of the update, 1..24"),
                             ("lanes", "MACC lanes L, 1..64"),
                             ("d-max", "largest number of features, 1..4096"),
-                            ("n-max", "largest number of samples, 1..2**24")):
+                            ("n-max", "largest number of samples, 1..2**24"),
+                            ("row-slots", "rows the on-chip row buffer holds, 3..64")):
         key = name.replace("-", "_")
         parser.add_argument(f"--{name}", type=int, default=getattr(DEFAULTS, key),
                             help=f"{help_text} (default {getattr(DEFAULTS, key)})")
@@ -54,7 +55,8 @@ def handle(args) -> int:
     from halp_hw.formal.sby import FormalToolMissing, run_proof, tool_path, TOOLS
 
     config = HardwareConfig(bits=args.bits, data_bits=args.data_bits, frac_bits=args.frac_bits,
-                            lanes=args.lanes, d_max=args.d_max, n_max=args.n_max)
+                            lanes=args.lanes, d_max=args.d_max, n_max=args.n_max,
+                            row_slots=args.row_slots)
     max_d = default_control_max_d(config) if args.control_max_d is None else \
         check_int("--control-max-d", args.control_max_d, 1, config.d_max)
     if args.timeout is not None:
@@ -68,6 +70,7 @@ def handle(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     build = {"bits": config.bits, "data_bits": config.data_bits, "frac_bits": config.frac_bits,
              "lanes": config.lanes, "d_max": config.d_max, "n_max": config.n_max,
+             "row_slots": config.row_slots,
              "control_max_d": max_d}
     results = []
     print(f"{'property':<14} {'engine':<36} {'depth':>5} {'status':<8} {'seconds':>8}")

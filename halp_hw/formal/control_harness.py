@@ -25,10 +25,8 @@ __all__ = ["ControlHarness", "contract_step_cycles", "control_depth", "zero_wait
 #: The expected busy time is formed as a shift by ``T - 1``, so this must stay 2.
 MAX_RUN_STEPS = 2
 #: Cycles from taking a row address to the next one with the xorshift32 order
-#: (``docs/datapath.md``, step schedule); the host-given order on a zero-wait memory takes as long.
-ROW_ADDRESS_CYCLES = 5
-#: Rows a SEED fetches before the first RUN (``docs/datapath.md``, control schedule).
-SEED_ROWS = 2
+#: (``docs/datapath.md``, step schedule); the host-given order on a zero-wait memory is faster.
+ROW_ADDRESS_CYCLES = 6
 
 
 def contract_pipeline_latency(lanes: int) -> int:
@@ -43,11 +41,12 @@ def contract_step_cycles(d, lanes: int):
     return (d + lanes - 1) // lanes + contract_pipeline_latency(lanes)
 
 
-def seed_cycles(beats: int) -> int:
-    """A bound on the SEED command on a zero-wait memory: the first row address, then per row
-    the longer of its fetch (request, ``beats`` words, done) and the next address, and a margin
-    of two cycles."""
-    return 2 + ROW_ADDRESS_CYCLES + SEED_ROWS * max(ROW_ADDRESS_CYCLES, beats + 2) + 2
+def seed_cycles(beats: int, row_slots: int) -> int:
+    """A bound on the SEED command on a zero-wait memory: the first row address, then for each
+    of the ``row_slots - 1`` rows (``docs/datapath.md``, control schedule) the longer of its
+    fetch (request, ``beats`` words, done) and the next address, once more for the settle (the
+    last row and the order entry its take asks for), and a margin of two cycles."""
+    return 2 + ROW_ADDRESS_CYCLES + row_slots * max(ROW_ADDRESS_CYCLES, beats + 2) + 2
 
 
 def control_depth(config: HardwareConfig, max_d: int | None = None) -> int:
@@ -55,7 +54,8 @@ def control_depth(config: HardwareConfig, max_d: int | None = None) -> int:
     finish."""
     d = config.d_max if max_d is None else max_d
     beats = -(-d // config.lanes)
-    return seed_cycles(beats) + MAX_RUN_STEPS * contract_step_cycles(d, config.lanes) + 2
+    return (seed_cycles(beats, config.row_slots)
+            + MAX_RUN_STEPS * contract_step_cycles(d, config.lanes) + 2)
 
 
 def zero_wait_memory(m, port, name: str) -> None:

@@ -1,9 +1,9 @@
-"""Property: the row fetcher's memory port keeps within its response buffer and loses no beat.
+"""Property: the row fetcher's memory port keeps within its row buffer and loses no beat.
 
 The memory side of the port is free in every cycle (``request.ready``, ``response.valid`` and
 its data), constrained only by the stream protocol (``amaranth.lib.stream``: a beat offered and
 not taken stays offered with the same data) and by what a memory can do: it sends no beat that
-no accepted request asked for. The fetcher's response buffer is a slot of the row buffer.
+no accepted request asked for. Several requests may be in flight, as the core issues them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from amaranth.hdl import Assert, Assume
 
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.hdl.fetcher import RowFetcher
-from halp_hw.hdl.sequencer import ROW_SLOTS
 
 from .harness import PropertyHarness
 
@@ -37,22 +36,23 @@ def proven_row_words(config: HardwareConfig) -> int:
 
 
 def memory_port_depth(config: HardwareConfig) -> int:
-    """The bound: a longest proven row with a stall before every beat, then a second fetch's
-    start (the checks after a fetch, and a request following it)."""
-    return 2 * proven_row_words(config) + 8
+    """The bound: three longest proven rows in flight with a stall before every beat, and the
+    starts and checks around them."""
+    return 3 * (2 * proven_row_words(config) + 1) + 6
 
 
 class MemoryPortHarness(PropertyHarness):
     """:class:`RowFetcher` against any memory behind its read port.
 
-    Free: ``start`` (only while the fetcher is not busy, as the core does), the row address,
-    the slot (one of the ``ROW_SLOTS`` bases) and ``row_words`` (``1..min(W, 4)``, static as
-    ``d``; see :data:`MAX_PROVEN_ROW_WORDS`).
-    Checked in every cycle: at most one request is outstanding, and a request is issued only
-    when no beat of an earlier one is owed (the words owed never exceed the room left in the
-    slot, at most ``W``); whenever a beat is owed the fetcher is ready for it, so a beat offered
-    is taken in that cycle under any back-pressure; ``busy`` falls exactly when the last owed
-    beat has been taken, after ``row_words`` beats.
+    Free: ``restart`` (only with nothing in flight, and before the first fetch), ``start``
+    (only while ``request_free`` and fewer than ``row_slots - 1`` rows are pending, as the core
+    does), the row address and ``row_words`` (``1..min(W, 4)``, static as ``d``; see
+    :data:`MAX_PROVEN_ROW_WORDS`).
+    Checked in every cycle: the words of the rows pending are exactly those owed by the memory,
+    those of a request not yet accepted and those of the row being received (no beat lost,
+    none over-owed); ``pending`` stays below ``row_slots`` (a row never overwrites a slot still
+    to be read); whenever a beat is owed the fetcher is ready for it, so a beat offered is taken
+    in that cycle under any back-pressure; a request asks for ``row_words`` words.
 
     Parameters
     ----------
@@ -67,26 +67,23 @@ class MemoryPortHarness(PropertyHarness):
         super().__init__(config=config)
 
     def check(self, m, platform):
-        words = self.config.words_per_row
-        m.submodules.fetcher = fetcher = self.fetcher_class(config=self.config)
+        cfg = self.config
+        words, slots = cfg.words_per_row, cfg.row_slots
+        m.submodules.fetcher = fetcher = self.fetcher_class(config=cfg)
         request, response = fetcher.memory.request, fetcher.memory.response
-        start = AnySeq(1)
-        slot, row_words = AnyConst(range(ROW_SLOTS)), AnyConst(range(words + 1))
-        base = Signal.like(fetcher.fill_base)
-        m.d.comb += [Assume((row_words >= 1) & (row_words <= proven_row_words(self.config))),
-                     base.eq(slot * words),
-                     fetcher.start.eq(start),
+        start, restart = AnySeq(1), AnySeq(1)
+        row_words = AnyConst(range(words + 1))
+        m.d.comb += [Assume((row_words >= 1) & (row_words <= proven_row_words(cfg))),
+                     fetcher.start.eq(start), fetcher.restart.eq(restart),
                      fetcher.row_addr.eq(AnySeq(fetcher.row_addr.shape())),
-                     fetcher.row_words.eq(row_words), fetcher.fill_base.eq(base),
+                     fetcher.row_words.eq(row_words),
                      request.ready.eq(AnySeq(1)), response.valid.eq(AnySeq(1)),
                      response.payload.eq(AnySeq(response.payload.shape()))]
-        with m.If(start):
-            m.d.comb += Assume(~fetcher.busy)
 
-        # The memory: beats owed for accepted requests; a beat offered and not taken stays.
+        # The memory: words owed for accepted requests; a beat offered and not taken stays.
         accepted = request.valid & request.ready
         taken = response.valid & response.ready
-        owed = Signal(range(2 * words + 1))
+        owed = Signal(range(slots * words + 1))
         m.d.sync += owed.eq(owed + Mux(accepted, request.payload.length, 0) - taken)
         with m.If(response.valid):
             m.d.comb += Assume(owed != 0)
@@ -95,24 +92,29 @@ class MemoryPortHarness(PropertyHarness):
         with m.If(held):
             m.d.comb += Assume(response.valid & (response.payload == held_payload))
 
-        # The fetch as the harness sees it: beats taken since the start.
-        fetching, count = Signal(), Signal(range(words + 1))
-        with m.If(taken):
-            m.d.sync += count.eq(count + 1)
+        # The core's use: a restart first and with nothing in flight; starts within the slots.
+        restarted = Signal()
+        with m.If(restart):
+            m.d.sync += restarted.eq(1)
+            m.d.comb += Assume((fetcher.pending == 0) & fetcher.request_free & ~start)
         with m.If(start):
-            m.d.sync += [fetching.eq(1), count.eq(0)]
-        with m.Elif(fetching & ~fetcher.busy):
-            m.d.sync += fetching.eq(0)
+            m.d.comb += Assume(restarted & fetcher.request_free & (fetcher.pending < slots - 1))
 
+        # The row being received, as the harness counts it.
+        received = Signal(range(words + 1))
+        with m.If(taken):
+            m.d.sync += received.eq(Mux(received + 1 == row_words, 0, received + 1))
+        with m.If(restart):
+            m.d.sync += received.eq(0)
+
+        waiting = Mux(request.valid, row_words, 0)
+        with m.If(restarted):
+            m.d.comb += [
+                Assert(fetcher.pending * row_words == owed + waiting + received,
+                       "the words of the pending rows differ from those owed and received"),
+                Assert(fetcher.pending < slots, "more rows in flight than slots"),
+            ]
         m.d.comb += [
-            Assert(~request.valid | ((owed == 0) & fetcher.busy), "request while a beat is owed"),
-            Assert(owed + count <= row_words, "more words owed than the slot has room for"),
             Assert((owed == 0) | response.ready, "a beat owed is refused"),
             Assert(~accepted | (request.payload.length == row_words), "request length"),
         ]
-        with m.If(start):
-            m.d.comb += Assert(owed == 0, "a fetch starts while beats are owed")
-        with m.If(fetching & ~fetcher.busy):
-            m.d.comb += Assert((count == row_words) & (owed == 0), "busy fell early or late")
-        with m.If(fetching & fetcher.busy & (count == row_words)):
-            m.d.comb += Assert(False, "busy after the last beat")

@@ -1,8 +1,9 @@
 """Property: the sample-order source's order-memory port keeps within what it can hold and
 loses no entry.
 
-:class:`SampleRowSource` with a host-given order reads one entry per request from the order
-memory and turns it into the row address of its ``rows`` stream. The memory side is free in
+:class:`SampleRowSource` with a host-given order reads the order ``row_slots`` entries ahead of
+the row addresses taken, one entry per request, several requests in flight, and turns the
+entries, in order, into the row addresses of its ``rows`` stream. The memory side is free in
 every cycle (``request.ready``, ``response.valid`` and the entry), constrained only by the
 stream protocol (a beat offered and not taken stays offered with the same data) and by what a
 memory can do (no beat that no accepted request asked for; entries are sample indices below
@@ -11,7 +12,7 @@ memory can do (no beat that no accepted request asked for; entries are sample in
 
 from __future__ import annotations
 
-from amaranth import Mux, Signal
+from amaranth import Array, Mux, Signal
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.hdl import Assert, Assume
 
@@ -20,34 +21,40 @@ from halp_hw.hdl.rows import SampleRowSource
 
 from .harness import PropertyHarness
 
-__all__ = ["ORDER_ENTRIES_IN_FLIGHT", "OrderPortHarness", "order_port_depth"]
+__all__ = ["ORDER_PORT_SCRIPT", "order_entries_in_flight", "OrderPortHarness",
+           "order_port_depth"]
 
-#: Entries the source may have requested and not yet turned into a row address: the one entry
-#: register in front of the index register. A source with a deeper buffer (several requests
-#: outstanding) proves the same properties with its own figure here.
-ORDER_ENTRIES_IN_FLIGHT = 1
+#: The source's entry queue as registers: the solver handles them far faster than an array.
+ORDER_PORT_SCRIPT = "memory_map; opt_clean"
+
+
+def order_entries_in_flight(config: HardwareConfig) -> int:
+    """Entries the source may have requested and not yet turned into a row address taken: it
+    reads the order ``row_slots`` entries ahead (``halp_hw.golden.memory``), so every entry
+    of its queue, its registers and its requests counts."""
+    return config.row_slots
 
 
 def order_port_depth(config: HardwareConfig) -> int:
-    """The bound: a load, then two entries each requested, delayed by a stalling memory, read,
-    registered and taken as an address (``ORDER_INDEX_REGISTERS`` = 3), and a third request."""
-    return 24
+    """The bound: a load, the ``row_slots`` requests it owes, each entry delayed by a stalling
+    memory, queued, registered and taken as an address (``ORDER_INDEX_REGISTERS`` = 3), and
+    the request each take owes."""
+    return 3 * config.row_slots + 8
 
 
 class OrderPortHarness(PropertyHarness):
     """:class:`SampleRowSource` (host-given order) against any order memory.
 
-    Free: ``load`` (assumed only when no entry is requested, owed or on its way to an address:
-    the core issues a SEED only in IDLE, where the source holds the next row address, which a
-    step or the SEED's prefetch waits for, and has nothing else in flight), the seed, ``n`` (``1..n_max``, static), ``row_words``
-    (``1..W``, static), the order memory and the ``rows`` consumer.
+    Free: ``load`` (assumed only when no request waits and no entry is owed by the memory:
+    the core issues a SEED only in IDLE, where the source is ``quiet``; the entries queued are
+    discarded), the seed, ``n`` (``1..n_max``, static), ``row_words`` (``1..W``, static), the
+    order memory and the ``rows`` consumer.
     Checked in every cycle: each request asks for one entry, at the position that follows the
-    previous request's (0 after a load); a request is issued only when no entry is owed; at
-    most :data:`ORDER_ENTRIES_IN_FLIGHT` entries are owed or held in front of the address
-    register; the port is ready whenever an entry is owed (no beat refused under any timing),
-    and no beat arrives while the previous one has not yet become an address (none is
-    overwritten: none lost); every address the source offers is ``entry * row_words`` of the
-    oldest entry not yet taken, and none is offered without one.
+    previous request's (0 after a load); at most :func:`order_entries_in_flight` entries are
+    owed by the memory or held before their address is taken (none overflows the queue); the
+    port is ready whenever an entry is owed (no beat refused under any timing); every address
+    the source offers is ``entry * row_words`` of the oldest entry arrived and not yet taken,
+    and none is offered without one.
 
     Parameters
     ----------
@@ -78,7 +85,8 @@ class OrderPortHarness(PropertyHarness):
         # The memory: entries owed for accepted requests; a beat offered and not taken stays.
         accepted = request.valid & request.ready
         taken = response.valid & response.ready
-        owed = Signal(range(2 * ORDER_ENTRIES_IN_FLIGHT + 2))
+        limit = order_entries_in_flight(cfg)
+        owed = Signal(range(2 * limit + 2))
         m.d.sync += owed.eq(owed + Mux(accepted, request.payload.length, 0) - taken)
         with m.If(response.valid):
             m.d.comb += Assume((owed != 0) & (response.payload < n))
@@ -87,27 +95,34 @@ class OrderPortHarness(PropertyHarness):
         with m.If(held):
             m.d.comb += Assume(response.valid & (response.payload == held_payload))
 
-        # The harness's view: requests since the load, the entry taken and not yet an address.
+        # The harness's view: requests since the load; the addresses of the entries arrived and
+        # not yet taken, oldest first (a ring of limit + 1).
         requests = Signal.like(request.payload.addr)
-        pending, pending_address = Signal(), Signal.like(rows.rows.payload)
+        ring = Array(Signal.like(rows.rows.payload, name=f"expected{slot}")
+                     for slot in range(limit + 1))
+        head, tail = Signal(range(limit + 1)), Signal(range(limit + 1))
+        queued = Signal(range(2 * limit + 2))
         delivered = rows.rows.valid & rows.rows.ready
+
+        def following(pointer):
+            return Mux(pointer == limit, 0, pointer + 1)
+
         with m.If(accepted):
             m.d.sync += requests.eq(requests + 1)
-        with m.If(delivered):
-            m.d.sync += pending.eq(0)
         with m.If(taken):
-            m.d.sync += [pending.eq(1), pending_address.eq(response.payload * row_words)]
+            m.d.sync += [ring[tail].eq(response.payload * row_words), tail.eq(following(tail))]
+        with m.If(delivered):
+            m.d.sync += head.eq(following(head))
+        m.d.sync += queued.eq(queued + taken - delivered)
         with m.If(load):
-            m.d.comb += Assume(~request.valid & (owed == 0) & ~(pending & ~rows.rows.valid))
-            m.d.sync += [requests.eq(0), pending.eq(0)]
+            m.d.comb += Assume(~request.valid & (owed == 0))
+            m.d.sync += [requests.eq(0), head.eq(0), tail.eq(0), queued.eq(0)]
 
         m.d.comb += [
             Assert(~request.valid | (request.payload.length == 1), "a request of several entries"),
             Assert(~request.valid | (request.payload.addr == requests), "order position"),
-            Assert(~request.valid | (owed == 0), "a request while an entry is owed"),
-            Assert(owed + pending <= ORDER_ENTRIES_IN_FLIGHT, "more entries in flight than held"),
+            Assert(owed + queued <= limit, "more entries in flight than held"),
             Assert((owed == 0) | response.ready, "an entry owed is refused"),
-            Assert(~(taken & pending & ~delivered), "an entry arrives over one not yet used"),
-            Assert(~rows.rows.valid | pending, "an address without an entry"),
-            Assert(~rows.rows.valid | (rows.rows.payload == pending_address), "wrong address"),
+            Assert(~rows.rows.valid | (queued != 0), "an address without an entry"),
+            Assert(~rows.rows.valid | (rows.rows.payload == ring[head]), "wrong address"),
         ]

@@ -9,7 +9,7 @@ from .coefficient_harness import CoefficientHarness
 from .control_harness import ControlHarness, control_depth
 from .lane_harness import LaneHarness
 from .memory_port_harness import MEMORY_PORT_SCRIPT, MemoryPortHarness, memory_port_depth
-from .order_port_harness import OrderPortHarness, order_port_depth
+from .order_port_harness import ORDER_PORT_SCRIPT, OrderPortHarness, order_port_depth
 from .prng_harness import LanePrngHarness, SamplePrngHarness
 from .rounder_harness import RounderHarness
 from .vector_harness import VECTOR_SCRIPT, VectorHarness
@@ -70,10 +70,10 @@ PROPERTIES: tuple[FormalProperty, ...] = (
                    "beat taken and stored, under any memory timing", "bmc",
                    lambda cfg, _: MemoryPortHarness(config=cfg),
                    lambda cfg, _: memory_port_depth(cfg), MEMORY_PORT_SCRIPT),
-    FormalProperty("order-port", "host-given order: one entry per request, in order, only "
-                   "when none is owed; every entry taken and turned into its row address",
+    FormalProperty("order-port", "host-given order: one entry per request, in order, at "
+                   "most row_slots read ahead; every entry taken and turned into its row address",
                    "bmc", lambda cfg, _: OrderPortHarness(config=cfg),
-                   lambda cfg, _: order_port_depth(cfg)),
+                   lambda cfg, _: order_port_depth(cfg), ORDER_PORT_SCRIPT),
     FormalProperty("control", "zero-wait memory: busy exactly T * step_cycles(d) (T <= 2), "
                    "no command while busy",
                    "bmc", lambda cfg, max_d: ControlHarness(config=cfg, max_d=max_d),

@@ -3,9 +3,10 @@
 One inner step is one pass over the words of a row (see ``docs/datapath.md``): pass ``t`` streams
 rows ``i_t`` (to update ``z`` with the coefficient of the previous pass) and ``i_{t+1}`` (whose
 dot product with the new ``z`` gives the next coefficient) from the on-chip row buffer through
-the vector unit, while the row fetcher brings row ``i_{t+2}`` from off-chip memory into the
-buffer's third slot. A step ends once the pipeline has drained, the fetch is complete and the
-next row address is ready: ``halp_hw.golden.memory.inner_step_cycles`` cycles.
+the vector unit, while the row fetcher brings rows up to ``i_{t+S-1}`` (``S = row_slots``)
+from off-chip memory into the other slots. A step ends once the pipeline has drained, row
+``i_{t+2}`` has arrived and the next row address is ready: a run command costs
+``halp_hw.golden.memory.run_cycles`` cycles.
 
 The loss is a build parameter (``config.problem``): least squares uses :class:`StepCoefficient`;
 logistic regression :class:`LogisticCoefficient` (the sigmoid unit) and the L2-SVM
@@ -34,8 +35,8 @@ from .rows import SampleRowSource, order_port_signature
 from .sequencer import BeatSequencer
 from .vector import VectorUnit
 
-__all__ = ["CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "ROWS_AHEAD",
-           "Command", "ceil_div_by_constant", "HALPCore"]
+__all__ = ["CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "Command",
+           "ceil_div_by_constant", "HALPCore"]
 
 #: Width of the ``cycles`` status counter.
 CYCLE_COUNTER_BITS = 48
@@ -43,21 +44,21 @@ CYCLE_COUNTER_BITS = 48
 EVENT_COUNTER_BITS = 32
 #: Width of a command's argument (a seed, an exponent, a step count).
 COMMAND_ARG_BITS = 32
-#: Rows the seed command fetches into the row buffer: pass t reads rows i_t and i_{t+1}.
-ROWS_AHEAD = 2
 
 
 class Command(enum.Enum, shape=2):
     """``cmd_op`` values of :class:`HALPCore`."""
 
     #: Load every random stream from ``cmd_arg``, restart the sample order, clear ``z`` and the
-    #: coefficient, reset the scale register, fetch the first two rows (``cmd_ready`` low).
+    #: coefficient, reset the scale register, fetch the first ``row_slots - 1`` rows
+    #: (``cmd_ready`` low until they have arrived).
     SEED = 0
     #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
     #: count an epoch. One cycle; in a logistic or SVM build ``cmd_ready`` then stays low while
-    #: the value words of the row fetched last are read again (the host rewrote them).
+    #: the value words of the rows in the row buffer are read again (the host rewrote them).
     RECENTER = 1
-    #: Run ``cmd_arg`` inner steps (0 is a no-op).
+    #: Run ``cmd_arg`` inner steps (0 is a no-op); ``busy`` falls with the last step,
+    #: ``cmd_ready`` rises once the rows and order entries in flight have arrived.
     RUN = 2
 
 
@@ -233,7 +234,8 @@ class HALPCore(wiring.Component):
 
     def _coefficient(self, m, fetcher):
         """The coefficient path of the build's loss. Logistic and SVM: the value of row
-        ``i_{t+1}`` (fetched last when step ``t`` starts) is held for the pass."""
+        ``i_{t+1}`` (the fetcher's ``value_slot``, set by :meth:`_row_slots`) is held for the
+        pass of step ``t``."""
         cfg = self.config
         if cfg.problem == "linreg":
             return StepCoefficient(config=cfg)
@@ -250,31 +252,48 @@ class HALPCore(wiring.Component):
         return coefficient
 
     def _row_slots(self, m, *, rows, fetcher, sequencer):
-        """The three row-buffer slots rotate at every fetch start: the slot just read as row
-        ``i_t`` is refilled with ``i_{t+2}``; the pass starting with it reads the other two."""
+        """The ring of ``S`` row slots: pass ``t`` reads the slots of rows ``i_t`` and
+        ``i_{t+1}`` (``t mod S`` and the next); the fetcher fills them in the same order."""
         fetch = self._fetch
+        self._restart = restart = Signal()
         words = self.config.words_per_row
-        bases = [Signal.like(fetcher.fill_base, init=slot * words, name=f"slot{slot}_base")
-                 for slot in range(3)]
-        oldest, middle, newest = bases
+        capacity = self.config.row_slots * words
+
+        def following(base):
+            return Mux(base == capacity - words, 0, base + words)
+
+        cur_base, next_base = Signal.like(sequencer.cur_base), Signal.like(sequencer.next_base)
         m.d.comb += [fetcher.start.eq(fetch), rows.rows.ready.eq(fetch),
-                     fetcher.fill_base.eq(oldest),
-                     sequencer.cur_base.eq(middle), sequencer.next_base.eq(newest)]
-        with m.If(fetch):
-            m.d.sync += [oldest.eq(middle), middle.eq(newest), newest.eq(oldest)]
+                     fetcher.restart.eq(restart),
+                     sequencer.cur_base.eq(cur_base), sequencer.next_base.eq(next_base)]
+        with m.If(sequencer.start):
+            m.d.sync += [cur_base.eq(next_base), next_base.eq(following(next_base))]
+        with m.If(restart):
+            m.d.sync += [cur_base.eq(0), next_base.eq(words)]
+        if self.config.sample_words:
+            slots = self.config.row_slots
+            next_slot = Signal(range(slots), init=1)  # the slot of row i_{t+1}
+            m.d.comb += fetcher.value_slot.eq(next_slot)
+            with m.If(sequencer.start):
+                m.d.sync += next_slot.eq(Mux(next_slot == slots - 1, 0, next_slot + 1))
+            with m.If(restart):
+                m.d.sync += next_slot.eq(1)
 
     def _control(self, m, *, rows, fetcher, sequencer, vector, centering, coefficient):
-        """The command FSM: IDLE, SEED (fetches two rows ahead), RUN (T steps: each starts a
-        pass and a fetch, and ends once drained, fetched and the next row address is ready)."""
+        """The command FSM: IDLE, SEED (fetches ``S - 1`` rows), RUN (T steps: each starts a
+        pass and a fetch, and ends once drained, row ``i_{t+2}`` arrived and the next row address
+        ready), SETTLE (until the fetches in flight have arrived)."""
         latency = self.config.pipeline_latency
+        slots = self.config.row_slots
         fetch = self._fetch
         accept = Signal()
         m.d.comb += accept.eq(self.cmd_valid & self.cmd_ready)
         steps_left = Signal(COMMAND_ARG_BITS)
         drain = Signal(range(latency))
-        seed_fetches = Signal(range(ROWS_AHEAD + 1))
-        ready_to_fetch = Signal()
-        m.d.comb += ready_to_fetch.eq(rows.rows.valid & ~fetcher.busy)
+        seed_fetches = Signal(range(slots))
+        can_fetch, settled = Signal(), Signal()
+        m.d.comb += [can_fetch.eq(rows.rows.valid & fetcher.request_free),
+                     settled.eq(rows.quiet & (fetcher.pending == 0) & fetcher.request_free)]
         # cmd_ready and busy are registers that change with the state (no decoding logic on
         # the host port; also defined from time 0 in event-driven simulators such as Icarus).
         with m.FSM(name="control"):
@@ -286,6 +305,7 @@ class HALPCore(wiring.Component):
                                 rows.seed.eq(self.cmd_arg), rows.load.eq(1),
                                 vector.seed.eq(self.cmd_arg), vector.load.eq(1),
                                 centering.restart.eq(1), coefficient.clear.eq(1),
+                                self._restart.eq(1),
                             ]
                             m.d.sync += [seed_fetches.eq(0), self.cmd_ready.eq(0)]
                             m.next = "SEED"
@@ -303,26 +323,28 @@ class HALPCore(wiring.Component):
                                              self.busy.eq(1)]
                                 m.next = "RUN"
             with m.State("SEED"):
-                with m.If(ready_to_fetch):
-                    with m.If(seed_fetches == ROWS_AHEAD):
-                        m.d.sync += self.cmd_ready.eq(1)
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.d.comb += fetch.eq(1)
-                        m.d.sync += seed_fetches.eq(seed_fetches + 1)
+                with m.If(can_fetch):
+                    m.d.comb += fetch.eq(1)
+                    m.d.sync += seed_fetches.eq(seed_fetches + 1)
+                    with m.If(seed_fetches == slots - 2):
+                        m.next = "SETTLE"
             if self.config.sample_words:
                 with m.State("REFRESH"):
-                    with m.If(~fetcher.busy):
+                    with m.If(~fetcher.refreshing):
                         m.d.sync += self.cmd_ready.eq(1)
                         m.next = "IDLE"
             with m.State("RUN"):
                 with m.If(~sequencer.issuing & (drain != latency - 1)):
                     m.d.sync += drain.eq(drain + 1)
-                with m.If((drain == latency - 1) & ready_to_fetch):
+                with m.If((drain == latency - 1) & can_fetch & (fetcher.pending <= slots - 3)):
                     m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
                                  self.steps.eq(self.steps + 1)]
                     with m.If(steps_left == 1):
-                        m.d.sync += [self.cmd_ready.eq(1), self.busy.eq(0)]
-                        m.next = "IDLE"
+                        m.d.sync += self.busy.eq(0)
+                        m.next = "SETTLE"
                     with m.Else():
                         m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]
+            with m.State("SETTLE"):
+                with m.If(settled):
+                    m.d.sync += self.cmd_ready.eq(1)
+                    m.next = "IDLE"

@@ -1,7 +1,7 @@
 """A deterministic off-chip memory for simulation: fixed latency, bandwidth and burst size.
 
 It implements :class:`halp_hw.golden.memory.MemoryTiming` cycle for cycle, so the golden cycle
-model (:func:`halp_hw.golden.memory.inner_step_cycles`) and the RTL's ``cycles`` counter agree.
+model (:func:`halp_hw.golden.memory.run_cycles`) and the RTL's ``cycles`` counter agree.
 It belongs to the simulation top (:class:`halp_hw.hdl.system.HALPSystem`), not to the
 accelerator: the data are preloaded through its write port before a run.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
+from amaranth.lib.data import StructLayout
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
@@ -22,18 +24,23 @@ from .memory_port import read_port_signature
 __all__ = ["OffChipMemory"]
 
 
+#: Width of the memory's cycle counter and due times (simulation only: never wraps in a run).
+TIME_BITS = 48
+
+
 class OffChipMemory(wiring.Component):
     """One read port and one preload write port on ``depth`` words of ``data_width`` bits.
 
-    Timing (:class:`~halp_hw.golden.memory.MemoryTiming`): the request is accepted in a cycle in
-    which the memory is idle (``request.ready``); a request of ``k`` words is cut into bursts of
-    ``timing.burst_words(data_width)``. Each burst waits ``latency - 1`` cycles after the
-    request's acceptance (or the previous burst's last word), then earns
-    ``8 * bytes_per_cycle`` bits of credit per cycle and presents a word whenever the credit
-    covers it, at most one per cycle; while a presented word is not taken the credit holds. The
-    memory is idle again in the cycle after the request's last word. A request of length 0 is
-    accepted and ignored. Throughput: ``min(1, 8 * bytes_per_cycle / data_width)`` words per
-    cycle within a burst.
+    Timing (:class:`~halp_hw.golden.memory.MemoryTiming`), pipelined: a request is accepted in
+    any cycle in which the queue of ``queue_depth`` waiting requests has room
+    (``request.ready``); the requests are served in order. A request of ``k`` words is cut into
+    bursts of ``timing.burst_words(data_width)``. A request's first burst may stream from
+    ``latency`` cycles after its acceptance, and not before the cycle after the previous
+    request's last word; each further burst ``latency`` cycles after the last word of the burst
+    before. A streaming burst earns ``8 * bytes_per_cycle`` bits of credit per cycle and
+    presents a word whenever the credit covers it, at most one per cycle; while a presented word
+    is not taken the credit holds. A request of length 0 is accepted and ignored. Throughput:
+    ``min(1, 8 * bytes_per_cycle / data_width)`` words per cycle within a burst.
 
     Parameters
     ----------
@@ -45,6 +52,8 @@ class OffChipMemory(wiring.Component):
         Bits per word.
     addr_width, length_width : int
         Widths of the request's fields (as the requester's port has them).
+    queue_depth : int
+        Requests that may wait while another is served (at least 1).
 
     Attributes
     ----------
@@ -55,12 +64,13 @@ class OffChipMemory(wiring.Component):
     """
 
     def __init__(self, *, timing: MemoryTiming, depth: int, data_width: int, addr_width: int,
-                 length_width: int):
+                 length_width: int, queue_depth: int = 16):
         if not isinstance(timing, MemoryTiming):
             raise HalpInputError(f"timing must be a MemoryTiming, not {timing!r}")
         self.timing = timing
         self.depth = max(2, check_int("memory depth (words)", depth, 1))
         self.data_width = check_int("memory word width (bits)", data_width, 1)
+        self.queue_depth = check_int("memory request queue depth", queue_depth, 1)
         check_int("memory address width", addr_width, 1)
         check_int("memory request length width", length_width, 1)
         super().__init__({
@@ -80,18 +90,29 @@ class OffChipMemory(wiring.Component):
                      write.en.eq(self.preload_en)]
 
         request, response = self.port.request, self.port.response
+        now = Signal(TIME_BITS)
+        m.d.sync += now.eq(now + 1)
+        entry = StructLayout({"addr": len(request.payload.addr),
+                              "length": len(request.payload.length), "due": TIME_BITS})
+        m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self.queue_depth)
+        arriving, head = Signal(entry), Signal(entry)
+        m.d.comb += [arriving.addr.eq(request.payload.addr),
+                     arriving.length.eq(request.payload.length),
+                     arriving.due.eq(now + timing.latency),
+                     queue.w_data.eq(arriving), head.eq(queue.r_data)]
+
         burst_words = timing.burst_words(width)
         earn = 8 * timing.bytes_per_cycle
         busy = Signal()
         pointer = Signal.like(request.payload.addr)
         remaining = Signal.like(request.payload.length)
         burst_left = Signal(range(burst_words + 1))
-        wait = Signal(range(max(2, timing.latency)))  # never zero-width in Verilog
-        accept = Signal()
-        fire = Signal()
-        m.d.comb += [request.ready.eq(~busy), accept.eq(request.valid & request.ready),
-                     fire.eq(response.valid & response.ready)]
-        streaming = busy & (wait == 0)
+        start_at = Signal(TIME_BITS)
+        accept, fire, last_fire = Signal(), Signal(), Signal()
+        m.d.comb += [request.ready.eq(queue.w_rdy), accept.eq(request.valid & request.ready),
+                     fire.eq(response.valid & response.ready),
+                     last_fire.eq(fire & (remaining == 1))]
+        streaming = busy & (now >= start_at)
         if earn >= width:  # a word per cycle: the port, not the bandwidth, is the limit
             m.d.comb += response.valid.eq(streaming)
             restart_credit = []
@@ -106,11 +127,6 @@ class OffChipMemory(wiring.Component):
                     m.d.sync += credit.eq(earned)
             restart_credit = [credit.eq(0)]
 
-        # The read port holds the presented word: it reads ahead on acceptance and on each beat.
-        m.d.comb += [read.addr.eq(Mux(accept, request.payload.addr,
-                                      Mux(fire, pointer + 1, pointer))),
-                     response.payload.eq(read.data)]
-
         longest = (1 << len(request.payload.length)) - 1
 
         def next_burst(length):
@@ -118,13 +134,21 @@ class OffChipMemory(wiring.Component):
                 return length
             return Mux(length > burst_words, burst_words, length)
 
-        with m.If(accept & (request.payload.length != 0)):
-            m.d.sync += [busy.eq(1), pointer.eq(request.payload.addr),
-                         remaining.eq(request.payload.length),
-                         burst_left.eq(next_burst(request.payload.length)),
-                         wait.eq(timing.latency - 1), *restart_credit]
-        with m.If(busy & (wait != 0)):
-            m.d.sync += wait.eq(wait - 1)
+        # The engine takes the next request when idle or with its last word: the queue's head,
+        # else the request accepted in this cycle (which then skips the queue).
+        free = ~busy | last_fire
+        from_queue = free & queue.r_rdy
+        direct = free & ~queue.r_rdy & accept & (request.payload.length != 0)
+        m.d.comb += [queue.r_en.eq(from_queue),
+                     queue.w_en.eq(accept & (request.payload.length != 0) & ~direct)]
+        taken = Signal(entry)
+        m.d.comb += taken.eq(Mux(from_queue, head, arriving))
+        load = from_queue | direct
+
+        # The read port holds the presented word: it reads ahead on a load and on each beat.
+        m.d.comb += [read.addr.eq(Mux(load, taken.addr, Mux(fire, pointer + 1, pointer))),
+                     response.payload.eq(read.data)]
+
         with m.If(fire):
             m.d.sync += [pointer.eq(pointer + 1), remaining.eq(remaining - 1),
                          burst_left.eq(burst_left - 1)]
@@ -132,5 +156,9 @@ class OffChipMemory(wiring.Component):
                 m.d.sync += busy.eq(0)
             with m.Elif(burst_left == 1):
                 m.d.sync += [burst_left.eq(next_burst(remaining - 1)),
-                             wait.eq(timing.latency - 1), *restart_credit]
+                             start_at.eq(now + timing.latency), *restart_credit]
+        with m.If(load):
+            m.d.sync += [busy.eq(1), pointer.eq(taken.addr), remaining.eq(taken.length),
+                         burst_left.eq(next_burst(taken.length)), start_at.eq(taken.due),
+                         *restart_credit]
         return m

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from halp_hw.golden.hardware import HardwareConfig
@@ -41,8 +42,11 @@ class SampleRowSource(wiring.Component):
     for the ``k``-th sample since ``load``). Each index is scaled to the row address in its own
     register, so no multiply sits on another's path. After ``load``, and after each address is
     taken, the next one is produced: ``halp_hw.golden.memory.DRAW_LATENCY`` cycles later from the
-    xorshift32 stream; from a host-given order the entry is requested in the next cycle and its
-    address is valid ``ORDER_INDEX_REGISTERS`` cycles after the entry arrives.
+    xorshift32 stream. A host-given order is read ``ORDER_AHEAD = config.row_slots`` entries
+    ahead of the addresses taken (``load`` requests that many, each take one more, one request
+    per cycle, accepted from the cycle after); an entry waits in a queue and is popped in the
+    cycle its predecessor's address is taken or in the cycle after it arrives, whichever is
+    later; its address is valid ``ORDER_INDEX_REGISTERS`` cycles after the pop.
 
     Parameters
     ----------
@@ -65,6 +69,9 @@ class SampleRowSource(wiring.Component):
         The row address of the next sample.
     order : Out(order_port_signature())
         Reads the host-given order.
+    quiet : Out(1)
+        An address is held and no order entry is owed or in flight (nothing changes until the
+        next take).
     """
 
     def __init__(self, *, config: HardwareConfig):
@@ -77,6 +84,7 @@ class SampleRowSource(wiring.Component):
             "row_words": In(range(config.max_fetch_words + 1)),
             "rows": Out(stream.Signature(row_address_shape(config))),
             "order": Out(order_port_signature()),
+            "quiet": Out(1),
         })
 
     def sample_index(self, entry, drawn):
@@ -93,43 +101,67 @@ class SampleRowSource(wiring.Component):
         with m.If(self.rows.valid & self.rows.ready):
             m.d.sync += self.rows.valid.eq(0)
 
-        # xorshift32: advance, then state * n as two registered partial products (16 bits of
-        # the state each: one DSP row apiece) and their registered sum.
+        # xorshift32: advance, then state * n as four registered partial products (16 bits of
+        # the state by half of n each: one 18 x 18 DSP apiece), two registered half sums and
+        # their registered total: no adder or second DSP behind a multiply.
         m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM)
         m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
                      prng.advance.eq(refill & ~self.host_order)]
-        half = STATE_BITS // 2
-        advanced, partial_ready, product_ready = Signal(), Signal(), Signal()
-        low = Signal(half + len(self.n))
-        high = Signal(half + len(self.n))
+        half, n_half = STATE_BITS // 2, (len(self.n) + 1) // 2
+        stages = [Signal(name=f"draw_stage{stage}") for stage in range(4)]
+        m.d.sync += [stage.eq(before) for stage, before in zip(stages, [prng.advance, *stages])]
+        state_parts = (prng.state[:half], prng.state[half:])
+        n_parts = (self.n[:n_half], self.n[n_half:])
+        partials = {(s, k): Signal(half + n_half, name=f"partial{s}{k}")
+                    for s in range(2) for k in range(2)}
+        m.d.sync += [partial.eq(state_parts[s] * n_parts[k])
+                     for (s, k), partial in partials.items()]
+        sums = [Signal(half + len(self.n) + 1, name=f"partial_sum{s}") for s in range(2)]
+        m.d.sync += [sums[s].eq(partials[s, 0] + (partials[s, 1] << n_half)) for s in range(2)]
         product = Signal(STATE_BITS + len(self.n))
-        m.d.sync += [advanced.eq(prng.advance), partial_ready.eq(advanced),
-                     product_ready.eq(partial_ready),
-                     low.eq(prng.state[:half] * self.n), high.eq(prng.state[half:] * self.n),
-                     product.eq(low + (high << half))]
+        m.d.sync += product.eq(sums[0] + (sums[1] << half))
+        product_ready = stages[-1]
 
-        # Host-given order: one entry per request, in order.
+        # Host-given order, read ORDER_AHEAD entries ahead of the addresses taken: every take
+        # owes one more request; the entries wait in a queue until the address stage is free.
+        ahead = cfg.row_slots
         request, response = self.order.request, self.order.response
+        taken = Signal()
+        m.d.comb += taken.eq(self.rows.valid & self.rows.ready & self.host_order)
         position = Signal(ORDER_ADDRESS_BITS)
+        owed = Signal(range(2 * ahead + 2))
+        in_flight = Signal(range(ahead + 2))
+        accepted = Signal()
+        m.d.comb += [request.valid.eq(owed != 0), accepted.eq(request.valid & request.ready),
+                     request.payload.addr.eq(position), request.payload.length.eq(1),
+                     response.ready.eq(1)]
+        m.d.sync += [owed.eq(owed + taken - accepted),
+                     in_flight.eq(in_flight + accepted - response.valid)]
+        with m.If(accepted):
+            m.d.sync += position.eq(position + 1)
+        entries = SyncFIFO(width=len(self.n), depth=ahead)
+        m.submodules.entries = entries = ResetInserter(self.load)(entries)
         entry = Signal(range(cfg.n_max + 1))
         entry_ready = Signal()
-        m.d.comb += [request.payload.addr.eq(position), request.payload.length.eq(1),
-                     response.ready.eq(1)]
-        with m.If(request.valid & request.ready):
-            m.d.sync += [request.valid.eq(0), position.eq(position + 1)]
-        with m.If(refill & self.host_order):
-            m.d.sync += request.valid.eq(1)
-        m.d.sync += [entry_ready.eq(response.valid), entry.eq(response.payload)]
+        index_ready = Signal()
+        pop = Signal()
+        m.d.comb += [entries.w_en.eq(response.valid), entries.w_data.eq(response.payload),
+                     pop.eq(entries.r_rdy & ~entry_ready & ~index_ready
+                            & (~self.rows.valid | taken)),
+                     entries.r_en.eq(pop)]
+        m.d.sync += [entry_ready.eq(pop), entry.eq(entries.r_data)]
+        m.d.comb += self.quiet.eq(self.rows.valid & (owed == 0) & (in_flight == 0))
 
         index = self.sample_index(entry, product[STATE_BITS:])
         # The chosen index in a register of its own, so nothing sits in front of the multiply.
         index_held = Signal(range(cfg.n_max + 1))
-        index_ready = Signal()
         m.d.sync += [index_held.eq(index),
                      index_ready.eq(Mux(self.host_order, entry_ready, product_ready))]
         with m.If(index_ready):
             m.d.sync += [self.rows.payload.eq(index_held * self.row_words),
                          self.rows.valid.eq(1)]
         with m.If(self.load):
-            m.d.sync += [self.rows.valid.eq(0), position.eq(0), request.valid.eq(0)]
+            m.d.sync += [self.rows.valid.eq(0), position.eq(0),
+                         owed.eq(Mux(self.host_order, ahead, 0)), entry_ready.eq(0),
+                         index_ready.eq(0)]
         return m

@@ -16,14 +16,11 @@ __all__ = ["OPERAND_DELAY", "buffer_address_shape", "BeatSequencer"]
 #: Registers from the issue stage to the lanes' inputs: the row buffer's synchronous read, then
 #: the operand registers (block RAM outputs are slow; nothing computes on them directly).
 OPERAND_DELAY = 2
-#: Row slots in the on-chip row buffer: rows ``i_t`` and ``i_{t+1}`` of the pass, and the row
-#: ``i_{t+2}`` being fetched.
-ROW_SLOTS = 3
 
 
 def buffer_address_shape(config: HardwareConfig):
-    """Word addresses of the row buffer: ``ROW_SLOTS`` rows of ``W`` words."""
-    return address_shape(ROW_SLOTS * config.words_per_row)
+    """Word addresses of the row buffer: ``config.row_slots`` rows of ``W`` words."""
+    return address_shape(config.row_slots * config.words_per_row)
 
 
 class BeatSequencer(wiring.Component):

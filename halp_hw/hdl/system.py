@@ -33,7 +33,8 @@ class HALPSystem(wiring.Component):
     config : HardwareConfig
         The core's build.
     memory : MemoryTiming
-        Latency, bandwidth and burst size of both memories.
+        Latency, bandwidth and burst size of both memories; each queues up to
+        ``config.row_slots`` requests, what the core may have in flight.
     data_words : int
         Depth of the data memory (``n * config.fetch_words(d)`` words hold ``n`` rows).
     order_words : int
@@ -63,11 +64,11 @@ class HALPSystem(wiring.Component):
             timing=memory, depth=check_int("data memory words", data_words, 1),
             data_width=config.lanes * config.data_bits,
             addr_width=_payload_width(data_port, "addr"),
-            length_width=_payload_width(data_port, "length"))
+            length_width=_payload_width(data_port, "length"), queue_depth=config.row_slots)
         self.order_memory = OffChipMemory(
             timing=memory, depth=check_int("order memory words", order_words, 1),
             data_width=ORDER_WORD_BITS, addr_width=_payload_width(order_port, "addr"),
-            length_width=_payload_width(order_port, "length"))
+            length_width=_payload_width(order_port, "length"), queue_depth=config.row_slots)
         members = {name: member for name, member in self.core.signature.members.items()
                    if name not in MEMORY_PORTS}
         for prefix, model in (("data", self.data_memory), ("order", self.order_memory)):

@@ -1,8 +1,9 @@
 """The accelerator's cycle-exact performance model, as pure functions of the build and its memory.
 
-The unit is :func:`halp_hw.golden.memory.inner_step_cycles`: one inner step is one pass of
-``ceil(d/L)`` beats plus the pipeline latency, or longer when the row fetch from off-chip memory
-(or the next row address) takes longer (``docs/datapath.md``). Everything else here (cycles per
+The unit is :func:`halp_hw.golden.memory.step_cost`: one inner step is one pass of ``ceil(d/L)``
+beats plus the pipeline latency, or longer when the rows fetched ahead from off-chip memory (or
+the row addresses) cannot keep up (``docs/datapath.md``); a run command's exact count is
+:func:`halp_hw.golden.memory.run_cycles`. Everything else here (cycles per
 epoch and run, memory sizes, bandwidths, multiplier utilization, the roofline, modeled wall time)
 follows from it, the widths ``HardwareConfig`` defines, the :class:`MemoryTiming` and a clock.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from halp_hw.golden import epoch_timing
 from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden import memory as memory_timing
 from halp_hw.golden.memory import MemoryTiming, step_cost
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
@@ -41,15 +43,17 @@ def _memory(memory: MemoryTiming | None) -> MemoryTiming:
 
 def step_cycles(config: HardwareConfig, d: int, memory: MemoryTiming | None = None,
                 order: str = "xorshift") -> int:
-    """Exact cycles of one inner step (default memory: ``MemoryTiming()``)."""
+    """Cycles of one inner step in the steady state, exact when compute-bound (default memory:
+    ``MemoryTiming()``)."""
     return step_cost(config, _memory(memory), d, order).cycles
 
 
 def epoch_cycles(config: HardwareConfig, d: int, epoch_length: int,
                  memory: MemoryTiming | None = None, order: str = "xorshift") -> int:
-    """Cycles of one run command of ``epoch_length`` inner steps (what ``cycles`` counts)."""
+    """Exact cycles of one run command of ``epoch_length`` inner steps (what ``cycles``
+    counts)."""
     check_int("epoch length", epoch_length, 1)
-    return epoch_length * step_cycles(config, d, memory, order)
+    return memory_timing.run_cycles(config, _memory(memory), d, order, epoch_length)
 
 
 def run_cycles(config: HardwareConfig, d: int, epoch_length: int, epochs: int,
@@ -60,10 +64,11 @@ def run_cycles(config: HardwareConfig, d: int, epoch_length: int, epochs: int,
 
 
 def memory_bits(config: HardwareConfig) -> dict[str, int]:
-    """Bits of the on-chip memories: the row buffer (three rows), z and G. None depends on n."""
+    """Bits of the on-chip memories: the row buffer (``row_slots`` rows), z and G. None depends
+    on n."""
     words = config.words_per_row
     return {
-        "row_buffer": 3 * words * config.lanes * config.data_bits,
+        "row_buffer": config.row_slots * words * config.lanes * config.data_bits,
         "z": words * config.lanes * config.bits,
         "g": words * config.lanes * config.grad_width,
     }

@@ -89,7 +89,7 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
     # The regression drives the simulation top: the core next to its (default) memory models.
     system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
-                            order_entries=order_entries(run))
+                            order_entries=order_entries(run, config))
     netlist.synthesize(component_verilog(system, name="top", emit_src=True), work_dir)
     if isinstance(mutations, int):  # the core's cells: the memory models are test scaffolding
         chosen = netlist.list_mutations(work_dir, mutations, seed, submodule=CORE_INSTANCE)

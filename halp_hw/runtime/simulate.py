@@ -180,7 +180,7 @@ def _plot_cycles(results: dict, path: Path) -> None:
     axes.bar([e["epoch"] for e in results["epochs"]], [e["cycles"] for e in results["epochs"]],
              color="C3", label=f"counted by the accelerator ({config['backend']})")
     axes.axhline(model["cycles_per_epoch"], color="k", linestyle="--",
-                 label=f"performance model: T x {model['cycles_per_inner_step']} cycles")
+                 label=f"performance model: {model['cycles_per_epoch']} cycles per RUN of T")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(0, 1.3 * model["cycles_per_epoch"])
     axes.set_xlabel("epoch k")

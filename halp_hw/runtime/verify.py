@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
-from halp_hw.golden.memory import ORDER_LOOKAHEAD, MemoryTiming
+from halp_hw.golden.memory import MemoryTiming, order_lookahead
 from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
@@ -58,14 +58,15 @@ def memory_class(fault: str | None):
     return faulty(fault)
 
 
-def order_entries(run: HardwareRun) -> int:
+def order_entries(run: HardwareRun, config: HardwareConfig) -> int:
     """Entries of a host-given order that the regression reads, at most: the random phase on
-    a host-given order, and the training and corner phases when ``run`` uses one."""
+    a host-given order, and the training and corner phases when ``run`` uses one; and the
+    entries the core reads ahead (:func:`halp_hw.golden.memory.order_lookahead`)."""
     steps = RANDOM_RUN["epochs"] * RANDOM_RUN["epoch_length"]
     if run.order == "host":
         steps = max(steps, run.epochs * run.epoch_length,
                     CORNER_RUN["epochs"] * CORNER_RUN["epoch_length"])
-    return steps + ORDER_LOOKAHEAD
+    return steps + order_lookahead(config)
 
 
 def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
@@ -140,7 +141,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         f"{build_root} ...")
     with injected(fault):
         system = system_for_run(config, memory, n=problem.n, d=problem.d,
-                                order_entries=order_entries(run), memory_class=data_memory)
+                                order_entries=order_entries(run, config),
+                                memory_class=data_memory)
         built = build_design(system, simulator=simulator, waves=waves, build_root=build_root)
     build_seconds = time.perf_counter() - start
     say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
