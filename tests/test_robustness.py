@@ -395,9 +395,11 @@ def test_golden_saturating_grid_is_flagged(tmp_path, capsys):
 
 
 def test_simulate_bits_2_diverges_and_claims_no_speedup(tmp_path, capsys):
+    """With ``mu`` 2 (the default before ``mu`` grew with the rounding noise of few bits) a
+    2-bit run diverges."""
     out = tmp_path / "out"
     assert main(["simulate", "--n", "200", "--d", "20", "--epochs", "4", "--bits", "2",
-                 "--out", str(out)]) == 1
+                 "--mu", "2", "--out", str(out)]) == 1
     captured = capsys.readouterr()
     assert "no speedup: the run diverged" in captured.out and "modeled speedup" not in captured.out
     assert "halp_hw diverged: rel_subopt grew from 1 to" in captured.err
@@ -406,6 +408,16 @@ def test_simulate_bits_2_diverges_and_claims_no_speedup(tmp_path, capsys):
     assert results["diverged"] is True and results["complete"] is True
     assert results["baseline"]["speedup_over_float64_run"] is None
     assert results["diagnosis"][0]["cause"] == "diverged"
+
+
+def test_simulate_bits_2_with_the_default_mu_saturates_and_says_so(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["simulate", "--n", "200", "--d", "20", "--epochs", "4", "--bits", "2",
+                 "--out", str(out)]) == 0
+    assert "halp_hw saturation: 1.7% of the stored values were clamped (more than 1%)" in \
+        capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert [item["cause"] for item in results["diagnosis"]] == ["saturation"]
 
 
 def test_simulate_tiny_mu_makes_no_progress_and_says_so(tmp_path, capsys):
