@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import signal
 import traceback
 from pathlib import Path
 
@@ -80,18 +81,50 @@ def keep_partial_results(path, snapshot):
         Returns the result content finished so far (a JSON-ready dict).
     """
     path = Path(path)
+    with _ctrl_c_recorded() as ctrl_c:
+        try:
+            yield
+        except HalpInputError:
+            raise
+        except KeyboardInterrupt:
+            _interrupted(path, snapshot)
+        except Exception as error:
+            if ctrl_c:  # the interrupt surfaced as another exception (inside a numba dispatch)
+                _interrupted(path, snapshot)
+            _failed(path, snapshot, error)
+
+
+def _interrupted(path: Path, snapshot):
+    written = _save(path, snapshot, "interrupted (Ctrl-C)")
+    raise RunStopped(INTERRUPTED_STATUS, f"interrupted; {written}") from None
+
+
+def _failed(path: Path, snapshot, error: Exception):
+    reason = _one_line(f"{type(error).__name__}: {error}")
+    written = _save(path, snapshot, f"failed: {reason}")
+    log = path.parent / "traceback.txt"
+    with contextlib.suppress(OSError):
+        log.write_text(traceback.format_exc())
+        written += f" (traceback in {log})"
+    raise RunStopped(FAILED_STATUS, f"error: {reason}; {written}") from None
+
+
+@contextlib.contextmanager
+def _ctrl_c_recorded():
+    """Inside, a Ctrl-C raises KeyboardInterrupt as usual and is also recorded in the list
+    yielded: compiled code can turn the interrupt into another exception on its way out."""
+    received = []
+
+    def on_sigint(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
     try:
-        yield
-    except HalpInputError:
-        raise
-    except KeyboardInterrupt:
-        written = _save(path, snapshot, "interrupted (Ctrl-C)")
-        raise RunStopped(INTERRUPTED_STATUS, f"interrupted; {written}") from None
-    except Exception as error:
-        reason = _one_line(f"{type(error).__name__}: {error}")
-        written = _save(path, snapshot, f"failed: {reason}")
-        log = path.parent / "traceback.txt"
-        with contextlib.suppress(OSError):
-            log.write_text(traceback.format_exc())
-            written += f" (traceback in {log})"
-        raise RunStopped(FAILED_STATUS, f"error: {reason}; {written}") from None
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: signals stay as they are
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
