@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.full_gradient import update_center
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.center_update import CenterUpdateUnit
+
+from stream_unit import stream_through
 
 CONFIG = HardwareConfig(bits=4, lanes=3, center_bits=16, d_max=6, n_max=2)
 
@@ -17,31 +18,13 @@ def run_unit(config, shift, words, ready_pattern):
     """Stream ``words`` of (z lanes, center lanes); returns (center lanes, saturations) per word
     and the cycle of the first."""
     dut = CenterUpdateUnit(config=config)
-    outputs, first = [], []
 
-    async def testbench(ctx):
-        ctx.set(dut.shift, shift)
-        sent, cycle = 0, 0
-        while len(outputs) < len(words):
-            ctx.set(dut.i.valid, sent < len(words))
-            z, center = words[min(sent, len(words) - 1)]
-            ctx.set(dut.i.payload, {"z": list(z), "center": list(center)})
-            ctx.set(dut.o.ready, ready_pattern(cycle))
-            await ctx.delay(1e-9)
-            accepted = sent < len(words) and ctx.get(dut.i.ready)
-            if ctx.get(dut.o.valid) and ctx.get(dut.o.ready):
-                payload = ctx.get(dut.o.payload)
-                outputs.append(([int(v) for v in payload.center], int(payload.saturations)))
-                first.append(cycle)
-            await ctx.tick()
-            sent += accepted
-            cycle += 1
+    def read(ctx, payload):
+        value = ctx.get(payload)
+        return [int(v) for v in value.center], int(value.saturations)
 
-    simulator = Simulator(dut)
-    simulator.add_clock(1e-8)
-    simulator.add_testbench(testbench)
-    simulator.run()
-    return outputs, first[0]
+    payloads = [{"z": list(z), "center": list(center)} for z, center in words]
+    return stream_through(dut, payloads, ready_pattern, constants=[(dut.shift, shift)], read=read)
 
 
 def random_words(config, count, rng):

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from halp_hw.golden.full_gradient import Constant, PassWidths, scale_exponent
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.scale_exponent import ScaleExponentUnit
+
+from stream_unit import stream_through
 
 PREVIOUS = -3
 
@@ -16,31 +17,9 @@ def run_unit(config, bound: Constant, sums, ready_pattern):
     """Stream ``sums`` through the unit with ``bound``; returns the exponents and the cycle of
     the first one."""
     dut = ScaleExponentUnit(config=config)
-    outputs, first = [], []
-
-    async def testbench(ctx):
-        ctx.set(dut.bound_mantissa, bound.mantissa)
-        ctx.set(dut.bound_exponent, bound.exponent)
-        ctx.set(dut.previous, PREVIOUS)
-        sent, cycle = 0, 0
-        while len(outputs) < len(sums):
-            ctx.set(dut.i.valid, sent < len(sums))
-            ctx.set(dut.i.payload, sums[sent] if sent < len(sums) else 0)
-            ctx.set(dut.o.ready, ready_pattern(cycle))
-            await ctx.delay(1e-9)
-            accepted = sent < len(sums) and ctx.get(dut.i.ready)
-            if ctx.get(dut.o.valid) and ctx.get(dut.o.ready):
-                outputs.append(ctx.get(dut.o.payload))
-                first.append(cycle)
-            await ctx.tick()
-            sent += accepted
-            cycle += 1
-
-    simulator = Simulator(dut)
-    simulator.add_clock(1e-8)
-    simulator.add_testbench(testbench)
-    simulator.run()
-    return outputs, first[0]
+    return stream_through(dut, [int(q) for q in sums], ready_pattern, constants=[
+        (dut.bound_mantissa, bound.mantissa), (dut.bound_exponent, bound.exponent),
+        (dut.previous, PREVIOUS)])
 
 
 def sums_around(bound: Constant, width: int, rng) -> list:

@@ -4,12 +4,13 @@ import math
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.sigmoid import fixed_sigmoid, sigmoid_error, sigmoid_table
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.sigmoid import SigmoidUnit
+
+from stream_unit import stream_through
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 
@@ -97,34 +98,13 @@ def test_unit_rejects_a_config_of_the_wrong_type():
 
 
 def run_unit(config, inputs, ready_pattern):
-    """Stream ``inputs`` through the unit; ``ready_pattern(cycle)``
-    drives ``o.ready``.
+    """Stream ``inputs`` through the unit; ``ready_pattern(cycle)`` drives ``o.ready``.
 
     Returns the outputs in order and the cycle of the first output.
     """
-    dut = SigmoidUnit(config=config)
-    outputs, first = [], []
-
-    async def testbench(ctx):
-        sent, cycle = 0, 0
-        while len(outputs) < len(inputs):
-            ctx.set(dut.i.valid, sent < len(inputs))
-            ctx.set(dut.i.payload, int(inputs[sent]) if sent < len(inputs) else 0)
-            ctx.set(dut.o.ready, ready_pattern(cycle))
-            await ctx.delay(1e-9)  # let the combinational ready settle before sampling
-            accepted = sent < len(inputs) and ctx.get(dut.i.ready)
-            if ctx.get(dut.o.valid) and ctx.get(dut.o.ready):
-                outputs.append(ctx.get(dut.o.payload))
-                first.append(cycle)
-            await ctx.tick()
-            sent += accepted
-            cycle += 1
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(testbench)
-    sim.run()
-    return np.array(outputs), first[0]
+    outputs, first = stream_through(SigmoidUnit(config=config), [int(a) for a in inputs],
+                                    ready_pattern)
+    return np.array(outputs), first
 
 
 def test_unit_equals_the_golden_sigmoid_for_every_input_at_full_rate():
