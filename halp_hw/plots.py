@@ -16,15 +16,24 @@ __all__ = ["SOLVER_LABELS", "solver_label", "plot_convergence"]
 #: Legend names of the solver keys.
 SOLVER_LABELS = {
     "sgd": "SGD", "svrg": "SVRG", "lp_sgd": "LP-SGD", "lp_svrg": "LP-SVRG", "halp": "HALP",
-    "halp_hw": "HALP (hardware mode)",
+    "halp_hw": "HALP",
 }
+#: What a solver key adds after its precision in the legend.
+_LABEL_SUFFIXES = {"halp_hw": " hardware mode"}
+#: Line styles other than solid: the hardware mode is dashed, so that real-valued HALP, which
+#: it follows closely, stays visible beneath it.
+_LINE_STYLES = {"halp_hw": {"linestyle": "--", "marker": "x"}}
 
 
 def solver_label(key: str, hyperparameters: dict) -> str:
-    """``"HALP (8-bit)"``: the legend name, with the precision for low-precision solvers."""
+    """``"HALP (8-bit)"``: the legend name, with the precision for low-precision solvers
+    (``"HALP (8-bit hardware mode)"`` for ``halp_hw``)."""
     name = SOLVER_LABELS.get(key, key)
     bits = hyperparameters.get("bits")
-    return f"{name} ({bits}-bit)" if bits is not None and key != "halp_hw" else name
+    suffix = _LABEL_SUFFIXES.get(key, "")
+    if bits is None:
+        return f"{name} ({suffix.strip()})" if suffix else name
+    return f"{name} ({bits}-bit{suffix})"
 
 
 def plot_convergence(traces: dict, path, title: str, *, reference: float | None = None) -> Path:
@@ -53,7 +62,7 @@ def plot_convergence(traces: dict, path, title: str, *, reference: float | None 
         for key, trace in traces.items():
             values = np.asarray(trace.rel_subopt, dtype=np.float64)
             values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
-            axes.plot(np.arange(values.size), values, marker="o", markersize=3, linewidth=1.5,
+            axes.plot(np.arange(values.size), values, **_line_style(key),
                       label=solver_label(key, trace.hyperparameters))
         if reference is not None:
             axes.axhline(reference, color="0.5", linestyle="--", linewidth=1,
@@ -76,8 +85,13 @@ def _plot_test_metric(traces: dict, axes) -> None:
     name = next(iter(traces.values())).test_metric["name"]
     for key, trace in traces.items():
         values = np.asarray(trace.test_metric["values"], dtype=np.float64)
-        axes.plot(np.arange(values.size), values, marker="o", markersize=3, linewidth=1.5,
+        axes.plot(np.arange(values.size), values, **_line_style(key),
                   label=solver_label(key, trace.hyperparameters))
     axes.set_xlabel("epoch k")
     axes.set_ylabel(f"test {'RMSE' if name == 'rmse' else name}")
     axes.grid(True, which="major", alpha=0.4)
+
+
+def _line_style(key: str) -> dict:
+    """The keyword arguments of ``Axes.plot`` for one solver's line."""
+    return {"marker": "o", "markersize": 3, "linewidth": 1.5, **_LINE_STYLES.get(key, {})}

@@ -118,6 +118,9 @@ def bad_files(tmp_path):
      "dataset diabetes is a regression set: use --problem linreg, not svm"),
     (["--no-standardize"], "--no-standardize applies to --dataset only"),
     (["--target", "0"], "target must be a finite number > 0, not 0.0"),
+    (["--hardware", "--bits", "20"], "bits (with --hardware) must be an integer in 2..16, not 20"),
+    (["--hardware", "--n", "80", "--d", "6", "--step-size", "0.5"],
+     "step size 0.5 is outside what the hardware step coefficient holds for this data scale"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, args, message):
     files = bad_files(tmp_path)
@@ -154,6 +157,8 @@ def test_plot_convergence_skips_points_a_log_axis_cannot_show(tmp_path):
     assert solver_label("halp", {"bits": 8}) == "HALP (8-bit)"
     assert solver_label("svrg", {}) == "SVRG"
     assert solver_label("custom", {}) == "custom"
+    assert solver_label("halp_hw", {"bits": 6}) == "HALP (6-bit hardware mode)"
+    assert solver_label("halp_hw", {}) == "HALP (hardware mode)"
 
 
 def test_bundled_data_set_reports_the_test_metric_per_epoch(tmp_path, capsys):
@@ -195,3 +200,25 @@ def test_svm_on_synthetic_data_matches_the_golden_model(tmp_path):
     assert set(np.unique(problem.y)) == {-1.0, 1.0}
     trace = make_solvers(problem, bits=8)["halp"].run(problem, 3, seed=3)
     assert results["solvers"]["halp"]["rel_subopt"] == trace.rel_subopt
+
+
+def test_hardware_mode_is_the_sixth_trace_with_halps_hyperparameters(tmp_path, capsys):
+    from halp_hw.golden.hardware import HardwareConfig, HardwareRun, run_halp_hardware
+
+    assert run_golden(tmp_path, "--problem", "logreg", "--seed", "3", "--bits", "6", "--hardware",
+                      *SMALL) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert list(results["solvers"]) == [*SOLVER_KEYS, "halp_hw"]
+    problem = synthetic_logreg(80, 6, seed=3)
+    halp = make_solvers(problem, bits=6)["halp"]
+    expected = run_halp_hardware(
+        problem, HardwareConfig(bits=6, problem="logreg", n_max=80, d_max=6),
+        HardwareRun(step_size=halp.step_size, mu=halp.mu, epoch_length=halp.epoch_length,
+                    epochs=3, seed=3))
+    entry = results["solvers"]["halp_hw"]
+    assert entry["rel_subopt"] == expected.rel_subopt and len(entry["rel_subopt"]) == 4
+    assert entry["cycles"] == expected.cycles and min(entry["cycles"][1:]) > 0
+    assert entry["hyperparameters"]["step_size"] == results["settings"]["step_size"]
+    assert entry["hyperparameters"]["mu"] == results["settings"]["mu"]
+    assert entry["hyperparameters"]["bits"] == 6
+    assert "halp_hw" in capsys.readouterr().out

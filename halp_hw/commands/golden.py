@@ -3,7 +3,9 @@
 On the paper's synthetic least-squares problem (or a synthetic classification one, a
 scikit-learn data set, or the user's own data) it runs SGD, SVRG, LP-SGD, LP-SVRG and HALP with
 one shared step size, epoch length and seed, then writes ``DIR/results.json`` and
-``DIR/convergence.png`` and prints a summary.
+``DIR/convergence.png`` and prints a summary. With ``--hardware`` it also runs HALP in the
+bit-exact hardware numeric mode of the accelerator (key ``halp_hw``) with the same
+hyperparameters.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ HELP = "run SGD, SVRG, LP-SGD, LP-SVRG and HALP on one problem; write results.js
 #: The threshold the summary table reports epochs to (the paper figure's float64-level accuracy).
 REPORT_THRESHOLD = 1e-12
 DEFAULT_N, DEFAULT_D = 1000, 100
+#: The widths of ``z`` an accelerator build holds (``HardwareConfig.bits``).
+MIN_HARDWARE_BITS, MAX_HARDWARE_BITS = 2, 16
 
 
 def register(subparsers) -> None:
@@ -46,6 +50,11 @@ def register(subparsers) -> None:
     parser.add_argument("--target", type=float, default=REPORT_THRESHOLD,
                         help="the rel_subopt the summary reports epochs to, and the plot marks "
                              f"(default: {REPORT_THRESHOLD:g})")
+    parser.add_argument("--hardware", action="store_true",
+                        help="also run HALP in the accelerator's bit-exact hardware numeric mode "
+                             "(8-bit data, 16 fraction bits, the build of --problem; --bits "
+                             f"{MIN_HARDWARE_BITS}..{MAX_HARDWARE_BITS}) with the same step "
+                             "size, T, mu and seed, drawn and summarized as halp_hw")
     parser.add_argument("--out", type=Path, default=Path("golden-results"),
                         help="output directory (default: ./golden-results)")
     parser.set_defaults(handler=run)
@@ -57,6 +66,8 @@ def _check_arguments(args) -> None:
     from halp_hw.golden.validation import check_int, check_positive
 
     check_int("bits", args.bits, MIN_BITS, MAX_BITS)
+    if args.hardware:
+        check_int("bits (with --hardware)", args.bits, MIN_HARDWARE_BITS, MAX_HARDWARE_BITS)
     check_int("epochs", args.epochs, 1)
     check_int("seed", args.seed, 0, 2**32 - 1)
     check_positive("target", args.target)
@@ -74,28 +85,59 @@ class _Run:
     def __init__(self, problem, source: str, args):
         self.problem, self.source, self.args = problem, source, args
         self.solvers: dict = {}
+        self.runs: dict = {}
         self.traces: dict = {}
 
-    def execute(self) -> None:
-        """The five traces, with one progress bar (stderr) over solvers x epochs."""
-        from tqdm import tqdm
+    def prepare(self) -> None:
+        """The solvers with their hyperparameters, and the hardware build (``--hardware``),
+        checked before any of them runs."""
+        from functools import partial
 
+        from halp_hw.golden.hardware import run_halp_hardware
         from halp_hw.golden.solvers import make_solvers
 
         args = self.args
         self.solvers = make_solvers(self.problem, step_size=args.step_size,
                                     epoch_length=args.epoch_length, bits=args.bits, mu=args.mu,
                                     lp_scale=args.lp_scale)
-        with tqdm(total=len(self.solvers) * args.epochs, unit="epoch", desc="golden") as progress:
-            for key, solver in self.solvers.items():
+        self.runs = {key: partial(solver.run, self.problem, args.epochs, args.seed)
+                     for key, solver in self.solvers.items()}
+        if args.hardware:
+            self.runs["halp_hw"] = partial(run_halp_hardware, self.problem,
+                                           *self.hardware_build(self.solvers["halp"]))
+
+    def execute(self) -> None:
+        """The five traces (six with ``--hardware``), with one progress bar (stderr) over
+        solvers x epochs."""
+        from tqdm import tqdm
+
+        runs = self.runs
+        with tqdm(total=len(runs) * self.args.epochs, unit="epoch", desc="golden") as progress:
+            for key, run in runs.items():
                 progress.set_description(key)
 
                 def on_epoch(k, trace, key=key):
                     self.traces[key] = trace  # the trace so far, kept if the run stops
                     progress.update()
 
-                self.traces[key] = solver.run(self.problem, args.epochs, args.seed,
-                                              on_epoch=on_epoch)
+                self.traces[key] = run(on_epoch=on_epoch)
+
+    def hardware_build(self, halp) -> tuple:
+        """The accelerator build and the hardware-mode run with ``halp``'s hyperparameters.
+
+        Checked before any solver runs: a step size the step coefficient cannot hold for the
+        data's scale is an input error.
+        """
+        from halp_hw.golden.hardware import HalpHost, HardwareConfig, HardwareRun
+
+        problem, args = self.problem, self.args
+        config = HardwareConfig(bits=args.bits, problem=problem.name, n_max=problem.n,
+                                d_max=problem.d)
+        run = HardwareRun(step_size=halp.step_size, mu=halp.mu,
+                          epoch_length=halp.epoch_length or problem.n, epochs=args.epochs,
+                          seed=args.seed)
+        HalpHost(problem, config, run)
+        return config, run
 
     def findings(self, traces: dict) -> dict:
         """:func:`~halp_hw.golden.diagnosis.diagnose` of every trace (SVRG the reference)."""
@@ -159,6 +201,7 @@ def run(args) -> int:
     _check_arguments(args)
     problem, source = load_problem(args, args.problem, args.l2)
     out, state = args.out, _Run(problem, source, args)
+    state.prepare()
     print(f"{problem.name} on {source}")
     with keep_partial_results(out / "results.json", state.results):
         state.execute()
