@@ -179,6 +179,28 @@ def test_a_failing_task_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert "bits" in row["error"]
 
 
+def test_each_width_runs_with_the_golden_default_hyperparameters_of_that_width():
+    from halp_hw.explore.sweep import ExploreSettings, make_tasks
+    from halp_hw.golden.data import paper_linreg
+    from halp_hw.golden.defaults import default_epoch_length, default_mu, default_step_size
+
+    # d = 40: the rounding-noise bound tr H / (0.7 (2^(b-1) - 1)) sets mu at 4 bits, not at 8.
+    problem = paper_linreg(200, 40, 0)
+    settings = ExploreSettings(bits=(4, 8), lanes=(1,), target="generic")
+    tasks = [task for task in make_tasks(settings, {"s0": (0, problem)})
+             if task.kind == "convergence"]
+    mus = {task.parameters["bits"]: task.parameters["mu"] for task in tasks}
+    assert mus == {bits: default_mu(problem, bits) for bits in (4, 8)}
+    assert mus[4] > 2 * mus[8]
+    step = default_step_size(problem)
+    assert all(task.parameters["step_size"] == step and
+               task.parameters["epoch_length"] == default_epoch_length(problem, step)
+               for task in tasks)
+    given = make_tasks(ExploreSettings(bits=(4, 8), lanes=(1,), target="generic", mu=3.0),
+                       {"s0": (0, problem)})
+    assert {task.parameters["mu"] for task in given if task.kind == "convergence"} == {3.0}
+
+
 # -- rows and the Pareto front on known records ----------------------------------------------------
 
 def _convergence(values, cycles_per_epoch=100):

@@ -43,10 +43,14 @@ def register(subparsers) -> None:
                         help="comma-separated data seeds: each is one convergence run per "
                              "configuration (synthetic data, sample order, rounding; with "
                              "--data, sample order and rounding) (default 0,1,2)")
-    parser.add_argument("--epoch-length", type=int, help="inner steps per epoch T (default N)")
-    parser.add_argument("--step-size", type=float, help="alpha (default 1/(4 L_max))")
+    parser.add_argument("--epoch-length", type=int,
+                        help="inner steps per epoch T (default from the problem, as "
+                             "`halp-hw golden`)")
+    parser.add_argument("--step-size", type=float,
+                        help="alpha (default 1/(4 L), as `halp-hw golden`)")
     parser.add_argument("--mu", type=float,
-                        help="HALP's mu (default 2x the mean Hessian eigenvalue)")
+                        help="HALP's mu, shared by every width (default per width, as "
+                             "`halp-hw golden --bits B`: it grows as the bits go down)")
     parser.add_argument("--pnr-seeds", type=int, default=1,
                         help="placement seeds per configuration (nextpnr --seed 1..N; default 1)")
     add_flow_options(parser, data_bits_default="8 for every --bits; with --cost-only, --bits")
@@ -119,8 +123,8 @@ def _check_scales(settings, problems: dict, step_given: bool) -> None:
     from ._checks import check_hardware_run
 
     for name, (seed, problem) in problems.items():
-        run = HardwareRun(seed=seed, **hyperparameters(settings, problem))
         for bits in settings.bits:
+            run = HardwareRun(seed=seed, **hyperparameters(settings, problem, bits))
             data_bits = bits if settings.data_bits is None else settings.data_bits
             config = make_config(target=settings.target, bits=bits, lanes=1,
                                  data_bits=data_bits, frac_bits=settings.frac_bits,

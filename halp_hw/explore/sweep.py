@@ -92,15 +92,17 @@ def _resolved_build(settings: ExploreSettings) -> dict:
             "memory": asdict(settings.memory)}
 
 
-def hyperparameters(settings: ExploreSettings, problem) -> dict:
-    """Step size, mu, epoch length and epochs of the convergence runs on ``problem``."""
-    from halp_hw.golden.defaults import default_mu, default_step_size
+def hyperparameters(settings: ExploreSettings, problem, bits: int) -> dict:
+    """Step size, mu, epoch length and epochs of the ``bits``-wide convergence runs on
+    ``problem``: the given ones, or ``halp-hw golden``'s defaults for that width (mu grows as
+    the bits go down, with the grid's rounding noise)."""
+    from halp_hw.golden.defaults import default_epoch_length, default_mu, default_step_size
 
-    return {"step_size": (default_step_size(problem) if settings.step_size is None
-                          else settings.step_size),
-            "mu": default_mu(problem) if settings.mu is None else settings.mu,
-            "epoch_length": problem.n if settings.epoch_length is None
-            else settings.epoch_length,
+    step_size = default_step_size(problem) if settings.step_size is None else settings.step_size
+    return {"step_size": step_size,
+            "mu": default_mu(problem, bits) if settings.mu is None else settings.mu,
+            "epoch_length": (default_epoch_length(problem, step_size)
+                             if settings.epoch_length is None else settings.epoch_length),
             "epochs": settings.epochs}
 
 
@@ -143,11 +145,12 @@ def validate(settings: ExploreSettings, problems: dict) -> None:
         raise HalpInputError(f"accuracy must be in (0, 1), not {settings.accuracy:g}")
     check_int("epochs", settings.epochs, 1, 100000)
     for problem in problems.values():
-        for data_bits in sorted({_data_bits(settings, bits) for bits in settings.bits}):
-            config = HardwareConfig(bits=settings.bits[0], data_bits=data_bits,
+        for bits in settings.bits:
+            config = HardwareConfig(bits=bits, data_bits=_data_bits(settings, bits),
                                     frac_bits=build["frac_bits"], lanes=settings.lanes[0],
                                     d_max=problem.d, n_max=problem.n)
-            HalpHost(problem, config, HardwareRun(seed=0, **hyperparameters(settings, problem)))
+            HalpHost(problem, config,
+                     HardwareRun(seed=0, **hyperparameters(settings, problem, bits)))
 
 
 def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
@@ -171,7 +174,7 @@ def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
                               "frac_bits": build["frac_bits"], "seed": seed,
                               "data": _problem_digest(problem),
                               "memory": asdict(settings.memory),
-                              **hyperparameters(settings, problem)}
+                              **hyperparameters(settings, problem, bits)}
                 tasks.append(Task("convergence", parameters, f"conv-{name}-s{seed}",
                                   problem_name=problem_name))
     for task in tasks:
