@@ -75,6 +75,15 @@ def _cell_text(row: dict, column: str, cost_only: bool) -> str:
     return f"{row[column]:.3g}{luts}"
 
 
+def _text_color(image, value: float) -> str:
+    """Black on a missing (grey) or light cell, white on a dark one (viridis runs from dark
+    purple to light yellow)."""
+    if math.isnan(value):
+        return "black"
+    red, green, blue, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+
+
 def plot_heatmap(rows: list[dict], path: Path, *, title: str, column: str, label: str,
                  cost_only: bool = False) -> None:
     """Bits (rows) x lanes (columns), colored by ``column`` on a log scale; a cell whose value is
@@ -100,7 +109,7 @@ def plot_heatmap(rows: list[dict], path: Path, *, title: str, column: str, label
         for j, lane_count in enumerate(lanes):
             text = _cell_text(table.get((b, lane_count)), column, cost_only)
             axis.text(j, i, text, ha="center", va="center", fontsize=8,
-                      color="black" if np.isnan(values[i, j]) else "white")
+                      color=_text_color(image, values[i, j]))
     axis.set_xticks(range(len(lanes)), [str(lane_count) for lane_count in lanes])
     axis.set_yticks(range(len(bits)), [str(b) for b in bits])
     axis.set_xlabel("lanes")
