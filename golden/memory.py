@@ -45,9 +45,9 @@ ORDER_WORD_BITS = 32
 #: Where the sample indices come from: the on-chip xorshift32 stream, or a host-given order.
 SAMPLE_ORDERS = ("xorshift", "host")
 #: Cycles from taking a row address to the next one being ready with the xorshift32 stream:
-#: advance, the four partial products of ``state * n``, two half sums, their total, the index,
-#: ``index * row_words``: a register each.
-DRAW_LATENCY = 6
+#: the take, advance, the four partial products of ``state * n``, two half sums, their total,
+#: the index, ``index * row_words``: a register each.
+DRAW_LATENCY = 7
 #: Registers from popping an order entry to its row address: the entry, the index, then
 #: ``index * row_words``. The entry is popped in the cycle its address is taken, or in the
 #: cycle after it arrived, whichever is later.

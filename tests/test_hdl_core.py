@@ -323,11 +323,12 @@ def test_core_command_handshake():
             assert not ctx.get(system.busy)
             not_ready += 1
             await ctx.tick()
-        # the stream restarts (1 cycle); each row is requested as soon as its address is ready
-        # (DRAW_LATENCY after the previous one, several rows in flight); then the last row's
-        # fetch: the request, the read (4 cycles of latency + 2 words), the completion
+        # the loads (1 cycle), the stream restarts (1 cycle); each row is requested as soon as
+        # its address is ready (DRAW_LATENCY after the previous one, several rows in flight);
+        # then the last row's fetch: the request, the read (4 cycles of latency + 2 words), the
+        # completion
         fetch = 1 + (memory.latency - 1 + 2) + 1
-        assert not_ready == 1 + DRAW_LATENCY * (config.row_slots - 1) + fetch
+        assert not_ready == 2 + DRAW_LATENCY * (config.row_slots - 1) + fetch
         assert host.status()["cycles"] == 0
         await accept(ctx, Command.RECENTER, -7)
         assert ctx.get(system.cmd_ready)

@@ -96,11 +96,11 @@ def test_paper_configuration_on_ddr3_is_compute_bound():
     """The default memory (20 cycles, 8 bytes per cycle) no longer slows the paper problem: a
     row of 13 words holds the data channel 13 cycles <= 21, and its round trip, 20 + 13 = 33
     cycles, is shared by the 6 steps it is fetched ahead (8 row slots): ceil(33 / 6) = 6. The
-    next address takes 6 cycles (DRAW_LATENCY)."""
+    next address takes 7 cycles (DRAW_LATENCY)."""
     config = HardwareConfig(bits=8, data_bits=8, frac_bits=16, lanes=8, d_max=100, n_max=1000)
     report = perf.performance_report(config, 100, 1000, 20, clock_mhz=100.0)
     assert report["bound"] == "compute"
-    assert report["step_bounds"] == {"compute": 21, "fetch": 13, "index": 6}
+    assert report["step_bounds"] == {"compute": 21, "fetch": 13, "index": 7}
     assert report["cycles_per_inner_step"] == 21
     assert report["cycles_per_epoch"] == 21_000
     line = perf.roofline(config, 100, MemoryTiming(), 100.0, [1, 8, 64])

@@ -50,8 +50,8 @@ class Command(enum.Enum, shape=2):
     """``cmd_op`` values of :class:`HALPCore`."""
 
     #: Load every random stream from ``cmd_arg``, restart the sample order, clear ``z`` and the
-    #: coefficient, reset the scale register, fetch the first ``row_slots - 1`` rows
-    #: (``cmd_ready`` low until they have arrived).
+    #: coefficient, reset the scale register (all in the cycle after the acceptance), fetch the
+    #: first ``row_slots - 1`` rows (``cmd_ready`` low until they have arrived).
     SEED = 0
     #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
     #: count an epoch. One cycle; in a logistic or SVM build ``cmd_ready`` then stays low while
@@ -280,17 +280,20 @@ class HALPCore(wiring.Component):
                 m.d.sync += next_slot.eq(1)
 
     def _control(self, m, *, rows, fetcher, sequencer, vector, centering, coefficient):
-        """The command FSM: IDLE, SEED (fetches ``S - 1`` rows), RUN (T steps: each starts a
-        pass and a fetch, and ends once drained, row ``i_{t+2}`` arrived and the next row address
-        ready), SETTLE (until the fetches in flight have arrived)."""
+        """The command FSM: IDLE, LOAD (a seed command's loads), SEED (fetches ``S - 1`` rows),
+        RUN (T steps: each starts a pass and a fetch, and ends once drained, row ``i_{t+2}``
+        arrived and the next row address ready), SETTLE (until the fetches in flight have
+        arrived)."""
         latency = self.config.pipeline_latency
         slots = self.config.row_slots
         fetch = self._fetch
         accept = Signal()
         m.d.comb += accept.eq(self.cmd_valid & self.cmd_ready)
         steps_left = Signal(COMMAND_ARG_BITS)
+        last_step = Signal()  # steps_left == 1, a register: no wide compare in a step's end
         drain = Signal(range(latency))
         seed_fetches = Signal(range(slots))
+        seed = Signal(COMMAND_ARG_BITS)
         can_fetch, settled = Signal(), Signal()
         m.d.comb += [can_fetch.eq(rows.rows.valid & fetcher.request_free),
                      settled.eq(rows.quiet & (fetcher.pending == 0) & fetcher.request_free)]
@@ -301,14 +304,9 @@ class HALPCore(wiring.Component):
                 with m.If(accept):
                     with m.Switch(self.cmd_op):
                         with m.Case(Command.SEED):
-                            m.d.comb += [
-                                rows.seed.eq(self.cmd_arg), rows.load.eq(1),
-                                vector.seed.eq(self.cmd_arg), vector.load.eq(1),
-                                centering.restart.eq(1), coefficient.clear.eq(1),
-                                self._restart.eq(1),
-                            ]
-                            m.d.sync += [seed_fetches.eq(0), self.cmd_ready.eq(0)]
-                            m.next = "SEED"
+                            m.d.sync += [seed.eq(self.cmd_arg), seed_fetches.eq(0),
+                                         self.cmd_ready.eq(0)]
+                            m.next = "LOAD"
                         with m.Case(Command.RECENTER):
                             m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
                                          centering.exponent_in.eq(self.cmd_arg[:EXPONENT_BITS])]
@@ -317,11 +315,22 @@ class HALPCore(wiring.Component):
                                 m.d.sync += self.cmd_ready.eq(0)
                                 m.next = "REFRESH"
                         with m.Case(Command.RUN):
-                            with m.If(self.cmd_arg != 0):
+                            # Only the first step's start waits for the test of the argument
+                            # (a run of 0 steps is a no-op); the registers take it as data.
+                            running = self.cmd_arg != 0
+                            m.d.sync += [steps_left.eq(self.cmd_arg), self.cmd_ready.eq(~running),
+                                         last_step.eq(self.cmd_arg == 1), self.busy.eq(running)]
+                            with m.If(running):
                                 m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]
-                                m.d.sync += [steps_left.eq(self.cmd_arg), self.cmd_ready.eq(0),
-                                             self.busy.eq(1)]
                                 m.next = "RUN"
+            with m.State("LOAD"):
+                # A cycle of its own: the loads reach several hundred registers, from the
+                # state register and the captured seed alone (not from the host port).
+                m.d.comb += [
+                    rows.seed.eq(seed), rows.load.eq(1), vector.seed.eq(seed), vector.load.eq(1),
+                    centering.restart.eq(1), coefficient.clear.eq(1), self._restart.eq(1),
+                ]
+                m.next = "SEED"
             with m.State("SEED"):
                 with m.If(can_fetch):
                     m.d.comb += fetch.eq(1)
@@ -338,8 +347,8 @@ class HALPCore(wiring.Component):
                     m.d.sync += drain.eq(drain + 1)
                 with m.If((drain == latency - 1) & can_fetch & (fetcher.pending <= slots - 3)):
                     m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
-                                 self.steps.eq(self.steps + 1)]
-                    with m.If(steps_left == 1):
+                                 last_step.eq(steps_left == 2), self.steps.eq(self.steps + 1)]
+                    with m.If(last_step):
                         m.d.sync += self.busy.eq(0)
                         m.next = "SETTLE"
                     with m.Else():

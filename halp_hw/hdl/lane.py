@@ -8,6 +8,12 @@ Pipeline (``docs/datapath.md``), counted in registers from the lane inputs (the 
     B2 (3)  z_new = clamp(update >> F, bits),  saturated      (inactive lane: 0, no flag)
     C  (4)  product = x_next * z_new
 
+When the vector unit's adder tree has an odd number of levels (``clog2(L)`` odd, e.g. L = 8),
+its last register stage holds a single adder level; there stage C registers the two half
+products ``x_next[:h] * z_new`` and ``x_next[h:] * z_new`` (``h = data_bits // 2``: half as
+many partial products each, a shallower multiplier in LUTs) and ``product`` is their sum, which
+the tree counts as its first adder level (:func:`split_product`). The timing is the same.
+
 Both multiplies have registered inputs and outputs (ECP5 DSPs get no internal registers). A
 coefficient wider than one hard multiplier's operand is split: stage A registers the partial
 products ``x_cur * coef[:COEF_SPLIT]`` and ``x_cur * coef[COEF_SPLIT:]`` (one 18 x 18 ECP5 DSP
@@ -30,7 +36,7 @@ from halp_hw.golden.validation import HalpInputError, check_int
 from .prng import Xorshift32
 from .rounder import StochasticRounder
 
-__all__ = ["check_config", "rounding_bits", "MaccLane", "COEF_SPLIT"]
+__all__ = ["check_config", "rounding_bits", "split_product", "MaccLane", "COEF_SPLIT"]
 
 #: Low coefficient bits (unsigned) in the first partial product of ``x_cur * coef``: with the
 #: sign bit an ECP5 MULT18X18D operand is 18 bits.
@@ -41,6 +47,12 @@ def rounding_bits(draw, frac_bits: int):
     """The ``F`` random bits of a lane's draw: its top ``frac_bits`` bits
     (``docs/numeric-contract.md``)."""
     return draw[STATE_BITS - frac_bits:]
+
+
+def split_product(config: HardwareConfig) -> bool:
+    """Whether stage C registers two half products whose sum the adder tree completes: when the
+    tree's ``clog2(L)`` levels are odd, so its register stages have an adder level to spare."""
+    return (config.lanes - 1).bit_length() % 2 == 1
 
 
 def check_config(config) -> HardwareConfig:
@@ -88,7 +100,8 @@ class MaccLane(wiring.Component):
     saturated : Out(1)
         Stage B2: the update was clamped (never for an inactive lane).
     product : Out(signed(data_bits + bits))
-        Stage C: ``x_next * z_new``.
+        Stage C: ``x_next * z_new`` (with :func:`split_product`, the sum of its two registered
+        halves, an adder after the registers).
     """
 
     def __init__(self, *, config: HardwareConfig, lane: int):
@@ -168,5 +181,12 @@ class MaccLane(wiring.Component):
         ]
 
         # Stage C.
-        m.d.sync += self.product.eq(x_next_b * self.z_new)
+        if split_product(cfg):
+            half = cfg.data_bits // 2
+            low, high = x_next_b[:half], x_next_b[half:].as_signed()
+            q_low, q_high = Signal((low * self.z_new).shape()), Signal((high * self.z_new).shape())
+            m.d.sync += [q_low.eq(low * self.z_new), q_high.eq(high * self.z_new)]
+            m.d.comb += self.product.eq(q_low + (q_high << half))
+        else:
+            m.d.sync += self.product.eq(x_next_b * self.z_new)
         return m

@@ -42,11 +42,12 @@ class SampleRowSource(wiring.Component):
     for the ``k``-th sample since ``load``). Each index is scaled to the row address in its own
     register, so no multiply sits on another's path. After ``load``, and after each address is
     taken, the next one is produced: ``halp_hw.golden.memory.DRAW_LATENCY`` cycles later from the
-    xorshift32 stream. A host-given order is read ``ORDER_AHEAD = config.row_slots`` entries
-    ahead of the addresses taken (``load`` requests that many, each take one more, one request
-    per cycle, accepted from the cycle after); an entry waits in a queue and is popped in the
-    cycle its predecessor's address is taken or in the cycle after it arrives, whichever is
-    later; its address is valid ``ORDER_INDEX_REGISTERS`` cycles after the pop.
+    xorshift32 stream (it advances in the cycle after the take). A host-given order is read
+    ``ORDER_AHEAD = config.row_slots`` entries ahead of the addresses taken (``load`` requests
+    that many, each take one more, one request per cycle, accepted from the cycle after); an
+    entry waits in a queue and is popped in the cycle its predecessor's address is taken or in
+    the cycle after it arrives, whichever is later; its address is valid
+    ``ORDER_INDEX_REGISTERS`` cycles after the pop.
 
     Parameters
     ----------
@@ -101,12 +102,15 @@ class SampleRowSource(wiring.Component):
         with m.If(self.rows.valid & self.rows.ready):
             m.d.sync += self.rows.valid.eq(0)
 
-        # xorshift32: advance, then state * n as four registered partial products (16 bits of
-        # the state by half of n each: one 18 x 18 DSP apiece), two registered half sums and
-        # their registered total: no adder or second DSP behind a multiply.
+        # xorshift32: advance (in the cycle after the take: the take's decision fans out to
+        # much of the core, the state's 32 registers stay off its path), then state * n as four
+        # registered partial products (16 bits of the state by half of n each: one 18 x 18 DSP
+        # apiece), two registered half sums and their registered total: no adder or second DSP
+        # behind a multiply.
         m.submodules.prng = prng = Xorshift32(stream=SAMPLE_STREAM)
-        m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load),
-                     prng.advance.eq(refill & ~self.host_order)]
+        advance = Signal()
+        m.d.sync += advance.eq(refill & ~self.host_order & ~self.load)
+        m.d.comb += [prng.seed.eq(self.seed), prng.load.eq(self.load), prng.advance.eq(advance)]
         half, n_half = STATE_BITS // 2, (len(self.n) + 1) // 2
         stages = [Signal(name=f"draw_stage{stage}") for stage in range(4)]
         m.d.sync += [stage.eq(before) for stage, before in zip(stages, [prng.advance, *stages])]

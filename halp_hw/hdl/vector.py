@@ -16,7 +16,7 @@ from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.prng import STATE_BITS
 
 from .centering import address_shape
-from .lane import MaccLane, check_config
+from .lane import MaccLane, check_config, split_product
 
 __all__ = ["VectorUnit"]
 
@@ -33,7 +33,10 @@ class VectorUnit(wiring.Component):
 
     A pass is the beats ``first .. last`` of one row; every lane PRNG advances once per valid
     beat. The adder tree has a register after every second adder level and after the last, so
-    ``config.tree_stages`` registers; the dot accumulator restarts at the first beat of a pass.
+    ``config.tree_stages`` registers (with split lane products,
+    :func:`~halp_hw.hdl.lane.split_product`, the lanes' half sums count as level 0 and the
+    registers follow the odd levels: as many); the dot accumulator restarts at the first beat of
+    a pass.
 
     Parameters
     ----------
@@ -130,14 +133,16 @@ class VectorUnit(wiring.Component):
         control = register(m, "stage_c", valid_b, first_b, last_b)
         m.d.sync += self.saturations.eq(Mux(valid_b, sum(lane.saturated for lane in lanes), 0))
 
-        # Adder tree: a register after every second level and after the last.
+        # Adder tree: a register after every second level and after the last; with split
+        # products the lanes' sums of two halves are level 0 (registers after odd levels).
         sums = [lane.product for lane in lanes]
         level = 0
+        registered_level = 1 if split_product(self.config) else 0
         while len(sums) > 1:
             pairs = [sums[i] + sums[i + 1] for i in range(0, len(sums) - 1, 2)]
             sums = pairs + sums[len(pairs) * 2:]
             level += 1
-            if level % 2 == 0 or len(sums) == 1:
+            if level % 2 == registered_level or len(sums) == 1:
                 sums = register(m, f"tree{level}", *sums)
                 control = register(m, f"tree{level}_control", *control)
         tree_valid, tree_first, tree_last = control
