@@ -210,13 +210,10 @@ def test_a_20_bit_copy_for_the_pass_reaches_1e_10(paper_runs):
     assert floor / 2 <= runs[20].rel_subopt[-1] <= 2 * floor
 
 
-def test_bad_full_gradient_source_and_rtl_backends_are_refused():
+def test_bad_full_gradient_source_is_refused():
     problem, config, run = _small_run(full_gradient="gpu")
     with pytest.raises(HalpInputError, match="full gradient must be one of host, accelerator"):
         make_host(problem, config, run)
-    problem, config, run = _small_run()
-    with pytest.raises(HalpInputError, match="model backend only"):
-        run_backend("amaranth", problem, config, run)
 
 
 def test_targets_that_do_not_fit_are_refused():
@@ -247,7 +244,7 @@ def test_simulate_reports_the_epoch_on_chip(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command, args, message", [
-    ("simulate", ["--backend", "amaranth"], "runs on the model backend only"),
+    ("simulate", ["--problem", "logreg"], "implements least squares"),
     ("simulate", ["--gradient-data-bits", "30"], "gradient_data_bits must be an integer in 2..24"),
     ("simulate", ["--center-bits", "8"], "center_bits must be an integer in 16..48"),
     ("simulate", ["--center-exponent", "-80"], "raise center_exponent or center_bits"),

@@ -27,6 +27,7 @@ from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
+from .epoch_unit import HOST_PORTS, EpochUnit
 from .fetcher import RowFetcher, row_port_signature
 from .hinge import HingeCoefficient
 from .logistic import LogisticCoefficient
@@ -60,6 +61,11 @@ class Command(enum.Enum, shape=2):
     #: Run ``cmd_arg`` inner steps (0 is a no-op); ``busy`` falls with the last step,
     #: ``cmd_ready`` rises once the rows and order entries in flight have arrived.
     RUN = 2
+    #: A build with the full gradient on chip (``full_gradient=True``): ``cmd_arg`` bit 0 is an
+    #: :class:`~halp_hw.hdl.epoch_unit.EpochOp`, FULL_GRADIENT (the pass over all rows, the
+    #: scale exponent, ``G``, the recenter) or UPDATE_CENTER (``w~ += z 2**e``); ``busy`` is
+    #: high for its cycles (:mod:`halp_hw.golden.epoch_timing`).
+    EPOCH = 3
 
 
 def ceil_div_by_constant(value, divisor: int, max_value: int):
@@ -87,6 +93,9 @@ class HALPCore(wiring.Component):
     ----------
     config : HardwareConfig
         The build: every width and memory size comes from it.
+    full_gradient : bool
+        Build the epoch on chip (:class:`~halp_hw.hdl.epoch_unit.EpochUnit`, the EPOCH
+        command and its ports); False builds no logic for it.
 
     Attributes
     ----------
@@ -121,16 +130,28 @@ class HALPCore(wiring.Component):
         Counters since reset: busy cycles, inner steps, saturated ``z`` updates.
     exponent, epoch : Out
         The bit-centering register.
+    pass_memory, l2_mantissa, ..., center_rd_addr, center_rd_data
+        With ``full_gradient``: the ports of :data:`~halp_hw.hdl.epoch_unit.HOST_PORTS`.
     """
 
-    def __init__(self, *, config: HardwareConfig):
+    def __init__(self, *, config: HardwareConfig, full_gradient: bool = False):
         self.config = check_config(config)
+        if not isinstance(full_gradient, bool):
+            raise HalpInputError(f"full_gradient must be True or False, not {full_gradient!r}")
+        if full_gradient and config.problem != "linreg":
+            raise HalpInputError("the full gradient on chip implements least squares (problem "
+                                 f"linreg), not {config.problem}")
+        self.full_gradient = full_gradient
         words = config.words_per_row
         glm = {}
         if config.problem != "linreg":
             glm = {"coef_shift": In(signed(SHIFT_BITS)), "decay": In(config.frac_bits)}
         if config.problem == "logreg":
             glm["margin_shift"] = In(signed(SHIFT_BITS))
+        if full_gradient:
+            self._epoch_unit = EpochUnit(config=config)
+            members = self._epoch_unit.signature.members
+            glm.update({name: members[name] for name in HOST_PORTS})
         super().__init__({
             **glm,
             "row_memory": Out(row_port_signature(config)),
@@ -226,10 +247,16 @@ class HALPCore(wiring.Component):
         ]
 
         self._row_slots(m, rows=rows, fetcher=fetcher, sequencer=sequencer)
+        if self.full_gradient:
+            self._epoch(m, row_words=row_words, g_write=g_write, z_addr=z_addr, z_word=z_word,
+                        centering=centering, coefficient=coefficient)
         self._control(m, rows=rows, fetcher=fetcher, sequencer=sequencer, vector=vector,
                       centering=centering, coefficient=coefficient)
+        counted = vector.saturations
+        if self.full_gradient:
+            counted = counted + self._epoch_unit.saturations
         m.d.sync += [self.cycles.eq(self.cycles + self.busy),
-                     self.saturations.eq(self.saturations + vector.saturations)]
+                     self.saturations.eq(self.saturations + counted)]
         return m
 
     def _coefficient(self, m, fetcher):
@@ -279,6 +306,27 @@ class HALPCore(wiring.Component):
             with m.If(restart):
                 m.d.sync += next_slot.eq(1)
 
+    def _epoch(self, m, *, row_words, g_write, z_addr, z_word, centering, coefficient):
+        """The epoch on chip (:class:`EpochUnit`): its host ports, and its writes of ``G``,
+        reads of ``z`` and recenter, which take priority (they never meet the host's or a
+        run's)."""
+        m.submodules.epoch = epoch = self._epoch_unit
+        wiring.connect(m, wiring.flipped(self.pass_memory), epoch.pass_memory)
+        for name in HOST_PORTS[1:]:
+            inner, outer = getattr(epoch, name), getattr(self, name)
+            m.d.comb += inner.eq(outer) if name != "center_rd_data" else outer.eq(inner)
+        m.d.comb += [epoch.op.eq(self.cmd_arg[0]), epoch.n.eq(self.n),
+                     epoch.row_words.eq(row_words), epoch.previous.eq(centering.exponent),
+                     epoch.z_data.eq(z_word)]
+        with m.If(epoch.g_en):
+            m.d.comb += [g_write.addr.eq(epoch.g_addr), g_write.data.eq(epoch.g_data),
+                         g_write.en.eq(1)]
+        with m.If(epoch.z_reading):
+            m.d.comb += z_addr.eq(epoch.z_addr)
+        with m.If(epoch.recenter):
+            m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
+                         centering.exponent_in.eq(epoch.exponent)]
+
     def _control(self, m, *, rows, fetcher, sequencer, vector, centering, coefficient):
         """The command FSM: IDLE, LOAD (a seed command's loads), SEED (fetches ``S - 1`` rows),
         RUN (T steps: each starts a pass and a fetch, and ends once drained, row ``i_{t+2}``
@@ -314,6 +362,11 @@ class HALPCore(wiring.Component):
                                 m.d.comb += fetcher.refresh.eq(1)
                                 m.d.sync += self.cmd_ready.eq(0)
                                 m.next = "REFRESH"
+                        if self.full_gradient:
+                            with m.Case(Command.EPOCH):
+                                m.d.comb += self._epoch_unit.start.eq(1)
+                                m.d.sync += [self.cmd_ready.eq(0), self.busy.eq(1)]
+                                m.next = "EPOCH"
                         with m.Case(Command.RUN):
                             # Only the first step's start waits for the test of the argument
                             # (a run of 0 steps is a no-op); the registers take it as data.
@@ -341,6 +394,11 @@ class HALPCore(wiring.Component):
                 with m.State("REFRESH"):
                     with m.If(~fetcher.refreshing):
                         m.d.sync += self.cmd_ready.eq(1)
+                        m.next = "IDLE"
+            if self.full_gradient:
+                with m.State("EPOCH"):
+                    with m.If(self._epoch_unit.done):
+                        m.d.sync += [self.busy.eq(0), self.cmd_ready.eq(1)]
                         m.next = "IDLE"
             with m.State("RUN"):
                 with m.If(~sequencer.issuing & (drain != latency - 1)):

@@ -3,12 +3,13 @@ testbenches."""
 
 from __future__ import annotations
 
+from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.hardware import HardwareConfig
 
 from .core import COMMAND_ARG_BITS, Command
 
 __all__ = ["pack_words", "unpack_words", "value_words", "data_words", "value_addresses",
-           "write_words", "SystemDriver"]
+           "pass_region_words", "epoch_constants", "write_words", "SystemDriver"]
 
 
 def pack_words(values, *, lanes: int, width: int) -> list[int]:
@@ -57,6 +58,35 @@ def value_addresses(config: HardwareConfig, n: int, d: int) -> list[int]:
     samples ``0 .. n-1``."""
     stride, beats = config.fetch_words(d), config.beats(d)
     return [i * stride + beats + k for i in range(n) for k in range(config.sample_words)]
+
+
+def pass_region_words(config: HardwareConfig, pass_x, targets) -> list[int]:
+    """The memory image of the full-gradient pass's region: row ``i``'s ``ceil(d/L)`` words of
+    ``gradient_data_bits`` values, then its target ``targets[i]`` as ``target_words`` words
+    (two's complement of ``dot_width`` bits, lowest word first)."""
+    widths = PassWidths.of(config)
+    mask = (1 << widths.dot_width) - 1
+    word_mask = (1 << widths.word_bits) - 1
+    image = []
+    for row, target in zip(pass_x, targets):
+        image += pack_words(row, lanes=config.lanes, width=widths.data_bits)
+        raw = int(target) & mask
+        image += [(raw >> (k * widths.word_bits)) & word_mask
+                  for k in range(widths.target_words)]
+    return image
+
+
+def epoch_constants(host) -> dict:
+    """The values of the core's constant ports for the epoch on chip, from an
+    :class:`~halp_hw.golden.epoch.OnChipEpochHost` (``docs/numeric-contract.md``)."""
+    constants = host.constants
+    return {"l2_mantissa": constants.l2.mantissa, "l2_exponent": constants.l2.exponent,
+            "gradient_mantissa": constants.step.mantissa,
+            "gradient_shift": (constants.step.exponent + 2 * constants.data_exponent
+                               + constants.center_exponent + host.config.frac_bits),
+            "bound_mantissa": constants.bound.mantissa,
+            "bound_exponent": constants.bound.exponent,
+            "center_exponent": constants.center_exponent}
 
 
 async def write_words(ctx, addr, data, enable, words, addresses=None) -> None:
@@ -111,6 +141,22 @@ class SystemDriver:
         """Write the gradient memory (``d`` ints of ``grad_width`` bits)."""
         cfg = self.config
         await self._write("g", pack_words(grad, lanes=cfg.lanes, width=cfg.grad_width))
+
+    async def load_epoch(self, host) -> None:
+        """Program the constants of the epoch on chip and preload the pass's region."""
+        for name, value in epoch_constants(host).items():
+            self.ctx.set(getattr(self.system, name), value)
+        await self._write("pass", pass_region_words(self.config, host.pass_x, host.targets))
+
+    async def read_center(self, d: int) -> list[int]:
+        """The first ``d`` entries of the on-chip center ``wc`` (one word per cycle)."""
+        cfg, system = self.config, self.system
+        words = []
+        for word in range(cfg.beats(d)):
+            self.ctx.set(system.center_rd_addr, word)
+            await self.ctx.tick()
+            words.append(self.ctx.get(system.center_rd_data))
+        return unpack_words(words, lanes=cfg.lanes, width=cfg.center_bits, count=d)
 
     async def command(self, op: Command, arg: int) -> int:
         """Issue one command, wait until the core is ready again; return the cycles ``busy``

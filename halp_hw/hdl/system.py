@@ -1,4 +1,5 @@
-"""The simulation top: the core with its off-chip memories (data and sample order).
+"""The simulation top: the core with its off-chip memories (data, sample order and, with the
+full gradient on chip, the pass's region).
 
 The memories are :class:`~halp_hw.hdl.memory_model.OffChipMemory` models with the timing of a
 :class:`~halp_hw.golden.memory.MemoryTiming`; the host preloads them through their write ports
@@ -7,10 +8,11 @@ before the run, and drives the core's host port through the same-named ports of 
 
 from __future__ import annotations
 
-from amaranth import Module
+from amaranth import Module, Shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.memory import ORDER_WORD_BITS, MemoryTiming
 from halp_hw.golden.validation import HalpInputError, check_int
@@ -22,7 +24,7 @@ from .memory_model import OffChipMemory
 __all__ = ["MEMORY_PORTS", "HALPSystem", "system_for_run"]
 
 #: The core's memory ports, which the system connects inside instead of exposing.
-MEMORY_PORTS = ("row_memory", "order_memory")
+MEMORY_PORTS = ("row_memory", "order_memory", "pass_memory")
 
 
 class HALPSystem(wiring.Component):
@@ -42,6 +44,10 @@ class HALPSystem(wiring.Component):
     memory_class : type
         The data memory's model: :class:`OffChipMemory` or a class with its constructor and
         signature (a verification suite's faulty memories).
+    pass_words : int
+        0: the core without the epoch on chip. Else the depth of the memory of the
+        full-gradient pass's region (``n`` rows of ``PassWidths.row_words(ceil(d/L))`` words),
+        of the same timing, and the core built with ``full_gradient=True``.
 
     Attributes
     ----------
@@ -49,15 +55,18 @@ class HALPSystem(wiring.Component):
         Preload the data memory, one word per cycle.
     order_wr_addr, order_wr_data, order_wr_en : In
         Preload the order memory.
+    pass_wr_addr, pass_wr_data, pass_wr_en : In
+        Preload the pass's region (with ``pass_words``).
     (every port of HALPCore but its memory ports)
         Forwarded to the core under the same name.
     """
 
     def __init__(self, *, config: HardwareConfig, memory: MemoryTiming, data_words: int,
-                 order_words: int = 2, memory_class=OffChipMemory):
+                 order_words: int = 2, memory_class=OffChipMemory, pass_words: int = 0):
         if not isinstance(memory, MemoryTiming):
             raise HalpInputError(f"memory must be a MemoryTiming, not {memory!r}")
-        self.core = HALPCore(config=config)
+        check_int("pass memory words", pass_words, 0)
+        self.core = HALPCore(config=config, full_gradient=pass_words > 0)
         data_port = self.core.signature.members["row_memory"].signature.members
         order_port = self.core.signature.members["order_memory"].signature.members
         self.data_memory = memory_class(
@@ -69,9 +78,17 @@ class HALPSystem(wiring.Component):
             timing=memory, depth=check_int("order memory words", order_words, 1),
             data_width=ORDER_WORD_BITS, addr_width=_payload_width(order_port, "addr"),
             length_width=_payload_width(order_port, "length"), queue_depth=config.row_slots)
+        self.memories = {"data": self.data_memory, "order": self.order_memory}
+        if pass_words:
+            pass_port = self.core.signature.members["pass_memory"].signature.members
+            self.memories["pass"] = OffChipMemory(
+                timing=memory, depth=pass_words,
+                data_width=_payload_width(pass_port, "data"),
+                addr_width=_payload_width(pass_port, "addr"),
+                length_width=_payload_width(pass_port, "length"), queue_depth=1)
         members = {name: member for name, member in self.core.signature.members.items()
                    if name not in MEMORY_PORTS}
-        for prefix, model in (("data", self.data_memory), ("order", self.order_memory)):
+        for prefix, model in self.memories.items():
             members.update({f"{prefix}_wr_addr": In(address_shape(model.depth)),
                             f"{prefix}_wr_data": In(model.data_width),
                             f"{prefix}_wr_en": In(1)})
@@ -81,11 +98,12 @@ class HALPSystem(wiring.Component):
         m = Module()
         core = self.core
         m.submodules.core = core
-        m.submodules.data_memory = self.data_memory
-        m.submodules.order_memory = self.order_memory
-        wiring.connect(m, core.row_memory, self.data_memory.port)
-        wiring.connect(m, core.order_memory, self.order_memory.port)
-        for prefix, model in (("data", self.data_memory), ("order", self.order_memory)):
+        ports = {"data": core.row_memory, "order": core.order_memory}
+        if "pass" in self.memories:
+            ports["pass"] = core.pass_memory
+        for prefix, model in self.memories.items():
+            m.submodules[f"{prefix}_memory"] = model
+            wiring.connect(m, ports[prefix], model.port)
             m.d.comb += [model.preload_addr.eq(getattr(self, f"{prefix}_wr_addr")),
                          model.preload_data.eq(getattr(self, f"{prefix}_wr_data")),
                          model.preload_en.eq(getattr(self, f"{prefix}_wr_en"))]
@@ -98,14 +116,19 @@ class HALPSystem(wiring.Component):
 
 
 def _payload_width(port_members, field: str) -> int:
-    """Width of a field of a read port's request payload."""
+    """Width of a field of a read port's request payload, or of its words (``data``)."""
+    if field == "data":
+        return Shape.cast(port_members["response"].signature.members["payload"].shape).width
     layout = port_members["request"].signature.members["payload"].shape
     return layout[field].width
 
 
 def system_for_run(config: HardwareConfig, memory: MemoryTiming, *, n: int, d: int,
-                   order_entries: int = 0, memory_class=OffChipMemory) -> HALPSystem:
+                   order_entries: int = 0, memory_class=OffChipMemory,
+                   full_gradient: bool = False) -> HALPSystem:
     """A system whose memories hold ``n`` rows of ``d`` features and ``order_entries`` entries
-    of a host-given order."""
+    of a host-given order (and, with ``full_gradient``, the pass's region of those rows)."""
+    pass_words = n * PassWidths.of(config).row_words(config.beats(d)) if full_gradient else 0
     return HALPSystem(config=config, memory=memory, data_words=n * config.fetch_words(d),
-                      order_words=max(2, order_entries), memory_class=memory_class)
+                      order_words=max(2, order_entries), memory_class=memory_class,
+                      pass_words=pass_words)

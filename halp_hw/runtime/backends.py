@@ -217,6 +217,8 @@ class AmaranthAccelerator:
             if hasattr(system, name):
                 ctx.set(getattr(system, name), getattr(host.step, name))
         ctx.set(system.host_order, host.order is not None)
+        if hasattr(host, "constants"):  # the epoch on chip
+            await driver.load_epoch(host)
         await driver.load_data(host.x_ints)
         if host.order is not None:
             await driver.load_order(host.order)
@@ -245,6 +247,21 @@ class AmaranthAccelerator:
     async def counters(self) -> tuple[int, int]:
         status = self.driver.status()
         return status["saturations"], status["cycles"]
+
+    async def full_gradient(self) -> None:
+        from halp_hw.hdl.core import Command
+        from halp_hw.hdl.epoch_unit import EpochOp
+
+        await self.driver.command(Command.EPOCH, EpochOp.FULL_GRADIENT.value)
+
+    async def update_center(self) -> None:
+        from halp_hw.hdl.core import Command
+        from halp_hw.hdl.epoch_unit import EpochOp
+
+        await self.driver.command(Command.EPOCH, EpochOp.UPDATE_CENTER.value)
+
+    async def read_center(self) -> tuple[list, int]:
+        return await self.driver.read_center(self.d), self.driver.status()["exponent"]
 
 
 
@@ -287,7 +304,8 @@ def _system(host: HalpHost):
     from halp_hw.hdl.system import system_for_run
 
     return system_for_run(host.config, host.memory, n=host.problem.n, d=host.problem.d,
-                          order_entries=0 if host.order is None else len(host.order))
+                          order_entries=0 if host.order is None else len(host.order),
+                          full_gradient=host.run.full_gradient == "accelerator")
 
 
 
@@ -348,9 +366,6 @@ def run_backend(backend: str, problem: Problem, config: HardwareConfig, run: Har
         reason = simulator_unavailable_reason(backend)
         if reason is not None:
             raise HalpInputError(f"backend {backend} cannot run on this machine: {reason}")
-    if run.full_gradient == "accelerator" and backend != "model":
-        raise HalpInputError(f"--full-gradient accelerator runs on the model backend only, not "
-                             f"{backend}: the RTL has no full-gradient pass yet")
     start = time.perf_counter()
     host = make_host(problem, config, run, memory)
     host_load_seconds = time.perf_counter() - start
