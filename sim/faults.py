@@ -90,6 +90,13 @@ def _rises_one_low(original):
     return table
 
 
+def _floor_shift(original):
+    def round_shift(m, value, shift, *, left_limit, name):
+        correct = original(m, value, shift, left_limit=left_limit, name=name)
+        return Mux(shift > 0, value >> shift.as_unsigned()[:8], correct)
+    return round_shift
+
+
 #: Fault name -> the broken variant.
 FAULTS: dict[str, Fault] = {
     "rounder-drops-random": Fault(
@@ -112,6 +119,10 @@ FAULTS: dict[str, Fault] = {
         "SigmoidUnit's ROM holds every segment's rise one LSB low (a table built from knots "
         "rounded the wrong way; logistic builds)",
         "halp_hw.hdl.sigmoid.sigmoid_table", _rises_one_low),
+    "gradient-truncates": Fault(
+        "GradientFinish's shifts (the L2 term and G of the epoch on chip) truncate instead of "
+        "rounding to nearest (builds with the full gradient on the accelerator)",
+        "halp_hw.hdl.gradient_finish.round_shift", _floor_shift),
 }
 
 

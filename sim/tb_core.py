@@ -67,6 +67,9 @@ from cocotb.triggers import SimTimeoutError, with_timeout
 
 from halp_hw.golden.data import paper_linreg
 from halp_hw.golden.datasets import read_problem
+from halp_hw.golden.epoch import make_host
+from halp_hw.golden.epoch_timing import epoch_cost
+from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
 from halp_hw.golden.prng import stream_key
@@ -74,6 +77,7 @@ from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import make_problem
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.hdl.core import Command
+from halp_hw.hdl.epoch_unit import EpochOp
 from halp_hw.runtime.backends import drive_halp
 from tb_command_script import run_commands
 from tb_coverage import CoreCoverage, report, summary, totals
@@ -196,6 +200,31 @@ class LockstepAccelerator:
 
     async def read_z(self) -> list:
         return await self.rtl.read_z()
+
+    async def full_gradient(self) -> None:
+        """FULL_GRADIENT on both; then the scale register, the counters, ``z`` (cleared) and
+        the gradient memory ``G``."""
+        self.model.full_gradient()
+        await self.rtl.command(Command.EPOCH, EpochOp.FULL_GRADIENT.value)
+        self.epoch += 1
+        await self._check_scale()
+        context = f"{self.phase}, epoch {self.epoch}, after FULL_GRADIENT"
+        await self.compare(context)
+        self.board.check_lanes(int(self.rtl.dut.cycles.value), "G", self.model.grad,
+                               await self.rtl.read_gradient(), context)
+
+    async def update_center(self) -> None:
+        """UPDATE_CENTER on both; then the counters, ``z`` and the center."""
+        self.model.update_center()
+        await self.rtl.command(Command.EPOCH, EpochOp.UPDATE_CENTER.value)
+        context = f"{self.phase}, epoch {self.epoch}, after UPDATE_CENTER"
+        await self.compare(context)
+        center, _ = await self.rtl.read_center()
+        self.board.check_lanes(int(self.rtl.dut.cycles.value), "center", self.model.center,
+                               center, context)
+
+    async def read_center(self) -> tuple[list, int]:
+        return await self.rtl.read_center()
 
     async def counters(self) -> tuple[int, int]:
         return await self.rtl.counters()
@@ -356,6 +385,10 @@ def cycle_budget(host: HalpHost) -> int:
     per_step = model.cycles_per_step + settle + words + 8
     # a logistic or SVM recenter reads the value words of every row slot again
     refresh = config.row_slots * host.memory.read_cycles(words, config.lanes * config.data_bits)
+    if hasattr(host, "constants"):  # the epoch on chip: its region preloaded, its commands
+        cost = epoch_cost(config, host.memory, host.problem.n, host.problem.d, 1)
+        preload += host.problem.n * PassWidths.of(config).row_words(words)
+        refresh += cost.full_gradient + cost.finish + cost.update + 2 * words
     return HANG_FACTOR * (preload + 4 * per_step
                           + run.epochs * (run.epoch_length * per_step + words + 8 + refresh))
 
@@ -400,7 +433,8 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
     phases = {}
     for name, scenario, run, d, n in scenario_phases(p, config):
         problem = phase_problem(p, d, n)
-        host = HalpHost(problem, config, run, memory)
+        # the training run with the run's full gradient; the other phases drive the inner loop
+        host = (make_host if scenario == "training" else HalpHost)(problem, config, run, memory)
         rng = np.random.default_rng(run.seed)
         if scenario == "extremes":
             extreme_inputs(host, rng)

@@ -24,11 +24,14 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from halp_hw.golden.datasets import read_problem
+from halp_hw.golden.epoch import make_host
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
-from halp_hw.hdl.host import pack_words, unpack_words, value_addresses, value_words
+from halp_hw.hdl.epoch_unit import EpochOp
+from halp_hw.hdl.host import (epoch_constants, pack_words, pass_region_words, unpack_words,
+                              value_addresses, value_words)
 from halp_hw.runtime.backends import drive_halp
 from tb_support import hardware_config, params, report_progress, reset
 
@@ -105,6 +108,12 @@ class CocotbAccelerator:
             if hasattr(dut, name):
                 handle = getattr(dut, name)
                 handle.value = getattr(host.step, name) & ((1 << len(handle)) - 1)
+        if hasattr(host, "constants"):  # the epoch on chip: its constants and data region
+            for name, value in epoch_constants(host).items():
+                handle = getattr(dut, name)
+                handle.value = value & ((1 << len(handle)) - 1)
+            await self._write("pass", pass_region_words(self.config, host.pass_x,
+                                                        host.targets))
         await self._write("data", [word for row in host.x_ints
                                    for word in (self._pack(row, self.config.data_bits)
                                                 + value_words(self.config, 0))])
@@ -137,13 +146,39 @@ class CocotbAccelerator:
     async def counters(self) -> tuple[int, int]:
         return int(self.dut.saturations.value), int(self.dut.cycles.value)
 
+    async def full_gradient(self) -> None:
+        await self.command(Command.EPOCH, EpochOp.FULL_GRADIENT.value)
+
+    async def update_center(self) -> None:
+        await self.command(Command.EPOCH, EpochOp.UPDATE_CENTER.value)
+
+    async def read_gradient(self) -> list:
+        """The gradient memory ``G`` (a build with the epoch on chip)."""
+        words = []
+        for word in range(self.config.beats(self.d)):
+            self.dut.g_rd_addr.value = word
+            await FallingEdge(self.dut.clk)
+            words.append(int(self.dut.g_rd_data.value))
+        return unpack_words(words, lanes=self.config.lanes, width=self.config.grad_width,
+                            count=self.d)
+
+    async def read_center(self) -> tuple[list, int]:
+        words = []
+        for word in range(self.config.beats(self.d)):
+            self.dut.center_rd_addr.value = word
+            await FallingEdge(self.dut.clk)
+            words.append(int(self.dut.center_rd_data.value))
+        center = unpack_words(words, lanes=self.config.lanes, width=self.config.center_bits,
+                              count=self.d)
+        return center, self.dut.exponent.value.to_signed()
+
 
 async def run_halp(dut) -> None:
     """Load the problem of ``params()``, run :func:`drive_halp` on the core, write the report
     (on whatever clock the simulation has)."""
     p = params()
     config, run = hardware_config(p["config"]), HardwareRun(**p["run"])
-    host = HalpHost(read_problem(p["problem"]), config, run, MemoryTiming(**p["memory"]))
+    host = make_host(read_problem(p["problem"]), config, run, MemoryTiming(**p["memory"]))
     await reset(dut, CocotbAccelerator.IDLE_INPUTS)
     accelerator = CocotbAccelerator(dut, config, host.problem.d)
     await accelerator.load(host)

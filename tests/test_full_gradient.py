@@ -248,7 +248,7 @@ def test_simulate_reports_the_epoch_on_chip(tmp_path, capsys):
     ("simulate", ["--gradient-data-bits", "30"], "gradient_data_bits must be an integer in 2..24"),
     ("simulate", ["--center-bits", "8"], "center_bits must be an integer in 16..48"),
     ("simulate", ["--center-exponent", "-80"], "raise center_exponent or center_bits"),
-    ("verify", [], "cannot be verified yet"),
+    ("verify", ["--center-bits", "60"], "center_bits must be an integer in 16..48"),
 ])
 def test_bad_epoch_options_exit_2_with_one_line(tmp_path, capsys, command, args, message):
     assert main([command, *SMALL_CLI, "--out", str(tmp_path), *args]) == 2

@@ -7,6 +7,9 @@ import json
 import pytest
 
 from halp_hw.cli import main
+from halp_hw.golden.epoch_timing import epoch_cost
+from halp_hw.golden.hardware import HardwareConfig
+from halp_hw.golden.memory import MemoryTiming
 from halp_hw.testbenches.faults import FAULTS
 
 #: The issue's acceptance run: linreg N=256, d=32, 8 bits, 4 lanes, 3 epochs.
@@ -23,8 +26,12 @@ SMALL_GLM = {problem: ["--problem", problem, "--l2", "0.05", "--n", "24", "--d",
 #: The run each fault is tried on: the build that has the broken block. A rise one LSB low
 #: moves the sigmoid difference by at most an output LSB, which changes a rounded ``z`` only once
 #: the epoch's scale is fine: in the golden model, first in epoch 8 of the small logistic run.
+#: The small run with the whole epoch on chip (full-gradient pass, exponent, G, center update).
+SMALL_ON_CHIP = ["--n", "40", "--d", "10", "--lanes", "4", "--epochs", "3", "--epoch-length",
+                 "20", "--seed", "1", "--l2", "0.01", "--full-gradient", "accelerator"]
 FAULT_RUNS = {fault: SMALL for fault in FAULTS}
 FAULT_RUNS["sigmoid-table"] = [*SMALL_GLM["logreg"], "--epochs", "8"]
+FAULT_RUNS["gradient-truncates"] = SMALL_ON_CHIP
 
 
 def run_verify(rtl, tmp_path, capsys, *args):
@@ -75,6 +82,21 @@ def test_logistic_and_svm_cores_are_bit_exact(rtl, tmp_path, capsys, problem):
     assert report["cycles"] == report["golden_cycles"] > 0
     assert report["rel_subopt"] == report["golden_rel_subopt"]
     assert report["rel_subopt"][-1] < report["rel_subopt"][0]
+
+
+def test_epoch_on_chip_is_bit_exact(rtl, tmp_path, capsys):
+    """z after every step, the exponent after every FULL_GRADIENT, the center after every
+    UPDATE_CENTER, the counters: RTL == golden, and the cycles those of the epoch model."""
+    status, report = run_verify(rtl, tmp_path, capsys, *SMALL_ON_CHIP)
+    assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
+    assert report["run"]["full_gradient"] == "accelerator" and report["mismatches"] == 0
+    assert report["iterates_compared"] == 3 * (20 + 2)  # each step, FULL_GRADIENT, UPDATE
+    config = HardwareConfig(lanes=4, d_max=10, n_max=40)
+    cost = epoch_cost(config, MemoryTiming(), 40, 10, 1)
+    per_epoch = cost.full_gradient + cost.finish + cost.update + 20 * cost.inner
+    assert report["cycles"] == report["golden_cycles"] == 3 * per_epoch
+    assert report["rel_subopt"] == report["golden_rel_subopt"]
+    assert report["rel_subopt"][-1] < report["rel_subopt"][1] < report["rel_subopt"][0]
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -18,7 +18,7 @@ def add_data_options(parser, *, n: int, d: int) -> None:
     source.add_argument(
         "--dataset", choices=tuple(DATASETS),
         help="a scikit-learn bundled data set (digits: odd vs even); "
-             f"{TEST_FRACTION:.0%} of the rows are held out (split seeded by --seed) for the "
+             f"{TEST_FRACTION:.0%}% of the rows are held out (split seeded by --seed) for the "
              "test metric, features standardized, an intercept column added")
     source.add_argument("--data", metavar="FILE", type=Path,
                         help=".npz (arrays X, y) or CSV (last column y, optional header), "

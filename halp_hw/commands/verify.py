@@ -107,10 +107,6 @@ def handle(args) -> int:
     check_hardware_size(problem.n, problem.d)
     memory = memory_from_args(args)
     config, run = run_from_args(args, problem)
-    if run.full_gradient == "accelerator":
-        raise HalpInputError("--full-gradient accelerator cannot be verified yet: the RTL has "
-                             "no full-gradient pass (the golden model and simulate --backend "
-                             "model have it)")
     if args.fault == "sigmoid-table" and config.problem != "logreg":
         raise HalpInputError("fault sigmoid-table breaks the sigmoid unit, which only a "
                              "logistic core has: use it with --problem logreg")

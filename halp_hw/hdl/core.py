@@ -132,6 +132,9 @@ class HALPCore(wiring.Component):
         The bit-centering register.
     pass_memory, l2_mantissa, ..., center_rd_addr, center_rd_data
         With ``full_gradient``: the ports of :data:`~halp_hw.hdl.epoch_unit.HOST_PORTS`.
+    g_rd_addr, g_rd_data : In, Out
+        With ``full_gradient``: the host's read of ``G`` (the word read one cycle earlier;
+        while not busy).
     """
 
     def __init__(self, *, config: HardwareConfig, full_gradient: bool = False):
@@ -152,6 +155,8 @@ class HALPCore(wiring.Component):
             self._epoch_unit = EpochUnit(config=config)
             members = self._epoch_unit.signature.members
             glm.update({name: members[name] for name in HOST_PORTS})
+            glm.update({"g_rd_addr": In(address_shape(words)),
+                        "g_rd_data": Out(config.lanes * config.grad_width)})
         super().__init__({
             **glm,
             "row_memory": Out(row_port_signature(config)),
@@ -248,8 +253,8 @@ class HALPCore(wiring.Component):
 
         self._row_slots(m, rows=rows, fetcher=fetcher, sequencer=sequencer)
         if self.full_gradient:
-            self._epoch(m, row_words=row_words, g_write=g_write, z_addr=z_addr, z_word=z_word,
-                        centering=centering, coefficient=coefficient)
+            self._epoch(m, row_words=row_words, g_write=g_write, g_read=g_read, z_addr=z_addr,
+                        z_word=z_word, centering=centering, coefficient=coefficient)
         self._control(m, rows=rows, fetcher=fetcher, sequencer=sequencer, vector=vector,
                       centering=centering, coefficient=coefficient)
         counted = vector.saturations
@@ -306,7 +311,8 @@ class HALPCore(wiring.Component):
             with m.If(restart):
                 m.d.sync += next_slot.eq(1)
 
-    def _epoch(self, m, *, row_words, g_write, z_addr, z_word, centering, coefficient):
+    def _epoch(self, m, *, row_words, g_write, g_read, z_addr, z_word, centering,
+               coefficient):
         """The epoch on chip (:class:`EpochUnit`): its host ports, and its writes of ``G``,
         reads of ``z`` and recenter, which take priority (they never meet the host's or a
         run's)."""
@@ -318,6 +324,9 @@ class HALPCore(wiring.Component):
         m.d.comb += [epoch.op.eq(self.cmd_arg[0]), epoch.n.eq(self.n),
                      epoch.row_words.eq(row_words), epoch.previous.eq(centering.exponent),
                      epoch.z_data.eq(z_word)]
+        m.d.comb += self.g_rd_data.eq(g_read.data)
+        with m.If(~self.busy):
+            m.d.comb += g_read.addr.eq(self.g_rd_addr)
         with m.If(epoch.g_en):
             m.d.comb += [g_write.addr.eq(epoch.g_addr), g_write.data.eq(epoch.g_data),
                          g_write.en.eq(1)]

@@ -85,7 +85,7 @@ class HALPSystem(wiring.Component):
                 timing=memory, depth=pass_words,
                 data_width=_payload_width(pass_port, "data"),
                 addr_width=_payload_width(pass_port, "addr"),
-                length_width=_payload_width(pass_port, "length"), queue_depth=1)
+                length_width=_payload_width(pass_port, "length"), queue_depth=2)
         members = {name: member for name, member in self.core.signature.members.items()
                    if name not in MEMORY_PORTS}
         for prefix, model in self.memories.items():

@@ -131,7 +131,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     except SimulatorUnavailable as error:
         raise HalpInputError(f"simulator {simulator} cannot run here: {error}") from None
     config.check_problem_size(problem.n, problem.d)
-    golden = run_halp_hardware(problem, config, run, memory=memory)  # validates the run too
+    golden = golden_trace(problem, config, run, memory)  # validates the run too
 
     start = time.perf_counter()
     say = (lambda text: None) if quiet else (lambda text: print(text, file=sys.stderr))
@@ -142,7 +142,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     with injected(fault):
         system = system_for_run(config, memory, n=problem.n, d=problem.d,
                                 order_entries=order_entries(run, config),
-                                memory_class=data_memory)
+                                memory_class=data_memory,
+                                full_gradient=run.full_gradient == "accelerator")
         built = build_design(system, simulator=simulator, waves=waves, build_root=build_root)
     build_seconds = time.perf_counter() - start
     say(f"running {run.epochs} epochs x {run.epoch_length} steps on the RTL, comparing every "
@@ -201,6 +202,24 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         "waves": None if results.waves_file is None else str(results.waves_file),
         "sim_log": str(results.results_xml.parent / "sim.log"),
     }
+
+
+def golden_trace(problem: Problem, config: HardwareConfig, run: HardwareRun,
+                 memory: MemoryTiming):
+    """The golden model's trace of ``run``: :func:`halp_hw.golden.hardware.run_halp_hardware`,
+    or with the full gradient on the accelerator the host loop on
+    :class:`halp_hw.golden.epoch.EpochAcceleratorModel`."""
+    if run.full_gradient != "accelerator":
+        return run_halp_hardware(problem, config, run, memory=memory)
+    import asyncio
+
+    from halp_hw.golden.epoch import make_host
+
+    from .backends import ModelAccelerator, drive_halp
+
+    host = make_host(problem, config, run, memory)
+    asyncio.run(drive_halp(host, ModelAccelerator(host.make_model())))
+    return host.trace
 
 
 def regression_params(problem: Problem, problem_seed: int, config: HardwareConfig,
