@@ -13,7 +13,7 @@ from halp_hw.golden.validation import HalpInputError
 from halp_hw.cli import main
 from halp_hw.flow.multipliers import dsps_per_multiplier, plan_multipliers
 from halp_hw.flow.reports import count_resources
-from halp_hw.flow.synth import run_synthesis
+from halp_hw.flow.synth import run_synthesis, write_wrapped_verilog
 from halp_hw.flow.targets import TARGETS, make_config
 from halp_hw.flow.tools import ToolError
 
@@ -178,3 +178,28 @@ def test_cli_synth_writes_synth_json(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.splitlines()[0])
     assert summary == {key: json.loads((out / "synth.json").read_text())[key]
                        for key in summary}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--design", "lane"], "builds the least-squares core"),
+    (["--problem", "svm"], "builds the least-squares core"),
+    (["--center-bits", "8"], "center_bits must be an integer in 16..48"),
+    (["--gradient-data-bits", "24", "--center-bits", "48", "--n-max", "16777216"],
+     "needs a"),
+])
+def test_cli_bad_full_gradient_build_exits_2(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    assert main(["synth", "--full-gradient", "accelerator", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("halp-hw synth: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_full_gradient_core_in_the_flow_has_the_epoch_ports(tmp_path):
+    """The wrapped Verilog of --full-gradient accelerator has the pass's port; the default
+    core's has none of it."""
+    config = make_config(target="generic", lanes=2, d_max=4, n_max=4)
+    write_wrapped_verilog("core", config, tmp_path / "plain.v")
+    write_wrapped_verilog("core", config, tmp_path / "epoch.v", full_gradient=True)
+    assert "pass_memory" not in (tmp_path / "plain.v").read_text()
+    assert "pass_memory" in (tmp_path / "epoch.v").read_text()

@@ -26,13 +26,23 @@ def register(subparsers) -> None:
     add_flow_options(synth, data_bits_default="--bits")
     synth.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     add_memory_options(synth)
+    synth.add_argument("--full-gradient", choices=("host", "accelerator"), default="host",
+                       help="accelerator: the core with the epoch on chip (full-gradient pass, "
+                            "scale exponent, G, center update); default host (no such logic)")
+    synth.add_argument("--center-bits", type=int, default=None, metavar="BITS",
+                       help="width of the on-chip center (with --full-gradient accelerator; "
+                            "default 32)")
+    synth.add_argument("--gradient-data-bits", type=int, default=None, metavar="BITS",
+                       help="width of the data copy the full-gradient pass reads (default 0: "
+                            "--data-bits)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_synth)
 
 
 def _config_options(args) -> dict:
     return {"data_bits": args.data_bits, "frac_bits": args.frac_bits, "n_max": args.n_max,
-            "d_max": args.d_max, "problem": args.problem}
+            "d_max": args.d_max, "problem": args.problem, "center_bits": args.center_bits,
+            "gradient_data_bits": args.gradient_data_bits}
 
 
 def _run_options(args) -> dict:
@@ -45,11 +55,21 @@ def _synth(args) -> int:
     from halp_hw.flow.targets import make_config
     from halp_hw.flow.tools import ToolError
 
+    from halp_hw.golden.full_gradient import PassWidths
+    from halp_hw.golden.validation import HalpInputError
+
     config = make_config(target=args.target, bits=args.bits, lanes=args.lanes,
                          **_config_options(args))
+    full_gradient = args.full_gradient == "accelerator"
+    if full_gradient:
+        if args.design != "core" or config.problem != "linreg":
+            raise HalpInputError("--full-gradient accelerator builds the least-squares core "
+                                 "(--design core --problem linreg)")
+        PassWidths.of(config)  # refuses widths the pass cannot hold
     try:
         result = run_synthesis(design=args.design, target=args.target, config=config,
-                               out_dir=args.out, progress=not args.quiet, **_run_options(args))
+                               out_dir=args.out, progress=not args.quiet,
+                               full_gradient=full_gradient, **_run_options(args))
     except ToolError as error:
         print(f"halp-hw synth: {error}", file=sys.stderr)
         return 1

@@ -34,11 +34,12 @@ from .tools import run_tool, short_version, tool_version
 __all__ = ["run_synthesis", "write_wrapped_verilog"]
 
 
-def write_wrapped_verilog(design: str, config: HardwareConfig, path: Path) -> dict:
+def write_wrapped_verilog(design: str, config: HardwareConfig, path: Path,
+                          full_gradient: bool = False) -> dict:
     """Write ``design`` inside the pin wrapper as Verilog module ``top``; return chain lengths."""
     from .fpga_top import SerialPortWrapper
     from .verilog import component_verilog
-    wrapper = SerialPortWrapper(design=build_design(design, config))
+    wrapper = SerialPortWrapper(design=build_design(design, config, full_gradient))
     path.write_text(component_verilog(wrapper, name="top"))
     return {"input_bits": wrapper.input_bits, "output_bits": wrapper.output_bits}
 
@@ -71,7 +72,7 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
                   device: str | None = None, package: str | None = None,
                   clock_mhz: float | None = None, seed: int = 1,
                   memory: MemoryTiming | None = None, progress: bool = True,
-                  stop=None) -> dict:
+                  stop=None, full_gradient: bool = False) -> dict:
     """Synthesize (and for ecp5/ice40 place and route) one design; write ``out_dir/synth.json``.
 
     Parameters
@@ -99,6 +100,8 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
     stop : callable, optional
         Called every half second while a tool runs; when it returns True the tool is killed
         and :class:`~halp_hw.flow.tools.ToolStopped` raised (a run nobody waits for anymore).
+    full_gradient : bool
+        Build the core with the epoch on chip (``HALPCore(full_gradient=True)``).
 
     Returns
     -------
@@ -125,7 +128,7 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
     with tqdm(total=len(stages), desc=f"synth {design} {target}", unit="stage",
               file=sys.stderr, disable=not progress, leave=False) as bar:
         bar.set_postfix_str("generating Verilog")
-        chains = write_wrapped_verilog(design, config, out_dir / "top.v")
+        chains = write_wrapped_verilog(design, config, out_dir / "top.v", full_gradient)
         run_time["verilog"] = round(time.monotonic() - started, 2)
         bar.update()
 
@@ -161,6 +164,7 @@ def run_synthesis(*, design: str = "core", target: str, config: HardwareConfig, 
 
     result = {
         "design": design,
+        "full_gradient": "accelerator" if full_gradient else "host",
         "target": target,
         "device": device,
         "package": package,

@@ -140,9 +140,12 @@ DESIGNS: dict[str, str] = {
 
 def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | None = None,
                 frac_bits: int | None = None, n_max: int | None = None,
-                d_max: int | None = None, problem: str = "linreg") -> HardwareConfig:
+                d_max: int | None = None, problem: str = "linreg",
+                center_bits: int | None = None,
+                gradient_data_bits: int | None = None) -> HardwareConfig:
     """The HardwareConfig a synthesis run builds: the target's memory sizes (and fraction bits)
-    unless given.
+    unless given; ``center_bits`` and ``gradient_data_bits`` (the epoch on chip) the
+    HardwareConfig defaults unless given.
 
     ``data_bits`` defaults to ``bits``, so that a "B-bit" accelerator has B-bit data and offset.
     """
@@ -156,14 +159,20 @@ def make_config(*, target: str, bits: int = 8, lanes: int = 8, data_bits: int | 
     frac_bits = chosen.frac_bits if frac_bits is None else frac_bits
     if frac_bits is not None:
         settings["frac_bits"] = frac_bits
+    for name, value in (("center_bits", center_bits), ("gradient_data_bits", gradient_data_bits)):
+        if value is not None:
+            settings[name] = value
     return HardwareConfig(**settings)
 
 
-def build_design(design: str, config: HardwareConfig):
-    """The Amaranth component named ``design`` (see :data:`DESIGNS`) for ``config``."""
+def build_design(design: str, config: HardwareConfig, full_gradient: bool = False):
+    """The Amaranth component named ``design`` (see :data:`DESIGNS`) for ``config``; with
+    ``full_gradient`` the core with the epoch on chip (the core only)."""
+    if full_gradient and design != "core":
+        raise HalpInputError(f"--full-gradient accelerator builds the core, not the {design}")
     if design == "core":
         from halp_hw.hdl.core import HALPCore
-        return HALPCore(config=config)
+        return HALPCore(config=config, full_gradient=full_gradient)
     if design == "lane":
         from halp_hw.hdl.lane import MaccLane
         return MaccLane(config=config, lane=0)
