@@ -13,9 +13,10 @@ to the cycle in which the next command can be.
   the memory delivers. After the last word: the dot product's adder tree
   (``tree_stages``), ``PASS_RESIDUAL_LATENCY`` (the dot register, ``r = dot - yq``), the last
   row's ``ceil(d/L)`` accumulate beats and ``ACCUMULATE_LATENCY``.
-- FINISH (same command): ``ceil(d/L)`` beats of ``t_j`` and ``t_j**2``, the adder tree,
-  ``FINISH_LATENCY`` (square register, running sum, leading ones, the compare), then
-  ``ceil(d/L)`` beats writing ``G`` and clearing ``z``, and ``GRADIENT_LATENCY``.
+- FINISH (same command), one feature per cycle (one multiplier of each kind, whatever L):
+  ``d`` cycles of ``t_j`` and ``t_j**2``, ``FINISH_LATENCY`` (square register, running sum,
+  leading ones, the compare), then ``d`` cycles computing ``G`` (and clearing ``z``), and
+  ``GRADIENT_LATENCY``.
 - RUN: ``T`` inner steps, :func:`halp_hw.golden.memory.run_cycles`.
 - UPDATE: ``ceil(d/L)`` beats of ``wc += rshift(z, ec - e)`` and ``UPDATE_LATENCY``.
 """
@@ -38,7 +39,7 @@ PASS_RESIDUAL_LATENCY = 2
 ACCUMULATE_LATENCY = 1
 #: Square register, running sum of squares, leading-one positions, the compare.
 FINISH_LATENCY = 4
-#: Product ``t * A``, the shift, the clamp and write of ``G``.
+#: Product ``t * A``, the shift, the clamp into the word of ``G`` and its write.
 GRADIENT_LATENCY = 3
 #: Read of ``z`` and ``wc``, then the shifted add, clamp and write.
 UPDATE_LATENCY = 2
@@ -56,8 +57,8 @@ def pass_cycles(config, memory: MemoryTiming, n: int, d: int) -> int:
 
 def finish_cycles(config, d: int) -> int:
     """Cycles from the pass's accumulators to ``G``, the new exponent and a cleared ``z``."""
-    beats = config.beats(d)
-    return beats + config.tree_stages + FINISH_LATENCY + beats + GRADIENT_LATENCY
+    check_int("d (features)", d, 1)
+    return d + FINISH_LATENCY + d + GRADIENT_LATENCY
 
 
 def update_cycles(config, d: int) -> int:

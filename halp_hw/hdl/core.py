@@ -321,7 +321,7 @@ class HALPCore(wiring.Component):
         for name in HOST_PORTS[1:]:
             inner, outer = getattr(epoch, name), getattr(self, name)
             m.d.comb += inner.eq(outer) if name != "center_rd_data" else outer.eq(inner)
-        m.d.comb += [epoch.op.eq(self.cmd_arg[0]), epoch.n.eq(self.n),
+        m.d.comb += [epoch.op.eq(self.cmd_arg[0]), epoch.n.eq(self.n), epoch.d.eq(self.d),
                      epoch.row_words.eq(row_words), epoch.previous.eq(centering.exponent),
                      epoch.z_data.eq(z_word)]
         m.d.comb += self.g_rd_data.eq(g_read.data)

@@ -59,9 +59,9 @@ class EpochUnit(wiring.Component):
     start : In(1)
         Start ``op`` (while idle).
     op : In(EpochOp)
-    n : In(range(n_max + 1))
+    n, d : In(range(n_max + 1)), In(range(d_max + 1))
     row_words : In(range(words_per_row + 1))
-        Rows and words per row, ``ceil(d/L)``; static.
+        Rows, features and words per row, ``ceil(d/L)``; static.
     pass_memory : Out(pass_port_signature(config))
         The read port of the pass's region.
     l2_mantissa, l2_exponent, gradient_mantissa, gradient_shift, bound_mantissa, bound_exponent
@@ -93,6 +93,7 @@ class EpochUnit(wiring.Component):
             "start": In(1),
             "op": In(EpochOp),
             "n": In(range(cfg.n_max + 1)),
+            "d": In(range(cfg.d_max + 1)),
             "row_words": In(range(cfg.words_per_row + 1)),
             "pass_memory": Out(pass_port_signature(cfg)),
             "l2_mantissa": In(CONSTANT_BITS),
@@ -130,7 +131,7 @@ class EpochUnit(wiring.Component):
             gradient_pass.row_words.eq(self.row_words),
             gradient_pass.center_data.eq(center.read_data),
             gradient_pass.acc_addr.eq(finish.acc_addr),
-            finish.start.eq(gradient_pass.done), finish.row_words.eq(self.row_words),
+            finish.start.eq(gradient_pass.done), finish.d.eq(self.d),
             finish.acc_data.eq(gradient_pass.acc_data),
             finish.center_data.eq(center.read_data), finish.previous.eq(self.previous),
             center.update.eq(self.start & (self.op == EpochOp.UPDATE_CENTER)),

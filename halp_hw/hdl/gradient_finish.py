@@ -13,14 +13,15 @@ with ``gradient_shift = A.e + 2 exg + ec + F``.
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Array, Module, Mux, Signal, signed
 from amaranth.lib import wiring
+from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
 from halp_hw.golden.full_gradient import (CONSTANT_BITS, CONSTANT_EXPONENT_BITS,
                                           SCALE_EXPONENT_BITS, PassWidths)
 
-from .adder_tree import adder_tree, register
+from .adder_tree import register
 from .centering import address_shape
 from .gradient_pass import lane_values
 from .lane import check_config
@@ -48,17 +49,21 @@ def round_shift(m: Module, value, shift, *, left_limit: int, name: str):
 
 
 class GradientFinish(wiring.Component):
-    """Two sweeps over the accumulators after the pass: the squares, then ``G``.
+    """Two sweeps over the accumulators after the pass, one feature per cycle: the squares,
+    then ``G``.
 
-    Sweep 1 (from ``start``): one word of ``acc`` and ``wc`` read per beat, ``t`` and its square
-    registered, the adder tree, the running sum ``Q``; then :class:`ScaleExponentUnit` (2
-    cycles) gives ``e``, announced by ``recenter`` (clear ``z``, load ``exponent``). Sweep 2 (in
-    that cycle): the words read again, ``t * A.m`` registered, the shift registered, the clamp
-    registered, then ``G`` written.
+    One multiplier of each kind, whatever ``L``: the finish costs ``2 d`` cycles against the
+    pass's ``n ceil(d/L)``, and its products are wide (``t`` has ``acc_width + 1`` bits). Sweep
+    1 (from ``start``): feature ``j`` reads word ``j // L`` of ``acc`` and ``wc``, selects lane
+    ``j % L``; ``t`` and its square registered, the running sum ``Q``; then
+    :class:`ScaleExponentUnit` (2 cycles) gives ``e``, announced by ``recenter`` (clear ``z``,
+    load ``exponent``). Sweep 2 (in that cycle): the features read again, ``t * A.m``
+    registered, the shift registered, the clamped lane into the word register, which is written
+    to ``G`` after its last lane.
 
-    Latency: ``done`` rises ``finish_cycles - 1`` cycles after ``start``
-    (:func:`~halp_hw.golden.epoch_timing.finish_cycles`); throughput: one word of ``L`` lanes
-    per cycle in each sweep.
+    Latency: ``done`` is high ``finish_cycles = 2 d + 7`` cycles after ``start``
+    (:func:`~halp_hw.golden.epoch_timing.finish_cycles`), in the cycle of the last write of
+    ``G``; throughput: one feature per cycle.
 
     Parameters
     ----------
@@ -69,8 +74,8 @@ class GradientFinish(wiring.Component):
     ----------
     start : In(1)
         Start the first sweep (the accumulators hold the pass's sums).
-    row_words : In(range(words_per_row + 1))
-        Words of ``d`` features, ``ceil(d/L)``; static.
+    d : In(range(d_max + 1))
+        Features; static.
     l2_mantissa, l2_exponent : In(CONSTANT_BITS), In(signed(CONSTANT_EXPONENT_BITS))
         ``LAMBDA``; static.
     gradient_mantissa : In(CONSTANT_BITS)
@@ -94,9 +99,9 @@ class GradientFinish(wiring.Component):
     g_addr : Out(address_shape(words_per_row))
     g_data : Out(lanes * grad_width)
     g_en : Out(1)
-        The write port of the gradient memory.
-    saturations : Out(range(lanes + 1))
-        Lanes of ``G`` clamped in this cycle's write.
+        The write port of the gradient memory (lanes past ``d`` written 0).
+    saturations : Out(range(2))
+        A clamp of ``G`` in this cycle.
     done : Out(1)
         One cycle: the last word of ``G`` is written.
     """
@@ -108,7 +113,7 @@ class GradientFinish(wiring.Component):
         lanes = self.config.lanes
         super().__init__({
             "start": In(1),
-            "row_words": In(range(self.config.words_per_row + 1)),
+            "d": In(range(self.config.d_max + 1)),
             "l2_mantissa": In(CONSTANT_BITS),
             "l2_exponent": In(signed(CONSTANT_EXPONENT_BITS)),
             "gradient_mantissa": In(CONSTANT_BITS),
@@ -126,7 +131,7 @@ class GradientFinish(wiring.Component):
             "g_addr": Out(word),
             "g_data": Out(lanes * self.config.grad_width),
             "g_en": Out(1),
-            "saturations": Out(range(lanes + 1)),
+            "saturations": Out(range(2)),
             "done": Out(1),
         })
 
@@ -140,70 +145,71 @@ class GradientFinish(wiring.Component):
                      scale.previous.eq(self.previous), scale.o.ready.eq(1),
                      self.recenter.eq(scale.o.valid), self.exponent.eq(scale.o.payload)]
 
-        # The sweeps' reads: from start (squares) and from the exponent (gradient).
-        beat = Signal(range(cfg.words_per_row + 1))
+        # The sweeps' reads, one feature per cycle: from start (squares) and from the exponent
+        # (gradient); word j // L, lane j % L.
+        feature = Signal(range(cfg.d_max + 1))
+        word, lane = Signal.like(self.acc_addr), Signal(range(lanes))
         reading, gradient_sweep = Signal(), Signal()
-        last = Signal()
+        last, word_end = Signal(), Signal()
         m.d.comb += [self.reading.eq(self.start | scale.o.valid | reading),
-                     last.eq(beat + 1 == self.row_words),
-                     self.acc_addr.eq(beat), self.center_addr.eq(beat)]
+                     last.eq(feature + 1 == self.d), word_end.eq((lane == lanes - 1) | last),
+                     self.acc_addr.eq(word), self.center_addr.eq(word)]
         with m.If(self.reading):
-            m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), reading.eq(~last)]
+            m.d.sync += [feature.eq(Mux(last, 0, feature + 1)), reading.eq(~last),
+                         lane.eq(Mux(word_end, 0, lane + 1)),
+                         word.eq(Mux(last, 0, Mux(word_end, word + 1, word)))]
         with m.If(self.start):
             m.d.sync += gradient_sweep.eq(0)
         with m.If(scale.o.valid):
             m.d.sync += gradient_sweep.eq(1)
         is_gradient = Mux(self.start, 0, scale.o.valid | gradient_sweep)
-        valid_a, gradient_a, addr_a, last_a = register(m, "finish_read", self.reading,
-                                                       is_gradient, beat, last)
+        valid_a, gradient_a, word_a, lane_a, last_a, end_a = register(
+            m, "finish_read", self.reading, is_gradient, word, lane, last, word_end)
 
-        # t of every lane, from the words read.
-        terms = []
-        for lane, (acc, center) in enumerate(zip(
-                lane_values(self.acc_data, lanes, widths.acc_width),
-                lane_values(self.center_data, lanes, cfg.center_bits))):
-            l2_term = round_shift(m, center * self.l2_mantissa, -self.l2_exponent,
-                                  left_limit=term_width, name=f"l2_term{lane}")
-            term = Signal(signed(term_width), name=f"term{lane}")
-            m.d.comb += term.eq(acc + l2_term)
-            terms.append(term)
+        # t of the feature read, from its lane of the words.
+        acc = Array(lane_values(self.acc_data, lanes, widths.acc_width))[lane_a]
+        center = Array(lane_values(self.center_data, lanes, cfg.center_bits))[lane_a]
+        l2_term = round_shift(m, center * self.l2_mantissa, -self.l2_exponent,
+                              left_limit=term_width, name="l2_term")
+        term = Signal(signed(term_width))
+        m.d.comb += term.eq(acc + l2_term)
 
-        # Sweep 1: squares, the tree, the running sum Q, the exponent.
-        squares = [Signal(2 * widths.acc_width, name=f"square{lane}") for lane in range(lanes)]
-        m.d.sync += [square.eq(term * term) for square, term in zip(squares, terms)]
+        # Sweep 1: the square, the running sum Q, the exponent.
+        square = Signal(2 * widths.acc_width)
+        m.d.sync += square.eq(term * term)
         valid_s, last_s = register(m, "finish_square", valid_a & ~gradient_a, last_a)
-        total, (valid_t, last_t) = adder_tree(m, squares, [valid_s, last_s], name="square_tree")
         with m.If(self.start):
             m.d.sync += scale.i.payload.eq(0)
-        with m.If(valid_t):
-            m.d.sync += scale.i.payload.eq(scale.i.payload + total)
-        m.d.sync += scale.i.valid.eq(valid_t & last_t)
+        with m.If(valid_s):
+            m.d.sync += scale.i.payload.eq(scale.i.payload + square)
+        m.d.sync += scale.i.valid.eq(valid_s & last_s)
 
-        # Sweep 2: t * A.m, the shift by e - gradient_shift, the clamp, the write of G.
+        # Sweep 2: t * A.m, the shift by e - gradient_shift, the clamp into the word register,
+        # the write of G.
         exponent = Signal(signed(SCALE_EXPONENT_BITS))
         with m.If(scale.o.valid):
             m.d.sync += exponent.eq(scale.o.payload)
         shift = Signal(signed(GRADIENT_SHIFT_BITS + 1))
         m.d.comb += shift.eq(exponent - self.gradient_shift)
-        products = [Signal(signed(term_width + CONSTANT_BITS + 1), name=f"scaled_term{lane}")
-                    for lane in range(lanes)]
-        m.d.sync += [product.eq(term * self.gradient_mantissa)
-                     for product, term in zip(products, terms)]
-        control = register(m, "finish_product", valid_a & gradient_a, addr_a, last_a)
-        shifted = [Signal(signed(len(product) + cfg.grad_width + 1), name=f"shifted{lane}")
-                   for lane, product in enumerate(products)]
-        m.d.sync += [value.eq(round_shift(m, product, shift, left_limit=cfg.grad_width + 1,
-                                          name=f"gradient{lane}"))
-                     for lane, (value, product) in enumerate(zip(shifted, products))]
-        control = register(m, "finish_shift", *control)
-        clamped = [saturate(value, cfg.grad_width) for value in shifted]
-        grads = [Signal(signed(cfg.grad_width), name=f"grad{lane}") for lane in range(lanes)]
-        flags = Signal(lanes)
-        m.d.sync += [grad.eq(value) for grad, (value, _) in zip(grads, clamped)]
-        m.d.sync += flags.eq(Cat(flag for _, flag in clamped))
-        valid_g, addr_g, last_g = register(m, "finish_clamp", *control)
-        m.d.comb += [self.g_addr.eq(addr_g), self.g_data.eq(Cat(*grads)), self.g_en.eq(valid_g),
-                     self.saturations.eq(Mux(valid_g, sum(flags[lane] for lane in range(lanes)),
-                                             0)),
-                     self.done.eq(valid_g & last_g)]
+        product = Signal(signed(term_width + CONSTANT_BITS + 1))
+        m.d.sync += product.eq(term * self.gradient_mantissa)
+        control = register(m, "finish_product", valid_a & gradient_a, word_a, lane_a, last_a,
+                           end_a)
+        shifted = Signal(signed(len(product) + cfg.grad_width + 1))
+        m.d.sync += shifted.eq(round_shift(m, product, shift, left_limit=cfg.grad_width + 1,
+                                           name="gradient"))
+        valid_c, word_c, lane_c, last_c, end_c = register(m, "finish_shift", *control)
+        grad, clamped = saturate(shifted, cfg.grad_width)
+        grads = Signal(ArrayLayout(signed(cfg.grad_width), lanes))
+        write, g_addr, g_last = Signal(), Signal.like(word_c), Signal()
+        with m.If(valid_c):
+            for index in range(lanes):  # the word's first lane clears the others
+                with m.If(lane_c == index):
+                    m.d.sync += grads[index].eq(grad)
+                with m.Elif(lane_c == 0):
+                    m.d.sync += grads[index].eq(0)
+        m.d.sync += [write.eq(valid_c & end_c), g_addr.eq(word_c), g_last.eq(valid_c & last_c),
+                     self.saturations.eq(valid_c & clamped)]
+        m.d.comb += [self.g_addr.eq(g_addr), self.g_data.eq(grads), self.g_en.eq(write),
+                     self.done.eq(g_last)]
         return m
