@@ -77,7 +77,7 @@ from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import make_problem
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.hdl.core import Command
-from halp_hw.hdl.epoch_unit import EpochOp
+from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 from halp_hw.runtime.backends import drive_halp
 from tb_command_script import run_commands
 from tb_coverage import CoreCoverage, report, summary, totals
@@ -205,7 +205,7 @@ class LockstepAccelerator:
         """FULL_GRADIENT on both; then the scale register, the counters, ``z`` (cleared) and
         the gradient memory ``G``."""
         self.model.full_gradient()
-        await self.rtl.command(Command.EPOCH, EpochOp.FULL_GRADIENT.value)
+        await self.rtl.command(EPOCH_COMMAND, EpochOp.FULL_GRADIENT.value)
         self.epoch += 1
         await self._check_scale()
         context = f"{self.phase}, epoch {self.epoch}, after FULL_GRADIENT"
@@ -216,7 +216,7 @@ class LockstepAccelerator:
     async def update_center(self) -> None:
         """UPDATE_CENTER on both; then the counters, ``z`` and the center."""
         self.model.update_center()
-        await self.rtl.command(Command.EPOCH, EpochOp.UPDATE_CENTER.value)
+        await self.rtl.command(EPOCH_COMMAND, EpochOp.UPDATE_CENTER.value)
         context = f"{self.phase}, epoch {self.epoch}, after UPDATE_CENTER"
         await self.compare(context)
         center, _ = await self.rtl.read_center()

@@ -51,7 +51,7 @@ __all__ = ["COMMANDS", "STATES", "STALLS", "CoreCoverage", "cover_point", "summa
            "missed", "export", "report"]
 
 #: The host commands, by name.
-COMMANDS = tuple(command.name for command in Command if command is not Command.EPOCH)
+COMMANDS = tuple(command.name for command in Command)
 #: The control FSM's states.
 STATES = ("IDLE", "SEED", "RUN")
 #: What an inner step of a RUN (or a SEED) waits for.

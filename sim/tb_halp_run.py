@@ -29,7 +29,7 @@ from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
-from halp_hw.hdl.epoch_unit import EpochOp
+from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 from halp_hw.hdl.host import (epoch_constants, pack_words, pass_region_words, unpack_words,
                               value_addresses, value_words)
 from halp_hw.runtime.backends import drive_halp
@@ -78,12 +78,13 @@ class CocotbAccelerator:
             await FallingEdge(self.dut.clk)
         enable.value = 0
 
-    async def command(self, op: Command, arg: int, wait: bool = True) -> None:
-        """Issue a command and return once the core is ready for the next one (or, without
-        ``wait``, once the core has accepted it: the next command is then presented while the
-        core still carries this one out)."""
+    async def command(self, op: Command | int, arg: int, wait: bool = True) -> None:
+        """Issue a command (a :class:`Command`, or the code of the EPOCH command) and return
+        once the core is ready for the next one (or, without ``wait``, once the core has
+        accepted it: the next command is then presented while the core still carries this one
+        out)."""
         dut = self.dut
-        dut.cmd_op.value = op.value
+        dut.cmd_op.value = op.value if isinstance(op, Command) else op
         dut.cmd_arg.value = arg & ((1 << COMMAND_ARG_BITS) - 1)
         dut.cmd_valid.value = 1
         while not dut.cmd_ready.value:
@@ -147,10 +148,10 @@ class CocotbAccelerator:
         return int(self.dut.saturations.value), int(self.dut.cycles.value)
 
     async def full_gradient(self) -> None:
-        await self.command(Command.EPOCH, EpochOp.FULL_GRADIENT.value)
+        await self.command(EPOCH_COMMAND, EpochOp.FULL_GRADIENT.value)
 
     async def update_center(self) -> None:
-        await self.command(Command.EPOCH, EpochOp.UPDATE_CENTER.value)
+        await self.command(EPOCH_COMMAND, EpochOp.UPDATE_CENTER.value)
 
     async def read_gradient(self) -> list:
         """The gradient memory ``G`` (a build with the epoch on chip)."""

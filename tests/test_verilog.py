@@ -158,3 +158,20 @@ def test_cli_rejects_unknown_block(tmp_path, capsys):
         main(["verilog", "--block", "no_such_block", "--out", str(tmp_path)])
     assert stop.value.code == 2
     assert "no_such_block" in capsys.readouterr().err
+
+
+def test_cli_full_gradient_core_has_the_epoch_ports(tmp_path):
+    """--full-gradient accelerator: the core with the epoch on chip, its ports in the JSON and
+    the Verilog lint-clean; the default core has none of them."""
+    assert main(["verilog", "--lanes", "4", "--d-max", "10", "--n-max", "20",
+                 "--full-gradient", "accelerator", "--out", str(tmp_path / "epoch")]) == 0
+    write_verilog(HardwareConfig(lanes=4, d_max=10, n_max=20), tmp_path / "plain")
+    ports = {port["name"] for port in json.loads(
+        (tmp_path / "epoch" / f"{CORE_MODULE}.json").read_text())["ports"]}
+    plain = {port["name"] for port in json.loads(
+        (tmp_path / "plain" / f"{CORE_MODULE}.json").read_text())["ports"]}
+    epoch = {"pass_memory__request__valid", "center_rd_data", "g_rd_data", "l2_mantissa",
+             "bound_exponent", "center_exponent"}
+    assert epoch <= ports and not epoch & plain and plain < ports
+    result = verilator_lint(tmp_path / "epoch" / f"{CORE_MODULE}.v")
+    assert result.returncode == 0, result.stderr

@@ -33,6 +33,9 @@ def register(subparsers) -> None:
                              "addresses (default %(default)s)")
     parser.add_argument("--problem", choices=LOSSES, default=DEFAULTS.problem,
                         help="the loss the core is built for (default %(default)s)")
+    parser.add_argument("--full-gradient", choices=("host", "accelerator"), default="host",
+                        help="accelerator: the core with the epoch on chip (its pass, finish "
+                             "and center; least squares); default %(default)s")
     add_memory_options(parser)
     parser.add_argument("--block", action="append", default=[], metavar="NAME",
                         help="also write this block on its own (repeatable); one of: "
@@ -61,7 +64,8 @@ def handle(args) -> int:
     if args.lint and (reason := simulator_unavailable_reason("verilator")) is not None:
         raise HalpInputError(f"--lint cannot run on this machine: {reason}")
     written = write_verilog(config, args.out, blocks=args.block, progress=True,
-                            memory=memory_from_args(args))
+                            memory=memory_from_args(args),
+                            full_gradient=args.full_gradient == "accelerator")
     for path in written:
         print(path)
     if not args.lint:

@@ -43,14 +43,25 @@ BLOCKS: dict[str, str] = {
                            "leading one and one compare, 2 stages (ScaleExponentUnit)",
     "center_update_unit": "the end-of-epoch center update wc + rshift(z, ec - e), clamped, "
                           "1 stage (CenterUpdateUnit)",
+    "gradient_pass": "the epoch's full-gradient pass: residuals and exact accumulators, one "
+                     "memory word per cycle (GradientPass)",
+    "gradient_finish": "the epoch's t, sum of squares, exponent and G, one feature per cycle "
+                       "(GradientFinish)",
+    "center_store": "the on-chip center wc and its update sweep (CenterStore)",
+    "epoch_unit": "the epoch on chip: pass, finish, center (EpochUnit)",
 }
 
 
-def build_block(name: str, config: HardwareConfig):
-    """A fresh component for block ``name`` of :data:`BLOCKS`, built for ``config``."""
+def build_block(name: str, config: HardwareConfig, full_gradient: bool = False):
+    """A fresh component for block ``name`` of :data:`BLOCKS`, built for ``config`` (the core
+    with the epoch on chip with ``full_gradient``)."""
     from halp_hw.golden.prng import SAMPLE_STREAM
 
+    from halp_hw.hdl.center_store import CenterStore
     from halp_hw.hdl.center_update import CenterUpdateUnit
+    from halp_hw.hdl.epoch_unit import EpochUnit
+    from halp_hw.hdl.gradient_finish import GradientFinish
+    from halp_hw.hdl.gradient_pass import GradientPass
     from halp_hw.hdl.centering import BitCenteringRegister
     from halp_hw.hdl.coefficient import StepCoefficient
     from halp_hw.hdl.core import HALPCore
@@ -65,7 +76,7 @@ def build_block(name: str, config: HardwareConfig):
     from halp_hw.hdl.vector import VectorUnit
 
     builders = {
-        "halp_core": lambda: HALPCore(config=config),
+        "halp_core": lambda: HALPCore(config=config, full_gradient=full_gradient),
         "vector_unit": lambda: VectorUnit(config=config),
         "macc_lane": lambda: MaccLane(config=config, lane=0),
         "step_coefficient": lambda: StepCoefficient(config=config),
@@ -79,6 +90,10 @@ def build_block(name: str, config: HardwareConfig):
         "sigmoid_unit": lambda: SigmoidUnit(config=config),
         "scale_exponent_unit": lambda: ScaleExponentUnit(config=config),
         "center_update_unit": lambda: CenterUpdateUnit(config=config),
+        "gradient_pass": lambda: GradientPass(config=config),
+        "gradient_finish": lambda: GradientFinish(config=config),
+        "center_store": lambda: CenterStore(config=config),
+        "epoch_unit": lambda: EpochUnit(config=config),
     }
     if name not in builders:
         raise HalpInputError(f"block must be one of {', '.join(BLOCKS)}, not {name!r}")
@@ -163,7 +178,7 @@ def describe_parameters(config: HardwareConfig, memory: MemoryTiming | None = No
 
 
 def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool = False,
-                  memory: MemoryTiming | None = None) -> list[Path]:
+                  memory: MemoryTiming | None = None, full_gradient: bool = False) -> list[Path]:
     """Write ``halp_core.v``, ``halp_core.json`` and ``<block>.v`` for each requested block.
 
     The JSON holds the parameters, the core's ports, and the ports of each other emitted block.
@@ -173,7 +188,7 @@ def write_verilog(config: HardwareConfig, out_dir, *, blocks=(), progress: bool 
     from tqdm import tqdm
 
     names = [CORE_MODULE] + [name for name in dict.fromkeys(blocks) if name != CORE_MODULE]
-    components = {name: build_block(name, config) for name in names}   # raises before any output
+    components = {name: build_block(name, config, full_gradient) for name in names}   # raises before any output
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -27,7 +27,7 @@ from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
-from .epoch_unit import HOST_PORTS, EpochUnit
+from .epoch_unit import EPOCH_COMMAND, HOST_PORTS, EpochUnit
 from .fetcher import RowFetcher, row_port_signature
 from .hinge import HingeCoefficient
 from .logistic import LogisticCoefficient
@@ -61,11 +61,6 @@ class Command(enum.Enum, shape=2):
     #: Run ``cmd_arg`` inner steps (0 is a no-op); ``busy`` falls with the last step,
     #: ``cmd_ready`` rises once the rows and order entries in flight have arrived.
     RUN = 2
-    #: A build with the full gradient on chip (``full_gradient=True``): ``cmd_arg`` bit 0 is an
-    #: :class:`~halp_hw.hdl.epoch_unit.EpochOp`, FULL_GRADIENT (the pass over all rows, the
-    #: scale exponent, ``G``, the recenter) or UPDATE_CENTER (``w~ += z 2**e``); ``busy`` is
-    #: high for its cycles (:mod:`halp_hw.golden.epoch_timing`).
-    EPOCH = 3
 
 
 def ceil_div_by_constant(value, divisor: int, max_value: int):
@@ -94,8 +89,9 @@ class HALPCore(wiring.Component):
     config : HardwareConfig
         The build: every width and memory size comes from it.
     full_gradient : bool
-        Build the epoch on chip (:class:`~halp_hw.hdl.epoch_unit.EpochUnit`, the EPOCH
-        command and its ports); False builds no logic for it.
+        Build the epoch on chip (:class:`~halp_hw.hdl.epoch_unit.EpochUnit`, the command
+        :data:`~halp_hw.hdl.epoch_unit.EPOCH_COMMAND` and its ports); False builds no logic
+        for it.
 
     Attributes
     ----------
@@ -372,7 +368,7 @@ class HALPCore(wiring.Component):
                                 m.d.sync += self.cmd_ready.eq(0)
                                 m.next = "REFRESH"
                         if self.full_gradient:
-                            with m.Case(Command.EPOCH):
+                            with m.Case(EPOCH_COMMAND):
                                 m.d.comb += self._epoch_unit.start.eq(1)
                                 m.d.sync += [self.cmd_ready.eq(0), self.busy.eq(1)]
                                 m.next = "EPOCH"

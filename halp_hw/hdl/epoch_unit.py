@@ -22,7 +22,13 @@ from .gradient_finish import GRADIENT_SHIFT_BITS, GradientFinish
 from .gradient_pass import GradientPass, pass_port_signature
 from .lane import check_config
 
-__all__ = ["CENTER_EXPONENT_BITS", "HOST_PORTS", "EpochOp", "EpochUnit"]
+__all__ = ["CENTER_EXPONENT_BITS", "EPOCH_COMMAND", "HOST_PORTS", "EpochOp", "EpochUnit"]
+
+#: ``cmd_op`` of the core's EPOCH command in a build with the full gradient on chip:
+#: ``cmd_arg`` bit 0 is an :class:`EpochOp`, ``busy`` is high for the command's cycles
+#: (:mod:`halp_hw.golden.epoch_timing`). Not a member of :class:`halp_hw.hdl.core.Command`, so
+#: that the default core's ports and Verilog stay as they are.
+EPOCH_COMMAND = 3
 
 #: Width of the signed center exponent ``ec`` (-1024..1024).
 CENTER_EXPONENT_BITS = 12
@@ -34,7 +40,7 @@ HOST_PORTS = ("pass_memory", "l2_mantissa", "l2_exponent", "gradient_mantissa",
 
 
 class EpochOp(enum.Enum, shape=1):
-    """The argument (bit 0) of the core's EPOCH command."""
+    """The argument (bit 0) of the core's EPOCH command (:data:`EPOCH_COMMAND`)."""
 
     #: The pass over all rows, the scale exponent, ``G`` and the recenter.
     FULL_GRADIENT = 0

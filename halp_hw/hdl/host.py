@@ -158,11 +158,12 @@ class SystemDriver:
             words.append(self.ctx.get(system.center_rd_data))
         return unpack_words(words, lanes=cfg.lanes, width=cfg.center_bits, count=d)
 
-    async def command(self, op: Command, arg: int) -> int:
-        """Issue one command, wait until the core is ready again; return the cycles ``busy``
-        was high after the command was accepted."""
+    async def command(self, op: Command | int, arg: int) -> int:
+        """Issue one command (a :class:`Command`, or the code of the EPOCH command), wait until
+        the core is ready again; return the cycles ``busy`` was high after the command was
+        accepted."""
         ctx, system = self.ctx, self.system
-        ctx.set(system.cmd_op, op)
+        ctx.set(system.cmd_op.as_value(), op.value if isinstance(op, Command) else op)
         ctx.set(system.cmd_arg, arg & ((1 << COMMAND_ARG_BITS) - 1))
         ctx.set(system.cmd_valid, 1)
         while not ctx.get(system.cmd_ready):

@@ -249,16 +249,14 @@ class AmaranthAccelerator:
         return status["saturations"], status["cycles"]
 
     async def full_gradient(self) -> None:
-        from halp_hw.hdl.core import Command
-        from halp_hw.hdl.epoch_unit import EpochOp
+        from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 
-        await self.driver.command(Command.EPOCH, EpochOp.FULL_GRADIENT.value)
+        await self.driver.command(EPOCH_COMMAND, EpochOp.FULL_GRADIENT.value)
 
     async def update_center(self) -> None:
-        from halp_hw.hdl.core import Command
-        from halp_hw.hdl.epoch_unit import EpochOp
+        from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 
-        await self.driver.command(Command.EPOCH, EpochOp.UPDATE_CENTER.value)
+        await self.driver.command(EPOCH_COMMAND, EpochOp.UPDATE_CENTER.value)
 
     async def read_center(self) -> tuple[list, int]:
         return await self.driver.read_center(self.d), self.driver.status()["exponent"]
