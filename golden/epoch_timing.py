@@ -14,9 +14,9 @@ to the cycle in which the next command can be.
   (``tree_stages``), ``PASS_RESIDUAL_LATENCY`` (the dot register, ``r = dot - yq``), the last
   row's ``ceil(d/L)`` accumulate beats and ``ACCUMULATE_LATENCY``.
 - FINISH (same command), one feature per cycle (one multiplier of each kind, whatever L):
-  ``d`` cycles of ``t_j`` and ``t_j**2``, ``FINISH_LATENCY`` (square register, running sum,
-  leading ones, the compare), then ``d`` cycles computing ``G`` (and clearing ``z``), and
-  ``GRADIENT_LATENCY``.
+  ``d`` cycles of ``t_j`` and ``t_j**2``, ``FINISH_LATENCY`` (the ``wc_j LAMBDA.m`` and ``t_j``
+  registers, square register, running sum, leading ones, the compare), then ``d`` cycles
+  computing ``G`` (and clearing ``z``), and ``GRADIENT_LATENCY``.
 - RUN: ``T`` inner steps, :func:`halp_hw.golden.memory.run_cycles`.
 - UPDATE: ``ceil(d/L)`` beats of ``wc += rshift(z, ec - e)`` and ``UPDATE_LATENCY``.
 """
@@ -37,10 +37,12 @@ __all__ = ["PASS_RESIDUAL_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY", "GRA
 PASS_RESIDUAL_LATENCY = 2
 #: The accumulator register after the last accumulate beat.
 ACCUMULATE_LATENCY = 1
-#: Square register, running sum of squares, leading-one positions, the compare.
-FINISH_LATENCY = 4
-#: Product ``t * A``, the shift, the clamp into the word of ``G`` and its write.
-GRADIENT_LATENCY = 3
+#: The ``wc LAMBDA.m`` and ``t`` registers, square register, running sum of squares,
+#: leading-one positions, the compare.
+FINISH_LATENCY = 6
+#: The ``wc LAMBDA.m`` and ``t`` registers, product ``t * A``, the shift, the clamp into the
+#: word of ``G`` and its write.
+GRADIENT_LATENCY = 5
 #: Read of ``z`` and ``wc``, then the shifted add, clamp and write.
 UPDATE_LATENCY = 2
 

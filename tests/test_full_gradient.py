@@ -134,10 +134,10 @@ def test_epoch_cycles_by_hand():
     memory = MemoryTiming(latency=3, bytes_per_cycle=4)
     assert config.tree_stages == 1
     assert pass_cycles(config, memory, 5, 10) == 1 + 27 + 1 + 1 + 2 + 3 + 1
-    assert finish_cycles(config, 10) == 10 + 4 + 10 + 3  # one feature per cycle
+    assert finish_cycles(config, 10) == 10 + 6 + 10 + 5  # one feature per cycle
     assert update_cycles(config, 10) == 3 + 2
     cost = epoch_cost(config, memory, 5, 10, epoch_length=7)
-    assert cost.cycles == 36 + 27 + 5 + cost.inner
+    assert cost.cycles == 36 + 31 + 5 + cost.inner
 
 
 def _small_run(full_gradient="accelerator", epochs=3):

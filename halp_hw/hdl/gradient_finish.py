@@ -55,13 +55,13 @@ class GradientFinish(wiring.Component):
     One multiplier of each kind, whatever ``L``: the finish costs ``2 d`` cycles against the
     pass's ``n ceil(d/L)``, and its products are wide (``t`` has ``acc_width + 1`` bits). Sweep
     1 (from ``start``): feature ``j`` reads word ``j // L`` of ``acc`` and ``wc``, selects lane
-    ``j % L``; ``t`` and its square registered, the running sum ``Q``; then
+    ``j % L``; ``wc_j LAMBDA.m``, ``t`` and its square registered, the running sum ``Q``; then
     :class:`ScaleExponentUnit` (2 cycles) gives ``e``, announced by ``recenter`` (clear ``z``,
-    load ``exponent``). Sweep 2 (in that cycle): the features read again, ``t * A.m``
-    registered, the shift registered, the clamped lane into the word register, which is written
+    load ``exponent``). Sweep 2 (in that cycle): the features read again, ``wc_j LAMBDA.m``,
+    ``t`` and ``t * A.m`` registered, the shift registered, the clamped lane into the word register, which is written
     to ``G`` after its last lane.
 
-    Latency: ``done`` is high ``finish_cycles = 2 d + 7`` cycles after ``start``
+    Latency: ``done`` is high ``finish_cycles = 2 d + 11`` cycles after ``start``
     (:func:`~halp_hw.golden.epoch_timing.finish_cycles`), in the cycle of the last write of
     ``G``; throughput: one feature per cycle.
 
@@ -166,18 +166,24 @@ class GradientFinish(wiring.Component):
         valid_a, gradient_a, word_a, lane_a, last_a, end_a = register(
             m, "finish_read", self.reading, is_gradient, word, lane, last, word_end)
 
-        # t of the feature read, from its lane of the words.
-        acc = Array(lane_values(self.acc_data, lanes, widths.acc_width))[lane_a]
-        center = Array(lane_values(self.center_data, lanes, cfg.center_bits))[lane_a]
-        l2_term = round_shift(m, center * self.l2_mantissa, -self.l2_exponent,
-                              left_limit=term_width, name="l2_term")
+        # t of the feature read, from its lane of the words: the product wc * LAMBDA.m
+        # registered (with acc), then t registered.
+        l2_product = Signal(signed(cfg.center_bits + CONSTANT_BITS + 1))
+        acc = Signal(signed(widths.acc_width))
+        m.d.sync += [
+            l2_product.eq(Array(lane_values(self.center_data, lanes, cfg.center_bits))[lane_a]
+                          * self.l2_mantissa),
+            acc.eq(Array(lane_values(self.acc_data, lanes, widths.acc_width))[lane_a])]
+        control = register(m, "finish_l2", valid_a, gradient_a, word_a, lane_a, last_a, end_a)
         term = Signal(signed(term_width))
-        m.d.comb += term.eq(acc + l2_term)
+        m.d.sync += term.eq(acc + round_shift(m, l2_product, -self.l2_exponent,
+                                              left_limit=term_width, name="l2_term"))
+        valid_t, gradient_t, word_t, lane_t, last_t, end_t = register(m, "finish_term", *control)
 
         # Sweep 1: the square, the running sum Q, the exponent.
         square = Signal(2 * widths.acc_width)
         m.d.sync += square.eq(term * term)
-        valid_s, last_s = register(m, "finish_square", valid_a & ~gradient_a, last_a)
+        valid_s, last_s = register(m, "finish_square", valid_t & ~gradient_t, last_t)
         with m.If(self.start):
             m.d.sync += scale.i.payload.eq(0)
         with m.If(valid_s):
@@ -193,8 +199,8 @@ class GradientFinish(wiring.Component):
         m.d.comb += shift.eq(exponent - self.gradient_shift)
         product = Signal(signed(term_width + CONSTANT_BITS + 1))
         m.d.sync += product.eq(term * self.gradient_mantissa)
-        control = register(m, "finish_product", valid_a & gradient_a, word_a, lane_a, last_a,
-                           end_a)
+        control = register(m, "finish_product", valid_t & gradient_t, word_t, lane_t, last_t,
+                           end_t)
         shifted = Signal(signed(len(product) + cfg.grad_width + 1))
         m.d.sync += shifted.eq(round_shift(m, product, shift, left_limit=cfg.grad_width + 1,
                                            name="gradient"))
