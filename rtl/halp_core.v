@@ -18,40 +18,46 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [7:0] \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire [3:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire \$25 ;
-  wire [3:0] \$26 ;
+  wire [3:0] \$25 ;
+  wire \$26 ;
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [32:0] \$31 ;
-  wire [32:0] \$32 ;
+  wire [3:0] \$30 ;
+  wire \$31 ;
+  wire \$32 ;
   wire \$33 ;
-  wire [48:0] \$34 ;
+  wire \$34 ;
   wire [32:0] \$35 ;
-  reg [4:0] \$36 ;
-  reg [63:0] \$37 ;
-  reg [63:0] \$38 ;
-  reg [199:0] \$39 ;
+  wire \$36 ;
+  wire [32:0] \$37 ;
+  wire [48:0] \$38 ;
+  wire [32:0] \$39 ;
   wire \$4 ;
-  reg [63:0] \$40 ;
-  reg [6:0] \$41 ;
-  reg [6:0] \$42 ;
-  reg [2:0] \$43 ;
-  reg \$44 ;
-  reg [1:0] \$45 ;
-  reg [31:0] \$46 ;
-  reg \$47 ;
+  reg [4:0] \$40 ;
+  reg [63:0] \$41 ;
+  reg [63:0] \$42 ;
+  reg [199:0] \$43 ;
+  reg [63:0] \$44 ;
+  reg [6:0] \$45 ;
+  reg [6:0] \$46 ;
+  reg [31:0] \$47 ;
   reg [2:0] \$48 ;
-  reg [31:0] \$49 ;
+  reg \$49 ;
   wire \$5 ;
-  reg [47:0] \$50 ;
+  reg [2:0] \$50 ;
   reg [31:0] \$51 ;
+  reg \$52 ;
+  reg \$53 ;
+  reg [2:0] \$54 ;
+  reg [31:0] \$55 ;
+  reg [47:0] \$56 ;
+  reg [31:0] \$57 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
@@ -66,7 +72,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [3:0] \$signature__addr ;
   wire [3:0] \$signature__addr$62 ;
   wire [199:0] \$signature__data ;
-  wire [199:0] \$signature__data$133 ;
+  wire [199:0] \$signature__data$134 ;
   wire \$signature__en ;
   wire _fetch;
   wire _restart;
@@ -91,7 +97,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire cmd_valid;
   wire [26:0] coef;
   wire [26:0] \coef$89 ;
-  reg [1:0] control_state = 2'h0;
+  reg [2:0] control_state = 3'h0;
   wire [6:0] cur_addr;
   wire [6:0] \cur_addr$59 ;
   reg [6:0] cur_base = 7'h00;
@@ -139,8 +145,9 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire lane_valid;
   wire [3:0] lane_word;
   wire last;
+  reg last_step = 1'h0;
   reg load;
-  reg \load$123 ;
+  reg \load$128 ;
   input [17:0] mantissa;
   wire [17:0] mantissa;
   wire [17:0] \mantissa$94 ;
@@ -191,7 +198,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   reg recenter;
   wire request_free;
   reg restart;
-  reg \restart$124 ;
+  reg \restart$129 ;
   wire [11:0] row_addr;
   output [16:0] row_memory__request__payload;
   wire [16:0] row_memory__request__payload;
@@ -219,14 +226,15 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire rst;
   output [31:0] saturations;
   reg [31:0] saturations = 32'd0;
-  wire [3:0] \saturations$136 ;
+  wire [3:0] \saturations$138 ;
   reg [31:0] seed;
-  reg [31:0] \seed$122 ;
+  reg [31:0] \seed$125  = 32'd0;
+  reg [31:0] \seed$127 ;
   reg [2:0] seed_fetches = 3'h0;
   wire set_valid;
   wire settled;
   reg start;
-  reg \start$128 ;
+  reg \start$123 ;
   output [31:0] steps;
   reg [31:0] steps = 32'd0;
   reg [31:0] steps_left = 32'd0;
@@ -313,7 +321,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   always @(posedge clk) begin
     _0_ <= g_mem[\$signature__addr$62 ];
   end
-  assign \$signature__data$133  = _0_;
+  assign \$signature__data$134  = _0_;
   reg [63:0] z_mem [15:0];
   initial begin
     z_mem[0] = 64'h0000000000000000;
@@ -342,38 +350,44 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     _1_ <= z_mem[z_addr];
   end
   assign z_read__data = _1_;
+  assign \$38  = cycles + busy;
+  assign \$39  = saturations + \saturations$138 ;
   always @(posedge clk)
-    row_words <= \$36 ;
+    row_words <= \$40 ;
   always @(posedge clk)
-    x_cur <= \$37 ;
+    x_cur <= \$41 ;
   always @(posedge clk)
-    x_next <= \$38 ;
+    x_next <= \$42 ;
   always @(posedge clk)
-    grad <= \$39 ;
+    grad <= \$43 ;
   always @(posedge clk)
-    z <= \$40 ;
+    z <= \$44 ;
   always @(posedge clk)
-    cur_base <= \$41 ;
+    cur_base <= \$45 ;
   always @(posedge clk)
-    next_base <= \$42 ;
+    next_base <= \$46 ;
   always @(posedge clk)
-    seed_fetches <= \$43 ;
+    \seed$125  <= \$47 ;
   always @(posedge clk)
-    cmd_ready <= \$44 ;
+    seed_fetches <= \$48 ;
   always @(posedge clk)
-    control_state <= \$45 ;
+    cmd_ready <= \$49 ;
   always @(posedge clk)
-    steps_left <= \$46 ;
+    control_state <= \$50 ;
   always @(posedge clk)
-    busy <= \$47 ;
+    steps_left <= \$51 ;
   always @(posedge clk)
-    drain <= \$48 ;
+    last_step <= \$52 ;
   always @(posedge clk)
-    steps <= \$49 ;
+    busy <= \$53 ;
   always @(posedge clk)
-    cycles <= \$50 ;
+    drain <= \$54 ;
   always @(posedge clk)
-    saturations <= \$51 ;
+    steps <= \$55 ;
+  always @(posedge clk)
+    cycles <= \$56 ;
+  always @(posedge clk)
+    saturations <= \$57 ;
   assign z_addr = busy ? \$signature__addr$62  : z_rd_addr;
   assign z_rd_data = read_valid ? z_read__data : 64'h0000000000000000;
   assign accept = cmd_valid & cmd_ready;
@@ -386,11 +400,11 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   assign \$5  = \$4  & \$signal ;
   assign \$6  = pending <= 3'h5;
   assign \$7  = \$5  & \$6 ;
-  assign \$8  = steps_left == 1'h1;
-  assign \$9  = ! control_state;
-  assign \$10  = control_state == 1'h1;
-  assign \$11  = control_state == 2'h2;
-  assign \$12  = control_state == 2'h3;
+  assign \$8  = ! control_state;
+  assign \$9  = control_state == 1'h1;
+  assign \$10  = control_state == 2'h2;
+  assign \$11  = control_state == 2'h3;
+  assign \$12  = control_state == 3'h4;
   assign \$13  = d + 4'h8;
   assign \$14  = \$13  - 1'h1;
   assign \$15  = $signed(\$14 ) * $signed(2'h1);
@@ -398,21 +412,23 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   assign \$18  = next_base + 5'h10;
   assign \$19  = \$17  ? 8'h00 : \$18 ;
   assign \$20  = | cmd_arg;
-  assign \$21  = seed_fetches + 1'h1;
-  assign \$22  = seed_fetches == 3'h6;
-  assign \$23  = ~ issuing;
-  assign \$24  = drain != 3'h7;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = drain + 1'h1;
-  assign \$27  = drain == 3'h7;
-  assign \$28  = \$27  & \$signal ;
-  assign \$29  = pending <= 3'h5;
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = steps_left - 1'h1;
-  assign \$32  = steps + 1'h1;
-  assign \$33  = steps_left == 1'h1;
-  assign \$34  = cycles + busy;
-  assign \$35  = saturations + \saturations$136 ;
+  assign \$21  = ~ \$20 ;
+  assign \$22  = cmd_arg == 1'h1;
+  assign \$23  = | cmd_arg;
+  assign \$24  = | cmd_arg;
+  assign \$25  = seed_fetches + 1'h1;
+  assign \$26  = seed_fetches == 3'h6;
+  assign \$27  = ~ issuing;
+  assign \$28  = drain != 3'h7;
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = drain + 1'h1;
+  assign \$31  = drain == 3'h7;
+  assign \$32  = \$31  & \$signal ;
+  assign \$33  = pending <= 3'h5;
+  assign \$34  = \$32  & \$33 ;
+  assign \$35  = steps_left - 1'h1;
+  assign \$36  = steps_left == 2'h2;
+  assign \$37  = steps + 1'h1;
   \halp_core.centering  centering (
     .clk(clk),
     .epoch(epoch),
@@ -421,7 +437,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .read_addr(z_addr),
     .read_valid(read_valid),
     .recenter(recenter),
-    .restart(\restart$124 ),
+    .restart(\restart$129 ),
     .rst(rst),
     .set_valid(z_write__en),
     .write_addr(z_write__addr)
@@ -487,7 +503,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .next_addr(next_addr),
     .next_base(next_base),
     .rst(rst),
-    .start(\start$128 ),
+    .start(\start$123 ),
     .word(\$signature__addr$62 )
   );
   \halp_core.vector  vector (
@@ -499,11 +515,11 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .first(first),
     .\grad$15 (grad),
     .last(last),
-    .load(\load$123 ),
+    .load(\load$128 ),
     .mask(mask),
     .rst(rst),
-    .saturations(\saturations$136 ),
-    .seed(\seed$122 ),
+    .saturations(\saturations$138 ),
+    .seed(\seed$127 ),
     .valid(valid),
     .\x_cur$9 (x_cur),
     .\x_next$11 (x_next),
@@ -514,76 +530,9 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \seed$122  = 32'd0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \seed$122  = cmd_arg;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \load$123  = 1'h0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \load$123  = 1'h1;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \restart$124  = 1'h0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \restart$124  = 1'h1;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    clear = 1'h0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  clear = 1'h1;
-              2'h1:
-                  clear = 1'h1;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    restart = 1'h0;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  restart = 1'h1;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     recenter = 1'h0;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
@@ -596,9 +545,26 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    clear = 1'h0;
+    casez (control_state)
+      3'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  clear = 1'h1;
+            endcase
+          end
+      3'h1:
+          clear = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     exponent_in = 8'h00;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
@@ -611,9 +577,9 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \start$128  = 1'h0;
+    \start$123  = 1'h0;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
@@ -622,18 +588,20 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
                   /* empty */;
               2'h2:
                   if (\$3 ) begin
-                    \start$128  = 1'h1;
+                    \start$123  = 1'h1;
                   end
             endcase
           end
-      2'h1:
+      3'h1:
           /* empty */;
-      2'h2:
+      3'h3:
+          /* empty */;
+      3'h2:
           if (\$7 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
+            if (last_step) begin
             end else begin
-              \start$128  = 1'h1;
+              \start$123  = 1'h1;
             end
           end
     endcase
@@ -642,7 +610,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     start = 1'h0;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
@@ -655,14 +623,16 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
                   end
             endcase
           end
-      2'h1:
+      3'h1:
+          /* empty */;
+      3'h3:
           if (\$signal ) begin
             start = 1'h1;
           end
-      2'h2:
+      3'h2:
           if (\$7 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
+            if (last_step) begin
             end else begin
               start = 1'h1;
             end
@@ -671,230 +641,158 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$36  = \$16 [4:0];
+    seed = 32'd0;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          seed = \seed$125 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    load = 1'h0;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          load = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \seed$127  = 32'd0;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \seed$127  = \seed$125 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \load$128  = 1'h0;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \load$128  = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \restart$129  = 1'h0;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \restart$129  = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    restart = 1'h0;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          restart = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$40  = \$16 [4:0];
     if (rst) begin
-      \$36  = 5'h00;
+      \$40  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$37  = cur_data;
+    \$41  = cur_data;
     if (rst) begin
-      \$37  = 64'h0000000000000000;
+      \$41  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$38  = next_data;
+    \$42  = next_data;
     if (rst) begin
-      \$38  = 64'h0000000000000000;
+      \$42  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$39  = \$signature__data$133 ;
+    \$43  = \$signature__data$134 ;
     if (rst) begin
-      \$39  = 200'h00000000000000000000000000000000000000000000000000;
+      \$43  = 200'h00000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$40  = z_rd_data;
+    \$44  = z_rd_data;
     if (rst) begin
-      \$40  = 64'h0000000000000000;
+      \$44  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$41  = cur_base;
-    if (\start$128 ) begin
-      \$41  = next_base;
+    \$45  = cur_base;
+    if (\start$123 ) begin
+      \$45  = next_base;
     end
     if (restart) begin
-      \$41  = 7'h00;
+      \$45  = 7'h00;
     end
     if (rst) begin
-      \$41  = 7'h00;
+      \$45  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$42  = next_base;
-    if (\start$128 ) begin
-      \$42  = \$19 [6:0];
+    \$46  = next_base;
+    if (\start$123 ) begin
+      \$46  = \$19 [6:0];
     end
     if (restart) begin
-      \$42  = 7'h10;
+      \$46  = 7'h10;
     end
     if (rst) begin
-      \$42  = 7'h00;
+      \$46  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$43  = seed_fetches;
+    \$47  = \seed$125 ;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  \$43  = 3'h0;
+                  \$47  = cmd_arg;
             endcase
           end
-      2'h1:
+    endcase
+    if (rst) begin
+      \$47  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$48  = seed_fetches;
+    casez (control_state)
+      3'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$48  = 3'h0;
+            endcase
+          end
+      3'h1:
+          /* empty */;
+      3'h3:
           if (\$signal ) begin
-            \$43  = \$21 [2:0];
+            \$48  = \$25 [2:0];
           end
-    endcase
-    if (rst) begin
-      \$43  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$44  = cmd_ready;
-    (* full_case = 32'd1 *)
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$44  = 1'h0;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$44  = 1'h0;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (settled) begin
-            \$44  = 1'h1;
-          end
-    endcase
-    if (rst) begin
-      \$44  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$45  = control_state;
-    (* full_case = 32'd1 *)
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  \$45  = 2'h1;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$45  = 2'h2;
-                  end
-            endcase
-          end
-      2'h1:
-          if (\$signal ) begin
-            if (\$22 ) begin
-              \$45  = 2'h3;
-            end
-          end
-      2'h2:
-          if (\$30 ) begin
-            if (\$33 ) begin
-              \$45  = 2'h3;
-            end
-          end
-      2'h3:
-          if (settled) begin
-            \$45  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$45  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$46  = steps_left;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$46  = cmd_arg;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$30 ) begin
-            \$46  = \$31 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$46  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$47  = busy;
-    casez (control_state)
-      2'h0:
-          if (accept) begin
-            casez (cmd_op)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  if (\$20 ) begin
-                    \$47  = 1'h1;
-                  end
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (\$30 ) begin
-            if (\$33 ) begin
-              \$47  = 1'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$47  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$48  = drain;
-    casez (control_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-        begin
-          if (\$25 ) begin
-            \$48  = \$26 [2:0];
-          end
-          if (\$30 ) begin
-            \$48  = 3'h0;
-          end
-        end
     endcase
     if (rst) begin
       \$48  = 3'h0;
@@ -902,60 +800,216 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$49  = steps;
+    \$49  = cmd_ready;
     casez (control_state)
-      2'h0:
+      3'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$49  = 1'h0;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  \$49  = \$21 ;
+            endcase
+          end
+      3'h1:
           /* empty */;
-      2'h1:
+      3'h3:
           /* empty */;
-      2'h2:
-          if (\$30 ) begin
-            \$49  = \$32 [31:0];
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (settled) begin
+            \$49  = 1'h1;
           end
     endcase
     if (rst) begin
-      \$49  = 32'd0;
+      \$49  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$50  = \$34 [47:0];
+    \$50  = control_state;
+    casez (control_state)
+      3'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  \$50  = 3'h1;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  if (\$24 ) begin
+                    \$50  = 3'h2;
+                  end
+            endcase
+          end
+      3'h1:
+          \$50  = 3'h3;
+      3'h3:
+          if (\$signal ) begin
+            if (\$26 ) begin
+              \$50  = 3'h4;
+            end
+          end
+      3'h2:
+          if (\$34 ) begin
+            if (last_step) begin
+              \$50  = 3'h4;
+            end
+          end
+      3'h4:
+          if (settled) begin
+            \$50  = 3'h0;
+          end
+    endcase
     if (rst) begin
-      \$50  = 48'h000000000000;
+      \$50  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$51  = \$35 [31:0];
+    \$51  = steps_left;
+    casez (control_state)
+      3'h0:
+          if (accept) begin
+            casez (cmd_op)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  \$51  = cmd_arg;
+            endcase
+          end
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+          if (\$34 ) begin
+            \$51  = \$35 [31:0];
+          end
+    endcase
     if (rst) begin
       \$51  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    seed = 32'd0;
+    \$52  = last_step;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  seed = cmd_arg;
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  \$52  = \$22 ;
             endcase
           end
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+          if (\$34 ) begin
+            \$52  = \$36 ;
+          end
     endcase
+    if (rst) begin
+      \$52  = 1'h0;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    load = 1'h0;
+    \$53  = busy;
     casez (control_state)
-      2'h0:
+      3'h0:
           if (accept) begin
             casez (cmd_op)
               2'h0:
-                  load = 1'h1;
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  \$53  = \$23 ;
             endcase
           end
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+          if (\$34 ) begin
+            if (last_step) begin
+              \$53  = 1'h0;
+            end
+          end
     endcase
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$54  = drain;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+        begin
+          if (\$29 ) begin
+            \$54  = \$30 [2:0];
+          end
+          if (\$34 ) begin
+            \$54  = 3'h0;
+          end
+        end
+    endcase
+    if (rst) begin
+      \$54  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$55  = steps;
+    casez (control_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+          if (\$34 ) begin
+            \$55  = \$37 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$55  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$56  = \$38 [47:0];
+    if (rst) begin
+      \$56  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$57  = \$39 [31:0];
+    if (rst) begin
+      \$57  = 32'd0;
+    end
   end
   assign memory__request__payload = row_memory__request__payload;
   assign memory__request__ready = row_memory__request__ready;
@@ -1062,7 +1116,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.centering (rst, read_addr, restart, recenter, exponent_in, read_valid, exponent, epoch, set_valid, write_addr, clk);
+module \halp_core.centering (rst, read_addr, recenter, exponent_in, restart, read_valid, exponent, epoch, set_valid, write_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire \$1 ;
   wire [16:0] \$2 ;
@@ -1278,7 +1332,7 @@ module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.fetcher (memory__response__payload, memory__response__valid, clk, rst, request_free, memory__response__ready, cur_data, next_data, restart, start, row_words, row_addr, memory__request__valid, memory__request__payload, pending, cur_addr, next_read__addr, memory__request__ready);
+module \halp_core.fetcher (memory__response__payload, memory__response__valid, clk, rst, request_free, memory__response__ready, cur_data, next_data, start, restart, row_words, row_addr, memory__request__valid, memory__request__payload, pending, cur_addr, next_read__addr, memory__request__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [5:0] \$1 ;
   wire [7:0] \$10 ;
@@ -1610,64 +1664,70 @@ module \halp_core.fetcher (memory__response__payload, memory__response__valid, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.rows (order__response__payload, order__response__valid, host_order, n, clk, rst, order__request__valid, quiet, seed, load, rows__ready, row_words, rows__valid, rows__payload, order__request__payload, order__request__ready);
+module \halp_core.rows (order__response__payload, order__response__valid, host_order, n, clk, rst, order__request__valid, quiet, rows__ready, seed, load, row_words, rows__valid, rows__payload, order__request__payload, order__request__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
-  wire [56:0] \$10 ;
-  wire [57:0] \$11 ;
-  wire [5:0] \$12 ;
-  wire [6:0] \$13 ;
-  wire [4:0] \$14 ;
-  wire [5:0] \$15 ;
-  wire [32:0] \$16 ;
-  wire [8:0] \$17 ;
-  wire \$18 ;
-  wire [13:0] \$19 ;
-  wire [20:0] \$2 ;
-  wire [3:0] \$20 ;
-  wire \$21 ;
+  wire [27:0] \$10 ;
+  wire [28:0] \$11 ;
+  wire [27:0] \$12 ;
+  wire [28:0] \$13 ;
+  wire [56:0] \$14 ;
+  wire [57:0] \$15 ;
+  wire [5:0] \$16 ;
+  wire [6:0] \$17 ;
+  wire [4:0] \$18 ;
+  wire [5:0] \$19 ;
+  wire \$2 ;
+  wire [32:0] \$20 ;
+  wire [8:0] \$21 ;
   wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
+  wire [13:0] \$23 ;
+  wire [3:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
-  wire [19:0] \$3 ;
+  wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  reg \$33 ;
-  reg \$34 ;
-  reg \$35 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
   reg \$36 ;
   reg \$37 ;
   reg \$38 ;
-  reg [20:0] \$39 ;
-  wire [20:0] \$4 ;
-  reg [20:0] \$40 ;
-  reg [20:0] \$41 ;
-  reg [20:0] \$42 ;
-  reg [25:0] \$43 ;
-  reg [25:0] \$44 ;
-  reg [40:0] \$45 ;
-  reg [4:0] \$46 ;
-  reg [3:0] \$47 ;
-  reg [31:0] \$48 ;
-  reg \$49 ;
-  wire [19:0] \$5 ;
-  reg [8:0] \$50 ;
-  reg [8:0] \$51 ;
-  reg \$52 ;
-  reg [11:0] \$53 ;
-  wire [27:0] \$6 ;
-  wire [28:0] \$7 ;
-  wire [27:0] \$8 ;
-  wire [28:0] \$9 ;
+  reg \$39 ;
+  wire \$4 ;
+  reg \$40 ;
+  reg \$41 ;
+  reg \$42 ;
+  reg [20:0] \$43 ;
+  reg [20:0] \$44 ;
+  reg [20:0] \$45 ;
+  reg [20:0] \$46 ;
+  reg [25:0] \$47 ;
+  reg [25:0] \$48 ;
+  reg [40:0] \$49 ;
+  wire \$5 ;
+  reg [4:0] \$50 ;
+  reg [3:0] \$51 ;
+  reg [31:0] \$52 ;
+  reg \$53 ;
+  reg [8:0] \$54 ;
+  reg [8:0] \$55 ;
+  reg \$56 ;
+  reg [11:0] \$57 ;
+  wire [20:0] \$6 ;
+  wire [19:0] \$7 ;
+  wire [20:0] \$8 ;
+  wire [19:0] \$9 ;
   reg \$signal  = 1'h0;
   wire accepted;
-  wire advance;
+  reg advance = 1'h0;
+  (* init = 1'h0 *)
+  wire \advance$10 ;
   input clk;
   wire clk;
   reg draw_stage0 = 1'h0;
@@ -1683,7 +1743,7 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   reg index_ready = 1'h0;
   input load;
   wire load;
-  wire \load$38 ;
+  wire \load$39 ;
   input [8:0] n;
   wire [8:0] n;
   output [32:0] order__request__payload;
@@ -1727,89 +1787,93 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   wire rst;
   input [31:0] seed;
   wire [31:0] seed;
-  wire [31:0] \seed$37 ;
+  wire [31:0] \seed$38 ;
   wire [31:0] state;
   wire taken;
   wire [8:0] w_data;
   wire w_en;
   always @(posedge clk)
-    draw_stage1 <= \$36 ;
+    \$signal  <= \$36 ;
   always @(posedge clk)
-    draw_stage2 <= \$37 ;
+    rows__valid <= \$37 ;
   always @(posedge clk)
-    draw_stage3 <= \$38 ;
+    advance <= \$38 ;
   always @(posedge clk)
-    partial00 <= \$39 ;
+    draw_stage0 <= \$39 ;
   always @(posedge clk)
-    partial01 <= \$40 ;
+    draw_stage1 <= \$40 ;
   always @(posedge clk)
-    partial10 <= \$41 ;
+    draw_stage2 <= \$41 ;
   always @(posedge clk)
-    partial11 <= \$42 ;
+    draw_stage3 <= \$42 ;
   always @(posedge clk)
-    partial_sum0 <= \$43 ;
+    partial00 <= \$43 ;
   always @(posedge clk)
-    partial_sum1 <= \$44 ;
+    partial01 <= \$44 ;
   always @(posedge clk)
-    product <= \$45 ;
+    partial10 <= \$45 ;
   always @(posedge clk)
-    owed <= \$46 ;
+    partial11 <= \$46 ;
   always @(posedge clk)
-    in_flight <= \$47 ;
+    partial_sum0 <= \$47 ;
   always @(posedge clk)
-    position <= \$48 ;
+    partial_sum1 <= \$48 ;
   always @(posedge clk)
-    entry_ready <= \$49 ;
+    product <= \$49 ;
   always @(posedge clk)
-    entry <= \$50 ;
+    owed <= \$50 ;
   always @(posedge clk)
-    index_held <= \$51 ;
+    in_flight <= \$51 ;
   always @(posedge clk)
-    index_ready <= \$52 ;
+    position <= \$52 ;
   always @(posedge clk)
-    rows__payload <= \$53 ;
+    entry_ready <= \$53 ;
+  always @(posedge clk)
+    entry <= \$54 ;
+  always @(posedge clk)
+    index_held <= \$55 ;
+  always @(posedge clk)
+    index_ready <= \$56 ;
+  always @(posedge clk)
+    rows__payload <= \$57 ;
   assign \$1  = rows__valid & rows__ready;
-  assign \$2  = state[15:0] * n[4:0];
-  assign \$3  = state[15:0] * n[8:5];
-  assign \$4  = state[31:16] * n[4:0];
-  assign \$5  = state[31:16] * n[8:5];
-  assign \$7  = partial00 + \$6 ;
-  assign \$9  = partial10 + \$8 ;
-  assign \$11  = partial_sum0 + \$10 ;
-  assign \$12  = owed + taken;
-  assign \$13  = \$12  - accepted;
-  assign \$14  = in_flight + accepted;
-  assign \$15  = \$14  - order__response__valid;
-  assign \$16  = position + 1'h1;
-  assign \$17  = host_order ? entry : product[40:32];
-  assign \$18  = host_order ? entry_ready : draw_stage3;
-  assign \$19  = index_held * row_words;
-  assign \$20  = host_order ? 4'h8 : 4'h0;
-  assign \$21  = rows__valid & rows__ready;
-  assign refill = \$signal  | \$21 ;
-  assign \$22  = ~ host_order;
-  assign advance = refill & \$22 ;
-  assign \$23  = rows__valid & rows__ready;
-  assign taken = \$23  & host_order;
+  assign \$2  = ~ host_order;
+  assign \$3  = refill & \$2 ;
+  assign \$4  = ~ load;
+  assign \$5  = \$3  & \$4 ;
+  assign \$6  = state[15:0] * n[4:0];
+  assign \$7  = state[15:0] * n[8:5];
+  assign \$8  = state[31:16] * n[4:0];
+  assign \$9  = state[31:16] * n[8:5];
+  assign \$11  = partial00 + \$10 ;
+  assign \$13  = partial10 + \$12 ;
+  assign \$15  = partial_sum0 + \$14 ;
+  assign \$16  = owed + taken;
+  assign \$17  = \$16  - accepted;
+  assign \$18  = in_flight + accepted;
+  assign \$19  = \$18  - order__response__valid;
+  assign \$20  = position + 1'h1;
+  assign \$21  = host_order ? entry : product[40:32];
+  assign \$22  = host_order ? entry_ready : draw_stage3;
+  assign \$23  = index_held * row_words;
+  assign \$24  = host_order ? 4'h8 : 4'h0;
+  assign \$25  = rows__valid & rows__ready;
+  assign refill = \$signal  | \$25 ;
+  assign \$26  = rows__valid & rows__ready;
+  assign taken = \$26  & host_order;
   assign order__request__valid = | owed;
   assign accepted = order__request__valid & order__request__ready;
-  assign \$24  = ~ entry_ready;
-  assign \$25  = r_rdy & \$24 ;
-  assign \$26  = ~ index_ready;
-  assign \$27  = \$25  & \$26 ;
-  assign \$28  = ~ rows__valid;
-  assign \$29  = \$28  | taken;
-  assign pop = \$27  & \$29 ;
-  assign \$30  = ! owed;
-  assign \$31  = rows__valid & \$30 ;
-  assign \$32  = ! in_flight;
-  assign quiet = \$31  & \$32 ;
-  always @(posedge clk)
-    \$signal  <= \$33 ;
-  always @(posedge clk)
-    rows__valid <= \$34 ;
-  always @(posedge clk)
-    draw_stage0 <= \$35 ;
+  assign \$27  = ~ entry_ready;
+  assign \$28  = r_rdy & \$27 ;
+  assign \$29  = ~ index_ready;
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = ~ rows__valid;
+  assign \$32  = \$31  | taken;
+  assign pop = \$30  & \$32 ;
+  assign \$33  = ! owed;
+  assign \$34  = rows__valid & \$33 ;
+  assign \$35  = ! in_flight;
+  assign quiet = \$34  & \$35 ;
   \halp_core.rows.entries  entries (
     .clk(clk),
     .load(load),
@@ -1830,180 +1894,188 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$37  = draw_stage1;
+    \$37  = rows__valid;
+    if (\$1 ) begin
+      \$37  = 1'h0;
+    end
+    if (index_ready) begin
+      \$37  = 1'h1;
+    end
+    if (load) begin
+      \$37  = 1'h0;
+    end
     if (rst) begin
       \$37  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$38  = draw_stage2;
+    \$38  = \$5 ;
     if (rst) begin
       \$38  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$39  = \$2 ;
+    \$39  = advance;
     if (rst) begin
-      \$39  = 21'h000000;
+      \$39  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$40  = { 1'h0, \$3  };
+    \$40  = draw_stage0;
     if (rst) begin
-      \$40  = 21'h000000;
+      \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$41  = \$4 ;
+    \$41  = draw_stage1;
     if (rst) begin
-      \$41  = 21'h000000;
+      \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$42  = { 1'h0, \$5  };
+    \$42  = draw_stage2;
     if (rst) begin
-      \$42  = 21'h000000;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$43  = \$7 [25:0];
+    \$43  = \$6 ;
     if (rst) begin
-      \$43  = 26'h0000000;
+      \$43  = 21'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$44  = \$9 [25:0];
+    \$44  = { 1'h0, \$7  };
     if (rst) begin
-      \$44  = 26'h0000000;
+      \$44  = 21'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$45  = \$11 [40:0];
+    \$45  = \$8 ;
     if (rst) begin
-      \$45  = 41'h00000000000;
+      \$45  = 21'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$46  = \$13 [4:0];
+    \$46  = { 1'h0, \$9  };
+    if (rst) begin
+      \$46  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$47  = \$11 [25:0];
+    if (rst) begin
+      \$47  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$48  = \$13 [25:0];
+    if (rst) begin
+      \$48  = 26'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$49  = \$15 [40:0];
+    if (rst) begin
+      \$49  = 41'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$50  = \$17 [4:0];
     if (load) begin
-      \$46  = { 1'h0, \$20  };
+      \$50  = { 1'h0, \$24  };
     end
     if (rst) begin
-      \$46  = 5'h00;
+      \$50  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$47  = \$15 [3:0];
+    \$51  = \$19 [3:0];
     if (rst) begin
-      \$47  = 4'h0;
+      \$51  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$48  = position;
+    \$52  = position;
     if (accepted) begin
-      \$48  = \$16 [31:0];
+      \$52  = \$20 [31:0];
     end
     if (load) begin
-      \$48  = 32'd0;
+      \$52  = 32'd0;
     end
     if (rst) begin
-      \$48  = 32'd0;
+      \$52  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$49  = pop;
+    \$53  = pop;
     if (load) begin
-      \$49  = 1'h0;
+      \$53  = 1'h0;
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$53  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$50  = r_data;
+    \$54  = r_data;
     if (rst) begin
-      \$50  = 9'h000;
+      \$54  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$51  = \$17 ;
+    \$55  = \$21 ;
     if (rst) begin
-      \$51  = 9'h000;
+      \$55  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$52  = \$18 ;
+    \$56  = \$22 ;
     if (load) begin
-      \$52  = 1'h0;
+      \$56  = 1'h0;
     end
     if (rst) begin
-      \$52  = 1'h0;
+      \$56  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$53  = rows__payload;
+    \$57  = rows__payload;
     if (index_ready) begin
-      \$53  = \$19 [11:0];
+      \$57  = \$23 [11:0];
     end
     if (rst) begin
-      \$53  = 12'h000;
+      \$57  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$33  = load;
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$34  = rows__valid;
-    if (\$1 ) begin
-      \$34  = 1'h0;
-    end
-    if (index_ready) begin
-      \$34  = 1'h1;
-    end
-    if (load) begin
-      \$34  = 1'h0;
-    end
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$35  = advance;
-    if (rst) begin
-      \$35  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$36  = draw_stage0;
+    \$36  = load;
     if (rst) begin
       \$36  = 1'h0;
     end
   end
-  assign \seed$37  = seed;
-  assign \load$38  = load;
+  assign \advance$10  = advance;
+  assign \seed$38  = seed;
+  assign \load$39  = load;
   assign order__response__ready = 1'h1;
   assign w_en = order__response__valid;
   assign w_data = order__response__payload[8:0];
@@ -2012,9 +2084,9 @@ module \halp_core.rows (order__response__payload, order__response__valid, host_o
   assign \order__request__payload.length  = order__request__payload[32];
   assign order__request__payload[32] = 1'h1;
   assign order__request__payload[31:0] = position;
-  assign \$6  = { 2'h0, partial01, 5'h00 };
-  assign \$8  = { 2'h0, partial11, 5'h00 };
-  assign \$10  = { 15'h0000, partial_sum1, 16'h0000 };
+  assign \$10  = { 2'h0, partial01, 5'h00 };
+  assign \$12  = { 2'h0, partial11, 5'h00 };
+  assign \$14  = { 15'h0000, partial_sum1, 16'h0000 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2158,7 +2230,7 @@ module \halp_core.rows.entries (w_en, clk, rst, r_en, r_rdy, r_data, load, w_por
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.rows.prng (rst, advance, seed, load, state, clk);
+module \halp_core.rows.prng (rst, seed, load, advance, state, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [46:0] \$1 ;
   wire [46:0] \$2 ;
@@ -2489,9 +2561,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   wire [1:0] \$1 ;
   wire [16:0] \$10 ;
   wire [16:0] \$11 ;
-  wire [17:0] \$12 ;
+  wire [16:0] \$12 ;
   wire [16:0] \$13 ;
-  wire [16:0] \$14 ;
+  wire [17:0] \$14 ;
   wire [17:0] \$15 ;
   wire [18:0] \$16 ;
   wire [22:0] \$17 ;
@@ -2515,18 +2587,20 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   reg \$33 ;
   reg \$34 ;
   reg [3:0] \$35 ;
-  reg [17:0] \$36 ;
-  reg [17:0] \$37 ;
-  reg \$38 ;
-  reg \$39 ;
+  reg [16:0] \$36 ;
+  reg [16:0] \$37 ;
+  reg [16:0] \$38 ;
+  reg [16:0] \$39 ;
   wire [4:0] \$4 ;
   reg \$40 ;
-  reg [18:0] \$41 ;
+  reg \$41 ;
   reg \$42 ;
-  reg \$43 ;
+  reg [18:0] \$43 ;
   reg \$44 ;
-  reg [22:0] \$45 ;
+  reg \$45 ;
   reg \$46 ;
+  reg [22:0] \$47 ;
+  reg \$48 ;
   wire [5:0] \$5 ;
   wire [6:0] \$6 ;
   wire [7:0] \$7 ;
@@ -2594,12 +2668,12 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   wire [7:0] mask;
   wire [15:0] product;
   wire [15:0] \product$123 ;
-  wire [15:0] \product$124 ;
   wire [15:0] \product$125 ;
-  wire [15:0] \product$127 ;
+  wire [15:0] \product$126 ;
   wire [15:0] \product$128 ;
   wire [15:0] \product$129 ;
-  wire [15:0] \product$130 ;
+  wire [15:0] \product$131 ;
+  wire [15:0] \product$132 ;
   input rst;
   wire rst;
   wire saturated;
@@ -2639,11 +2713,13 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   reg stage_c_0 = 1'h0;
   reg stage_c_1 = 1'h0;
   reg stage_c_2 = 1'h0;
-  reg [17:0] tree2_0 = 18'h00000;
-  reg [17:0] tree2_1 = 18'h00000;
-  reg tree2_control_0 = 1'h0;
-  reg tree2_control_1 = 1'h0;
-  reg tree2_control_2 = 1'h0;
+  reg [16:0] tree1_0 = 17'h00000;
+  reg [16:0] tree1_1 = 17'h00000;
+  reg [16:0] tree1_2 = 17'h00000;
+  reg [16:0] tree1_3 = 17'h00000;
+  reg tree1_control_0 = 1'h0;
+  reg tree1_control_1 = 1'h0;
+  reg tree1_control_2 = 1'h0;
   reg [18:0] tree3_0 = 19'h00000;
   reg tree3_control_0 = 1'h0;
   reg tree3_control_1 = 1'h0;
@@ -2735,27 +2811,33 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   output z_valid;
   reg z_valid = 1'h0;
   always @(posedge clk)
-    tree2_0 <= \$36 ;
+    saturations <= \$35 ;
   always @(posedge clk)
-    tree2_1 <= \$37 ;
+    tree1_0 <= \$36 ;
   always @(posedge clk)
-    tree2_control_0 <= \$38 ;
+    tree1_1 <= \$37 ;
   always @(posedge clk)
-    tree2_control_1 <= \$39 ;
+    tree1_2 <= \$38 ;
   always @(posedge clk)
-    tree2_control_2 <= \$40 ;
+    tree1_3 <= \$39 ;
   always @(posedge clk)
-    tree3_0 <= \$41 ;
+    tree1_control_0 <= \$40 ;
   always @(posedge clk)
-    tree3_control_0 <= \$42 ;
+    tree1_control_1 <= \$41 ;
   always @(posedge clk)
-    tree3_control_1 <= \$43 ;
+    tree1_control_2 <= \$42 ;
   always @(posedge clk)
-    tree3_control_2 <= \$44 ;
+    tree3_0 <= \$43 ;
   always @(posedge clk)
-    dot <= \$45 ;
+    tree3_control_0 <= \$44 ;
   always @(posedge clk)
-    dot_valid <= \$46 ;
+    tree3_control_1 <= \$45 ;
+  always @(posedge clk)
+    tree3_control_2 <= \$46 ;
+  always @(posedge clk)
+    dot <= \$47 ;
+  always @(posedge clk)
+    dot_valid <= \$48 ;
   assign \$1  = 1'h0 + saturated;
   assign \$2  = \$1  + \saturated$114 ;
   assign \$3  = \$2  + \saturated$115 ;
@@ -2766,12 +2848,12 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   assign \$8  = \$7  + \saturated$120 ;
   assign \$9  = z_valid ? \$8  : 9'h000;
   assign \$10  = $signed(product) + $signed(\product$123 );
-  assign \$11  = $signed(\product$124 ) + $signed(\product$125 );
-  assign \$12  = $signed(\$10 ) + $signed(\$11 );
-  assign \$13  = $signed(\product$127 ) + $signed(\product$128 );
-  assign \$14  = $signed(\product$129 ) + $signed(\product$130 );
-  assign \$15  = $signed(\$13 ) + $signed(\$14 );
-  assign \$16  = $signed(tree2_0) + $signed(tree2_1);
+  assign \$11  = $signed(\product$125 ) + $signed(\product$126 );
+  assign \$12  = $signed(\product$128 ) + $signed(\product$129 );
+  assign \$13  = $signed(\product$131 ) + $signed(\product$132 );
+  assign \$14  = $signed(tree1_0) + $signed(tree1_1);
+  assign \$15  = $signed(tree1_2) + $signed(tree1_3);
+  assign \$16  = $signed(\$14 ) + $signed(\$15 );
   assign \$17  = tree3_control_1 ? 23'h000000 : dot;
   assign \$18  = $signed(\$17 ) + $signed(tree3_0);
   assign \$19  = tree3_control_0 & tree3_control_2;
@@ -2805,8 +2887,6 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     stage_c_1 <= \$33 ;
   always @(posedge clk)
     stage_c_2 <= \$34 ;
-  always @(posedge clk)
-    saturations <= \$35 ;
   \halp_core.vector.lane0  lane0 (
     .active(mask[0]),
     .advance(valid),
@@ -2846,7 +2926,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [74:50]),
     .load(load),
-    .product(\product$124 ),
+    .product(\product$125 ),
     .rst(rst),
     .saturated(\saturated$115 ),
     .seed(seed),
@@ -2862,7 +2942,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [99:75]),
     .load(load),
-    .product(\product$125 ),
+    .product(\product$126 ),
     .rst(rst),
     .saturated(\saturated$116 ),
     .seed(seed),
@@ -2878,7 +2958,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [124:100]),
     .load(load),
-    .product(\product$127 ),
+    .product(\product$128 ),
     .rst(rst),
     .saturated(\saturated$117 ),
     .seed(seed),
@@ -2894,7 +2974,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [149:125]),
     .load(load),
-    .product(\product$128 ),
+    .product(\product$129 ),
     .rst(rst),
     .saturated(\saturated$118 ),
     .seed(seed),
@@ -2910,7 +2990,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [174:150]),
     .load(load),
-    .product(\product$129 ),
+    .product(\product$131 ),
     .rst(rst),
     .saturated(\saturated$119 ),
     .seed(seed),
@@ -2926,7 +3006,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [199:175]),
     .load(load),
-    .product(\product$130 ),
+    .product(\product$132 ),
     .rst(rst),
     .saturated(\saturated$120 ),
     .seed(seed),
@@ -2937,75 +3017,96 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$37  = \$15 ;
+    \$36  = \$10 ;
     if (rst) begin
-      \$37  = 18'h00000;
+      \$36  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$38  = stage_c_0;
+    \$37  = \$11 ;
     if (rst) begin
-      \$38  = 1'h0;
+      \$37  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$39  = stage_c_1;
+    \$38  = \$12 ;
     if (rst) begin
-      \$39  = 1'h0;
+      \$38  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$40  = stage_c_2;
+    \$39  = \$13 ;
+    if (rst) begin
+      \$39  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$40  = stage_c_0;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$41  = \$16 ;
+    \$41  = stage_c_1;
     if (rst) begin
-      \$41  = 19'h00000;
+      \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$42  = tree2_control_0;
+    \$42  = stage_c_2;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$43  = tree2_control_1;
+    \$43  = \$16 ;
     if (rst) begin
-      \$43  = 1'h0;
+      \$43  = 19'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$44  = tree2_control_2;
+    \$44  = tree1_control_0;
     if (rst) begin
       \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$45  = dot;
-    if (tree3_control_0) begin
-      \$45  = \$18 [22:0];
-    end
+    \$45  = tree1_control_1;
     if (rst) begin
-      \$45  = 23'h000000;
+      \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$46  = \$19 ;
+    \$46  = tree1_control_2;
     if (rst) begin
       \$46  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$47  = dot;
+    if (tree3_control_0) begin
+      \$47  = \$18 [22:0];
+    end
+    if (rst) begin
+      \$47  = 23'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$48  = \$19 ;
+    if (rst) begin
+      \$48  = 1'h0;
     end
   end
   always @* begin
@@ -3118,13 +3219,6 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     \$35  = \$9 [3:0];
     if (rst) begin
       \$35  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$36  = \$12 ;
-    if (rst) begin
-      \$36  = 18'h00000;
     end
   end
   assign \seed$1  = seed;
@@ -3252,29 +3346,34 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane0 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -3294,14 +3393,15 @@ module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -3324,36 +3424,40 @@ module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane0.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -3364,91 +3468,98 @@ module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane0.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -3457,7 +3568,9 @@ module \halp_core.vector.lane0 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3554,29 +3667,34 @@ module \halp_core.vector.lane0.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane1 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -3596,14 +3714,15 @@ module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -3626,36 +3745,40 @@ module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane1.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -3666,91 +3789,98 @@ module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane1.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -3759,7 +3889,9 @@ module \halp_core.vector.lane1 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3856,29 +3988,34 @@ module \halp_core.vector.lane1.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane2 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -3898,14 +4035,15 @@ module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -3928,36 +4066,40 @@ module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane2.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -3968,91 +4110,98 @@ module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane2.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -4061,7 +4210,9 @@ module \halp_core.vector.lane2 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4158,29 +4309,34 @@ module \halp_core.vector.lane2.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane3 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -4200,14 +4356,15 @@ module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -4230,36 +4387,40 @@ module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane3.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -4270,91 +4431,98 @@ module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane3.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -4363,7 +4531,9 @@ module \halp_core.vector.lane3 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4460,29 +4630,34 @@ module \halp_core.vector.lane3.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane4 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -4502,14 +4677,15 @@ module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -4532,36 +4708,40 @@ module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane4.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -4572,91 +4752,98 @@ module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane4.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -4665,7 +4852,9 @@ module \halp_core.vector.lane4 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4762,29 +4951,34 @@ module \halp_core.vector.lane4.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane5 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -4804,14 +4998,15 @@ module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -4834,36 +5029,40 @@ module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane5.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -4874,91 +5073,98 @@ module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane5.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -4967,7 +5173,9 @@ module \halp_core.vector.lane5 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5064,29 +5272,34 @@ module \halp_core.vector.lane5.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane6 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -5106,14 +5319,15 @@ module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -5136,36 +5350,40 @@ module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane6.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -5176,91 +5394,98 @@ module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane6.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -5269,7 +5494,9 @@ module \halp_core.vector.lane6 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5366,29 +5593,34 @@ module \halp_core.vector.lane6.rounder (saturated, value, result);
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, product, coef, clk);
+module \halp_core.vector.lane7 (rst, product, seed, load, x_cur, x_next, grad, z, advance, active, z_new, saturated, coef, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire [48:0] \$1 ;
-  reg [24:0] \$10 ;
-  reg [17:0] \$11 ;
-  reg [25:0] \$12 ;
-  reg [7:0] \$13 ;
-  reg \$14 ;
-  reg [35:0] \$15 ;
+  wire \$10 ;
+  wire [11:0] \$11 ;
+  wire [11:0] \$12 ;
+  reg [24:0] \$13 ;
+  reg [17:0] \$14 ;
+  reg [25:0] \$15 ;
   reg [7:0] \$16 ;
   reg \$17 ;
-  reg [7:0] \$18 ;
-  reg \$19 ;
+  reg [35:0] \$18 ;
+  reg [7:0] \$19 ;
   wire [49:0] \$2 ;
-  reg [7:0] \$20 ;
-  reg [15:0] \$21 ;
+  reg \$20 ;
+  reg [7:0] \$21 ;
+  reg \$22 ;
+  reg [7:0] \$23 ;
+  reg [11:0] \$24 ;
+  reg [11:0] \$25 ;
   wire [50:0] \$3 ;
-  wire [24:0] \$4 ;
-  wire [17:0] \$5 ;
-  wire [25:0] \$6 ;
-  wire [7:0] \$7 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$4 ;
+  wire [19:0] \$5 ;
+  wire [24:0] \$6 ;
+  wire [17:0] \$7 ;
+  wire [25:0] \$8 ;
+  wire [7:0] \$9 ;
+  reg [11:0] \$signal  = 12'h000;
   input active;
   wire active;
   reg active_a = 1'h0;
@@ -5408,14 +5640,15 @@ module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [17:0] p_high = 18'h00000;
   reg [24:0] p_low = 25'h0000000;
   output [15:0] product;
-  reg [15:0] product = 16'h0000;
+  wire [15:0] product;
+  reg [11:0] q_high = 12'h000;
   wire [15:0] random;
   wire [7:0] result;
   input rst;
   wire rst;
   output saturated;
   reg saturated = 1'h0;
-  wire \saturated$29 ;
+  wire \saturated$32 ;
   input [31:0] seed;
   wire [31:0] seed;
   wire [31:0] \seed$1 ;
@@ -5438,36 +5671,40 @@ module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance
   reg [25:0] zg = 26'h0000000;
   assign \$2  = $signed(p_low) + $signed(\$1 );
   assign \$3  = $signed(zg) - $signed(\$2 );
-  assign \$4  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
-  assign \$5  = $signed(x_cur) * $signed(coef[26:17]);
-  assign \$6  = $signed({ z, next_state[31:16] }) - $signed(grad);
-  assign \$7  = active_b1 ? result : 8'h00;
-  assign \$8  = active_b1 & \saturated$29 ;
-  assign \$9  = $signed(x_next_b) * $signed(z_new);
+  assign \$5  = $signed(\$signal ) + $signed(\$4 );
+  assign \$6  = $signed(x_cur) * $signed({ 1'h0, coef[16:0] });
+  assign \$7  = $signed(x_cur) * $signed(coef[26:17]);
+  assign \$8  = $signed({ z, next_state[31:16] }) - $signed(grad);
+  assign \$9  = active_b1 ? result : 8'h00;
+  assign \$10  = active_b1 & \saturated$32 ;
+  assign \$11  = $signed({ 1'h0, x_next_b[3:0] }) * $signed(z_new);
+  assign \$12  = $signed(x_next_b[7:4]) * $signed(z_new);
   always @(posedge clk)
-    p_low <= \$10 ;
+    p_low <= \$13 ;
   always @(posedge clk)
-    p_high <= \$11 ;
+    p_high <= \$14 ;
   always @(posedge clk)
-    zg <= \$12 ;
+    zg <= \$15 ;
   always @(posedge clk)
-    x_next_a <= \$13 ;
+    x_next_a <= \$16 ;
   always @(posedge clk)
-    active_a <= \$14 ;
+    active_a <= \$17 ;
   always @(posedge clk)
-    value <= \$15 ;
+    value <= \$18 ;
   always @(posedge clk)
-    x_next_b1 <= \$16 ;
+    x_next_b1 <= \$19 ;
   always @(posedge clk)
-    active_b1 <= \$17 ;
+    active_b1 <= \$20 ;
   always @(posedge clk)
-    z_new <= \$18 ;
+    z_new <= \$21 ;
   always @(posedge clk)
-    saturated <= \$19 ;
+    saturated <= \$22 ;
   always @(posedge clk)
-    x_next_b <= \$20 ;
+    x_next_b <= \$23 ;
   always @(posedge clk)
-    product <= \$21 ;
+    \$signal  <= \$24 ;
+  always @(posedge clk)
+    q_high <= \$25 ;
   \halp_core.vector.lane7.prng  prng (
     .advance(advance),
     .clk(clk),
@@ -5478,91 +5715,98 @@ module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance
   );
   \halp_core.vector.lane7.rounder  rounder (
     .result(result),
-    .saturated(\saturated$29 ),
+    .saturated(\saturated$32 ),
     .value(value)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$10  = \$4 ;
+    \$13  = \$6 ;
     if (rst) begin
-      \$10  = 25'h0000000;
+      \$13  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$11  = \$5 ;
+    \$14  = \$7 ;
     if (rst) begin
-      \$11  = 18'h00000;
+      \$14  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$12  = \$6 ;
+    \$15  = \$8 ;
     if (rst) begin
-      \$12  = 26'h0000000;
+      \$15  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$13  = x_next;
-    if (rst) begin
-      \$13  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$14  = active;
-    if (rst) begin
-      \$14  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$15  = \$3 [35:0];
-    if (rst) begin
-      \$15  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$16  = x_next_a;
+    \$16  = x_next;
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$17  = active_a;
+    \$17  = active;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$18  = \$7 ;
+    \$18  = \$3 [35:0];
     if (rst) begin
-      \$18  = 8'h00;
+      \$18  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$19  = \$8 ;
+    \$19  = x_next_a;
     if (rst) begin
-      \$19  = 1'h0;
+      \$19  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$20  = x_next_b1;
+    \$20  = active_a;
     if (rst) begin
-      \$20  = 8'h00;
+      \$20  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$21  = \$9 ;
     if (rst) begin
-      \$21  = 16'h0000;
+      \$21  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$22  = \$10 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$23  = x_next_b1;
+    if (rst) begin
+      \$23  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$24  = \$11 ;
+    if (rst) begin
+      \$24  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$25  = \$12 ;
+    if (rst) begin
+      \$25  = 12'h000;
     end
   end
   assign \seed$1  = seed;
@@ -5571,7 +5815,9 @@ module \halp_core.vector.lane7 (rst, seed, load, x_cur, x_next, grad, z, advance
   assign update_sum = \$3 [35:0];
   assign update = value;
   assign random = 16'h0000;
+  assign product = \$5 [15:0];
   assign \$1  = { p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high[17], p_high, 17'h00000 };
+  assign \$4  = { q_high[11], q_high[11], q_high[11], q_high, 4'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
