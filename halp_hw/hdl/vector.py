@@ -7,7 +7,7 @@ Timing, in registers after the read stage of a beat (``docs/datapath.md``): ``z_
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed
+from amaranth import Module, Mux, signed
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -15,17 +15,11 @@ from amaranth.lib.wiring import In, Out
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.golden.prng import STATE_BITS
 
+from .adder_tree import adder_tree, register
 from .centering import address_shape
 from .lane import MaccLane, check_config, split_product
 
 __all__ = ["VectorUnit"]
-
-
-def register(m: Module, name: str, *values):
-    """One pipeline register per value (same shape); returns the registered copies."""
-    copies = [Signal(value.shape(), name=f"{name}_{index}") for index, value in enumerate(values)]
-    m.d.sync += [copy.eq(value) for copy, value in zip(copies, values)]
-    return copies
 
 
 class VectorUnit(wiring.Component):
@@ -133,21 +127,12 @@ class VectorUnit(wiring.Component):
         control = register(m, "stage_c", valid_b, first_b, last_b)
         m.d.sync += self.saturations.eq(Mux(valid_b, sum(lane.saturated for lane in lanes), 0))
 
-        # Adder tree: a register after every second level and after the last; with split
-        # products the lanes' sums of two halves are level 0 (registers after odd levels).
-        sums = [lane.product for lane in lanes]
-        level = 0
-        registered_level = 1 if split_product(self.config) else 0
-        while len(sums) > 1:
-            pairs = [sums[i] + sums[i + 1] for i in range(0, len(sums) - 1, 2)]
-            sums = pairs + sums[len(pairs) * 2:]
-            level += 1
-            if level % 2 == registered_level or len(sums) == 1:
-                sums = register(m, f"tree{level}", *sums)
-                control = register(m, f"tree{level}_control", *control)
-        tree_valid, tree_first, tree_last = control
+        # With split products the lanes' sums of two halves are the tree's level 0.
+        total, (tree_valid, tree_first, tree_last) = adder_tree(
+            m, [lane.product for lane in lanes], control,
+            odd_levels=split_product(self.config))
 
         with m.If(tree_valid):
-            m.d.sync += self.dot.eq(Mux(tree_first, 0, self.dot) + sums[0])
+            m.d.sync += self.dot.eq(Mux(tree_first, 0, self.dot) + total)
         m.d.sync += self.dot_valid.eq(tree_valid & tree_last)
         return m
