@@ -86,7 +86,7 @@ TARGETS: dict[str, Target] = {
         devices={"25k": Device("CABGA381", 28), "12k": Device("CABGA381", 28),
                  "45k": Device("CABGA381", 72), "85k": Device("CABGA381", 156)},
         nextpnr_args=("--speed", "6", "--lpf-allow-unconstrained",
-                      "--placer-heap-timingweight", "40", "--tmg-ripup"),
+                      "--placer-heap-timingweight", "40"),
         clock_mhz=100.0,
         n_max=128,
         d_max=128,
