@@ -23,12 +23,12 @@ pytestmark = pytest.mark.xdist_group("test_synth")
 ROUTED_TARGETS = [name for name, target in TARGETS.items() if target.nextpnr]
 
 
-# -- the CI configuration: the core at 8 bits, 4 lanes, small memories, on every target ------------
+# -- the CI configuration: the core at 8 bits, 2 lanes, small memories, on every target ------------
 
 @pytest.fixture(scope="module", params=list(TARGETS))
 def core_result(request, tmp_path_factory):
     target = request.param
-    config = make_config(target=target, bits=8, lanes=4, n_max=16, d_max=16)
+    config = make_config(target=target, bits=8, lanes=2, n_max=16, d_max=16)
     out_dir = tmp_path_factory.mktemp(f"core-{target}")
     return run_synthesis(design="core", target=target, config=config, out_dir=out_dir,
                          progress=False), out_dir
@@ -42,7 +42,7 @@ def test_core_synth_json_is_complete_and_sane(core_result):
         assert key in result
     frac_bits = TARGETS[result["target"]].frac_bits or HardwareConfig().frac_bits
     assert result["config"] == dataclasses.asdict(
-        HardwareConfig(bits=8, data_bits=8, frac_bits=frac_bits, lanes=4, n_max=16, d_max=16))
+        HardwareConfig(bits=8, data_bits=8, frac_bits=frac_bits, lanes=2, n_max=16, d_max=16))
     assert result["luts"] > 0 and result["ffs"] > 0
     # z, G and the row buffer are memories: block RAM on iCE40 (it has no LUT RAM), memory cells
     # in generic; ECP5 puts memories this small into LUT RAM.
