@@ -68,10 +68,11 @@ class SamplePrngHarness(PropertyHarness):
 
     The contract (``docs/datapath.md``): after a ``load`` and after each row address is taken
     from the ``rows`` stream, the next address is produced; with the xorshift32 order that
-    advances stream 0 once, in the cycle after the load or in the cycle of the take (a load
-    wins). The seed, loads, the order choice, the stream's ``ready``, ``n``, ``row_words`` and
-    the order memory are free in every cycle. k-induction closes at k = 2 (the cycle after a
-    load is seen from the harness's own register of ``load``).
+    advances stream 0 once, two cycles after the load or in the cycle after the take; a load
+    in the cycle of the decision or of the draw wins. The seed, loads, the order choice, the
+    stream's ``ready``, ``n``, ``row_words`` and the order memory are free in every cycle.
+    k-induction closes at k = 3: the harness's registers of ``load`` and of the pending draw
+    agree with the block's after the first two cycles of the window.
 
     Parameters
     ----------
@@ -90,8 +91,9 @@ class SamplePrngHarness(PropertyHarness):
                      rows.order.request.ready.eq(AnySeq(1)),
                      rows.order.response.valid.eq(AnySeq(1)),
                      rows.order.response.payload.eq(AnySeq(rows.order.response.payload.shape()))]
-        after_load = Signal()
-        m.d.sync += after_load.eq(load)
+        after_load, draw = Signal(), Signal()
         taken = rows.rows.valid & rows.rows.ready
+        m.d.sync += [after_load.eq(load),
+                     draw.eq((after_load | taken) & ~host_order & ~load)]
         check_streams(m, children_of_type(fragment, Xorshift32), [SAMPLE_STREAM_NUMBER],
-                      seed=seed, load=load, advance=(after_load | taken) & ~host_order)
+                      seed=seed, load=load, advance=draw)

@@ -62,7 +62,7 @@ PROPERTIES: tuple[FormalProperty, ...] = (
                    "prove", lambda cfg, _: LanePrngHarness(config=cfg), lambda cfg, _: 1),
     FormalProperty("sample-prng", "the sample-order xorshift32 = stream 0, one draw per load "
                    "and per row address taken", "prove",
-                   lambda cfg, _: SamplePrngHarness(config=cfg), lambda cfg, _: 2),
+                   lambda cfg, _: SamplePrngHarness(config=cfg), lambda cfg, _: 3),
     FormalProperty("vector-dot", "adder tree + accumulator: dot = exact sum, fits dot_width",
                    "prove", lambda cfg, _: VectorHarness(config=cfg),
                    lambda cfg, _: VectorHarness.induction_depth(cfg), VECTOR_SCRIPT),
