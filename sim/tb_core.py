@@ -79,9 +79,11 @@ from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.hdl.core import Command
 from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 from halp_hw.runtime.backends import drive_halp
+from tb_boundary import run_boundary
 from tb_command_script import run_commands
 from tb_coverage import CoreCoverage, report, summary, totals
 from tb_halp_run import CocotbAccelerator
+from tb_long_run import LONG_RUN_BITS, long_budget, run_long
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
                         report_progress, reset)
 
@@ -358,6 +360,14 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
             phases.append(("random-host", scenario,
                            dataclasses.replace(random_run, seed=RANDOM_HOST_SEED, order="host"),
                            other_d, other_n))
+        elif scenario == "long":
+            long_run = dataclasses.replace(run, order="xorshift", epochs=1,
+                                           epoch_length=1 << LONG_RUN_BITS)
+            phases.append((scenario, scenario, long_run, p["d"], p["n"]))
+        elif scenario == "boundary":
+            boundary_run = dataclasses.replace(run, order="xorshift", **p["boundary_run"])
+            phases.append((scenario, scenario, boundary_run, max(1, p["d"] - 1),
+                           max(1, p["n"] - 1)))
         else:
             raise ValueError(f"unknown scenario {scenario!r}")
     return phases
@@ -394,7 +404,8 @@ def cycle_budget(host: HalpHost) -> int:
 
 
 #: The scenarios other than ``training``, by name.
-SCENARIOS = {"extremes": run_extremes, "random": run_random, "commands": run_commands}
+SCENARIOS = {"extremes": run_extremes, "random": run_random, "boundary": run_boundary,
+             "commands": run_commands, "long": run_long}
 
 
 async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every_step: bool,
@@ -438,9 +449,9 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
         rng = np.random.default_rng(run.seed)
         if scenario == "extremes":
             extreme_inputs(host, rng)
-        elif scenario == "random":
+        elif scenario in ("random", "boundary"):
             random_inputs(host, rng)
-        budget = cycle_budget(host)
+        budget = long_budget(host) if scenario == "long" else cycle_budget(host)
         phase = cocotb.start_soon(run_phase(dut, scenario, host, board, p["compare"] == "step",
                                             rng, coverage, name, exact_cycles))
         try:

@@ -119,8 +119,12 @@ class CocotbAccelerator:
                                    for word in (self._pack(row, self.config.data_bits)
                                                 + value_words(self.config, 0))])
         if host.order is not None:
-            await self._write("order", host.order)
+            await self.load_order(host.order)
         await self.command(Command.SEED, host.run.seed)
+
+    async def load_order(self, entries) -> None:
+        """Write a host-given sample order into the order memory (read from the next SEED)."""
+        await self._write("order", entries)
 
     async def load_gradient(self, grad_ints) -> None:
         await self._write("g", self._pack(grad_ints, self.config.grad_width))

@@ -123,6 +123,22 @@ def test_every_command_in_every_state(rtl):
     assert (results.results_xml.parent / "commands.report.coverage.yml").is_file()
 
 
+def test_boundary_and_long_phases(rtl):
+    """The boundary phase (step 2 of each short epoch on the rounding boundary of every lane
+    and of the sample-index product, every third epoch on fresh host-given entries) and the
+    long phase (4104 recenters, then RUNs of 1, 2, 4, ... 2**15 steps on saturating gradients)
+    agree with the golden model bit for bit."""
+    config = CORES["b8-L3"]
+    params = {**core_params(config, n=32, epoch_length=4, epochs=1,
+                            scenarios=("boundary", "long")),
+              "boundary_run": {"epochs": 6, "epoch_length": 2}}
+    results = run_core(rtl, "b8-L3", params, run_name="boundary-long")
+    boundary, long = phase(results, "boundary"), phase(results, "long")
+    assert boundary["iterates_compared"] == 6 and boundary["steps"] == 6 * 2
+    assert long["iterates_compared"] == 16 and long["steps"] == (1 << 16) - 1
+    assert long["coverage"]["recenters"] == 1  # the one compared; 4103 more before it
+
+
 def test_one_sample_one_step(rtl):
     """N = 1, T = 1: the sample stream's only index, one step per epoch, three epochs."""
     config = CORES["b8-L3"]

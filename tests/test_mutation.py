@@ -1,6 +1,6 @@
 """``halp-hw mutate``'s machinery on a small campaign: a mutant the regression must kill, one it
-cannot (the miter must prove it equivalent), one it misses (the miter must find the difference),
-and the reports.
+cannot (the induction proof must show it equivalent), one it misses (the proof must not close
+and the miter must find the difference), and the reports.
 
 The full campaign (300 mutants) is far too long for CI; its figures are in
 ``docs/verification.md``.
@@ -57,7 +57,9 @@ def test_small_campaign_classifies_each_mutant(campaign):
     assert killed["miter"] is None  # a killed mutant needs no proof
     assert equivalent["status"] == "equivalent", equivalent
     assert equivalent["first_difference"] is None
-    assert equivalent["miter"]["status"] == "PASS" and equivalent["miter"]["depth"] == 8
+    # proven for every input sequence (Yosys's equivalence passes, by induction), not bounded
+    assert equivalent["miter"]["status"] == "PROVEN", equivalent["miter"]
+    assert equivalent["miter"]["induction"]["rounds"] >= 1
     summary = summarize(result["mutants"])
     assert summary == {"mutants": 2, "killed": 1, "survived": 0, "equivalent": 1, "score": 1.0}
     paths = write_reports({"summary": summary, **result}, work / "out")
@@ -77,6 +79,9 @@ def test_miter_finds_what_the_regression_misses(campaign):
     outcome = equivalence.check(campaign.work_dir, mutation, depth=4, timeout=600,
                                 sizes={"n_max": N, "d_max": D})
     assert outcome["status"] == "FAIL" and not outcome["equivalent"], outcome
+    # the proof stops at the core's output port it cannot prove equal
+    assert outcome["induction"]["status"] == "NOT PROVEN"
+    assert "core.busy" in outcome["induction"]["unproven"]
     assert outcome["output"] == "busy" and outcome["step"] >= 1
     assert (campaign.work_dir / outcome["trace"]).is_file()
 

