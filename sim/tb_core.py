@@ -126,6 +126,8 @@ class LockstepAccelerator:
         The last command issued (None before the first).
     state : str
         The control FSM state in which the next command meets the core.
+    waited : bool
+        The last command was waited for: the core must be ready (``cmd_ready`` high).
     """
 
     def __init__(self, rtl: CocotbAccelerator, model, board: Scoreboard, every_step: bool,
@@ -137,6 +139,7 @@ class LockstepAccelerator:
         self.epoch = 0
         self.iterates_compared = 0
         self.previous, self.state = None, "IDLE"
+        self.waited = True  # the last command was waited for (start_core's SEED)
 
     async def command(self, op: Command, arg: int, wait: bool = True) -> None:
         """Issue ``op`` to the RTL, sampling its coverage; without ``wait`` the next command
@@ -145,7 +148,12 @@ class LockstepAccelerator:
             self.coverage.command(self.previous, op, arg, self.state)
         else:
             self.coverage.command("reset", op, arg, self.state)
+        dut = self.rtl.dut
+        if self.waited:  # the host port's contract: once ready, ready until the next command
+            self.board.check(int(dut.cycles.value), "cmd_ready while idle", 1,
+                             int(dut.cmd_ready.value), f"{self.phase}, before {op.name}")
         await self.rtl.command(op, arg, wait)
+        self.waited = wait
         self.previous = op.name
         busy = op is Command.SEED or (op is Command.RUN and arg > 0)
         self.state = op.name if busy and not wait else "IDLE"
