@@ -70,8 +70,8 @@ def verdict(report: dict) -> str:
     if report["bit_exact"]:
         return (f"bit-exact {where}: {report['iterates_compared']} iterates and "
                 f"{report['values_compared']} values compared over {report['run']['epochs']} "
-                f"epochs, the corner, random and command phases; {report['cycles']} cycles, equal "
-                "to the golden model's")
+                f"epochs, the corner, random, boundary and command phases; {report['cycles']} "
+                "cycles, equal to the golden model's")
     first = report["first_mismatch"] or {}
     if "error" in first:
         return f"MISMATCH {where}: the simulation failed: {' '.join(str(first['error']).split())}"
