@@ -139,14 +139,19 @@ class CocotbAccelerator:
     async def run(self, steps: int) -> None:
         await self.command(Command.RUN, steps)
 
-    async def read_z(self) -> list:
+    async def _read_memory(self, port: str, width: int) -> list:
+        """The first ``d`` entries of the memory behind ``{port}_rd_addr``/``{port}_rd_data``
+        (one word per cycle), ``width`` bits each."""
+        address, data = getattr(self.dut, f"{port}_rd_addr"), getattr(self.dut, f"{port}_rd_data")
         words = []
         for word in range(self.config.beats(self.d)):
-            self.dut.z_rd_addr.value = word
+            address.value = word
             await FallingEdge(self.dut.clk)
-            words.append(int(self.dut.z_rd_data.value))
-        return unpack_words(words, lanes=self.config.lanes, width=self.config.bits,
-                            count=self.d)
+            words.append(int(data.value))
+        return unpack_words(words, lanes=self.config.lanes, width=width, count=self.d)
+
+    async def read_z(self) -> list:
+        return await self._read_memory("z", self.config.bits)
 
     async def counters(self) -> tuple[int, int]:
         return int(self.dut.saturations.value), int(self.dut.cycles.value)
@@ -159,22 +164,10 @@ class CocotbAccelerator:
 
     async def read_gradient(self) -> list:
         """The gradient memory ``G`` (a build with the epoch on chip)."""
-        words = []
-        for word in range(self.config.beats(self.d)):
-            self.dut.g_rd_addr.value = word
-            await FallingEdge(self.dut.clk)
-            words.append(int(self.dut.g_rd_data.value))
-        return unpack_words(words, lanes=self.config.lanes, width=self.config.grad_width,
-                            count=self.d)
+        return await self._read_memory("g", self.config.grad_width)
 
     async def read_center(self) -> tuple[list, int]:
-        words = []
-        for word in range(self.config.beats(self.d)):
-            self.dut.center_rd_addr.value = word
-            await FallingEdge(self.dut.clk)
-            words.append(int(self.dut.center_rd_data.value))
-        center = unpack_words(words, lanes=self.config.lanes, width=self.config.center_bits,
-                              count=self.d)
+        center = await self._read_memory("center", self.config.center_bits)
         return center, self.dut.exponent.value.to_signed()
 
 

@@ -150,13 +150,19 @@ class SystemDriver:
 
     async def read_center(self, d: int) -> list[int]:
         """The first ``d`` entries of the on-chip center ``wc`` (one word per cycle)."""
-        cfg, system = self.config, self.system
+        return await self._read_memory("center", self.config.center_bits, d)
+
+    async def _read_memory(self, port: str, width: int, d: int) -> list[int]:
+        """The first ``d`` entries of the memory behind ``{port}_rd_addr``/``{port}_rd_data``
+        (one word per cycle), ``width`` bits each."""
+        address = getattr(self.system, f"{port}_rd_addr")
+        data = getattr(self.system, f"{port}_rd_data")
         words = []
-        for word in range(cfg.beats(d)):
-            self.ctx.set(system.center_rd_addr, word)
+        for word in range(self.config.beats(d)):
+            self.ctx.set(address, word)
             await self.ctx.tick()
-            words.append(self.ctx.get(system.center_rd_data))
-        return unpack_words(words, lanes=cfg.lanes, width=cfg.center_bits, count=d)
+            words.append(self.ctx.get(data))
+        return unpack_words(words, lanes=self.config.lanes, width=width, count=d)
 
     async def command(self, op: Command | int, arg: int) -> int:
         """Issue one command (a :class:`Command`, or the code of the EPOCH command), wait until
@@ -180,13 +186,7 @@ class SystemDriver:
 
     async def read_z(self, d: int) -> list[int]:
         """The first ``d`` entries of ``z`` (one word per cycle)."""
-        cfg, system = self.config, self.system
-        words = []
-        for word in range(cfg.beats(d)):
-            self.ctx.set(system.z_rd_addr, word)
-            await self.ctx.tick()
-            words.append(self.ctx.get(system.z_rd_data))
-        return unpack_words(words, lanes=cfg.lanes, width=cfg.bits, count=d)
+        return await self._read_memory("z", self.config.bits, d)
 
     def status(self) -> dict:
         """The counters and the bit-centering register."""
