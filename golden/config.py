@@ -70,6 +70,8 @@ class HardwareConfig:
     ----------
     dot_width : int
         Width of ``x_i . z``: never overflows for any d <= d_max.
+    beat_sum_width : int
+        Width of one beat's sum of the L lanes' products (a part of ``x_i . z``).
     coef_width : int
         Width of the step coefficient ``c`` (clamped; the clamp provably never changes ``z``).
     grad_width : int
@@ -123,6 +125,11 @@ class HardwareConfig:
         # -d * 2**(data_bits-1) * 2**(bits-1) <= x . z <= d * 2**(data_bits-1) * 2**(bits-1): the
         # top (all x and z at their minimum) needs bit_length(d_max), not clog2, above the sign.
         return self.data_bits + self.bits - 1 + self.d_max.bit_length()
+
+    @property
+    def beat_sum_width(self) -> int:
+        """Width of one beat's sum of the L lanes' ``x_next * z_new`` (the adder tree's output)."""
+        return self.data_bits + self.bits + _clog2(self.lanes)
 
     @property
     def coef_width(self) -> int:

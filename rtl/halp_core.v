@@ -65,19 +65,27 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   (* init = 64'h0000000000000000 *)
   wire [63:0] \$like ;
   (* init = 7'h00 *)
-  wire [6:0] \$like$109 ;
+  wire [6:0] \$like$113 ;
   (* init = 200'h00000000000000000000000000000000000000000000000000 *)
   wire [199:0] \$like$77 ;
   wire \$signal ;
   wire [3:0] \$signature__addr ;
   wire [3:0] \$signature__addr$62 ;
   wire [199:0] \$signature__data ;
-  wire [199:0] \$signature__data$134 ;
+  wire [199:0] \$signature__data$138 ;
   wire \$signature__en ;
   wire _fetch;
   wire _restart;
   wire accept;
   wire [3:0] addr;
+  wire beat_first;
+  wire \beat_first$96 ;
+  wire beat_last;
+  wire \beat_last$98 ;
+  wire [18:0] beat_sum;
+  wire [18:0] \beat_sum$92 ;
+  wire beat_valid;
+  wire \beat_valid$94 ;
   output busy;
   reg busy = 1'h0;
   reg clear;
@@ -107,10 +115,6 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   input [7:0] d;
   wire [7:0] d;
   wire [7:0] \d$54 ;
-  wire [22:0] dot;
-  wire [22:0] \dot$91 ;
-  wire dot_valid;
-  wire \dot_valid$93 ;
   reg [2:0] drain = 3'h0;
   output [15:0] epoch;
   wire [15:0] epoch;
@@ -147,10 +151,10 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire last;
   reg last_step = 1'h0;
   reg load;
-  reg \load$128 ;
+  reg \load$132 ;
   input [17:0] mantissa;
   wire [17:0] mantissa;
-  wire [17:0] \mantissa$94 ;
+  wire [17:0] \mantissa$90 ;
   wire [7:0] mask;
   wire [16:0] memory__request__payload;
   wire [11:0] \memory__request__payload.addr ;
@@ -167,7 +171,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [6:0] \next_addr$61 ;
   reg [6:0] next_base = 7'h00;
   (* init = 7'h00 *)
-  wire [6:0] \next_base$111 ;
+  wire [6:0] \next_base$115 ;
   wire [63:0] next_data;
   wire [32:0] order__request__payload;
   wire [31:0] \order__request__payload.addr ;
@@ -198,7 +202,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   reg recenter;
   wire request_free;
   reg restart;
-  reg \restart$129 ;
+  reg \restart$133 ;
   wire [11:0] row_addr;
   output [16:0] row_memory__request__payload;
   wire [16:0] row_memory__request__payload;
@@ -226,15 +230,15 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire rst;
   output [31:0] saturations;
   reg [31:0] saturations = 32'd0;
-  wire [3:0] \saturations$138 ;
+  wire [3:0] \saturations$142 ;
   reg [31:0] seed;
-  reg [31:0] \seed$125  = 32'd0;
-  reg [31:0] \seed$127 ;
+  reg [31:0] \seed$129  = 32'd0;
+  reg [31:0] \seed$131 ;
   reg [2:0] seed_fetches = 3'h0;
   wire set_valid;
   wire settled;
   reg start;
-  reg \start$123 ;
+  reg \start$127 ;
   output [31:0] steps;
   reg [31:0] steps = 32'd0;
   reg [31:0] steps_left = 32'd0;
@@ -273,7 +277,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   wire [7:0] \z[6] ;
   wire [7:0] \z[7] ;
   wire [3:0] z_addr;
-  wire [3:0] \z_addr$96 ;
+  wire [3:0] \z_addr$100 ;
   wire [63:0] z_new;
   wire [7:0] \z_new[0] ;
   wire [7:0] \z_new[1] ;
@@ -321,7 +325,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   always @(posedge clk) begin
     _0_ <= g_mem[\$signature__addr$62 ];
   end
-  assign \$signature__data$134  = _0_;
+  assign \$signature__data$138  = _0_;
   reg [63:0] z_mem [15:0];
   initial begin
     z_mem[0] = 64'h0000000000000000;
@@ -351,7 +355,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   assign z_read__data = _1_;
   assign \$38  = cycles + busy;
-  assign \$39  = saturations + \saturations$138 ;
+  assign \$39  = saturations + \saturations$142 ;
   always @(posedge clk)
     row_words <= \$40 ;
   always @(posedge clk)
@@ -367,7 +371,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   always @(posedge clk)
     next_base <= \$46 ;
   always @(posedge clk)
-    \seed$125  <= \$47 ;
+    \seed$129  <= \$47 ;
   always @(posedge clk)
     seed_fetches <= \$48 ;
   always @(posedge clk)
@@ -437,17 +441,19 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .read_addr(z_addr),
     .read_valid(read_valid),
     .recenter(recenter),
-    .restart(\restart$129 ),
+    .restart(\restart$133 ),
     .rst(rst),
     .set_valid(z_write__en),
     .write_addr(z_write__addr)
   );
   \halp_core.coefficient  coefficient (
+    .beat_first(beat_first),
+    .beat_last(beat_last),
+    .beat_sum(beat_sum),
+    .beat_valid(beat_valid),
     .clear(clear),
     .clk(clk),
     .coef(coef),
-    .dot(dot),
-    .dot_valid(dot_valid),
     .mantissa(mantissa),
     .rst(rst)
   );
@@ -503,23 +509,25 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
     .next_addr(next_addr),
     .next_base(next_base),
     .rst(rst),
-    .start(\start$123 ),
+    .start(\start$127 ),
     .word(\$signature__addr$62 )
   );
   \halp_core.vector  vector (
     .addr(addr),
+    .beat_first(beat_first),
+    .beat_last(beat_last),
+    .beat_sum(beat_sum),
+    .beat_valid(beat_valid),
     .clk(clk),
     .coef(coef),
-    .dot(dot),
-    .dot_valid(dot_valid),
     .first(first),
     .\grad$15 (grad),
     .last(last),
-    .load(\load$128 ),
+    .load(\load$132 ),
     .mask(mask),
     .rst(rst),
-    .saturations(\saturations$138 ),
-    .seed(\seed$127 ),
+    .saturations(\saturations$142 ),
+    .seed(\seed$131 ),
     .valid(valid),
     .\x_cur$9 (x_cur),
     .\x_next$11 (x_next),
@@ -577,7 +585,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \start$123  = 1'h0;
+    \start$127  = 1'h0;
     casez (control_state)
       3'h0:
           if (accept) begin
@@ -588,7 +596,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
                   /* empty */;
               2'h2:
                   if (\$3 ) begin
-                    \start$123  = 1'h1;
+                    \start$127  = 1'h1;
                   end
             endcase
           end
@@ -601,7 +609,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
             (* full_case = 32'd1 *)
             if (last_step) begin
             end else begin
-              \start$123  = 1'h1;
+              \start$127  = 1'h1;
             end
           end
     endcase
@@ -646,7 +654,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
       3'h0:
           /* empty */;
       3'h1:
-          seed = \seed$125 ;
+          seed = \seed$129 ;
     endcase
   end
   always @* begin
@@ -661,32 +669,32 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \seed$127  = 32'd0;
+    \seed$131  = 32'd0;
     casez (control_state)
       3'h0:
           /* empty */;
       3'h1:
-          \seed$127  = \seed$125 ;
+          \seed$131  = \seed$129 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \load$128  = 1'h0;
+    \load$132  = 1'h0;
     casez (control_state)
       3'h0:
           /* empty */;
       3'h1:
-          \load$128  = 1'h1;
+          \load$132  = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \restart$129  = 1'h0;
+    \restart$133  = 1'h0;
     casez (control_state)
       3'h0:
           /* empty */;
       3'h1:
-          \restart$129  = 1'h1;
+          \restart$133  = 1'h1;
     endcase
   end
   always @* begin
@@ -722,7 +730,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$43  = \$signature__data$134 ;
+    \$43  = \$signature__data$138 ;
     if (rst) begin
       \$43  = 200'h00000000000000000000000000000000000000000000000000;
     end
@@ -737,7 +745,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$45  = cur_base;
-    if (\start$123 ) begin
+    if (\start$127 ) begin
       \$45  = next_base;
     end
     if (restart) begin
@@ -750,7 +758,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$46  = next_base;
-    if (\start$123 ) begin
+    if (\start$127 ) begin
       \$46  = \$19 [6:0];
     end
     if (restart) begin
@@ -762,7 +770,7 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$47  = \seed$125 ;
+    \$47  = \seed$129 ;
     casez (control_state)
       3'h0:
           if (accept) begin
@@ -1050,10 +1058,12 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   assign lane_last = last;
   assign lane_word = addr;
   assign \coef$89  = coef;
-  assign \dot$91  = dot;
-  assign \dot_valid$93  = dot_valid;
-  assign \mantissa$94  = mantissa;
-  assign \z_addr$96  = z_write__addr;
+  assign \mantissa$90  = mantissa;
+  assign \beat_sum$92  = beat_sum;
+  assign \beat_valid$94  = beat_valid;
+  assign \beat_first$96  = beat_first;
+  assign \beat_last$98  = beat_last;
+  assign \z_addr$100  = z_write__addr;
   assign z_new = z_write__data;
   assign z_valid = z_write__en;
   assign write_addr = z_write__addr;
@@ -1061,8 +1071,8 @@ module halp_core(row_memory__response__payload, row_memory__response__valid, ord
   assign _fetch = start;
   assign rows__ready = start;
   assign _restart = restart;
-  assign \$like$109  = cur_base;
-  assign \next_base$111  = next_base;
+  assign \$like$113  = cur_base;
+  assign \next_base$115  = next_base;
   assign order_memory__response__ready = 1'h1;
   assign \row_memory__request__payload.addr  = row_memory__request__payload[11:0];
   assign \row_memory__request__payload.length  = row_memory__request__payload[16:12];
@@ -1239,25 +1249,47 @@ module \halp_core.centering (rst, read_addr, recenter, exponent_in, restart, rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
+module \halp_core.coefficient (clk, rst, clear, beat_sum, beat_valid, beat_first, beat_last, coef, mantissa);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
-  wire [40:0] \$1 ;
-  wire [41:0] \$10 ;
+  wire [35:0] \$1 ;
+  wire [50:0] \$10 ;
   wire \$11 ;
-  wire [26:0] \$12 ;
-  wire [26:0] \$13 ;
-  reg [40:0] \$14 ;
-  reg \$15 ;
-  reg \$16 ;
-  reg [26:0] \$17 ;
-  wire \$2 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [26:0] \$18 ;
+  wire [26:0] \$19 ;
+  wire [17:0] \$2 ;
+  reg [35:0] \$20 ;
+  reg [17:0] \$21 ;
+  reg \$22 ;
+  reg \$23 ;
+  reg \$24 ;
+  reg [41:0] \$25 ;
+  reg \$26 ;
+  reg \$27 ;
+  reg [26:0] \$28 ;
   wire \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire [41:0] \$6 ;
-  wire [41:0] \$7 ;
-  wire \$8 ;
-  wire [41:0] \$9 ;
+  wire [41:0] \$5 ;
+  wire [36:0] \$6 ;
+  wire [37:0] \$7 ;
+  wire [42:0] \$8 ;
+  wire [48:0] \$9 ;
+  reg \$signal  = 1'h0;
+  reg \$signal$9  = 1'h0;
+  reg [41:0] accumulator = 42'h00000000000;
+  input beat_first;
+  wire beat_first;
+  input beat_last;
+  wire beat_last;
+  input [18:0] beat_sum;
+  wire [18:0] beat_sum;
+  input beat_valid;
+  wire beat_valid;
   input clear;
   wire clear;
   input clk;
@@ -1265,70 +1297,122 @@ module \halp_core.coefficient (clk, rst, clear, dot, dot_valid, coef, mantissa);
   output [26:0] coef;
   reg [26:0] coef = 27'h0000000;
   reg coef_valid = 1'h0;
-  input [22:0] dot;
-  wire [22:0] dot;
-  input dot_valid;
-  wire dot_valid;
+  reg done = 1'h0;
+  reg last = 1'h0;
   input [17:0] mantissa;
   wire [17:0] mantissa;
-  reg [40:0] product = 41'h00000000000;
-  reg product_valid = 1'h0;
+  reg [17:0] negative = 18'h00000;
+  reg [35:0] product0 = 36'h000000000;
   input rst;
   wire rst;
-  assign \$1  = $signed(dot) * $signed({ 1'h0, mantissa });
-  assign \$2  = ~ clear;
-  assign \$3  = dot_valid & \$2 ;
-  assign \$4  = ~ clear;
-  assign \$5  = product_valid & \$4 ;
-  assign \$6  = $signed(product) + $signed(17'h08000);
-  assign \$7  = $signed(product) + $signed(17'h08000);
-  assign \$8  = \$6 [41:16] == \$7 [41:16];
-  assign \$9  = $signed(product) + $signed(17'h08000);
-  assign \$10  = $signed(product) + $signed(17'h08000);
-  assign \$11  = $signed(\$10 [41:16]) < $signed(1'h0);
-  assign \$12  = \$11  ? 27'h4000000 : 27'h3ffffff;
-  assign \$13  = \$8  ? { \$9 [41], \$9 [41:16] } : \$12 ;
+  assign \$1  = beat_sum[17:0] * mantissa;
+  assign \$2  = beat_sum[18] ? mantissa : 18'h00000;
+  assign \$3  = ~ clear;
+  assign \$4  = beat_valid & \$3 ;
+  assign \$5  = \$signal$9  ? 42'h00000008000 : accumulator;
+  assign \$7  = 1'h0 + \$6 ;
+  assign \$8  = $signed(\$5 ) + $signed({ 1'h0, \$7  });
+  assign \$10  = $signed(\$8 ) - $signed({ 1'h0, \$9  });
+  assign \$11  = \$signal  & last;
+  assign \$12  = ~ clear;
+  assign \$13  = \$11  & \$12 ;
+  assign \$14  = ~ clear;
+  assign \$15  = done & \$14 ;
+  assign \$17  = $signed(accumulator[41:16]) < $signed(1'h0);
+  assign \$18  = \$17  ? 27'h4000000 : 27'h3ffffff;
   always @(posedge clk)
-    product <= \$14 ;
+    product0 <= \$20 ;
   always @(posedge clk)
-    product_valid <= \$15 ;
+    negative <= \$21 ;
   always @(posedge clk)
-    coef_valid <= \$16 ;
+    \$signal  <= \$22 ;
   always @(posedge clk)
-    coef <= \$17 ;
+    \$signal$9  <= \$23 ;
+  always @(posedge clk)
+    last <= \$24 ;
+  always @(posedge clk)
+    accumulator <= \$25 ;
+  always @(posedge clk)
+    done <= \$26 ;
+  always @(posedge clk)
+    coef_valid <= \$27 ;
+  always @(posedge clk)
+    coef <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$14  = \$1 ;
+    \$20  = \$1 ;
     if (rst) begin
-      \$14  = 41'h00000000000;
+      \$20  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$15  = \$3 ;
+    \$21  = \$2 ;
     if (rst) begin
-      \$15  = 1'h0;
+      \$21  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$16  = \$5 ;
+    \$22  = \$4 ;
     if (rst) begin
-      \$16  = 1'h0;
+      \$22  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$17  = coef;
+    \$23  = beat_first;
+    if (rst) begin
+      \$23  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$24  = beat_last;
+    if (rst) begin
+      \$24  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$25  = accumulator;
+    if (\$signal ) begin
+      \$25  = \$10 [41:0];
+    end
+    if (rst) begin
+      \$25  = 42'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$26  = \$13 ;
+    if (rst) begin
+      \$26  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$27  = \$15 ;
+    if (rst) begin
+      \$27  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$28  = coef;
     if (clear) begin
-      \$17  = 27'h0000000;
-    end else if (product_valid) begin
-      \$17  = \$13 ;
+      \$28  = 27'h0000000;
+    end else if (done) begin
+      \$28  = \$19 ;
     end
     if (rst) begin
-      \$17  = 27'h0000000;
+      \$28  = 27'h0000000;
     end
   end
+  assign \$6  = { 1'h0, product0 };
+  assign \$9  = { 13'h0000, negative, 18'h00000 };
+  assign \$16  = 1'h1;
+  assign \$19  = { accumulator[41], accumulator[41:16] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2556,7 +2640,8 @@ module \halp_core.sequencer (clk, rst, start, cur_base, next_base, issuing, word
 endmodule
 
 (* generator = "Amaranth" *)
-module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z$13 , valid, first, last, addr, mask, z_new, z_valid, z_addr, saturations, dot, dot_valid, coef, clk);
+module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z$13 , valid, first, last, addr, mask, z_new, z_valid, z_addr, saturations, beat_sum, beat_valid, beat_first, beat_last, coef
+, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [1:0] \$1 ;
   wire [16:0] \$10 ;
@@ -2616,6 +2701,14 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   wire \active$83 ;
   input [3:0] addr;
   wire [3:0] addr;
+  output beat_first;
+  reg beat_first = 1'h0;
+  output beat_last;
+  reg beat_last = 1'h0;
+  output [18:0] beat_sum;
+  reg [18:0] beat_sum = 19'h00000;
+  output beat_valid;
+  reg beat_valid = 1'h0;
   input clk;
   wire clk;
   input [26:0] coef;
@@ -2628,9 +2721,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   wire [26:0] \coef$68 ;
   wire [26:0] \coef$78 ;
   wire [26:0] \coef$88 ;
-  output [22:0] dot;
   reg [22:0] dot = 23'h000000;
-  output dot_valid;
   reg dot_valid = 1'h0;
   input first;
   wire first;
@@ -2667,23 +2758,23 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   input [7:0] mask;
   wire [7:0] mask;
   wire [15:0] product;
-  wire [15:0] \product$123 ;
-  wire [15:0] \product$125 ;
-  wire [15:0] \product$126 ;
-  wire [15:0] \product$128 ;
-  wire [15:0] \product$129 ;
   wire [15:0] \product$131 ;
-  wire [15:0] \product$132 ;
+  wire [15:0] \product$133 ;
+  wire [15:0] \product$134 ;
+  wire [15:0] \product$136 ;
+  wire [15:0] \product$137 ;
+  wire [15:0] \product$139 ;
+  wire [15:0] \product$140 ;
   input rst;
   wire rst;
   wire saturated;
-  wire \saturated$114 ;
-  wire \saturated$115 ;
-  wire \saturated$116 ;
-  wire \saturated$117 ;
-  wire \saturated$118 ;
-  wire \saturated$119 ;
-  wire \saturated$120 ;
+  wire \saturated$122 ;
+  wire \saturated$123 ;
+  wire \saturated$124 ;
+  wire \saturated$125 ;
+  wire \saturated$126 ;
+  wire \saturated$127 ;
+  wire \saturated$128 ;
   output [3:0] saturations;
   reg [3:0] saturations = 4'h0;
   input [31:0] seed;
@@ -2720,10 +2811,14 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   reg tree1_control_0 = 1'h0;
   reg tree1_control_1 = 1'h0;
   reg tree1_control_2 = 1'h0;
-  reg [18:0] tree3_0 = 19'h00000;
-  reg tree3_control_0 = 1'h0;
-  reg tree3_control_1 = 1'h0;
-  reg tree3_control_2 = 1'h0;
+  (* init = 19'h00000 *)
+  wire [18:0] tree3_0;
+  (* init = 1'h0 *)
+  wire tree3_control_0;
+  (* init = 1'h0 *)
+  wire tree3_control_1;
+  (* init = 1'h0 *)
+  wire tree3_control_2;
   input valid;
   wire valid;
   wire \valid$22 ;
@@ -2827,36 +2922,36 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   always @(posedge clk)
     tree1_control_2 <= \$42 ;
   always @(posedge clk)
-    tree3_0 <= \$43 ;
+    beat_sum <= \$43 ;
   always @(posedge clk)
-    tree3_control_0 <= \$44 ;
+    beat_valid <= \$44 ;
   always @(posedge clk)
-    tree3_control_1 <= \$45 ;
+    beat_first <= \$45 ;
   always @(posedge clk)
-    tree3_control_2 <= \$46 ;
+    beat_last <= \$46 ;
   always @(posedge clk)
     dot <= \$47 ;
   always @(posedge clk)
     dot_valid <= \$48 ;
   assign \$1  = 1'h0 + saturated;
-  assign \$2  = \$1  + \saturated$114 ;
-  assign \$3  = \$2  + \saturated$115 ;
-  assign \$4  = \$3  + \saturated$116 ;
-  assign \$5  = \$4  + \saturated$117 ;
-  assign \$6  = \$5  + \saturated$118 ;
-  assign \$7  = \$6  + \saturated$119 ;
-  assign \$8  = \$7  + \saturated$120 ;
+  assign \$2  = \$1  + \saturated$122 ;
+  assign \$3  = \$2  + \saturated$123 ;
+  assign \$4  = \$3  + \saturated$124 ;
+  assign \$5  = \$4  + \saturated$125 ;
+  assign \$6  = \$5  + \saturated$126 ;
+  assign \$7  = \$6  + \saturated$127 ;
+  assign \$8  = \$7  + \saturated$128 ;
   assign \$9  = z_valid ? \$8  : 9'h000;
-  assign \$10  = $signed(product) + $signed(\product$123 );
-  assign \$11  = $signed(\product$125 ) + $signed(\product$126 );
-  assign \$12  = $signed(\product$128 ) + $signed(\product$129 );
-  assign \$13  = $signed(\product$131 ) + $signed(\product$132 );
+  assign \$10  = $signed(product) + $signed(\product$131 );
+  assign \$11  = $signed(\product$133 ) + $signed(\product$134 );
+  assign \$12  = $signed(\product$136 ) + $signed(\product$137 );
+  assign \$13  = $signed(\product$139 ) + $signed(\product$140 );
   assign \$14  = $signed(tree1_0) + $signed(tree1_1);
   assign \$15  = $signed(tree1_2) + $signed(tree1_3);
   assign \$16  = $signed(\$14 ) + $signed(\$15 );
-  assign \$17  = tree3_control_1 ? 23'h000000 : dot;
-  assign \$18  = $signed(\$17 ) + $signed(tree3_0);
-  assign \$19  = tree3_control_0 & tree3_control_2;
+  assign \$17  = beat_first ? 23'h000000 : dot;
+  assign \$18  = $signed(\$17 ) + $signed(beat_sum);
+  assign \$19  = beat_valid & beat_last;
   always @(posedge clk)
     stage_a_0 <= \$20 ;
   always @(posedge clk)
@@ -2910,9 +3005,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [49:25]),
     .load(load),
-    .product(\product$123 ),
+    .product(\product$131 ),
     .rst(rst),
-    .saturated(\saturated$114 ),
+    .saturated(\saturated$122 ),
     .seed(seed),
     .x_cur(\x_cur$9 [15:8]),
     .x_next(\x_next$11 [15:8]),
@@ -2926,9 +3021,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [74:50]),
     .load(load),
-    .product(\product$125 ),
+    .product(\product$133 ),
     .rst(rst),
-    .saturated(\saturated$115 ),
+    .saturated(\saturated$123 ),
     .seed(seed),
     .x_cur(\x_cur$9 [23:16]),
     .x_next(\x_next$11 [23:16]),
@@ -2942,9 +3037,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [99:75]),
     .load(load),
-    .product(\product$126 ),
+    .product(\product$134 ),
     .rst(rst),
-    .saturated(\saturated$116 ),
+    .saturated(\saturated$124 ),
     .seed(seed),
     .x_cur(\x_cur$9 [31:24]),
     .x_next(\x_next$11 [31:24]),
@@ -2958,9 +3053,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [124:100]),
     .load(load),
-    .product(\product$128 ),
+    .product(\product$136 ),
     .rst(rst),
-    .saturated(\saturated$117 ),
+    .saturated(\saturated$125 ),
     .seed(seed),
     .x_cur(\x_cur$9 [39:32]),
     .x_next(\x_next$11 [39:32]),
@@ -2974,9 +3069,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [149:125]),
     .load(load),
-    .product(\product$129 ),
+    .product(\product$137 ),
     .rst(rst),
-    .saturated(\saturated$118 ),
+    .saturated(\saturated$126 ),
     .seed(seed),
     .x_cur(\x_cur$9 [47:40]),
     .x_next(\x_next$11 [47:40]),
@@ -2990,9 +3085,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [174:150]),
     .load(load),
-    .product(\product$131 ),
+    .product(\product$139 ),
     .rst(rst),
-    .saturated(\saturated$119 ),
+    .saturated(\saturated$127 ),
     .seed(seed),
     .x_cur(\x_cur$9 [55:48]),
     .x_next(\x_next$11 [55:48]),
@@ -3006,9 +3101,9 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
     .coef(coef),
     .grad(\grad$15 [199:175]),
     .load(load),
-    .product(\product$132 ),
+    .product(\product$140 ),
     .rst(rst),
-    .saturated(\saturated$120 ),
+    .saturated(\saturated$128 ),
     .seed(seed),
     .x_cur(\x_cur$9 [63:56]),
     .x_next(\x_next$11 [63:56]),
@@ -3095,7 +3190,7 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$47  = dot;
-    if (tree3_control_0) begin
+    if (beat_valid) begin
       \$47  = \$18 [22:0];
     end
     if (rst) begin
@@ -3295,6 +3390,10 @@ module \halp_core.vector (rst, seed, load, \x_cur$9 , \x_next$11 , \grad$15 , \z
   assign \coef$88  = coef;
   assign stage_b_0 = z_valid;
   assign stage_b_3 = z_addr;
+  assign tree3_0 = beat_sum;
+  assign tree3_control_0 = beat_valid;
+  assign tree3_control_1 = beat_first;
+  assign tree3_control_2 = beat_last;
   assign \x_cur$9[0]  = \x_cur$9 [7:0];
   assign \x_cur$9[1]  = \x_cur$9 [15:8];
   assign \x_cur$9[2]  = \x_cur$9 [23:16];

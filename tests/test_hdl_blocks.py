@@ -486,17 +486,37 @@ def test_vector_unit_rejects_bad_parameters():
 
 # -- StepCoefficient -----------------------------------------------------------------------------
 
-def coefficient_cycles(config, rng, count):
-    """Per-cycle inputs: dot products (extremes included), mantissas 1..max, clears."""
+def coefficient_cycles(config, rng, passes):
+    """Per-cycle inputs: passes of 1..W beats with bubbles (whose flags are noise), the beat
+    sums (extremes included) kept within dot_width, a mantissa per pass (1, max or any), clears
+    between passes, some while a pass's last beat is still in the pipeline."""
     top = (1 << STEP_MANTISSA_BITS) - 1
-    return [dict(dot=draw(rng, config.dot_width, 1 << (config.dot_width // 2)),
-                 dot_valid=rng.random() < 0.6, clear=rng.random() < 0.1,
-                 mantissa=rng.choice([1, top, rng.randint(1, top)]))
-            for _ in range(count)]
+    low, high = int_range(config.dot_width)
+
+    def cycle(**values):
+        noise = dict(beat_sum=draw(rng, config.beat_sum_width), beat_valid=0, clear=0,
+                     beat_first=rng.random() < 0.5, beat_last=rng.random() < 0.5,
+                     mantissa=rng.randint(1, top))
+        return {**noise, **values}
+
+    cycles = []
+    for _ in range(passes):
+        mantissa = rng.choice([1, top, rng.randint(1, top)])
+        beats, running = rng.randint(1, config.words_per_row), 0
+        for index in range(beats):
+            while rng.random() < 0.2:
+                cycles.append(cycle(mantissa=mantissa))
+            value = min(max(draw(rng, config.beat_sum_width), low - running), high - running)
+            running += value
+            cycles.append(cycle(beat_sum=value, beat_valid=1, beat_first=index == 0,
+                                beat_last=index == beats - 1, mantissa=mantissa))
+        cycles += [cycle(clear=rng.random() < 0.15) for _ in range(rng.randint(0, 3))]
+    return cycles
 
 
 def golden_coefficients(config, cycles):
-    """(coef, coef_valid) after each edge: AcceleratorModel.coefficient, two stages, clear wins."""
+    """(coef, coef_valid) after each edge: AcceleratorModel.coefficient of each pass's exact
+    dot product, three cycles after its last beat; a clear wins and cancels what is in flight."""
     models = {}
 
     def coefficient(dot, mantissa):
@@ -504,23 +524,31 @@ def golden_coefficients(config, cycles):
             models[mantissa] = AcceleratorModel(config, np.zeros((1, 1)), mantissa, seed=0)
         return models[mantissa].coefficient(dot)
 
-    coef, pending, expected = 0, None, []
-    for cycle in cycles:
-        valid = pending is not None and not cycle["clear"]
-        coef = 0 if cycle["clear"] else coefficient(*pending) if valid else coef
+    ends, running = {}, 0
+    for index, cycle in enumerate(cycles):
+        if cycle["beat_valid"] and not cycle["clear"]:
+            running = (0 if cycle["beat_first"] else running) + cycle["beat_sum"]
+            if cycle["beat_last"]:
+                ends[index] = (running, cycle["mantissa"])
+    coef, expected = 0, []
+    for index, cycle in enumerate(cycles):
+        ended = index - 2 in ends and not cycles[index - 1]["clear"]
+        valid = ended and not cycle["clear"]
+        coef = 0 if cycle["clear"] else coefficient(*ends[index - 2]) if valid else coef
         expected.append((coef, int(valid)))
-        take = cycle["dot_valid"] and not cycle["clear"]
-        pending = (cycle["dot"], cycle["mantissa"]) if take else None
     return expected
 
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_step_coefficient_matches_golden(config):
-    cycles = coefficient_cycles(config, random.Random(config.coef_width), 400)
-    cycles[0].update(dot=int_range(config.dot_width)[0], dot_valid=1, clear=0,
-                     mantissa=(1 << STEP_MANTISSA_BITS) - 1)
-    cycles[1].update(dot=int_range(config.dot_width)[1], dot_valid=1, clear=0)
-    cycles[2].update(clear=0)
+    rng = random.Random(config.coef_width)
+    top = (1 << STEP_MANTISSA_BITS) - 1
+    low, high = int_range(config.dot_width)
+    # the extremes of the dot product first: one-beat passes of dot_width's bounds
+    cycles = [dict(beat_sum=value, beat_valid=1, beat_first=1, beat_last=1, clear=0,
+                   mantissa=top) for value in (max(low, int_range(config.beat_sum_width)[0]),
+                                               min(high, int_range(config.beat_sum_width)[1]))]
+    cycles += coefficient_cycles(config, rng, 150)
     dut = StepCoefficient(config=config)
     outputs = []
 
@@ -534,6 +562,8 @@ def test_step_coefficient_matches_golden(config):
     simulate(dut, testbench)
     expected = golden_coefficients(config, cycles)
     assert outputs == expected
+    assert sum(valid for _, valid in expected) > 100       # passes reach coef
+    assert any(cycle["clear"] for cycle in cycles)
     bounds = int_range(config.coef_width)
     clamped = sum(coef in bounds for coef, valid in expected if valid)
     widest = config.dot_width + STEP_MANTISSA_BITS + 1 - STEP_SHIFT

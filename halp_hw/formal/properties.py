@@ -49,8 +49,9 @@ class FormalProperty:
 PROPERTIES: tuple[FormalProperty, ...] = (
     FormalProperty("rounder", "stochastic rounder = floor((v + r) / 2**F), clamped, flag",
                    "prove", lambda cfg, _: RounderHarness(config=cfg), lambda cfg, _: 1),
-    FormalProperty("coefficient", "c = clamp(nearest(dot m / 2**S)) two cycles later; clear",
-                   "prove", lambda cfg, _: CoefficientHarness(config=cfg), lambda cfg, _: 3),
+    FormalProperty("coefficient", "c = clamp(nearest(dot m / 2**S)) three cycles after a "
+                   "pass's last beat; clear", "prove",
+                   lambda cfg, _: CoefficientHarness(config=cfg), lambda cfg, _: 4),
     FormalProperty("update-width", "v = (z << F) - x c - G + r fits update_width",
                    "prove", lambda cfg, _: UpdateWidthHarness(config=cfg), lambda cfg, _: 1),
     FormalProperty("lane-update", "lane z_new / saturated = clamp(v >> F), stream 1 + l bits",

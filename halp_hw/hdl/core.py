@@ -234,9 +234,16 @@ class HALPCore(wiring.Component):
             vector.mask.eq(sequencer.lane_mask), vector.valid.eq(sequencer.lane_valid),
             vector.first.eq(sequencer.lane_first), vector.last.eq(sequencer.lane_last),
             vector.addr.eq(sequencer.lane_word), vector.coef.eq(coefficient.coef),
-            coefficient.dot.eq(vector.dot), coefficient.dot_valid.eq(vector.dot_valid),
             coefficient.mantissa.eq(self.mantissa),
         ]
+        if cfg.problem == "linreg":  # the beat sums: StepCoefficient accumulates s_k * m
+            m.d.comb += [coefficient.beat_sum.eq(vector.beat_sum),
+                         coefficient.beat_valid.eq(vector.beat_valid),
+                         coefficient.beat_first.eq(vector.beat_first),
+                         coefficient.beat_last.eq(vector.beat_last)]
+        else:
+            m.d.comb += [coefficient.dot.eq(vector.dot),
+                         coefficient.dot_valid.eq(vector.dot_valid)]
         if cfg.problem != "linreg":
             m.d.comb += vector.decay.eq(self.decay)
 

@@ -1,7 +1,7 @@
 """The vector unit: L MACC lanes, the adder tree of their products, and the dot accumulator.
 
 Timing, in registers after the read stage of a beat (``docs/datapath.md``): ``z_new``/``z_valid``/
-``z_addr`` after 3 (stage B2), ``saturations`` after 4 (stage C), the tree sum after
+``z_addr`` after 3 (stage B2), ``saturations`` after 4 (stage C), the tree sum ``beat_sum`` after
 ``4 + config.tree_stages``, ``dot``/``dot_valid`` after ``5 + config.tree_stages``.
 """
 
@@ -68,6 +68,10 @@ class VectorUnit(wiring.Component):
     saturations : Out(range(lanes + 1))
         Stage C: how many active lanes saturated in the beat; 0 on cycles without a valid beat,
         so a counter may add it every cycle.
+    beat_sum : Out(signed(beat_sum_width))
+        The adder tree's registered sum of the lanes' stage-C products of a beat.
+    beat_valid, beat_first, beat_last : Out(1)
+        ``beat_sum`` belongs to a valid beat; the first / last beat of its pass.
     dot : Out(signed(dot_width))
         The dot product of the pass's ``x_next`` row with its ``z_new``; holds until the next
         pass's first beat reaches the accumulator.
@@ -97,6 +101,10 @@ class VectorUnit(wiring.Component):
             "z_valid": Out(1),
             "z_addr": Out(address_shape(config.words_per_row)),
             "saturations": Out(range(lanes + 1)),
+            "beat_sum": Out(signed(config.beat_sum_width)),
+            "beat_valid": Out(1),
+            "beat_first": Out(1),
+            "beat_last": Out(1),
             "dot": Out(signed(config.dot_width)),
             "dot_valid": Out(1),
         })
@@ -131,6 +139,8 @@ class VectorUnit(wiring.Component):
         total, (tree_valid, tree_first, tree_last) = adder_tree(
             m, [lane.product for lane in lanes], control,
             odd_levels=split_product(self.config))
+        m.d.comb += [self.beat_sum.eq(total), self.beat_valid.eq(tree_valid),
+                     self.beat_first.eq(tree_first), self.beat_last.eq(tree_last)]
 
         with m.If(tree_valid):
             m.d.sync += self.dot.eq(Mux(tree_first, 0, self.dot) + total)
