@@ -17,6 +17,8 @@ from .epoch_timing import finish_cycles, pass_cycles, update_cycles
 from .full_gradient import (PassConstants, PassWidths, default_center_exponent,
                             finish_gradient, pass_accumulators, quantize_targets, update_center)
 from .hardware import AcceleratorModel, HalpHost, HardwareConfig, HardwareRun, quantize_data
+from .logistic_pass import (check_logistic_pass, logistic_accumulators, logistic_targets,
+                            pass_margin_shift, pass_unit)
 from .memory import MemoryTiming
 from .problems import Problem
 from .validation import HalpInputError, check_int
@@ -32,7 +34,7 @@ class EpochAcceleratorModel(AcceleratorModel):
 
     Parameters
     ----------
-    config, x, mantissa, seed, memory, order
+    config, x, mantissa, seed, memory, order, coef_shift, margin_shift, decay
         As for :class:`~halp_hw.golden.hardware.AcceleratorModel`.
     pass_x : numpy.ndarray of int64, shape (n, d)
         The data the pass reads (``gradient_data_bits``-bit).
@@ -40,6 +42,9 @@ class EpochAcceleratorModel(AcceleratorModel):
         ``yq`` (:func:`~halp_hw.golden.full_gradient.quantize_targets`).
     constants : PassConstants
         The host-programmed constants.
+    pass_margin_shift : int
+        Logistic builds: the pass's margin shift ``s``
+        (:func:`~halp_hw.golden.logistic_pass.pass_margin_shift`).
 
     Attributes
     ----------
@@ -51,8 +56,9 @@ class EpochAcceleratorModel(AcceleratorModel):
 
     def __init__(self, config: HardwareConfig, x, mantissa: int, seed: int, *,
                  pass_x: np.ndarray, targets: np.ndarray, constants: PassConstants,
-                 memory: MemoryTiming | None = None, order=None):
-        super().__init__(config, x, mantissa, seed, memory=memory, order=order)
+                 pass_margin_shift: int = 0, memory: MemoryTiming | None = None, order=None,
+                 **glm):
+        super().__init__(config, x, mantissa, seed, memory=memory, order=order, **glm)
         self.widths = PassWidths.of(config)
         self.pass_x = np.ascontiguousarray(pass_x, dtype=np.int64)
         low = -(1 << (self.widths.data_bits - 1))
@@ -62,12 +68,19 @@ class EpochAcceleratorModel(AcceleratorModel):
                                  f"{self.widths.data_bits}-bit integers")
         self.targets = np.ascontiguousarray(targets, dtype=np.int64)
         self.constants = constants
+        self.pass_margin_shift = pass_margin_shift
         self.center = np.zeros(self.d, dtype=np.int64)
         self.sum_of_squares = 0
 
     def full_gradient(self) -> None:
-        """The FULL_GRADIENT command: pass, scale exponent, ``G``, recenter."""
-        accumulators = pass_accumulators(self.pass_x, self.targets, self.center)
+        """The FULL_GRADIENT command: pass, scale exponent, ``G``, recenter; a logistic pass
+        also writes each row's margin as its per-sample value."""
+        if self.config.problem == "logreg":
+            accumulators, margins = logistic_accumulators(
+                self.pass_x, self.targets, self.center, self.pass_margin_shift, self.config)
+            self.load_sample_values(margins)
+        else:
+            accumulators = pass_accumulators(self.pass_x, self.targets, self.center)
         result = finish_gradient(accumulators, self.center, self.constants, self.config,
                                  self.exponent)
         self.load_gradient(result.grad_ints)
@@ -101,11 +114,14 @@ class OnChipEpochHost(HalpHost):
 
     def __init__(self, problem: Problem, config: HardwareConfig, run: HardwareRun,
                  memory: MemoryTiming | None = None):
-        if config.problem != "linreg":
+        if config.problem not in ("linreg", "logreg"):
             raise HalpInputError("the full gradient on the accelerator implements least squares "
-                                 f"(problem linreg), not {config.problem}: use --full-gradient "
-                                 "host")
+                                 "and logistic regression (problem linreg or logreg), not "
+                                 f"{config.problem}: use --full-gradient host")
         super().__init__(problem, config, run, memory)
+        logistic = config.problem == "logreg"
+        if logistic:
+            check_logistic_pass(config)
         widths = PassWidths.of(config)
         if widths.data_bits == config.data_bits:
             self.pass_x, pass_exponent = self.x_ints, self.data_exponent
@@ -115,11 +131,17 @@ class OnChipEpochHost(HalpHost):
             center_exponent = default_center_exponent(problem, config, pass_exponent)
         else:
             center_exponent = check_int("center exponent", run.center_exponent, -1024, 1024)
-        self.targets = quantize_targets(problem.y, pass_exponent + center_exponent,
-                                        widths.dot_width)
+        if logistic:
+            self.targets = logistic_targets(problem.y, config)
+            self.pass_margin_shift = pass_margin_shift(config, pass_exponent, center_exponent)
+        else:
+            self.targets = quantize_targets(problem.y, pass_exponent + center_exponent,
+                                            widths.dot_width)
+            self.pass_margin_shift = 0
         self.constants = PassConstants.program(
             n=problem.n, l2=problem.l2, step_size=self.step_size, mu=self.mu, bits=config.bits,
-            data_exponent=pass_exponent, center_exponent=center_exponent)
+            data_exponent=pass_exponent, center_exponent=center_exponent,
+            unit=pass_unit(config, pass_exponent) if logistic else None)
         self.constants.check_l2_term(widths, config.center_bits)
         self.trace.hyperparameters.update({
             "full_gradient": "accelerator", "gradient_data_bits": widths.data_bits,
@@ -129,8 +151,10 @@ class OnChipEpochHost(HalpHost):
     def make_model(self) -> EpochAcceleratorModel:
         return EpochAcceleratorModel(
             self.config, self.x_ints, self.mantissa, self.run.seed, pass_x=self.pass_x,
-            targets=self.targets, constants=self.constants, memory=self.memory,
-            order=self.order)
+            targets=self.targets, constants=self.constants,
+            pass_margin_shift=self.pass_margin_shift, memory=self.memory, order=self.order,
+            coef_shift=self.step.coef_shift, margin_shift=self.step.margin_shift,
+            decay=self.step.decay)
 
     def begin_epoch(self) -> None:
         """Nothing to compute: the accelerator does the epoch. Records the start point once."""

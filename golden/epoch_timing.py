@@ -11,8 +11,10 @@ to the cycle in which the next command can be.
   ``ceil(d/L)`` data words and their target words, contiguous) is valid from cycle 1; the words
   are consumed as they arrive, one beat of the L lanes per data word, so the pass is as fast as
   the memory delivers. After the last word: the dot product's adder tree
-  (``tree_stages``), ``PASS_RESIDUAL_LATENCY`` (the dot register, ``r = dot - yq``), the last
-  row's ``ceil(d/L)`` accumulate beats and ``ACCUMULATE_LATENCY``.
+  (``tree_stages``), ``PASS_RESIDUAL_LATENCY`` (the dot register, ``r = dot - yq``), in a
+  logistic build ``PASS_LOSS_LATENCY`` more (the margin, the sigmoid input and the sigmoid
+  unit before the residual), the last row's ``ceil(d/L)`` accumulate beats and
+  ``ACCUMULATE_LATENCY``.
 - FINISH (same command), one feature per cycle (one multiplier of each kind, whatever L):
   ``d`` cycles of ``t_j`` and ``t_j**2``, ``FINISH_LATENCY`` (the ``wc_j LAMBDA.m`` and ``t_j``
   registers, square register, running sum, leading ones, the compare), then ``d`` cycles
@@ -29,12 +31,16 @@ from .full_gradient import PassWidths
 from .memory import MemoryTiming, run_cycles
 from .validation import check_int
 
-__all__ = ["PASS_RESIDUAL_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY", "GRADIENT_LATENCY",
+__all__ = ["PASS_RESIDUAL_LATENCY", "PASS_LOSS_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY", "GRADIENT_LATENCY",
            "UPDATE_LATENCY", "EpochCost", "pass_cycles", "finish_cycles", "update_cycles",
            "epoch_cost", "pass_bytes"]
 
 #: Registers after the dot product's adder tree: the dot, then ``r = dot - yq``.
 PASS_RESIDUAL_LATENCY = 2
+#: Cycles a loss adds between the dot and the residual: logistic regression registers the
+#: margin ``A_i`` and the sigmoid input, then the sigmoid unit's 5 stages
+#: (:class:`halp_hw.hdl.sigmoid.SigmoidUnit`).
+PASS_LOSS_LATENCY = {"linreg": 0, "logreg": 2 + 5}
 #: The accumulator register after the last accumulate beat.
 ACCUMULATE_LATENCY = 1
 #: The ``wc LAMBDA.m`` and ``t`` registers, square register, running sum of squares,
@@ -53,8 +59,8 @@ def pass_cycles(config, memory: MemoryTiming, n: int, d: int) -> int:
     widths = PassWidths.of(config)
     beats = config.beats(d)
     read = memory.read_cycles(n * widths.row_words(beats), widths.word_bits)
-    return (1 + read + 1 + config.tree_stages + PASS_RESIDUAL_LATENCY + beats
-            + ACCUMULATE_LATENCY)
+    return (1 + read + 1 + config.tree_stages + PASS_RESIDUAL_LATENCY
+            + PASS_LOSS_LATENCY[config.problem] + beats + ACCUMULATE_LATENCY)
 
 
 def finish_cycles(config, d: int) -> int:

@@ -6,17 +6,18 @@ pass's data ``xg`` (``gradient_data_bits``-bit ints, ``X_q = xg * 2**exg``), the
 
     r_i  = sum_j xg_ij wc_j - yq_i                                  exact
     acc_j = sum_i xg_ij r_i                                          exact (acc_width bits)
-    t_j  = acc_j + rshift(wc_j * LAMBDA.m, -LAMBDA.e)                 N g_j in LSBs 2**(2 exg + ec)
+    t_j  = acc_j + rshift(wc_j * LAMBDA.m, -LAMBDA.e)                 N g_j in LSBs 2**u
     Q    = sum_j t_j**2                                              exact
     e    = smallest e with Q <= K.m * 2**(K.e + 2 e)                 leading ones + one compare
-    G_j  = clamp(rshift(t_j * A.m, -(A.e + 2 exg + ec + F - e)), grad_width)
+    G_j  = clamp(rshift(t_j * A.m, -(A.e + u + F - e)), grad_width)
     wc_j <- clamp(wc_j + rshift(z_j, ec - e), center_bits)           end of the epoch
 
-``rshift(v, s)`` is ``v << -s`` for ``s <= 0`` and ``(v + 2**(s-1)) >> s`` (nearest, ties up)
-for ``s > 0``. The host programs the constants once, at load: ``LAMBDA ~ N lambda 2**-(2 exg)``,
-``A ~ alpha / N`` (nearest) and ``K ~ (mu N (2**(b-1) - 1) 2**-(2 exg + ec))**2`` (rounded
-down, so the grid is never finer than the host's rule), each a ``CONSTANT_BITS``-bit mantissa and
-an exponent.
+with ``u = 2 exg + ec`` (least squares; the logistic pass's residual and ``u`` are in
+:mod:`halp_hw.golden.logistic_pass`). ``rshift(v, s)`` is ``v << -s`` for ``s <= 0`` and
+``(v + 2**(s-1)) >> s`` (nearest, ties up) for ``s > 0``. The host programs the constants once,
+at load: ``LAMBDA ~ N lambda 2**(ec - u)``, ``A ~ alpha / N`` (nearest) and
+``K ~ (mu N (2**(b-1) - 1) 2**-u)**2`` (rounded down, so the grid is never finer than the host's
+rule), each a ``CONSTANT_BITS``-bit mantissa and an exponent.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .validation import HalpInputError
 
 __all__ = ["CONSTANT_BITS", "CONSTANT_EXPONENT_BITS", "SCALE_EXPONENT_BITS", "CENTER_HEADROOM", "Constant",
            "PassWidths", "rshift", "quantize_targets", "default_center_exponent",
-           "pass_accumulators", "scale_exponent", "PassConstants", "EpochGradient",
+           "accumulate_residuals", "pass_dots", "pass_accumulators", "scale_exponent", "PassConstants", "EpochGradient",
            "finish_gradient", "update_center"]
 
 #: Bits of the mantissa of every host-given constant (lambda, alpha / N, the scale bound K).
@@ -156,40 +157,49 @@ def quantize_targets(y: np.ndarray, exponent: int, width: int) -> np.ndarray:
 
 def default_center_exponent(problem, config, pass_exponent: int) -> int:
     """The LSB exponent ``ec`` of the center: its range covers ``CENTER_HEADROOM * max|w*|``
-    and the targets fit the target word (``pass_exponent`` is the pass data's ``exg``)."""
+    and least squares' targets fit the target word (``pass_exponent`` is the pass data's
+    ``exg``; a logistic target is a label, whatever ``ec``)."""
     widths = PassWidths.of(config)
     peak = float(np.max(np.abs(problem.optimum)))
     exponent = covering_exponent(CENTER_HEADROOM * peak, config.center_bits) if peak > 0 else 0
     y_peak = float(np.max(np.abs(problem.y)))
-    if y_peak > 0:  # yq = y * 2**-(exg + ec) must fit dot_width bits
+    if y_peak > 0 and config.problem == "linreg":  # yq = y * 2**-(exg + ec) must fit dot_width bits
         exponent = max(exponent, covering_exponent(y_peak, widths.dot_width) - pass_exponent)
     return exponent
 
 
 @numba.njit(cache=True)
-def _pass_loop(x, targets, center, high, low):
-    """``acc_j = sum_i x_ij (x_i . center - targets_i)`` exactly, as ``high * 2**32 + low``."""
+def _accumulate_loop(x, residuals, high, low):
+    """``acc_j = sum_i x_ij residuals_i`` exactly, as ``high * 2**32 + low``."""
     mask = (1 << 32) - 1
     n, d = x.shape
     for i in range(n):
-        residual = -targets[i]
-        for j in range(d):
-            residual += x[i, j] * center[j]
-        residual_high = residual >> 32
-        residual_low = residual & mask
+        residual_high = residuals[i] >> 32
+        residual_low = residuals[i] & mask
         for j in range(d):
             low[j] += x[i, j] * residual_low
             high[j] += x[i, j] * residual_high + (low[j] >> 32)
             low[j] &= mask
 
 
-def pass_accumulators(x: np.ndarray, targets: np.ndarray, center: np.ndarray) -> list:
-    """The pass over all rows: the exact accumulators ``acc_j`` as Python ints."""
+def accumulate_residuals(x: np.ndarray, residuals: np.ndarray) -> list:
+    """``acc_j = sum_i x_ij r_i``, exact, as Python ints (``r_i`` fits ``residual_width``)."""
     d = x.shape[1]
     high, low = np.zeros(d, dtype=np.int64), np.zeros(d, dtype=np.int64)
-    _pass_loop(np.ascontiguousarray(x, dtype=np.int64), np.ascontiguousarray(targets),
-               np.ascontiguousarray(center, dtype=np.int64), high, low)
+    _accumulate_loop(np.ascontiguousarray(x, dtype=np.int64),
+                     np.ascontiguousarray(residuals, dtype=np.int64), high, low)
     return [(int(h) << _LIMB) + int(v) for h, v in zip(high, low)]
+
+
+def pass_dots(x: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """``dot_i = x_i . wc`` for every row, exact in int64 (``dot_width`` < 63 bits)."""
+    return np.asarray(x, dtype=np.int64) @ np.asarray(center, dtype=np.int64)
+
+
+def pass_accumulators(x: np.ndarray, targets: np.ndarray, center: np.ndarray) -> list:
+    """The least-squares pass over all rows: the exact accumulators ``acc_j`` as Python ints,
+    with ``r_i = x_i . wc - yq_i``."""
+    return accumulate_residuals(x, pass_dots(x, center) - np.asarray(targets, dtype=np.int64))
 
 
 def scale_exponent(sum_of_squares: int, bound: Constant, previous: int) -> int:
@@ -226,11 +236,15 @@ class PassConstants:
     center_exponent : int
         ``ec``: ``w~ = wc * 2**ec``.
     l2 : Constant
-        ``N lambda 2**-(2 exg)``.
+        ``N lambda 2**(ec - u)`` (least squares: ``N lambda 2**-(2 exg)``).
     step : Constant
         ``alpha / N``.
     bound : Constant
-        ``K = (mu N (2**(b-1) - 1) 2**-(2 exg + ec))**2``, rounded down.
+        ``K = (mu N (2**(b-1) - 1) 2**-u)**2``, rounded down.
+    unit : int or None
+        ``u``, the LSB exponent of the accumulators and ``t`` (``t 2**u ~ N g``); None is least
+        squares' ``2 exg + ec``. The logistic pass's is ``exg - sigmoid_out_bits``
+        (:mod:`halp_hw.golden.logistic_pass`).
     """
 
     data_exponent: int
@@ -238,17 +252,27 @@ class PassConstants:
     l2: Constant
     step: Constant
     bound: Constant
+    unit: int | None = None
+
+    @property
+    def gradient_unit(self) -> int:
+        """``u``: ``t_j 2**u = N g_j``."""
+        if self.unit is None:
+            return 2 * self.data_exponent + self.center_exponent
+        return self.unit
 
     @classmethod
     def program(cls, *, n: int, l2: float, step_size: float, mu: float, bits: int,
-                data_exponent: int, center_exponent: int) -> "PassConstants":
-        unit = 2 * data_exponent + center_exponent
+                data_exponent: int, center_exponent: int,
+                unit: int | None = None) -> "PassConstants":
+        """The constants of a run; ``unit`` as the attribute (None: least squares)."""
+        unit = 2 * data_exponent + center_exponent if unit is None else unit
         radius = mu * n * int_range(bits)[1]
         return cls(data_exponent, center_exponent,
-                   Constant.of(math.ldexp(n * l2, -2 * data_exponent), name="L2 constant"),
+                   Constant.of(math.ldexp(n * l2, center_exponent - unit), name="L2 constant"),
                    Constant.of(step_size / n, name="step constant alpha / N"),
                    Constant.of(math.ldexp(radius, -unit) ** 2, round_down=True,
-                               name="scale bound K"))
+                               name="scale bound K"), unit)
 
     def check_l2_term(self, widths: PassWidths, center_bits: int) -> None:
         """Refuse an L2 weight whose term ``wc * LAMBDA`` could reach ``2**(acc_width - 1)``,
@@ -290,8 +314,7 @@ def finish_gradient(accumulators: list, center: np.ndarray, constants: PassConst
              for acc, w in zip(accumulators, center)]
     squares = sum(t * t for t in terms)
     exponent = scale_exponent(squares, constants.bound, previous_exponent)
-    shift = -(constants.step.exponent + 2 * constants.data_exponent
-              + constants.center_exponent + config.frac_bits - exponent)
+    shift = -(constants.step.exponent + constants.gradient_unit + config.frac_bits - exponent)
     grad, saturated = [], 0
     for t in terms:
         value, clamped = _clamp(rshift(t * constants.step.mantissa, shift), config.grad_width)

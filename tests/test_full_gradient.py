@@ -244,7 +244,7 @@ def test_simulate_reports_the_epoch_on_chip(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command, args, message", [
-    ("simulate", ["--problem", "logreg"], "implements least squares"),
+    ("simulate", ["--problem", "svm"], "implements least squares and logistic regression"),
     ("simulate", ["--gradient-data-bits", "30"], "gradient_data_bits must be an integer in 2..24"),
     ("simulate", ["--center-bits", "8"], "center_bits must be an integer in 16..48"),
     ("simulate", ["--center-exponent", "-80"], "raise center_exponent or center_bits"),
