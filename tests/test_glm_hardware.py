@@ -181,10 +181,10 @@ def test_hardware_mode_converges_linearly_on_breast_cancer(name, l2, epochs, bou
     assert epochs_to_reach(trace, 1e-2) is not None
 
 
-def test_the_full_gradient_on_the_accelerator_refuses_a_logistic_build():
+def test_the_full_gradient_on_the_accelerator_refuses_an_svm_build():
     from halp_hw.golden.epoch import make_host
 
     run = HardwareRun(step_size=0.02, mu=0.5, epoch_length=10, epochs=1,
                       full_gradient="accelerator")
-    with pytest.raises(HalpInputError, match="implements least squares .* not logreg"):
-        make_host(small_problem("logreg"), HardwareConfig(problem="logreg", **SMALL), run)
+    with pytest.raises(HalpInputError, match="least squares and logistic regression .* not svm"):
+        make_host(small_problem("svm"), HardwareConfig(problem="svm", **SMALL), run)

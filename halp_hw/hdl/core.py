@@ -27,7 +27,7 @@ from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
-from .epoch_unit import EPOCH_COMMAND, HOST_PORTS, EpochUnit
+from .epoch_unit import EPOCH_COMMAND, EpochOp, EpochUnit, host_ports
 from .fetcher import RowFetcher, row_port_signature
 from .hinge import HingeCoefficient
 from .logistic import LogisticCoefficient
@@ -127,7 +127,10 @@ class HALPCore(wiring.Component):
     exponent, epoch : Out
         The bit-centering register.
     pass_memory, l2_mantissa, ..., center_rd_addr, center_rd_data
-        With ``full_gradient``: the ports of :data:`~halp_hw.hdl.epoch_unit.HOST_PORTS`.
+        With ``full_gradient``: the ports of :func:`~halp_hw.hdl.epoch_unit.host_ports` (a
+        logistic build's also write each row's margin into the data memory; after
+        FULL_GRADIENT ``cmd_ready`` then stays low while the row buffer's values are read
+        again, as after RECENTER).
     g_rd_addr, g_rd_data : In, Out
         With ``full_gradient``: the host's read of ``G`` (the word read one cycle earlier;
         while not busy).
@@ -137,9 +140,10 @@ class HALPCore(wiring.Component):
         self.config = check_config(config)
         if not isinstance(full_gradient, bool):
             raise HalpInputError(f"full_gradient must be True or False, not {full_gradient!r}")
-        if full_gradient and config.problem != "linreg":
-            raise HalpInputError("the full gradient on chip implements least squares (problem "
-                                 f"linreg), not {config.problem}")
+        if full_gradient and config.problem not in ("linreg", "logreg"):
+            raise HalpInputError("the full gradient on chip implements least squares and "
+                                 f"logistic regression (problem linreg or logreg), not "
+                                 f"{config.problem}")
         self.full_gradient = full_gradient
         words = config.words_per_row
         glm = {}
@@ -150,7 +154,7 @@ class HALPCore(wiring.Component):
         if full_gradient:
             self._epoch_unit = EpochUnit(config=config)
             members = self._epoch_unit.signature.members
-            glm.update({name: members[name] for name in HOST_PORTS})
+            glm.update({name: members[name] for name in host_ports(config)})
             glm.update({"g_rd_addr": In(address_shape(words)),
                         "g_rd_data": Out(config.lanes * config.grad_width)})
         super().__init__({
@@ -321,9 +325,10 @@ class HALPCore(wiring.Component):
         run's)."""
         m.submodules.epoch = epoch = self._epoch_unit
         wiring.connect(m, wiring.flipped(self.pass_memory), epoch.pass_memory)
-        for name in HOST_PORTS[1:]:
+        for name in host_ports(self.config)[1:]:
             inner, outer = getattr(epoch, name), getattr(self, name)
-            m.d.comb += inner.eq(outer) if name != "center_rd_data" else outer.eq(inner)
+            m.d.comb += inner.eq(outer) if epoch.signature.members[name].flow == In else \
+                outer.eq(inner)
         m.d.comb += [epoch.op.eq(self.cmd_arg[0]), epoch.n.eq(self.n), epoch.d.eq(self.d),
                      epoch.row_words.eq(row_words), epoch.previous.eq(centering.exponent),
                      epoch.z_data.eq(z_word)]
@@ -354,6 +359,7 @@ class HALPCore(wiring.Component):
         drain = Signal(range(latency))
         seed_fetches = Signal(range(slots))
         seed = Signal(COMMAND_ARG_BITS)
+        refresh_after_epoch = Signal()  # a logistic build's FULL_GRADIENT rewrote the values
         can_fetch, settled = Signal(), Signal()
         m.d.comb += [can_fetch.eq(rows.rows.valid & fetcher.request_free),
                      settled.eq(rows.quiet & (fetcher.pending == 0) & fetcher.request_free)]
@@ -378,6 +384,9 @@ class HALPCore(wiring.Component):
                             with m.Case(EPOCH_COMMAND):
                                 m.d.comb += self._epoch_unit.start.eq(1)
                                 m.d.sync += [self.cmd_ready.eq(0), self.busy.eq(1)]
+                                if self.config.problem == "logreg":
+                                    m.d.sync += refresh_after_epoch.eq(
+                                        self.cmd_arg[0] == EpochOp.FULL_GRADIENT.value)
                                 m.next = "EPOCH"
                         with m.Case(Command.RUN):
                             # Only the first step's start waits for the test of the argument
@@ -410,8 +419,17 @@ class HALPCore(wiring.Component):
             if self.full_gradient:
                 with m.State("EPOCH"):
                     with m.If(self._epoch_unit.done):
-                        m.d.sync += [self.busy.eq(0), self.cmd_ready.eq(1)]
-                        m.next = "IDLE"
+                        m.d.sync += self.busy.eq(0)
+                        if self.config.problem == "logreg":  # the pass rewrote the values
+                            with m.If(refresh_after_epoch):
+                                m.d.comb += fetcher.refresh.eq(1)
+                                m.next = "REFRESH"
+                            with m.Else():
+                                m.d.sync += self.cmd_ready.eq(1)
+                                m.next = "IDLE"
+                        else:
+                            m.d.sync += self.cmd_ready.eq(1)
+                            m.next = "IDLE"
             with m.State("RUN"):
                 with m.If(~sequencer.issuing & (drain != latency - 1)):
                     m.d.sync += drain.eq(drain + 1)

@@ -14,6 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from halp_hw.golden.full_gradient import (CONSTANT_BITS, CONSTANT_EXPONENT_BITS,
                                           SCALE_EXPONENT_BITS)
+from halp_hw.golden.logistic_pass import PASS_MARGIN_SHIFT_BITS
 
 from .center_store import CenterStore
 from .center_update import SHIFT_BITS
@@ -21,8 +22,10 @@ from .centering import address_shape
 from .gradient_finish import GRADIENT_SHIFT_BITS, GradientFinish
 from .gradient_pass import GradientPass, pass_port_signature
 from .lane import check_config
+from .rows import row_address_shape
 
-__all__ = ["CENTER_EXPONENT_BITS", "EPOCH_COMMAND", "HOST_PORTS", "EpochOp", "EpochUnit"]
+__all__ = ["CENTER_EXPONENT_BITS", "EPOCH_COMMAND", "HOST_PORTS", "LOGISTIC_PORTS", "host_ports",
+           "EpochOp", "EpochUnit"]
 
 #: ``cmd_op`` of the core's EPOCH command in a build with the full gradient on chip:
 #: ``cmd_arg`` bit 0 is an :class:`EpochOp`, ``busy`` is high for the command's cycles
@@ -37,6 +40,14 @@ CENTER_EXPONENT_BITS = 12
 HOST_PORTS = ("pass_memory", "l2_mantissa", "l2_exponent", "gradient_mantissa",
               "gradient_shift", "bound_mantissa", "bound_exponent", "center_exponent",
               "center_rd_addr", "center_rd_data")
+#: What a logistic build adds: the pass's margin shift (static) and its write of the margins
+#: into the data memory (which the system connects, as the pass's read port).
+LOGISTIC_PORTS = ("pass_margin_shift", "margin_wr_addr", "margin_wr_data", "margin_wr_en")
+
+
+def host_ports(config) -> tuple:
+    """The ports of the epoch unit that the core forwards under the same name."""
+    return HOST_PORTS + (LOGISTIC_PORTS if config.problem == "logreg" else ())
 
 
 class EpochOp(enum.Enum, shape=1):
@@ -90,12 +101,21 @@ class EpochUnit(wiring.Component):
         Clamps of ``G`` or ``wc`` in this cycle.
     done : Out(1)
         The command ends in this cycle.
+    pass_margin_shift, margin_wr_addr, margin_wr_data, margin_wr_en
+        Logistic builds: :class:`GradientPass`'s ``margin_shift`` and margin write.
     """
 
     def __init__(self, *, config):
         self.config = cfg = check_config(config)
         word = address_shape(cfg.words_per_row)
+        logistic = {}
+        if cfg.problem == "logreg":
+            logistic = {"pass_margin_shift": In(signed(PASS_MARGIN_SHIFT_BITS)),
+                        "margin_wr_addr": Out(row_address_shape(cfg)),
+                        "margin_wr_data": Out(cfg.lanes * cfg.data_bits),
+                        "margin_wr_en": Out(1)}
         super().__init__({
+            **logistic,
             "start": In(1),
             "op": In(EpochOp),
             "n": In(range(cfg.n_max + 1)),
@@ -158,4 +178,8 @@ class EpochUnit(wiring.Component):
         for name in ("l2_mantissa", "l2_exponent", "gradient_mantissa", "gradient_shift",
                      "bound_mantissa", "bound_exponent"):
             m.d.comb += getattr(finish, name).eq(getattr(self, name))
+        if cfg.problem == "logreg":
+            m.d.comb += [gradient_pass.margin_shift.eq(self.pass_margin_shift),
+                         *(getattr(self, name).eq(getattr(gradient_pass, name))
+                           for name in ("margin_wr_addr", "margin_wr_data", "margin_wr_en"))]
         return m

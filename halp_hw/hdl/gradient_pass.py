@@ -1,4 +1,5 @@
-"""The full-gradient pass: every row streams in once; ``r_i = x_i . wc - yq_i`` and
+"""The full-gradient pass: every row streams in once; ``r_i = x_i . wc - yq_i`` (least
+squares) or the logistic residual of ``x_i . wc`` (:class:`LogisticPassResidual`), and
 ``acc_j += x_ij r_i``, exactly.
 
 Golden: :func:`halp_hw.golden.full_gradient.pass_accumulators`; cycles:
@@ -16,18 +17,29 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from halp_hw.golden.epoch_timing import PASS_LOSS_LATENCY
 from halp_hw.golden.full_gradient import PassWidths
+from halp_hw.golden.logistic_pass import PASS_MARGIN_SHIFT_BITS
 
 from .adder_tree import adder_tree, register
 from .centering import address_shape
 from .lane import check_config
 from .memory_port import read_port_signature
+from .pass_logistic import LogisticPassResidual
+from .rows import row_address_shape
 
-__all__ = ["ROW_BUFFER_ROWS", "pass_port_signature", "lane_values", "GradientPass"]
+__all__ = ["ROW_BUFFER_ROWS", "row_buffer_rows", "pass_port_signature", "lane_values",
+           "GradientPass"]
 
-#: Rows the pass's row buffer holds: a row is read back for its accumulate beats while the
-#: next rows stream in (enough for any ``L``, ``d`` and target width).
+#: Rows the least-squares pass's row buffer holds: a row is read back for its accumulate beats
+#: while the next rows stream in (enough for any ``L``, ``d`` and target width).
 ROW_BUFFER_ROWS = 4
+
+
+def row_buffer_rows(config) -> int:
+    """Rows of the pass's row buffer: :data:`ROW_BUFFER_ROWS`, and half a row more per cycle
+    the loss adds before the residual (a row is at least 2 words, one per cycle)."""
+    return ROW_BUFFER_ROWS + -(-PASS_LOSS_LATENCY[config.problem] // 2)
 
 
 def pass_port_signature(config) -> wiring.Signature:
@@ -48,13 +60,15 @@ class GradientPass(wiring.Component):
 
     A data word goes through a word register, the ``L`` products ``x_ij wc_j`` and the adder
     tree into the row's dot register; the row's last target word, delayed alongside, then loads
-    ``r_i = dot - yq_i``. The row, kept in a ring of :data:`ROW_BUFFER_ROWS` rows, is read back
-    beat by beat: a product register ``x_ij r_i``, then ``acc_j <- acc_j + product`` (the first
-    row writes the product). The response is always ready.
+    ``r_i = dot - yq_i`` (least squares) or enters :class:`LogisticPassResidual` (logistic
+    regression: 7 cycles more, and the row's margin written to the data memory). The row, kept
+    in a ring of :func:`row_buffer_rows` rows, is read back beat by beat: a product register
+    ``x_ij r_i``, then ``acc_j <- acc_j + product`` (the first row writes the product). The
+    response is always ready.
 
-    Latency: ``done`` rises ``2 + tree_stages + 2 + ceil(d/L)`` cycles after the region's last
-    word (:func:`~halp_hw.golden.epoch_timing.pass_cycles` from ``start``); throughput: one
-    memory word per cycle.
+    Latency: ``done`` rises ``2 + tree_stages + 2 + PASS_LOSS_LATENCY + ceil(d/L)`` cycles after
+    the region's last word (:func:`~halp_hw.golden.epoch_timing.pass_cycles` from ``start``);
+    throughput: one memory word per cycle.
 
     Parameters
     ----------
@@ -83,13 +97,24 @@ class GradientPass(wiring.Component):
         From the cycle after ``start`` until ``done``.
     done : Out(1)
         One cycle: every accumulator holds its sum.
+    margin_shift : In(signed(PASS_MARGIN_SHIFT_BITS))
+        Logistic builds: the margin shift ``s``; static.
+    margin_wr_addr, margin_wr_data, margin_wr_en : Out
+        Logistic builds: the write of each row's margin into the data memory.
     """
 
     def __init__(self, *, config):
         self.config = check_config(config)
         self.widths = widths = PassWidths.of(self.config)
         word = address_shape(self.config.words_per_row)
+        logistic = {}
+        if self.config.problem == "logreg":
+            logistic = {"margin_shift": In(signed(PASS_MARGIN_SHIFT_BITS)),
+                        "margin_wr_addr": Out(row_address_shape(self.config)),
+                        "margin_wr_data": Out(self.config.lanes * self.config.data_bits),
+                        "margin_wr_en": Out(1)}
         super().__init__({
+            **logistic,
             "start": In(1),
             "n": In(range(self.config.n_max + 1)),
             "row_words": In(range(self.config.words_per_row + 1)),
@@ -129,11 +154,12 @@ class GradientPass(wiring.Component):
                      self.center_addr.eq(position)]
         with m.If(fire):
             m.d.sync += position.eq(Mux(row_end, 0, position + 1))
-        m.submodules.rows = rows = Memory(shape=lanes * widths.data_bits,
-                                          depth=ROW_BUFFER_ROWS * words, init=[])
+        ring = row_buffer_rows(cfg)
+        m.submodules.rows = rows = Memory(shape=lanes * widths.data_bits, depth=ring * words,
+                                          init=[])
         row_write, row_read = rows.write_port(), rows.read_port()
-        write_base = Signal(range(ROW_BUFFER_ROWS * words))
-        last_base = (ROW_BUFFER_ROWS - 1) * words
+        write_base = Signal(range(ring * words))
+        last_base = (ring - 1) * words
         m.d.comb += [row_write.addr.eq(write_base + position), row_write.data.eq(response.payload),
                      row_write.en.eq(fire & is_data)]
         with m.If(fire & row_end):
@@ -158,13 +184,29 @@ class GradientPass(wiring.Component):
         dot = Signal(signed(widths.dot_width))
         with m.If(valid_t):
             m.d.sync += dot.eq(Mux(first_t, 0, dot) + total)
-        load_residual, target = register(m, "pass_target", last_t, target_t)
+        row_dot, target = register(m, "pass_target", last_t, target_t)
         residual = Signal(signed(widths.residual_width))
+        if cfg.problem == "logreg":
+            load_residual, value = self._logistic(m, row_dot, dot, target)
+        else:
+            load_residual, value = row_dot, dot - target
         with m.If(load_residual):
-            m.d.sync += residual.eq(dot - target)
+            m.d.sync += residual.eq(value)
 
         self._accumulate(m, row_read, load_residual, residual)
         return m
+
+    def _logistic(self, m, row_dot, dot, target):
+        """The logistic residual of the row whose dot is final when ``row_dot`` is high; its
+        margin goes to the data memory. Returns the residual's load and value."""
+        m.submodules.logistic = logistic = LogisticPassResidual(config=self.config)
+        m.d.comb += [logistic.valid.eq(row_dot), logistic.dot.eq(dot),
+                     logistic.target.eq(target), logistic.shift.eq(self.margin_shift),
+                     logistic.start.eq(self.start), logistic.row_words.eq(self.row_words),
+                     self.margin_wr_addr.eq(logistic.margin_wr_addr),
+                     self.margin_wr_data.eq(logistic.margin_wr_data),
+                     self.margin_wr_en.eq(logistic.margin_wr_en)]
+        return logistic.residual_valid, logistic.residual
 
     def _accumulate(self, m, row_read, load_residual, residual):
         """The accumulate beats of a row after its residual: buffer read, product, add."""
@@ -173,13 +215,14 @@ class GradientPass(wiring.Component):
         beat = Signal(range(words + 1))
         reading = Signal()
         issue, last = Signal(), Signal()
-        read_base = Signal(range(ROW_BUFFER_ROWS * words))
+        ring = row_buffer_rows(cfg)
+        read_base = Signal(range(ring * words))
         m.d.comb += [issue.eq(load_residual | reading), last.eq(beat + 1 == self.row_words),
                      row_read.addr.eq(read_base + beat)]
         with m.If(issue):
             m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), reading.eq(~last)]
             with m.If(last):
-                last_base = (ROW_BUFFER_ROWS - 1) * words
+                last_base = (ring - 1) * words
                 m.d.sync += read_base.eq(Mux(read_base == last_base, 0, read_base + words))
         valid_a, addr_a, last_a = register(m, "accumulate_read", issue, beat, last)
 

@@ -80,13 +80,16 @@ def epoch_constants(host) -> dict:
     """The values of the core's constant ports for the epoch on chip, from an
     :class:`~halp_hw.golden.epoch.OnChipEpochHost` (``docs/numeric-contract.md``)."""
     constants = host.constants
-    return {"l2_mantissa": constants.l2.mantissa, "l2_exponent": constants.l2.exponent,
-            "gradient_mantissa": constants.step.mantissa,
-            "gradient_shift": (constants.step.exponent + 2 * constants.data_exponent
-                               + constants.center_exponent + host.config.frac_bits),
-            "bound_mantissa": constants.bound.mantissa,
-            "bound_exponent": constants.bound.exponent,
-            "center_exponent": constants.center_exponent}
+    ports = {"l2_mantissa": constants.l2.mantissa, "l2_exponent": constants.l2.exponent,
+             "gradient_mantissa": constants.step.mantissa,
+             "gradient_shift": (constants.step.exponent + constants.gradient_unit
+                                + host.config.frac_bits),
+             "bound_mantissa": constants.bound.mantissa,
+             "bound_exponent": constants.bound.exponent,
+             "center_exponent": constants.center_exponent}
+    if host.config.problem == "logreg":
+        ports["pass_margin_shift"] = host.pass_margin_shift
+    return ports
 
 
 async def write_words(ctx, addr, data, enable, words, addresses=None) -> None:

@@ -18,7 +18,7 @@ from .rounder import saturate
 from .scaled_coefficient import ScaledCoefficient
 from .sigmoid import SigmoidUnit
 
-__all__ = ["SIGMOID_FIRST", "MOVED_INPUT", "LogisticCoefficient"]
+__all__ = ["SIGMOID_FIRST", "MOVED_INPUT", "margin_to_input", "LogisticCoefficient"]
 
 #: Cycles from ``dot_valid`` to the sigmoid unit's output for the center's margin (fed with
 #: ``dot_valid``); the moved margin is fed three cycles later and comes out three cycles later.
@@ -27,7 +27,7 @@ SIGMOID_FIRST = 5
 MOVED_INPUT = 3
 
 
-def _margin_to_input(margin, config: HardwareConfig):
+def margin_to_input(margin, config: HardwareConfig):
     """``clamp((margin + 2**(G-1)) >> G, sigmoid_in_bits)``: a margin onto the sigmoid input."""
     rounded = (margin + (1 << (MARGIN_GUARD_BITS - 1))).shift_right(MARGIN_GUARD_BITS)
     return saturate(rounded, config.sigmoid_in_bits)[0]
@@ -109,7 +109,7 @@ class LogisticCoefficient(wiring.Component):
                                                                  margin_shift, 0))),
                      right.eq(Mux(margin_shift < low, -low, Mux(margin_shift < 0,
                                                                  -margin_shift, 0))),
-                     start_input.eq(_margin_to_input(self.value, cfg))]
+                     start_input.eq(margin_to_input(self.value, cfg))]
 
         # L1: x_i . z on the margin's grid; L2: clamped; L3: the moved sigmoid input.
         shifted_value = Mux(to_left, self.dot << left, self.dot >> right)
@@ -120,7 +120,7 @@ class LogisticCoefficient(wiring.Component):
         m.d.sync += [
             shifted.eq(shifted_value),
             moved.eq(saturate(shifted, cfg.margin_bits + 1)[0]),
-            moved_input.eq(_margin_to_input(self.value + moved, cfg)),
+            moved_input.eq(margin_to_input(self.value + moved, cfg)),
         ]
         # valid[k] is dot_valid delayed by k + 1 cycles; clear cancels everything in flight.
         m.d.sync += [valid[0].eq(self.dot_valid & ~self.clear),

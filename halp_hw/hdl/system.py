@@ -25,6 +25,9 @@ __all__ = ["MEMORY_PORTS", "HALPSystem", "system_for_run"]
 
 #: The core's memory ports, which the system connects inside instead of exposing.
 MEMORY_PORTS = ("row_memory", "order_memory", "pass_memory")
+#: The core's write port into the data memory (a logistic build with the epoch on chip writes
+#: each row's margin there), which the system shares with the host's preload.
+MARGIN_WRITE = ("margin_wr_addr", "margin_wr_data", "margin_wr_en")
 
 
 class HALPSystem(wiring.Component):
@@ -87,7 +90,7 @@ class HALPSystem(wiring.Component):
                 addr_width=_payload_width(pass_port, "addr"),
                 length_width=_payload_width(pass_port, "length"), queue_depth=2)
         members = {name: member for name, member in self.core.signature.members.items()
-                   if name not in MEMORY_PORTS}
+                   if name not in MEMORY_PORTS + MARGIN_WRITE}
         for prefix, model in self.memories.items():
             members.update({f"{prefix}_wr_addr": In(address_shape(model.depth)),
                             f"{prefix}_wr_data": In(model.data_width),
@@ -107,8 +110,13 @@ class HALPSystem(wiring.Component):
             m.d.comb += [model.preload_addr.eq(getattr(self, f"{prefix}_wr_addr")),
                          model.preload_data.eq(getattr(self, f"{prefix}_wr_data")),
                          model.preload_en.eq(getattr(self, f"{prefix}_wr_en"))]
+        if hasattr(core, "margin_wr_en"):  # the core's writes (never while the host writes)
+            with m.If(core.margin_wr_en):
+                m.d.comb += [self.data_memory.preload_addr.eq(core.margin_wr_addr),
+                             self.data_memory.preload_data.eq(core.margin_wr_data),
+                             self.data_memory.preload_en.eq(1)]
         for name, member in core.signature.members.items():
-            if name in MEMORY_PORTS:
+            if name in MEMORY_PORTS + MARGIN_WRITE:
                 continue
             inner, outer = getattr(core, name), getattr(self, name)
             m.d.comb += inner.eq(outer) if member.flow == In else outer.eq(inner)
