@@ -17,6 +17,7 @@ from halp_hw.golden.epoch_timing import PASS_LOSS_LATENCY
 from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.logistic_pass import (PASS_MARGIN_SHIFT_BITS, check_logistic_pass,
                                           label_bits)
+from halp_hw.golden.validation import HalpInputError
 
 from .lane import check_config
 from .logistic import margin_to_input
@@ -76,7 +77,7 @@ class LogisticPassResidual(wiring.Component):
     def __init__(self, *, config):
         self.config = cfg = check_config(config)
         if cfg.problem != "logreg":
-            raise ValueError(f"LogisticPassResidual needs a logreg build, not {cfg.problem}")
+            raise HalpInputError(f"LogisticPassResidual needs a logreg build, not {cfg.problem}")
         check_logistic_pass(cfg)
         self.widths = widths = PassWidths.of(cfg)
         super().__init__({
