@@ -26,6 +26,7 @@ import numpy as np
 from amaranth import Cat, Const, Mux
 
 from halp_hw.golden.fixedpoint import int_range
+from halp_hw.golden.glm import MARGIN_GUARD_BITS
 from halp_hw.golden.validation import HalpInputError
 
 __all__ = ["Fault", "FAULTS", "check_fault", "injected"]
@@ -97,6 +98,13 @@ def _floor_shift(original):
     return round_shift
 
 
+def _input_truncated(original):
+    def margin_to_input(margin, config):
+        # original adds 2**(G-1) before the shift: taking it away first leaves the floor
+        return original(margin - (1 << (MARGIN_GUARD_BITS - 1)), config)
+    return margin_to_input
+
+
 #: Fault name -> the broken variant.
 FAULTS: dict[str, Fault] = {
     "rounder-drops-random": Fault(
@@ -123,6 +131,11 @@ FAULTS: dict[str, Fault] = {
         "GradientFinish's shifts (the L2 term and G of the epoch on chip) truncate instead of "
         "rounding to nearest (builds with the full gradient on the accelerator)",
         "halp_hw.hdl.gradient_finish.round_shift", _floor_shift),
+    "pass-sigmoid-input-truncates": Fault(
+        "the logistic full-gradient pass truncates each row's margin onto the sigmoid input "
+        "instead of rounding it to nearest (logistic builds with the full gradient on the "
+        "accelerator; the inner loop's rounding is unchanged)",
+        "halp_hw.hdl.pass_logistic.margin_to_input", _input_truncated),
 }
 
 

@@ -29,9 +29,14 @@ SMALL_GLM = {problem: ["--problem", problem, "--l2", "0.05", "--n", "24", "--d",
 #: The small run with the whole epoch on chip (full-gradient pass, exponent, G, center update).
 SMALL_ON_CHIP = ["--n", "40", "--d", "10", "--lanes", "4", "--epochs", "3", "--epoch-length",
                  "20", "--seed", "1", "--l2", "0.01", "--full-gradient", "accelerator"]
+#: The same with logistic regression: the pass's sigmoid, margins written for the inner loop.
+SMALL_LOGISTIC_ON_CHIP = ["--problem", "logreg", "--l2", "0.05", "--n", "40", "--d", "10",
+                          "--lanes", "4", "--epochs", "3", "--epoch-length", "20", "--seed", "1",
+                          "--full-gradient", "accelerator"]
 FAULT_RUNS = {fault: SMALL for fault in FAULTS}
 FAULT_RUNS["sigmoid-table"] = [*SMALL_GLM["logreg"], "--epochs", "8"]
 FAULT_RUNS["gradient-truncates"] = SMALL_ON_CHIP
+FAULT_RUNS["pass-sigmoid-input-truncates"] = SMALL_LOGISTIC_ON_CHIP
 
 
 def run_verify(rtl, tmp_path, capsys, *args):
@@ -92,6 +97,22 @@ def test_epoch_on_chip_is_bit_exact(rtl, tmp_path, capsys):
     assert report["run"]["full_gradient"] == "accelerator" and report["mismatches"] == 0
     assert report["iterates_compared"] == 3 * (20 + 2)  # each step, FULL_GRADIENT, UPDATE
     config = HardwareConfig(lanes=4, d_max=10, n_max=40)
+    cost = epoch_cost(config, MemoryTiming(), 40, 10, 1)
+    per_epoch = cost.full_gradient + cost.finish + cost.update + 20 * cost.inner
+    assert report["cycles"] == report["golden_cycles"] == 3 * per_epoch
+    assert report["rel_subopt"] == report["golden_rel_subopt"]
+    assert report["rel_subopt"][-1] < report["rel_subopt"][1] < report["rel_subopt"][0]
+
+
+def test_logistic_epoch_on_chip_is_bit_exact(rtl, tmp_path, capsys):
+    """The same with logistic regression: the pass's sigmoid residuals, and the margins it
+    writes next to the rows for the inner loop."""
+    status, report = run_verify(rtl, tmp_path, capsys, *SMALL_LOGISTIC_ON_CHIP)
+    assert status == 0 and report["bit_exact"] is True, report["first_mismatch"]
+    assert report["config"]["problem"] == "logreg" and report["mismatches"] == 0
+    assert report["run"]["full_gradient"] == "accelerator"
+    assert report["iterates_compared"] == 3 * (20 + 2)
+    config = HardwareConfig(lanes=4, d_max=10, n_max=40, problem="logreg")
     cost = epoch_cost(config, MemoryTiming(), 40, 10, 1)
     per_epoch = cost.full_gradient + cost.finish + cost.update + 20 * cost.inner
     assert report["cycles"] == report["golden_cycles"] == 3 * per_epoch
