@@ -2,16 +2,18 @@
 gradient it computes, its cycles, and what the epoch on chip converges to."""
 
 import dataclasses
+import json
 import math
 
 import numpy as np
 import pytest
 
+from halp_hw.cli import main
 from halp_hw.golden.data import synthetic_logreg
 from halp_hw.golden.datasets import load_sklearn_dataset
 from halp_hw.golden.defaults import default_epoch_length, default_mu, default_step_size
 from halp_hw.golden.epoch import OnChipEpochHost
-from halp_hw.golden.epoch_timing import pass_cycles
+from halp_hw.golden.epoch_timing import epoch_cost, pass_cycles
 from halp_hw.golden.floor import quantization_floor, quantized_problem
 from halp_hw.golden.full_gradient import finish_gradient, rshift
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun
@@ -169,3 +171,19 @@ def test_bad_logistic_passes_are_refused():
     narrow = dataclasses.replace(config, lanes=1, gradient_data_bits=24, center_bits=16)
     with pytest.raises(HalpInputError, match="4 margin words per row"):
         _host(problem, narrow)
+
+
+def test_simulate_runs_the_logistic_epoch_on_chip(tmp_path):
+    args = ["--problem", "logreg", "--l2", "0.05", "--n", "60", "--d", "10", "--lanes", "4",
+            "--epochs", "3", "--epoch-length", "60", "--seed", "1", "--full-gradient",
+            "accelerator", "--clock-mhz", "50"]
+    assert main(["simulate", *args, "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    config = HardwareConfig(lanes=4, d_max=10, n_max=60, problem="logreg")
+    cost = epoch_cost(config, MemoryTiming(), 60, 10, 60)
+    assert results["performance"]["epoch_phases"] == dataclasses.asdict(cost)
+    assert [e["cycles"] for e in results["epochs"]] == [cost.cycles] * 3
+    assert results["totals"]["cycles_match_model"]
+    assert results["configuration"]["full_gradient"] == "accelerator"
+    floor = results["accuracy"]["floor"]["rel_subopt"]
+    assert floor > 0 and results["epochs"][-1]["rel_subopt"] < results["epochs"][0]["rel_subopt"]

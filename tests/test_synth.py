@@ -181,8 +181,10 @@ def test_cli_synth_writes_synth_json(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--design", "lane"], "builds the least-squares core"),
-    (["--problem", "svm"], "builds the least-squares core"),
+    (["--design", "lane"], "builds the least-squares or the logistic core"),
+    (["--problem", "svm"], "builds the least-squares or the logistic core"),
+    (["--problem", "logreg", "--lanes", "1", "--gradient-data-bits", "24", "--center-bits",
+      "16", "--d-max", "10"], "4 margin words per row"),
     (["--center-bits", "8"], "center_bits must be an integer in 16..48"),
     (["--gradient-data-bits", "24", "--center-bits", "48", "--n-max", "16777216"],
      "needs a"),

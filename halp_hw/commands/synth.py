@@ -62,10 +62,14 @@ def _synth(args) -> int:
                          **_config_options(args))
     full_gradient = args.full_gradient == "accelerator"
     if full_gradient:
-        if args.design != "core" or config.problem != "linreg":
-            raise HalpInputError("--full-gradient accelerator builds the least-squares core "
-                                 "(--design core --problem linreg)")
+        if args.design != "core" or config.problem == "svm":
+            raise HalpInputError("--full-gradient accelerator builds the least-squares or the "
+                                 "logistic core (--design core --problem linreg|logreg)")
         PassWidths.of(config)  # refuses widths the pass cannot hold
+        if config.problem == "logreg":
+            from halp_hw.golden.logistic_pass import check_logistic_pass
+
+            check_logistic_pass(config)
     try:
         result = run_synthesis(design=args.design, target=args.target, config=config,
                                out_dir=args.out, progress=not args.quiet,

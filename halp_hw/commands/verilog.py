@@ -35,7 +35,8 @@ def register(subparsers) -> None:
                         help="the loss the core is built for (default %(default)s)")
     parser.add_argument("--full-gradient", choices=("host", "accelerator"), default="host",
                         help="accelerator: the core with the epoch on chip (its pass, finish "
-                             "and center; least squares); default %(default)s")
+                             "and center; least squares or logistic regression); default "
+                             "%(default)s")
     add_memory_options(parser)
     parser.add_argument("--block", action="append", default=[], metavar="NAME",
                         help="also write this block on its own (repeatable); one of: "
