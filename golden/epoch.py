@@ -147,6 +147,8 @@ class OnChipEpochHost(HalpHost):
             "full_gradient": "accelerator", "gradient_data_bits": widths.data_bits,
             "gradient_data_exponent": pass_exponent, "center_bits": config.center_bits,
             "center_exponent": center_exponent})
+        if logistic:
+            self.trace.hyperparameters["pass_margin_shift"] = self.pass_margin_shift
 
     def make_model(self) -> EpochAcceleratorModel:
         return EpochAcceleratorModel(

@@ -31,9 +31,9 @@ from .full_gradient import PassWidths
 from .memory import MemoryTiming, run_cycles
 from .validation import check_int
 
-__all__ = ["PASS_RESIDUAL_LATENCY", "PASS_LOSS_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY", "GRADIENT_LATENCY",
-           "UPDATE_LATENCY", "EpochCost", "pass_cycles", "finish_cycles", "update_cycles",
-           "epoch_cost", "pass_bytes"]
+__all__ = ["PASS_RESIDUAL_LATENCY", "PASS_LOSS_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY",
+           "GRADIENT_LATENCY", "UPDATE_LATENCY", "EpochCost", "pass_cycles", "finish_cycles",
+           "update_cycles", "epoch_cost", "pass_bytes"]
 
 #: Registers after the dot product's adder tree: the dot, then ``r = dot - yq``.
 PASS_RESIDUAL_LATENCY = 2

@@ -31,10 +31,10 @@ import numpy as np
 from .fixedpoint import covering_exponent, int_range
 from .validation import HalpInputError
 
-__all__ = ["CONSTANT_BITS", "CONSTANT_EXPONENT_BITS", "SCALE_EXPONENT_BITS", "CENTER_HEADROOM", "Constant",
-           "PassWidths", "rshift", "quantize_targets", "default_center_exponent",
-           "accumulate_residuals", "pass_dots", "pass_accumulators", "scale_exponent", "PassConstants", "EpochGradient",
-           "finish_gradient", "update_center"]
+__all__ = ["CONSTANT_BITS", "CONSTANT_EXPONENT_BITS", "SCALE_EXPONENT_BITS", "CENTER_HEADROOM",
+           "Constant", "PassWidths", "rshift", "quantize_targets", "default_center_exponent",
+           "accumulate_residuals", "pass_dots", "pass_accumulators", "scale_exponent",
+           "PassConstants", "EpochGradient", "finish_gradient", "update_center"]
 
 #: Bits of the mantissa of every host-given constant (lambda, alpha / N, the scale bound K).
 CONSTANT_BITS = 32
