@@ -308,3 +308,23 @@ def test_cycle_count_disagreeing_with_the_model_is_exit_1(tmp_path, capsys, monk
             f"predicts {expected}") in capsys.readouterr().err
     assert json.loads((tmp_path / "results.json").read_text())["totals"]["cycles_match_model"] \
         is False
+
+
+def test_rtl_epoch_on_chip_reports_the_center_it_read_back(tmp_path, request):
+    """With the whole epoch on chip the RTL run's host lives in the simulator process: the
+    report's accuracy on the quantized problem comes from the center read back there, the
+    model's figure, not the untouched starting center (rel_subopt 1)."""
+    if simulator_unavailable_reason("verilator"):
+        pytest.skip(simulator_unavailable_reason("verilator"))
+    build_root = request.config.getoption("--sim-build") or request.config.cache.mkdir("sim_build")
+    args = ["--n", "40", "--d", "10", "--lanes", "4", "--epochs", "3", "--epoch-length", "20",
+            "--seed", "1", "--l2", "0.01", "--full-gradient", "accelerator"]
+    assert simulate_cli(tmp_path / "model", *args) == 0
+    assert simulate_cli(tmp_path / "rtl", *args, "--backend", "verilator",
+                        "--build-dir", str(build_root)) == 0
+    expected, results = (json.loads((tmp_path / kind / "results.json").read_text())
+                         for kind in ("model", "rtl"))
+    assert results["epochs"] == expected["epochs"]
+    quantized = results["accuracy"]["quantized_problem_final_rel_subopt"]
+    assert quantized == expected["accuracy"]["quantized_problem_final_rel_subopt"]
+    assert 0 <= quantized < 0.5

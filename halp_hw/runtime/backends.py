@@ -57,12 +57,16 @@ class HostLoopRecord:
     run_cpu_seconds : float
         CPU time of the process that simulates (``time.process_time``) during the run
         commands: the simulation's cost independent of what else the machine runs.
+    center : list of float
+        The center at the end of the run (with the full gradient on the accelerator, the one
+        read back from it); kept here because an RTL run's host lives in the simulator process.
     """
 
     z: list
     host_seconds: float
     run_seconds: float
     run_cpu_seconds: float
+    center: list
 
 
 
@@ -144,7 +148,8 @@ async def drive_halp(host: HalpHost, accelerator, on_epoch=None) -> HostLoopReco
         z_per_epoch.append([int(value) for value in z])
         if on_epoch is not None:
             on_epoch(epoch)
-    return HostLoopRecord(z_per_epoch, host_seconds, run_seconds, run_cpu_seconds)
+    return HostLoopRecord(z_per_epoch, host_seconds, run_seconds, run_cpu_seconds,
+                          [float(value) for value in host.center])
 
 
 

@@ -7,6 +7,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
+
 from halp_hw.golden.diagnosis import any_diverged, diagnose
 from halp_hw.golden.hardware import HardwareConfig, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
@@ -64,15 +66,8 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
         Where the clock came from (recorded in the report).
     """
     memory = MemoryTiming() if memory is None else memory
-    hosts = []
-
-    def keep_host(host):
-        hosts.append(host)
-        if on_host is not None:
-            on_host(host)
-
     accelerator = run_backend(backend, problem, config, run, memory=memory, work_dir=work_dir,
-                              on_host=keep_host)
+                              on_host=on_host)
     trace = accelerator.trace
     model = perf.performance_report(config, problem.d, run.epoch_length, run.epochs, clock_mhz,
                                     memory, run.order, n=problem.n,
@@ -158,7 +153,7 @@ def simulate(problem: Problem, config: HardwareConfig, run: HardwareRun, *, back
                                                   / modeled_run_seconds),
         },
         "accuracy": accuracy_report(
-            problem, trace, hosts[0].center,
+            problem, trace, np.array(loop.center),
             data_bits=(config.gradient_data_bits or config.data_bits) if on_chip else None,
             clock_mhz=clock_mhz, host_seconds_per_epoch=host_per_epoch,
             baseline=baselines["compiled", "float32"]),
