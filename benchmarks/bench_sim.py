@@ -6,7 +6,7 @@ Usage::
 
 Part 1 runs the paper problem (linreg N = 1000, d = 100, 8-bit, 8 lanes, T = N; with the default
 off-chip memory, ``MemoryTiming()``, an inner step costs 34 cycles and 20 epochs are 680 000
-accelerator cycles; the header states the count) on the golden model and on Verilator five ways,
+accelerator cycles; the header states the count) on the golden model and on Verilator six ways,
 ``--repeats`` times each (interleaved), and prints the median simulated cycles per CPU second of
 the RUN commands (build, memory preload and host work excluded), as ratios to the first. Every
 Verilator row simulates the same ``HALPSystem`` (the core with its data and order memory models):
@@ -20,12 +20,15 @@ Verilator row simulates the same ``HALPSystem`` (the core with its data and orde
   ``always`` block in the simulation top (``clocked_top``) under Verilator's timing scheduler,
   on cocotb's own simulation main (the testbench wakes once per command): how the package
   simulated before its simulation main toggled the clock;
-- ``generated clock, ports (package)``: ``halp-hw simulate --backend verilator``, the clock
+- ``generated clock, ports, -Os``: ``halp-hw simulate --backend verilator``, the clock
   toggled by the package's simulation main (``halp_hw/runtime/clocked_main.cpp``, cocotb's main
-  loop without the timing scheduler; the testbench wakes once per command);
-- ``bare C++ loop``: the same Verilog, Verilated with the same options, driven by
-  ``benchmarks/bare_driver.cpp`` (no testbench, no VPI) with the same preload and commands: the
-  speed limit.
+  loop without the timing scheduler; the testbench wakes once per command), its C++ compiled
+  with the ``-Os`` of Verilator's makefile: the package before it compiled with ``-O2``;
+- ``generated clock, ports, -O2 (package)``: the same as the package builds it now
+  (``VERILATOR_OPTIMIZATION``);
+- ``bare C++ loop``: the same Verilog, Verilated with the package's options (ports only,
+  ``-CFLAGS -O2``), driven by ``benchmarks/bare_driver.cpp`` (no testbench, no VPI) with the
+  same preload and commands: the speed limit.
 
 It checks that every run ends with the golden model's ``z`` and cycle count. ``--amaranth`` adds
 Amaranth's Python simulator (about 1e3 cycles/s: minutes per epoch at this size).
@@ -53,6 +56,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -69,7 +73,8 @@ from halp_hw.hdl.system import system_for_run
 from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
 from halp_hw.runtime.backends import ModelAccelerator, drive_halp, run_backend
 from halp_hw.runtime.clocking import CLOCKED_TOPLEVEL, clocked_top
-from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, TIMESCALE,
+from halp_hw.runtime import simulators
+from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, TIMESCALE, VERILATOR_OPTIMIZATION,
                                         VERILATOR_SIMULATION_OPTIONS, BuiltDesign,
                                         ccache_executable, run_testbench,
                                         simulator_unavailable_reason, toolchain_environment)
@@ -77,7 +82,9 @@ from halp_hw.runtime.verify import verify
 
 BENCH_DIR = Path(__file__).resolve().parent
 #: The rows of part 1: the former build and clock (the baseline), and the package's.
-BASELINE, PACKAGE = "testbench clock, every signal", "generated clock, ports (package)"
+BASELINE, PACKAGE = "testbench clock, every signal", "generated clock, ports, -O2 (package)"
+#: The package's run before its builds compiled with ``-O2`` (Verilator's ``-Os``).
+FORMER_PACKAGE = "generated clock, ports, -Os"
 #: The testbench of the baseline: ``sim/tb_halp_run.py`` under a ``cocotb.clock.Clock``.
 TESTBENCH_CLOCK_MODULE = "tb_testbench_clock"
 #: The package's Verilator options that decide which signals the testbench sees (its ports).
@@ -196,7 +203,8 @@ def build_bare(host: HalpHost, root: Path) -> tuple[Path, float]:
     defines = [f"-CFLAGS -DCMD_{command.name}={command.value}" for command in Command]
     command = [verilator_executable(), "--cc", "--exe", "--build", "-j", "2", "-Mdir",
                str(text_dir / "obj"), "--top-module", "top", "--prefix", "Vtop", "-o", "bare",
-               *VISIBILITY, *VERILATOR_LINT_WAIVERS, "--timescale", "/".join(TIMESCALE),
+               *VISIBILITY, *VERILATOR_OPTIMIZATION, *VERILATOR_LINT_WAIVERS,
+               "--timescale", "/".join(TIMESCALE),
                *" ".join(defines).split(), str(BENCH_DIR / "bare_driver.cpp"), str(source)]
     start = time.perf_counter()
     with toolchain_environment("verilator", root):
@@ -257,8 +265,11 @@ def run_cocotb(host: HalpHost, built: BuiltDesign, root: Path,
                     loop["z"][-1])
 
 
-def run_generated_clock(problem, config, run, memory, root: Path) -> SpeedRun:
-    result = run_backend("verilator", problem, config, run, memory=memory, work_dir=root)
+def run_generated_clock(problem, config, run, memory, root: Path,
+                        optimization=VERILATOR_OPTIMIZATION) -> SpeedRun:
+    """``halp-hw simulate --backend verilator``, built with the C++ ``optimization`` options."""
+    with mock.patch.object(simulators, "VERILATOR_OPTIMIZATION", tuple(optimization)):
+        result = run_backend("verilator", problem, config, run, memory=memory, work_dir=root)
     return SpeedRun(sum(result.trace.cycles), result.loop.run_seconds,
                     result.loop.run_cpu_seconds, result.loop.z[-1])
 
@@ -285,6 +296,7 @@ def simulation_speeds(args, problem, root: Path) -> None:
         BASELINE: lambda: run_cocotb(host, every_signal, root),
         "testbench clock, ports": lambda: run_cocotb(host, ports_only, root),
         HDL_CLOCK: lambda: run_cocotb(host, hdl_clock, root, "tb_halp_run"),
+        FORMER_PACKAGE: lambda: run_generated_clock(problem, config, run, memory, root, ()),
         PACKAGE: lambda: run_generated_clock(problem, config, run, memory, root),
         "bare C++ loop": lambda: run_bare(bare, stimulus, config, problem.d),
     }
@@ -313,9 +325,10 @@ def simulation_speeds(args, problem, root: Path) -> None:
         print(f"  {name:<34}{medians[name]:>13.3g}{speeds:>28}{medians[name] / baseline:>12.2f}x"
               f"{wall:>15.3g}")
     package, ports, hdl = medians[PACKAGE], medians["testbench clock, ports"], medians[HDL_CLOCK]
+    former = medians[FORMER_PACKAGE]
     print(f"  what each change buys: ports only {ports / baseline:.2f}x, then the HDL clock "
-          f"{hdl / ports:.2f}x, then the clock of the simulation main instead {package / hdl:.2f}x;"
-          f" together {package / baseline:.1f}x")
+          f"{hdl / ports:.2f}x, then the clock of the simulation main instead {former / hdl:.2f}x,"
+          f" then -O2 {package / former:.2f}x; together {package / baseline:.1f}x")
     print(f"  (golden model, one run: {golden.speed:.3g} cycles/CPU-s)")
     print(f"  bare C++ loop / generated clock: {medians['bare C++ loop'] / package:.2f}x "
           f"(bare build {bare_build:.0f} s)")

@@ -27,6 +27,23 @@ from halp_hw.runtime.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULAT
 from halp_hw.testbenches.faults import injected
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "long(seconds): a test (or, on a module, its xdist group) that costs about "
+        "this many CPU-seconds on a clean clone; such tests start first, longest first")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest first: the tests marked ``long`` lead, by their seconds, the rest keep their
+    order. pytest-xdist hands the workers tests (and ``xdist_group``s) in this order, so the
+    long ones no longer start last and keep one worker busy alone at the end."""
+    def seconds(item):
+        marker = item.get_closest_marker("long")
+        return marker.args[0] if marker is not None else 0
+
+    items.sort(key=seconds, reverse=True)  # stable: equal seconds keep their order
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("halp-hw RTL simulation")
     group.addoption("--sim", choices=SIMULATORS, default=None,

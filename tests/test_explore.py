@@ -18,7 +18,7 @@ from halp_hw.explore.rows import COLUMNS, config_row, mark_pareto_front
 from halp_hw.explore.tasks import Task
 
 #: One test worker runs this module: the embedded sweep (a module-scoped fixture) is made once.
-pytestmark = pytest.mark.xdist_group("test_explore")
+pytestmark = [pytest.mark.xdist_group("test_explore"), pytest.mark.long(19)]
 
 #: A sweep small enough for CI: technology-independent synthesis of a core with 64 x 4 memories,
 #: and a 64-sample, 4-feature problem (well conditioned: 1e-5 within a few epochs), on a memory

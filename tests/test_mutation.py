@@ -21,7 +21,7 @@ from halp_hw.mutation.netlist import Mutation, source_location
 from halp_hw.mutation.report import summarize, write_reports
 
 #: One test worker runs this module: the campaign (a module-scoped fixture) is made once.
-pytestmark = pytest.mark.xdist_group("test_mutation")
+pytestmark = [pytest.mark.xdist_group("test_mutation"), pytest.mark.long(23)]
 
 #: A small build: 2 lanes, d = 3 (a partial last beat), N = 8.
 N, D = 8, 3

@@ -32,6 +32,8 @@ SMALL_BUILD = ["--bits", "4", "--data-bits", "4", "--lanes", "1", "--d-max", "4"
 PROPERTY_RUNS = [["control"], ["order-port", "memory-port"],
                  [name for name in property_names()
                   if name not in ("control", "order-port", "memory-port")]]
+#: About the CPU-seconds of each run (the bounded control proof is the suite's longest test).
+RUN_SECONDS = [40, 20, 10]
 
 
 def test_the_runs_below_prove_every_property():
@@ -44,7 +46,9 @@ def test_properties_run_in_the_table_order_and_all_without_a_selection():
                                                                               "control"]
 
 
-@pytest.mark.parametrize("names", PROPERTY_RUNS, ids=lambda names: "+".join(names[:2]))
+@pytest.mark.parametrize("names", [pytest.param(names, marks=pytest.mark.long(seconds))
+                                   for names, seconds in zip(PROPERTY_RUNS, RUN_SECONDS)],
+                         ids=lambda names: "+".join(names[:2]))
 def test_every_property_passes_on_a_small_build(tmp_path, capsys, names):
     selection = [argument for name in names for argument in ("--property", name)]
     assert main(["prove", *SMALL_BUILD, *selection, "--out", str(tmp_path)]) == 0

@@ -18,7 +18,7 @@ from halp_hw.flow.targets import TARGETS, make_config
 from halp_hw.flow.tools import ToolError
 
 #: One test worker runs this module: each target's synthesis (a module-scoped fixture) is made once.
-pytestmark = pytest.mark.xdist_group("test_synth")
+pytestmark = [pytest.mark.xdist_group("test_synth"), pytest.mark.long(38)]
 
 ROUTED_TARGETS = [name for name, target in TARGETS.items() if target.nextpnr]
 

