@@ -317,12 +317,12 @@ def simulation_speeds(args, problem, root: Path) -> None:
     baseline = medians[BASELINE]
     print("  cycles per CPU second of the simulating process during the RUN commands (median, "
           "each run, ratio to the baseline), and per wall second (median)")
-    print(f"  {'Verilator, cocotb':<34}{'cycles/CPU-s':>13}{'all runs':>28}{'vs baseline':>13}"
+    print(f"  {'Verilator, cocotb':<40}{'cycles/CPU-s':>13}{'all runs':>28}{'vs baseline':>13}"
           f"{'cycles/wall-s':>15}")
     for name, runs in results.items():
         speeds = " ".join(f"{run.speed:.3g}" for run in runs)
         wall = statistics.median(run.wall_speed for run in runs)
-        print(f"  {name:<34}{medians[name]:>13.3g}{speeds:>28}{medians[name] / baseline:>12.2f}x"
+        print(f"  {name:<40}{medians[name]:>13.3g}{speeds:>28}{medians[name] / baseline:>12.2f}x"
               f"{wall:>15.3g}")
     package, ports, hdl = medians[PACKAGE], medians["testbench clock, ports"], medians[HDL_CLOCK]
     former = medians[FORMER_PACKAGE]
