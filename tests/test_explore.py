@@ -107,6 +107,27 @@ def test_synthesis_key_follows_the_design_not_its_source(monkeypatch):
     assert second["conv-b8-l2-s0"] == first["conv-b8-l2-s0"].key
 
 
+def test_design_digests_are_remembered_in_the_output_directory(tmp_path, monkeypatch):
+    """A sweep read again from its cache elaborates no build: the digest is read back; a build
+    not seen before is still made."""
+    from halp_hw.explore.cache import DesignDigests
+    from halp_hw.flow.synth import design_digest
+    from halp_hw.flow.targets import make_config
+
+    seen, new = (make_config(target="generic", bits=8, lanes=lanes, n_max=64, d_max=4)
+                 for lanes in (2, 3))
+    made = DesignDigests(tmp_path).digest("core", seen)
+    assert made == design_digest("core", seen)
+
+    def elaborate(*args):
+        raise AssertionError("elaborated")
+
+    monkeypatch.setattr("halp_hw.flow.synth.design_digest", elaborate)
+    assert DesignDigests(tmp_path).digest("core", seen) == made
+    with pytest.raises(AssertionError, match="elaborated"):
+        DesignDigests(tmp_path).digest("core", new)
+
+
 def test_report_only_runs_nothing_and_reports_what_is_missing(embedded, tmp_path):
     out_dir = tmp_path / "copy"
     shutil.copytree(embedded, out_dir)

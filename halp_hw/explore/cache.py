@@ -11,6 +11,7 @@ tasks and redoes none of them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -18,7 +19,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["dependency_versions", "task_key", "TaskCache"]
+__all__ = ["DesignDigests", "dependency_versions", "task_key", "TaskCache"]
 
 #: Per task kind: the modules and packages (all their source files) and the distributions whose
 #: versions change its result.
@@ -94,3 +95,42 @@ class TaskCache:
         partial = self.path / f"{key}.json.partial"
         partial.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
         os.replace(partial, self.path / f"{key}.json")
+
+
+class DesignDigests:
+    """The design digests of a sweep's builds, remembered under ``directory/designs/``.
+
+    Making a digest elaborates the build (about a second each), so a sweep read again from its
+    cache would spend most of its time there. A digest is remembered under the source of the
+    packages that make the design (HDL, flow, golden model), the Amaranth version, the design
+    and the build's parameters: an edit to any of them makes it again (and the synthesis key
+    stays the digest itself).
+
+    Parameters
+    ----------
+    directory : path
+        The explore output directory.
+    """
+
+    def __init__(self, directory):
+        self.path = Path(directory) / "designs"
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._source = {"source": _source_digest(("halp_hw.hdl", "halp_hw.golden",
+                                                  "halp_hw.flow")),
+                        "amaranth": _distribution_version("amaranth")}
+
+    def digest(self, design: str, config) -> str:
+        """:func:`halp_hw.flow.synth.design_digest` of ``design`` built as ``config``."""
+        from halp_hw.flow import synth
+
+        memo = hashlib.sha256(json.dumps({**self._source, "design": design,
+                                          "config": dataclasses.asdict(config)},
+                                         sort_keys=True).encode()).hexdigest()
+        path = self.path / f"{memo}.txt"
+        try:
+            return path.read_text().strip()
+        except OSError:
+            value = synth.design_digest(design, config)
+            path.with_suffix(".partial").write_text(value)
+            os.replace(path.with_suffix(".partial"), path)
+            return value

@@ -9,7 +9,7 @@ from pathlib import Path
 from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.validation import HalpInputError, check_int, check_positive
 
-from .cache import TaskCache, dependency_versions, task_key
+from .cache import DesignDigests, TaskCache, dependency_versions, task_key
 from .tasks import Task
 
 __all__ = ["ExploreSettings", "hyperparameters", "validate", "make_tasks", "run_explore"]
@@ -153,10 +153,12 @@ def validate(settings: ExploreSettings, problems: dict) -> None:
                      HardwareRun(seed=0, **hyperparameters(settings, problem, bits)))
 
 
-def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
+def make_tasks(settings: ExploreSettings, problems: dict,
+               digests: DesignDigests | None = None) -> list[Task]:
     """The sweep's tasks, each with its cache key: per configuration, one convergence run per
-    problem (data seed) and one synthesis per placement seed."""
-    from halp_hw.flow.synth import design_digest
+    problem (data seed) and one synthesis per placement seed (keyed by the design's digest,
+    remembered in ``digests`` if given)."""
+    from halp_hw.flow import synth
     from halp_hw.flow.targets import make_config
 
     build = _resolved_build(settings)
@@ -169,7 +171,8 @@ def make_tasks(settings: ExploreSettings, problems: dict) -> list[Task]:
             config = make_config(target=settings.target, bits=bits, lanes=lanes,
                                  data_bits=data_bits, frac_bits=build["frac_bits"],
                                  n_max=build["n_max"], d_max=build["d_max"])
-            digest = design_digest(settings.design, config)
+            digest = (synth.design_digest(settings.design, config) if digests is None
+                      else digests.digest(settings.design, config))
             for seed in range(1, settings.pnr_seeds + 1):
                 tasks.append(Task("synthesis", {**build, "bits": bits, "lanes": lanes,
                                                 "data_bits": data_bits, "pnr_seed": seed,
@@ -218,9 +221,9 @@ def run_explore(settings: ExploreSettings, problems: dict, out_dir, *, source: s
     from .rows import config_row, mark_pareto_front, speed_column
 
     validate(settings, {name: problem for name, (_, problem) in problems.items()})
-    tasks = make_tasks(settings, problems)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    tasks = make_tasks(settings, problems, DesignDigests(out_dir))
     records, stats = run_tasks(tasks, {name: problem for name, (_, problem) in problems.items()},
                                TaskCache(out_dir), out_dir=str(out_dir), scheduler=scheduler,
                                workers=workers, progress=progress, run=run)
