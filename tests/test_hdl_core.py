@@ -534,6 +534,35 @@ def test_memory_model_timing(timing, stall):
     simulate(model, bench)
 
 
+def test_memory_model_words_outside_read_as_ones():
+    """A request that runs past the last word (depth 10 of 16 addresses) or starts far above it
+    (a high address bit the memory's own address would drop) reads all ones there, never the
+    word the address wraps to."""
+    width, depth = 12, 10
+    model = OffChipMemory(timing=MemoryTiming(latency=2, bytes_per_cycle=8), depth=depth,
+                          data_width=width, addr_width=8, length_width=3)
+    contents = [0x101 * k + 1 for k in range(depth)]
+    ones = (1 << width) - 1
+
+    async def bench(ctx):
+        await write_words(ctx, model.preload_addr, model.preload_data, model.preload_en, contents)
+        ctx.set(model.port.response.ready, 1)
+        for start, expected in ((7, contents[7:] + [ones] * 4), (128 + 3, [ones] * 7),
+                                (0, contents[:7])):
+            ctx.set(model.port.request.payload, {"addr": start, "length": 7})
+            ctx.set(model.port.request.valid, 1)
+            await ctx.tick()
+            ctx.set(model.port.request.valid, 0)
+            received = []
+            while len(received) < 7:
+                if ctx.get(model.port.response.valid):
+                    received.append(ctx.get(model.port.response.payload))
+                await ctx.tick()
+            assert received == expected, (start, received)
+
+    simulate(model, bench)
+
+
 @pytest.mark.parametrize("lanes", [1, 3, 8])
 def test_beat_sequencer_covers_d_features(lanes):
     """For every d: ceil(d/L) beats, consecutive addresses from the slot bases, lane masks that

@@ -40,7 +40,9 @@ class OffChipMemory(wiring.Component):
     before. A streaming burst earns ``8 * bytes_per_cycle`` bits of credit per cycle and
     presents a word whenever the credit covers it, at most one per cycle; while a presented word
     is not taken the credit holds. A request of length 0 is accepted and ignored. Throughput:
-    ``min(1, 8 * bytes_per_cycle / data_width)`` words per cycle within a burst.
+    ``min(1, 8 * bytes_per_cycle / data_width)`` words per cycle within a burst. A word at an
+    address outside the memory (``depth`` or above) reads as all ones, so that a wrong high
+    address bit shows in the data instead of wrapping around to a word that exists.
 
     Parameters
     ----------
@@ -146,8 +148,12 @@ class OffChipMemory(wiring.Component):
         load = from_queue | direct
 
         # The read port holds the presented word: it reads ahead on a load and on each beat.
-        m.d.comb += [read.addr.eq(Mux(load, taken.addr, Mux(fire, pointer + 1, pointer))),
-                     response.payload.eq(read.data)]
+        read_addr = Signal.like(request.payload.addr)
+        inside = Signal()  # the word read was inside the memory
+        m.d.comb += [read_addr.eq(Mux(load, taken.addr, Mux(fire, pointer + 1, pointer))),
+                     read.addr.eq(read_addr),
+                     response.payload.eq(Mux(inside, read.data, (1 << width) - 1))]
+        m.d.sync += inside.eq(read_addr < self.depth)
 
         with m.If(fire):
             m.d.sync += [pointer.eq(pointer + 1), remaining.eq(remaining - 1),
