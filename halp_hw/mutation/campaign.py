@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,40 +116,37 @@ def run_mutants(campaign: Campaign, selects: list[int], on_done=None) -> dict[in
     """The regression once per select value; returns ``select -> first difference or None``.
 
     A simulation that dies takes the mutant it was running with it: that mutant counts as
-    killed (``{"error": ...}``) and the rest run in a new simulation. ``on_done(select)`` is
-    called as each finishes.
+    killed (``{"error": ...}``) and the rest run in a new simulation. ``on_done(select,
+    difference)`` is called as each finishes (while the simulation goes on with the next).
     """
     outcomes: dict[int, dict | None] = {}
     results_file = campaign.work_dir / "regression.jsonl"
     remaining = list(selects)
+
+    def collect():  # the results written so far (the progress file also has the phases' lines)
+        for line in results_file.read_text().split("\n")[:-1]:  # complete lines only
+            entry = json.loads(line)
+            if entry["select"] not in outcomes:
+                outcomes[entry["select"]] = first_difference(entry["report"], campaign.golden,
+                                                             entry["failure"])
+                if on_done is not None:
+                    on_done(entry["select"], outcomes[entry["select"]])
+
     while remaining:
         results_file.write_text("")
         params = {**campaign.params, "mutants": remaining, "results": str(results_file)}
-        seen = 0
-
-        def progress(_):  # the progress file also has the phases' lines: count results
-            nonlocal seen
-            done = len(results_file.read_text().splitlines())
-            if on_done is not None:
-                for select in remaining[seen:done]:
-                    on_done(select)
-            seen = max(seen, done)
-
         try:
             run_testbench(campaign.built, module="tb_mutants", params=params, name="mutants",
-                          on_progress=progress)
+                          on_progress=lambda _: collect())
             crash = None
         except SimulationError as error:
             crash = str(error)
-        for line in results_file.read_text().splitlines():
-            entry = json.loads(line)
-            outcomes[entry["select"]] = first_difference(entry["report"], campaign.golden,
-                                                         entry["failure"])
+        collect()
         remaining = [select for select in remaining if select not in outcomes]
         if remaining:  # the simulation died while running remaining[0]
             outcomes[remaining[0]] = {"error": crash or "the simulation ended abnormally"}
             if on_done is not None:
-                on_done(remaining[0])
+                on_done(remaining[0], outcomes[remaining[0]])
             remaining = remaining[1:]
     return outcomes
 
@@ -157,30 +155,47 @@ def classify(campaign: Campaign, *, depth: int, timeout: int, progress: bool = T
              out=sys.stderr) -> dict:
     """Run the campaign: the original design, every mutant, a miter for every survivor.
 
+    A survivor's proof starts as soon as the regression has passed it, in a worker thread
+    (Yosys runs in a process of its own) while the simulation goes on with the next mutants.
+
     Returns ``mutants`` (one entry per mutation: what it mutates, ``status``,
-    ``first_difference`` from the regression, ``miter`` for survivors) and the seconds spent.
+    ``first_difference`` from the regression, ``miter`` for survivors), ``sim_seconds`` (the
+    regression), ``miter_seconds`` (the proofs still running after it) and ``proof_seconds``
+    (all proofs together).
     """
     from tqdm import tqdm
 
     start = time.perf_counter()
     selects = [0] + [mutation.select for mutation in campaign.mutations]
-    with tqdm(total=len(selects), desc="mutants", unit="mutant", file=out,
-              disable=not progress) as bar:
-        outcomes = run_mutants(campaign, selects, on_done=lambda select: bar.update(1))
-    if outcomes[0] is not None:
-        raise SimulationError(f"the unmutated netlist fails the regression: {outcomes[0]}")
-    sim_seconds = time.perf_counter() - start
-    entries = []
-    survivors = [m for m in campaign.mutations if outcomes[m.select] is None]
-    proofs = {}
+    by_select = {mutation.select: mutation for mutation in campaign.mutations}
     sizes = {name: campaign.params["config"][name] for name in ("n_max", "d_max")}
-    with tqdm(total=len(survivors), desc="miters", unit="survivor", file=out,
-              disable=not progress) as bar:
-        for mutation in survivors:
-            proofs[mutation.select] = equivalence.check(campaign.work_dir, mutation, depth=depth,
-                                                        timeout=timeout, sizes=sizes,
-                                                        submodule=CORE_INSTANCE)
-            bar.update(1)
+    pending = {}
+    # A survivor's proof starts as soon as the regression has passed it, in a second process
+    # next to the simulation (which goes on with the next mutants).
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        with tqdm(total=len(selects), desc="mutants", unit="mutant", file=out,
+                  disable=not progress) as bar:
+            def finished(select, difference):
+                bar.update(1)
+                if select != 0 and difference is None:
+                    pending[select] = pool.submit(
+                        equivalence.check, campaign.work_dir, by_select[select], depth=depth,
+                        timeout=timeout, sizes=sizes, submodule=CORE_INSTANCE)
+
+            outcomes = run_mutants(campaign, selects, on_done=finished)
+        if outcomes[0] is not None:
+            raise SimulationError(f"the unmutated netlist fails the regression: {outcomes[0]}")
+        sim_seconds = time.perf_counter() - start
+        proofs = {}
+        with tqdm(total=len(pending), desc="miters", unit="survivor", file=out,
+                  disable=not progress) as bar:
+            for select, future in pending.items():
+                proofs[select] = future.result()
+                bar.update(1)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    entries = []
     for mutation in campaign.mutations:
         difference = outcomes[mutation.select]
         proof = proofs.get(mutation.select)
@@ -191,4 +206,5 @@ def classify(campaign: Campaign, *, depth: int, timeout: int, progress: bool = T
         entries.append({**mutation.as_dict(), "status": status, "first_difference": difference,
                         "miter": proof})
     return {"mutants": entries, "sim_seconds": round(sim_seconds, 1),
-            "miter_seconds": round(time.perf_counter() - start - sim_seconds, 1)}
+            "miter_seconds": round(time.perf_counter() - start - sim_seconds, 1),
+            "proof_seconds": round(sum(proof["seconds"] for proof in proofs.values()), 1)}

@@ -14,7 +14,10 @@ A pair that cannot be proven (the mutated signal itself, or one it changes befor
 masked, e.g. a product bit below the bits a shift keeps) would let the others assume what is not
 true, so each round drops the pairs left unproven (``equiv_make -blacklist``: the two copies of
 those signals stay apart and the proofs behind them must go through the mutated logic) and
-tries again. The mutant is **proven equivalent** only when a round leaves no pair unproven; it
+tries again. Pairs are dropped one bit at a time: a signal with an unproven bit is split into
+single-bit wires (``splitnets``) in the next rounds and only that bit's pair is dropped, so its
+other bits stay paired (the high bits of a product whose low bits a mutation changes, say, are
+still what the proofs behind them may assume). The mutant is **proven equivalent** only when a round leaves no pair unproven; it
 is **not proven** when an unproven pair is an output port of the core (its ports are never
 dropped) or is not a named signal's pair, when a round adds nothing to drop, or after
 :data:`MAX_ROUNDS` rounds or ``timeout`` seconds. (``equiv_struct`` runs without ``-icells``:
@@ -35,13 +38,14 @@ from .netlist import DESIGN_FILE, Mutation, run_yosys
 __all__ = ["MAX_ROUNDS", "prove"]
 
 #: Rounds of dropping unproven pairs before the mutant counts as not proven.
-MAX_ROUNDS = 8
+MAX_ROUNDS = 12
 #: The module the core's cells go to.
 _PART = "core_part"
 #: An unproven pair as ``equiv_status`` lists it: ``Unproven $equiv <cell>: <gold> <gate>``.
 _UNPROVEN = re.compile(r"^\s*Unproven \$equiv \S+: (.*)$", re.MULTILINE)
-#: The gold half of a pair that ``equiv_make`` made for a named signal: ``\<name>_gold [bit]``.
-_GOLD = re.compile(r"^\\(\S+)_gold(?: \[\d+\])? ")
+#: The gold half of a pair that ``equiv_make`` made for a named signal: ``\<name>_gold [bit]``
+#: (a split signal's bit: ``\<name>[bit]_gold``).
+_GOLD = re.compile(r"^\\(\S+?)(\[\d+\])?_gold(?: \[(\d+)\])? ")
 
 
 def _undriven(log: str, side: str) -> set[str]:
@@ -50,15 +54,26 @@ def _undriven(log: str, side: str) -> set[str]:
                           rf"{side} side", log))
 
 
-def _script(mutation: Mutation, submodule: str, blacklist: str) -> str:
+def _script(mutation: Mutation, submodule: str, blacklist: str, split: list[str]) -> str:
     command = mutation.command(module="gate")
+    splitting = "".join(f"splitnets gold/w:{name} gate/w:{name}\n" for name in split)
     return (f"read_rtlil ../{DESIGN_FILE}\n"
             f"submod -name {_PART} top/c:$flatten\\{submodule}.* top/c:{submodule}.*\n"
             f"tee -q -o outputs.txt select -list {_PART}/o:*\n"
             f"copy {_PART} gold\ncopy {_PART} gate\ndelete top {_PART}\n{command}\n"
-            "memory_map\nopt_clean\n"
+            f"memory_map\nopt_clean\n{splitting}"
             f"equiv_make -blacklist {blacklist} gold gate equiv\nhierarchy -top equiv\n"
             "equiv_struct\nequiv_simple -seq 1\nequiv_induct -seq 1\nequiv_status\n")
+
+
+def _drop(name: str, bit: int | None, split: list[str]) -> str:
+    """The blacklist entry of bit ``bit`` of signal ``name`` (``None``: a single-bit wire, or
+    one split already), adding ``name`` to the signals to ``split`` when it has to be."""
+    if bit is None or any(char in name for char in "[]*?"):
+        return name  # (a name with brackets is not split: its selection would be a pattern)
+    if name not in split:
+        split.append(name)
+    return f"{name}[{bit}]"
 
 
 def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float) -> dict:
@@ -87,15 +102,18 @@ def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float)
     folder = work_dir / f"induction_{mutation.select}"
     folder.mkdir(parents=True, exist_ok=True)
     single = dataclasses.replace(mutation, select=1)
-    # the mutated signal is never paired: the mutation moves its driver in ``gate``
-    dropped: list[str] = [mutation.wire] if mutation.wire else []
+    # the mutated signal bit is never paired: the mutation moves its driver in ``gate``
+    dropped: list[str] = []
+    split: list[str] = []
+    if mutation.wire:
+        dropped.append(_drop(mutation.wire, mutation.wirebit, split))
     outcome = {"status": "NOT PROVEN", "rounds": 0, "dropped": dropped}
     for round_number in range(1, MAX_ROUNDS + 1):
         remaining = timeout - (time.perf_counter() - start)
         blacklist = folder / f"dropped{round_number}.txt"
         blacklist.write_text("".join(f"{name}\n" for name in dropped))
         try:
-            log = run_yosys(_script(single, submodule, blacklist.name), folder,
+            log = run_yosys(_script(single, submodule, blacklist.name, split), folder,
                             f"round{round_number}", timeout=max(1.0, remaining))
         except subprocess.TimeoutExpired:
             outcome["status"] = "TIMEOUT"
@@ -107,16 +125,21 @@ def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float)
             outcome["unproven"] = sorted(_undriven(text, "gate") - _undriven(text, "gold"))
             break  # a signal lost its driver in one copy only: no pair to trust
         named = [_GOLD.match(pair) for pair in pairs]
-        unproven = sorted({match.group(1) if match else pair for match, pair in zip(named, pairs)})
-        outputs = {line.split("/", 1)[1] for line in
-                   (folder / "outputs.txt").read_text().split() if "/" in line}
-        if not unproven:
+        if not pairs:
             outcome["status"] = "PROVEN"
             break
+        outputs = {line.split("/", 1)[1] for line in
+                   (folder / "outputs.txt").read_text().split() if "/" in line}
+        new_split = list(split)
+        unproven = sorted({_drop(match.group(1) + (match.group(2) or ""),
+                                 int(match.group(3)) if match.group(3) else None, new_split)
+                           if match else pair for match, pair in zip(named, pairs)})
         new = [name for name in unproven if name not in dropped]
-        if set(unproven) & outputs or not new or not all(named):
+        at_port = {match.group(1) for match in named if match} & outputs
+        if at_port or not new or not all(named):
             outcome["unproven"] = unproven
             break
         dropped += new
+        split = new_split
     outcome["seconds"] = round(time.perf_counter() - start, 1)
     return outcome
