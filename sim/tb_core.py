@@ -281,11 +281,19 @@ class LockstepAccelerator:
                 "golden_cycles": self.model.cycles, "steps": int(dut.steps.value)}
 
 
-async def start_core(dut, host: HalpHost, padding_rng=None) -> CocotbAccelerator:
+async def start_core(dut, host: HalpHost, padding_rng=None,
+                     board: Scoreboard | None = None) -> CocotbAccelerator:
     """Reset (the clock runs), then load the data, problem size, mantissa and seed of ``host``
-    (with random junk past ``d`` in the memories when ``padding_rng`` is given)."""
+    (with random junk past ``d`` in the memories when ``padding_rng`` is given). With
+    ``board``, the state after the reset is checked first: ready, not busy, counters, exponent
+    and epoch 0, and ``z`` reading 0 although its memory still holds the last phase's words."""
     await reset(dut, CocotbAccelerator.IDLE_INPUTS)
     rtl = CocotbAccelerator(dut, host.config, host.problem.d, padding_rng)
+    if board is not None:
+        for signal, expected in (("cmd_ready", 1), ("busy", 0), ("cycles", 0), ("steps", 0),
+                                 ("saturations", 0), ("epoch", 0), ("exponent", 0)):
+            board.check(0, signal, expected, int(getattr(dut, signal).value), "after reset")
+        board.check_lanes(0, "z", [0] * host.problem.d, await rtl.read_z(), "after reset")
     await rtl.load(host)
     return rtl
 
@@ -422,7 +430,8 @@ async def run_phase(dut, scenario: str, host: HalpHost, board: Scoreboard, every
     """Reset and load the core, run one scenario in lockstep; return its summary with the
     coverage hits it added."""
     before = totals(summary())
-    rtl = await start_core(dut, host, padding_rng=rng if scenario == "random" else None)
+    rtl = await start_core(dut, host, padding_rng=rng if scenario == "random" else None,
+                           board=board)
     # random, commands: a RUN of T (steps_left counts down), or RUNs of several lengths
     every_step = every_step and scenario in ("training", "extremes")
     lockstep = LockstepAccelerator(rtl, host.make_model(), board, every_step, name or scenario,
