@@ -17,9 +17,10 @@ those signals stay apart and the proofs behind them must go through the mutated 
 tries again. Pairs are dropped one bit at a time: a signal with an unproven bit is split into
 single-bit wires (``splitnets``) in the next rounds and only that bit's pair is dropped, so its
 other bits stay paired (the high bits of a product whose low bits a mutation changes, say, are
-still what the proofs behind them may assume). The mutant is **proven equivalent** only when a round leaves no pair unproven; it
-is **not proven** when an unproven pair is an output port of the core (its ports are never
-dropped) or is not a named signal's pair, when a round adds nothing to drop, or after
+still what the proofs behind them may assume). The mutant is **proven equivalent** only when
+a round leaves no pair unproven; it is **not proven** when an unproven pair is an output port of
+the core (its ports are never dropped) or is not a named signal's pair, when a round adds
+nothing to drop, or after
 :data:`MAX_ROUNDS` rounds or ``timeout`` seconds. (``equiv_struct`` runs without ``-icells``:
 with it, it would merge the two copies of the mutated cell and pair its inputs, a pair no round
 can drop.)
