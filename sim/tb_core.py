@@ -140,6 +140,7 @@ class LockstepAccelerator:
         self.iterates_compared = 0
         self.previous, self.state = None, "IDLE"
         self.waited = True  # the last command was waited for (start_core's SEED)
+        self.held = None  # exponent and epoch when the last waited command had finished
 
     async def command(self, op: Command, arg: int, wait: bool = True) -> None:
         """Issue ``op`` to the RTL, sampling its coverage; without ``wait`` the next command
@@ -150,9 +151,15 @@ class LockstepAccelerator:
             self.coverage.command("reset", op, arg, self.state)
         dut = self.rtl.dut
         if self.waited:  # the host port's contract: once ready, ready until the next command
-            self.board.check(int(dut.cycles.value), "cmd_ready while idle", 1,
-                             int(dut.cmd_ready.value), f"{self.phase}, before {op.name}")
+            cycle, context = int(dut.cycles.value), f"{self.phase}, before {op.name}"
+            self.board.check(cycle, "cmd_ready while idle", 1, int(dut.cmd_ready.value),
+                             context)
+            if self.held is not None:  # and the scale registers keep their values
+                self.board.check(cycle, "exponent and epoch while idle", self.held,
+                                 [dut.exponent.value.to_signed(), int(dut.epoch.value)],
+                                 context)
         await self.rtl.command(op, arg, wait)
+        self.held = [dut.exponent.value.to_signed(), int(dut.epoch.value)] if wait else None
         self.waited = wait
         self.previous = op.name
         busy = op is Command.SEED or (op is Command.RUN and arg > 0)
@@ -215,6 +222,7 @@ class LockstepAccelerator:
         """FULL_GRADIENT on both; then the scale register, the counters, ``z`` (cleared) and
         the gradient memory ``G``."""
         self.model.full_gradient()
+        self.held = None  # the epoch unit changes the scale
         await self.rtl.command(EPOCH_COMMAND, EpochOp.FULL_GRADIENT.value)
         self.epoch += 1
         await self._check_scale()
@@ -226,6 +234,7 @@ class LockstepAccelerator:
     async def update_center(self) -> None:
         """UPDATE_CENTER on both; then the counters, ``z`` and the center."""
         self.model.update_center()
+        self.held = None  # the epoch unit changes the scale
         await self.rtl.command(EPOCH_COMMAND, EpochOp.UPDATE_CENTER.value)
         context = f"{self.phase}, epoch {self.epoch}, after UPDATE_CENTER"
         await self.compare(context)
