@@ -77,7 +77,6 @@ from halp_hw.golden.memory import MemoryTiming
 from halp_hw.golden.problems import make_problem
 from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.hdl.core import Command
-from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 from halp_hw.runtime.backends import drive_halp
 from tb_boundary import run_boundary
 from tb_command_script import run_commands
@@ -223,7 +222,7 @@ class LockstepAccelerator:
         the gradient memory ``G``."""
         self.model.full_gradient()
         self.held = None  # the epoch unit changes the scale
-        await self.rtl.command(EPOCH_COMMAND, EpochOp.FULL_GRADIENT.value)
+        await self.rtl.full_gradient()
         self.epoch += 1
         await self._check_scale()
         context = f"{self.phase}, epoch {self.epoch}, after FULL_GRADIENT"
@@ -235,7 +234,7 @@ class LockstepAccelerator:
         """UPDATE_CENTER on both; then the counters, ``z`` and the center."""
         self.model.update_center()
         self.held = None  # the epoch unit changes the scale
-        await self.rtl.command(EPOCH_COMMAND, EpochOp.UPDATE_CENTER.value)
+        await self.rtl.update_center()
         context = f"{self.phase}, epoch {self.epoch}, after UPDATE_CENTER"
         await self.compare(context)
         center, _ = await self.rtl.read_center()
