@@ -1,51 +1,53 @@
-"""HALPCore with its memories against the golden hardware mode, in lockstep: whole training runs
-and extreme values.
+"""HALPCore with its memories against the golden hardware mode, in lockstep: whole training runs and
+extreme values.
 
 The RTL (:class:`halp_hw.hdl.system.HALPSystem`: the core, its data and order memory models of
-``params["memory"]``, a :class:`halp_hw.golden.memory.MemoryTiming`) and a golden :class:`halp_hw.golden.hardware.AcceleratorModel` receive the same commands. After
-every inner step (``compare: "step"``: RUN 1, then read ``z`` back) or every epoch
-(``compare: "epoch"``: one RUN of T steps, waiting for ``busy`` to fall) the testbench compares
-``z``, and the ``steps``, ``saturations`` and ``cycles`` counters; after every recenter the
-``exponent`` and ``epoch`` registers. The first difference is reported with the accelerator cycle
-(the RTL's ``cycles`` counter), the epoch and the step. ``params["cycles"]`` is ``exact`` (the
-default: RTL cycles == golden cycles) or ``at_least`` (for a memory with random extra delays,
-which the golden timing does not know: RTL cycles >= golden cycles).
+``params["memory"]``, a :class:`halp_hw.golden.memory.MemoryTiming`) and a golden
+:class:`halp_hw.golden.hardware.AcceleratorModel` receive the same commands
+(``tb_lockstep.LockstepAccelerator``). After every inner step (``compare: "step"``: RUN 1, then
+read ``z`` back) or every epoch (``compare: "epoch"``: one RUN of T steps, waiting for ``busy``
+to fall) the testbench compares ``z``, and the ``steps``, ``saturations`` and ``cycles``
+counters; after every recenter the ``exponent`` and ``epoch`` registers. The first difference is
+reported with the accelerator cycle (the RTL's ``cycles`` counter), the epoch and the step.
+``params["cycles"]`` is ``exact`` (the default: RTL cycles == golden cycles) or ``at_least`` (for
+a memory with random extra delays, which the golden timing does not know: RTL cycles >= golden
+cycles).
 
-Scenarios (``params["scenarios"]``, run in order, each after a reset; the report has one
-entry per scenario under ``phases``):
+Scenarios (``params["scenarios"]``, run in order, each after a reset; the report has one entry per
+scenario under ``phases``):
 
 ``training``
-    The host loop of :func:`halp_hw.runtime.backends.drive_halp` (:class:`halp_hw.golden.hardware.HalpHost`:
-    full gradient, power-of-two scale, gradient memory, recenter) on the problem in
-    ``params["problem"]`` (an ``.npz`` of :func:`halp_hw.golden.datasets.save_problem`), or else
-    the paper's synthetic least-squares problem of ``n``, ``d`` and ``problem_seed``. The report
-    adds ``rel_subopt`` per epoch.
-``extremes``
-    (with ``params["extremes_run"]`` overriding fields of the run, e.g. fewer steps)
-    Data at the extremes of ``data_bits`` (min and max only), the largest step mantissa,
-    gradient words at the extremes of ``grad_width``, and exponents at both ends of the
-    exponent register: every update saturates one way or the other, and the dot products
-    reach the extremes of ``dot_width``; in a logistic or SVM build, per-sample values at the
-    extremes of their width.
-``random``
-    (with ``params["random_run"]`` overriding fields of the run) One phase per random stream
-    (the sample stream and each lane's), seeded with the one user seed that makes that
-    stream's first state zero (the PRNG then starts from its key), then one more (``random-host``)
-    on a host-given order read from the order memory; all on ``n - 1`` samples (not a power of
-    two, unlike most builds' ``n``: every bit of the index product counts) and ``d - 1``
-    features (the other parity of ``d`` than the training run: odd lane counts in the last beat), with
-    uniform random data, gradient words that put each epoch's first update on a rounding
-    boundary (see :func:`run_random`), random step mantissas and exponents, random per-sample
-    values (logistic, SVM), and random junk in the memory lanes past ``d`` (which the core must
-    ignore). Each epoch is one RUN of T
-    steps whatever ``compare`` says (the control FSM's step counter then counts down from T).
-    Summaries are ``random0``, ``random1``, ...
-
+    The host loop of :func:`halp_hw.runtime.backends.drive_halp`
+    (:class:`halp_hw.golden.hardware.HalpHost`: full gradient, power-of-two scale, gradient memory,
+    recenter) on the problem in ``params["problem"]`` (an ``.npz`` of
+    :func:`halp_hw.golden.datasets.save_problem`), or else the paper's synthetic least-squares
+    problem of ``n``, ``d`` and ``problem_seed``. The report adds ``rel_subopt`` per epoch.
+``extremes`` (``tb_phases``)
+    (with ``params["extremes_run"]`` overriding fields of the run, e.g. fewer steps) Data at the
+    extremes of ``data_bits`` (min and max only), the largest step mantissa, gradient words at the
+    extremes of ``grad_width``, and exponents at both ends of the exponent register: every update
+    saturates one way or the other, and the dot products reach the extremes of ``dot_width``; in a
+    logistic or SVM build, per-sample values at the extremes of their width.
+``random`` (``tb_phases``)
+    (with ``params["random_run"]`` overriding fields of the run) One phase per random stream (the
+    sample stream and each lane's), seeded with the one user seed that makes that stream's first
+    state zero (the PRNG then starts from its key), then one more (``random-host``) on a host-given
+    order read from the order memory; all on ``n - 1`` samples (not a power of two, unlike most
+    builds' ``n``: every bit of the index product counts) and ``d - 1`` features (the other parity
+    of ``d`` than the training run: odd lane counts in the last beat), with uniform random data,
+    gradient words that put each epoch's first update on a rounding boundary (see
+    :func:`tb_phases.run_random`), random step mantissas and exponents, random per-sample values
+    (logistic, SVM), and random junk in the memory lanes past ``d`` (which the core must ignore).
+    Each epoch is one RUN of T steps whatever ``compare`` says (the control FSM's step counter then
+    counts down from T). Summaries are ``random0``, ``random1``, ...
+``boundary``, ``long``
+    Inner steps on the rounding boundaries (``tb_boundary``); the high bits of the counters
+    (``tb_long_run``).
 ``commands``
-    Every command presented in every state of the control FSM and after every other command,
-    back to back (the next command is presented while the core still carries out a SEED or a
-    RUN): :data:`COMMAND_SCRIPT`. ``z``, the counters and the scale register are compared
-    after each command the host waits for.
+    Every command presented in every state of the control FSM and after every other command, back to
+    back (the next command is presented while the core still carries out a SEED or a RUN):
+    ``tb_command_script``. ``z``, the counters and the scale register are compared after each
+    command the host waits for.
 
 One progress line per epoch goes to ``tb_support.report_progress``.
 
@@ -58,7 +60,6 @@ phase's summary the hits it added (``saturations``, ``rounding_carries``,
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 
 import cocotb
@@ -70,223 +71,26 @@ from halp_hw.golden.datasets import read_problem
 from halp_hw.golden.epoch import make_host
 from halp_hw.golden.epoch_timing import epoch_cost
 from halp_hw.golden.full_gradient import PassWidths
-from halp_hw.golden.fixedpoint import int_range
-from halp_hw.golden.hardware import STEP_MANTISSA_BITS, HalpHost, HardwareRun
-from halp_hw.golden.prng import stream_key
+from halp_hw.golden.hardware import HalpHost, HardwareRun
 from halp_hw.golden.memory import MemoryTiming
+from halp_hw.golden.prng import stream_key
 from halp_hw.golden.problems import make_problem
-from halp_hw.hdl.centering import EXPONENT_BITS
 from halp_hw.hdl.core import Command
 from halp_hw.runtime.backends import drive_halp
 from tb_boundary import run_boundary
 from tb_command_script import run_commands
 from tb_coverage import CoreCoverage, report, summary, totals
 from tb_halp_run import CocotbAccelerator
+from tb_lockstep import LockstepAccelerator
 from tb_long_run import LONG_RUN_BITS, long_budget, run_long
-from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, lane_update, params,
-                        report_progress, reset)
+from tb_phases import extreme_inputs, random_inputs, run_extremes, run_random
+from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, params, report_progress,
+                        reset)
 
 #: A phase that takes this many times its expected cycles has hung (e.g. ``busy`` never falls).
 HANG_FACTOR = 10
 #: Seed of the random phase on a host-given order.
 RANDOM_HOST_SEED = 0x5EED
-
-
-class LockstepAccelerator:
-    """The RTL and the golden model behind :func:`drive_halp`'s accelerator interface.
-
-    Every command goes to both; the RTL's ``z`` and counters are what the host sees, and each
-    comparison point checks them against the model.
-
-    Parameters
-    ----------
-    rtl : CocotbAccelerator
-        The core's host port, loaded with the data and seeded.
-    model : AcceleratorModel
-        The golden accelerator, loaded with the same data, mantissa and seed.
-    board : Scoreboard
-        Where comparisons go.
-    every_step : bool
-        Compare after every inner step (RUN 1 each) instead of after every RUN.
-    phase : str
-        The scenario's name, first in every mismatch context.
-    exact_cycles : bool
-        Compare the cycle counter for equality; otherwise check RTL >= golden.
-    coverage : CoreCoverage
-        The cover items sampled per command and per golden step.
-    host : HalpHost
-        The run's host (its memory timing and sample order set the stall bins).
-
-    Attributes
-    ----------
-    iterates_compared : int
-        How many times ``z`` was compared.
-    previous : str or None
-        The last command issued (None before the first).
-    state : str
-        The control FSM state in which the next command meets the core.
-    waited : bool
-        The last command was waited for: the core must be ready (``cmd_ready`` high).
-    """
-
-    def __init__(self, rtl: CocotbAccelerator, model, board: Scoreboard, every_step: bool,
-                 phase: str, exact_cycles: bool, coverage: CoreCoverage, host: HalpHost):
-        self.rtl, self.model, self.board, self.every_step = rtl, model, board, every_step
-        self.phase, self.exact_cycles = phase, exact_cycles
-        self.coverage, self.host = coverage, host
-        self.order = "xorshift" if host.order is None else "host"
-        self.epoch = 0
-        self.iterates_compared = 0
-        self.previous, self.state = None, "IDLE"
-        self.waited = True  # the last command was waited for (start_core's SEED)
-        self.held = None  # exponent and epoch when the last waited command had finished
-
-    async def command(self, op: Command, arg: int, wait: bool = True) -> None:
-        """Issue ``op`` to the RTL, sampling its coverage; without ``wait`` the next command
-        meets the core still in SEED or RUN."""
-        if self.previous is not None:
-            self.coverage.command(self.previous, op, arg, self.state)
-        else:
-            self.coverage.command("reset", op, arg, self.state)
-        dut = self.rtl.dut
-        if self.waited:  # the host port's contract: once ready, ready until the next command
-            cycle, context = int(dut.cycles.value), f"{self.phase}, before {op.name}"
-            self.board.check(cycle, "cmd_ready while idle", 1, int(dut.cmd_ready.value),
-                             context)
-            if self.held is not None:  # and the scale registers keep their values
-                self.board.check(cycle, "exponent and epoch while idle", self.held,
-                                 [dut.exponent.value.to_signed(), int(dut.epoch.value)],
-                                 context)
-        await self.rtl.command(op, arg, wait)
-        self.held = [dut.exponent.value.to_signed(), int(dut.epoch.value)] if wait else None
-        self.waited = wait
-        self.previous = op.name
-        busy = op is Command.SEED or (op is Command.RUN and arg > 0)
-        self.state = op.name if busy and not wait else "IDLE"
-
-    async def load_gradient(self, grad_ints) -> None:
-        self.model.load_gradient(grad_ints)
-        await self.rtl.load_gradient(grad_ints)
-
-    async def load_sample_values(self, values) -> None:
-        self.model.load_sample_values(values)
-        await self.rtl.load_sample_values(values)
-
-    async def recenter(self, exponent: int) -> None:
-        self.model.recenter(exponent)
-        await self.command(Command.RECENTER, exponent)
-        self.epoch += 1
-        await self._check_scale()
-
-    async def _check_scale(self) -> None:
-        dut, cycle = self.rtl.dut, int(self.rtl.dut.cycles.value)
-        context = f"{self.phase}, after the recenter of epoch {self.epoch}"
-        self.board.check(cycle, "exponent", self.model.exponent, dut.exponent.value.to_signed(),
-                         context)
-        self.board.check(cycle, "epoch", self.epoch, int(dut.epoch.value), context)
-
-    async def run(self, steps: int, wait: bool = True) -> None:
-        """RUN ``steps`` on both and compare (RUN 1 and a comparison per step with
-        ``every_step``); without ``wait``, one RUN the next command meets, not compared."""
-        if not wait:
-            for _ in range(steps):
-                self._golden_step()
-            self._count_run(steps)
-            await self.command(Command.RUN, steps, wait=False)
-        elif self.every_step:
-            for _ in range(steps):
-                self._golden_step()
-                self._count_run(1)
-                await self.command(Command.RUN, 1)
-                await self.compare(f"{self.phase}, epoch {self.epoch}, "
-                                    f"inner step {self.model.steps}")
-        else:
-            for _ in range(steps):
-                self._golden_step()
-            self._count_run(steps)
-            await self.command(Command.RUN, steps)
-            await self.compare(f"{self.phase}, epoch {self.epoch}, "
-                                f"after inner step {self.model.steps}")
-
-    def _count_run(self, steps: int) -> None:
-        """The golden cycles of a RUN of ``steps`` (made with ``_golden_step``), and its
-        stalls."""
-        self.model.count_run(steps)
-        self.coverage.run(steps, self.model.d, self.model.memory, self.order)
-
-    async def read_z(self) -> list:
-        return await self.rtl.read_z()
-
-    async def full_gradient(self) -> None:
-        """FULL_GRADIENT on both; then the scale register, the counters, ``z`` (cleared) and
-        the gradient memory ``G``."""
-        self.model.full_gradient()
-        self.held = None  # the epoch unit changes the scale
-        await self.rtl.full_gradient()
-        self.epoch += 1
-        await self._check_scale()
-        context = f"{self.phase}, epoch {self.epoch}, after FULL_GRADIENT"
-        await self.compare(context)
-        self.board.check_lanes(int(self.rtl.dut.cycles.value), "G", self.model.grad,
-                               await self.rtl.read_gradient(), context)
-
-    async def update_center(self) -> None:
-        """UPDATE_CENTER on both; then the counters, ``z`` and the center."""
-        self.model.update_center()
-        self.held = None  # the epoch unit changes the scale
-        await self.rtl.update_center()
-        context = f"{self.phase}, epoch {self.epoch}, after UPDATE_CENTER"
-        await self.compare(context)
-        center, _ = await self.rtl.read_center()
-        self.board.check_lanes(int(self.rtl.dut.cycles.value), "center", self.model.center,
-                               center, context)
-
-    async def read_center(self) -> tuple[list, int]:
-        return await self.rtl.read_center()
-
-    async def counters(self) -> tuple[int, int]:
-        return await self.rtl.counters()
-
-    def seed(self, seed: int, wait: bool = True):
-        """SEED both (:meth:`AcceleratorModel.seed`: the golden model keeps its loss
-        parameters and per-sample values, as the core does)."""
-        self.model.seed(seed)
-        self.epoch = 0
-        return self.command(Command.SEED, seed, wait)
-
-    def _golden_step(self) -> None:
-        """One golden step, sampling its saturations, rounding carries and last beat
-        (the random bits read ahead from a copy of the golden streams)."""
-        model, config = self.model, self.model.config
-        z_before = model.z.copy()
-        random = copy.deepcopy(model.lane_random).draw(config.beats(model.d)).reshape(-1)
-        sample = model.step()
-        row = model.x[sample]
-        coef = model.coefficient(int(row @ z_before), sample)
-        z_new, saturated, carries = lane_update(config, z_before, row, coef, model.grad,
-                                                random[:model.d], model.decay)
-        if not np.array_equal(z_new, model.z):  # the sampled arithmetic is the model's
-            raise AssertionError("the testbench's lane update differs from the golden model")
-        self.coverage.step(z_new, saturated, carries, model.d)
-
-    async def compare(self, context: str) -> None:
-        """Compare the counters and ``z`` with the golden model's."""
-        board, model, dut = self.board, self.model, self.rtl.dut
-        cycle = int(dut.cycles.value)
-        if self.exact_cycles:
-            board.check(cycle, "cycles", model.cycles, cycle, context)
-        else:
-            board.check(cycle, "cycles >= golden cycles", True, cycle >= model.cycles, context)
-        board.check(cycle, "steps", model.steps, int(dut.steps.value), context)
-        board.check(cycle, "saturations", model.saturations, int(dut.saturations.value), context)
-        board.check_lanes(cycle, "z", model.z, await self.rtl.read_z(), context)
-        self.iterates_compared += 1
-
-    def summary(self) -> dict:
-        """This phase's numbers for the report."""
-        dut = self.rtl.dut
-        return {"iterates_compared": self.iterates_compared, "cycles": int(dut.cycles.value),
-                "golden_cycles": self.model.cycles, "steps": int(dut.steps.value)}
 
 
 async def start_core(dut, host: HalpHost, padding_rng=None,
@@ -304,65 +108,6 @@ async def start_core(dut, host: HalpHost, padding_rng=None,
         board.check_lanes(0, "z", [0] * host.problem.d, await rtl.read_z(), "after reset")
     await rtl.load(host)
     return rtl
-
-
-def extreme_inputs(host: HalpHost, rng: np.random.Generator) -> None:
-    """Replace the host's data and step by the extremes of their widths (in place)."""
-    config = host.config
-    host.x_ints = rng.choice(int_range(config.data_bits), size=host.x_ints.shape)
-    host.mantissa = (1 << STEP_MANTISSA_BITS) - 1
-
-
-async def run_extremes(host: HalpHost, lockstep: LockstepAccelerator, rng) -> None:
-    """Epochs of extreme gradients and exponents (both ends of the register)."""
-    config = host.config
-    exponents = [*int_range(EXPONENT_BITS), 0]
-    for epoch in range(host.run.epochs):
-        grad = rng.choice([*int_range(config.grad_width), 0], size=host.problem.d)
-        await lockstep.load_gradient(grad)
-        if config.sample_words:
-            await lockstep.load_sample_values(
-                rng.choice([*int_range(config.sample_value_bits), 0, 1], size=host.problem.n))
-        await lockstep.recenter(exponents[epoch % len(exponents)])
-        await lockstep.run(host.run.epoch_length)
-        report_progress(f"extremes epoch {epoch + 1}")
-
-
-async def run_random(host: HalpHost, lockstep: LockstepAccelerator, rng) -> None:
-    """Epochs of random exponents and of gradients that put the first update of the epoch on
-    a rounding boundary.
-
-    After a recenter ``z`` and the coefficient are 0, so the epoch's first update of feature
-    ``j`` is ``floor((r_j - G_j) / 2**F)``, where ``r_j`` is the lane's next random draw (read
-    ahead from a copy of the golden streams). ``G_j = r_j + k_j 2**F`` (even epochs) or
-    ``r_j - 2**F + 1 + k_j 2**F`` (odd epochs) with random ``k_j``: any change of ``G`` by one
-    LSB (in the memory, the lane or the rounder) moves the result, which a random ``G`` would
-    do only with probability about ``2**-F``.
-    """
-    config, d = host.config, host.problem.d
-    low, high = int_range(EXPONENT_BITS)
-    for epoch in range(host.run.epochs):
-        ahead = copy.deepcopy(lockstep.model.lane_random)
-        random = ahead.draw(config.beats(d)).reshape(-1)[:d]
-        offset = 0 if epoch % 2 == 0 else 1 - (1 << config.frac_bits)
-        whole = rng.integers(-(1 << (config.bits - 1)), 1 << (config.bits - 1), size=d)
-        grad = random + offset + (whole << config.frac_bits)
-        await lockstep.load_gradient(grad)
-        if config.sample_words:
-            low_value, high_value = int_range(config.sample_value_bits)
-            await lockstep.load_sample_values(
-                rng.integers(low_value, high_value + 1, size=host.problem.n))
-        await lockstep.recenter(int(rng.integers(low, high + 1)))
-        await lockstep.run(host.run.epoch_length)
-        report_progress(f"random epoch {epoch + 1}")
-
-
-def random_inputs(host: HalpHost, rng: np.random.Generator) -> None:
-    """Replace the host's data and step by uniform random ones (in place)."""
-    low, high = int_range(host.config.data_bits)
-    host.x_ints = rng.integers(low, high + 1, size=host.x_ints.shape)
-    host.mantissa = max(1, int(rng.integers(1, 1 << STEP_MANTISSA_BITS))
-                        >> int(rng.integers(0, 12)))
 
 
 def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, int]]:

@@ -1,4 +1,5 @@
-"""The HALP core: z, G, the row buffer, the sample-row source, the control FSM and counters.
+"""The HALP core: z, G, the row buffer, the sample-row source and counters; the control FSM
+and the commands are in :mod:`halp_hw.hdl.control`.
 
 One inner step is one pass over the words of a row (see ``docs/datapath.md``): pass ``t`` streams
 rows ``i_t`` (to update ``z`` with the coefficient of the previous pass) and ``i_{t+1}`` (whose
@@ -17,7 +18,7 @@ L2 decay in the lanes (``docs/numeric-contract.md``).
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import enum, wiring
+from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -27,7 +28,8 @@ from halp_hw.golden.validation import HalpInputError
 
 from .centering import EPOCH_BITS, EXPONENT_BITS, BitCenteringRegister, address_shape
 from .coefficient import StepCoefficient
-from .epoch_unit import EPOCH_COMMAND, EpochOp, EpochUnit, host_ports
+from .control import COMMAND_ARG_BITS, Command, control_fsm
+from .epoch_unit import EpochUnit, host_ports
 from .fetcher import RowFetcher, row_port_signature
 from .hinge import HingeCoefficient
 from .logistic import LogisticCoefficient
@@ -43,26 +45,6 @@ __all__ = ["CYCLE_COUNTER_BITS", "EVENT_COUNTER_BITS", "COMMAND_ARG_BITS", "Comm
 CYCLE_COUNTER_BITS = 48
 #: Width of the ``steps`` and ``saturations`` status counters.
 EVENT_COUNTER_BITS = 32
-#: Width of a command's argument (a seed, an exponent, a step count).
-COMMAND_ARG_BITS = 32
-
-
-class Command(enum.Enum, shape=2):
-    """``cmd_op`` values of :class:`HALPCore`."""
-
-    #: Load every random stream from ``cmd_arg``, restart the sample order, clear ``z`` and the
-    #: coefficient, reset the scale register (all in the cycle after the acceptance), fetch the
-    #: first ``row_slots - 1`` rows (``cmd_ready`` low until they have arrived).
-    SEED = 0
-    #: Clear ``z`` and the coefficient, load the exponent (``cmd_arg`` low 8 bits, signed),
-    #: count an epoch. One cycle; in a logistic or SVM build ``cmd_ready`` then stays low while
-    #: the value words of the rows in the row buffer are read again (the host rewrote them).
-    RECENTER = 1
-    #: Run ``cmd_arg`` inner steps (0 is a no-op); ``busy`` falls with the last step,
-    #: ``cmd_ready`` rises once the rows and order entries in flight have arrived.
-    RUN = 2
-
-
 def ceil_div_by_constant(value, divisor: int, max_value: int):
     """``ceil(value / divisor)`` for ``0 <= value <= max_value`` as one multiply by a constant
     and a shift (no divider); the constants are checked for every value at elaboration."""
@@ -262,8 +244,10 @@ class HALPCore(wiring.Component):
         if self.full_gradient:
             self._epoch(m, row_words=row_words, g_write=g_write, g_read=g_read, z_addr=z_addr,
                         z_word=z_word, centering=centering, coefficient=coefficient)
-        self._control(m, rows=rows, fetcher=fetcher, sequencer=sequencer, vector=vector,
-                      centering=centering, coefficient=coefficient)
+        control_fsm(m, self, fetch=self._fetch, restart=self._restart,
+                    epoch_unit=self._epoch_unit if self.full_gradient else None, rows=rows,
+                    fetcher=fetcher, sequencer=sequencer, vector=vector, centering=centering,
+                    coefficient=coefficient)
         counted = vector.saturations
         if self.full_gradient:
             counted = counted + self._epoch_unit.saturations
@@ -343,105 +327,3 @@ class HALPCore(wiring.Component):
         with m.If(epoch.recenter):
             m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
                          centering.exponent_in.eq(epoch.exponent)]
-
-    def _control(self, m, *, rows, fetcher, sequencer, vector, centering, coefficient):
-        """The command FSM: IDLE, LOAD (a seed command's loads), SEED (fetches ``S - 1`` rows),
-        RUN (T steps: each starts a pass and a fetch, and ends once drained, row ``i_{t+2}``
-        arrived and the next row address ready), SETTLE (until the fetches in flight have
-        arrived)."""
-        latency = self.config.pipeline_latency
-        slots = self.config.row_slots
-        fetch = self._fetch
-        accept = Signal()
-        m.d.comb += accept.eq(self.cmd_valid & self.cmd_ready)
-        steps_left = Signal(COMMAND_ARG_BITS)
-        last_step = Signal()  # steps_left == 1, a register: no wide compare in a step's end
-        drain = Signal(range(latency))
-        seed_fetches = Signal(range(slots))
-        seed = Signal(COMMAND_ARG_BITS)
-        refresh_after_epoch = Signal()  # a logistic build's FULL_GRADIENT rewrote the values
-        can_fetch, settled = Signal(), Signal()
-        m.d.comb += [can_fetch.eq(rows.rows.valid & fetcher.request_free),
-                     settled.eq(rows.quiet & (fetcher.pending == 0) & fetcher.request_free)]
-        # cmd_ready and busy are registers that change with the state (no decoding logic on
-        # the host port; also defined from time 0 in event-driven simulators such as Icarus).
-        with m.FSM(name="control"):
-            with m.State("IDLE"):
-                with m.If(accept):
-                    with m.Switch(self.cmd_op):
-                        with m.Case(Command.SEED):
-                            m.d.sync += [seed.eq(self.cmd_arg), seed_fetches.eq(0),
-                                         self.cmd_ready.eq(0)]
-                            m.next = "LOAD"
-                        with m.Case(Command.RECENTER):
-                            m.d.comb += [centering.recenter.eq(1), coefficient.clear.eq(1),
-                                         centering.exponent_in.eq(self.cmd_arg[:EXPONENT_BITS])]
-                            if self.config.sample_words:
-                                m.d.comb += fetcher.refresh.eq(1)
-                                m.d.sync += self.cmd_ready.eq(0)
-                                m.next = "REFRESH"
-                        if self.full_gradient:
-                            with m.Case(EPOCH_COMMAND):
-                                m.d.comb += self._epoch_unit.start.eq(1)
-                                m.d.sync += [self.cmd_ready.eq(0), self.busy.eq(1)]
-                                if self.config.problem == "logreg":
-                                    m.d.sync += refresh_after_epoch.eq(
-                                        self.cmd_arg[0] == EpochOp.FULL_GRADIENT.value)
-                                m.next = "EPOCH"
-                        with m.Case(Command.RUN):
-                            # Only the first step's start waits for the test of the argument
-                            # (a run of 0 steps is a no-op); the registers take it as data.
-                            running = self.cmd_arg != 0
-                            m.d.sync += [steps_left.eq(self.cmd_arg), self.cmd_ready.eq(~running),
-                                         last_step.eq(self.cmd_arg == 1), self.busy.eq(running)]
-                            with m.If(running):
-                                m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]
-                                m.next = "RUN"
-            with m.State("LOAD"):
-                # A cycle of its own: the loads reach several hundred registers, from the
-                # state register and the captured seed alone (not from the host port).
-                m.d.comb += [
-                    rows.seed.eq(seed), rows.load.eq(1), vector.seed.eq(seed), vector.load.eq(1),
-                    centering.restart.eq(1), coefficient.clear.eq(1), self._restart.eq(1),
-                ]
-                m.next = "SEED"
-            with m.State("SEED"):
-                with m.If(can_fetch):
-                    m.d.comb += fetch.eq(1)
-                    m.d.sync += seed_fetches.eq(seed_fetches + 1)
-                    with m.If(seed_fetches == slots - 2):
-                        m.next = "SETTLE"
-            if self.config.sample_words:
-                with m.State("REFRESH"):
-                    with m.If(~fetcher.refreshing):
-                        m.d.sync += self.cmd_ready.eq(1)
-                        m.next = "IDLE"
-            if self.full_gradient:
-                with m.State("EPOCH"):
-                    with m.If(self._epoch_unit.done):
-                        m.d.sync += self.busy.eq(0)
-                        if self.config.problem == "logreg":  # the pass rewrote the values
-                            with m.If(refresh_after_epoch):
-                                m.d.comb += fetcher.refresh.eq(1)
-                                m.next = "REFRESH"
-                            with m.Else():
-                                m.d.sync += self.cmd_ready.eq(1)
-                                m.next = "IDLE"
-                        else:
-                            m.d.sync += self.cmd_ready.eq(1)
-                            m.next = "IDLE"
-            with m.State("RUN"):
-                with m.If(~sequencer.issuing & (drain != latency - 1)):
-                    m.d.sync += drain.eq(drain + 1)
-                with m.If((drain == latency - 1) & can_fetch & (fetcher.pending <= slots - 3)):
-                    m.d.sync += [drain.eq(0), steps_left.eq(steps_left - 1),
-                                 last_step.eq(steps_left == 2), self.steps.eq(self.steps + 1)]
-                    with m.If(last_step):
-                        m.d.sync += self.busy.eq(0)
-                        m.next = "SETTLE"
-                    with m.Else():
-                        m.d.comb += [sequencer.start.eq(1), fetch.eq(1)]
-            with m.State("SETTLE"):
-                with m.If(settled):
-                    m.d.sync += self.cmd_ready.eq(1)
-                    m.next = "IDLE"
