@@ -15,10 +15,11 @@ to the cycle in which the next command can be.
   logistic build ``PASS_LOSS_LATENCY`` more (the margin, the sigmoid input and the sigmoid
   unit before the residual), the last row's ``ceil(d/L)`` accumulate beats and
   ``ACCUMULATE_LATENCY``.
-- FINISH (same command), one feature per cycle (one multiplier of each kind, whatever L):
-  ``d`` cycles of ``t_j`` and ``t_j**2``, ``FINISH_LATENCY`` (the ``wc_j LAMBDA.m`` and ``t_j``
-  registers, square register, running sum, leading ones, the compare), then ``d`` cycles
-  computing ``G`` (and clearing ``z``), and ``GRADIENT_LATENCY``.
+- FINISH (same command), one feature every :func:`finish_period` cycles on two digit-serial
+  multipliers (``wc_j LAMBDA.m``, then ``t_j**2`` or ``t_j A.m``, one digit of
+  :data:`MULTIPLIER_DIGIT_BITS` bits per cycle; whatever L): ``d`` features of ``t_j`` and
+  ``t_j**2``, the running sum, leading ones and the compare, then ``d`` features computing ``G``
+  (and clearing ``z``); :func:`finish_cycles`.
 - RUN: ``T`` inner steps, :func:`halp_hw.golden.memory.run_cycles`.
 - UPDATE: ``ceil(d/L)`` beats of ``wc += rshift(z, ec - e)`` and ``UPDATE_LATENCY``.
 """
@@ -27,13 +28,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .full_gradient import PassWidths
+from .full_gradient import CONSTANT_BITS, PassWidths
 from .memory import MemoryTiming, run_cycles
 from .validation import check_int
 
-__all__ = ["PASS_RESIDUAL_LATENCY", "PASS_LOSS_LATENCY", "ACCUMULATE_LATENCY", "FINISH_LATENCY",
-           "GRADIENT_LATENCY", "UPDATE_LATENCY", "EpochCost", "pass_cycles", "finish_cycles",
-           "update_cycles", "epoch_cost", "pass_bytes"]
+__all__ = ["PASS_RESIDUAL_LATENCY", "PASS_LOSS_LATENCY", "ACCUMULATE_LATENCY",
+           "MULTIPLIER_DIGIT_BITS", "FINISH_LATENCY", "GRADIENT_LATENCY", "UPDATE_LATENCY",
+           "EpochCost", "pass_cycles", "multiplier_digits", "finish_products", "finish_period",
+           "finish_cycles", "update_cycles", "epoch_cost", "pass_bytes"]
 
 #: Registers after the dot product's adder tree: the dot, then ``r = dot - yq``.
 PASS_RESIDUAL_LATENCY = 2
@@ -43,12 +45,15 @@ PASS_RESIDUAL_LATENCY = 2
 PASS_LOSS_LATENCY = {"linreg": 0, "logreg": 2 + 5}
 #: The accumulator register after the last accumulate beat.
 ACCUMULATE_LATENCY = 1
-#: The ``wc LAMBDA.m`` and ``t`` registers, square register, running sum of squares,
-#: leading-one positions, the compare.
-FINISH_LATENCY = 6
-#: The ``wc LAMBDA.m`` and ``t`` registers, product ``t * A``, the shift, the clamp into the
-#: word of ``G`` and its write.
-GRADIENT_LATENCY = 5
+#: Bits of ``b`` a digit-serial multiplier of the finish takes per cycle (a signed digit of
+#: ``MULTIPLIER_DIGIT_BITS + 1`` bits fills an 18-bit DSP input).
+MULTIPLIER_DIGIT_BITS = 17
+#: Besides the two products, after the last read of the first sweep: the read register, the
+#: ``t`` register, the running sum of squares, the scale-exponent unit (leading ones, compare).
+FINISH_LATENCY = 5
+#: Besides the two products, after the last read of the second sweep: the read register, the
+#: ``t`` register, the shift, the clamp into the word of ``G`` and its write.
+GRADIENT_LATENCY = 4
 #: Read of ``z`` and ``wc``, then the shifted add, clamp and write.
 UPDATE_LATENCY = 2
 
@@ -63,10 +68,30 @@ def pass_cycles(config, memory: MemoryTiming, n: int, d: int) -> int:
             + PASS_LOSS_LATENCY[config.problem] + beats + ACCUMULATE_LATENCY)
 
 
+def multiplier_digits(width: int) -> int:
+    """Cycles of a digit-serial product whose ``b`` has ``width`` bits: its digits."""
+    return -(-width // MULTIPLIER_DIGIT_BITS)
+
+
+def finish_products(config) -> tuple[int, int]:
+    """Cycles from start to result of the finish's two products, ``wc LAMBDA.m`` (``b`` the
+    unsigned ``LAMBDA.m``) and ``t**2`` or ``t A.m`` (``b`` a ``t`` of ``acc_width + 1``
+    bits): the digits and the product register."""
+    return (multiplier_digits(CONSTANT_BITS + 1) + 1,
+            multiplier_digits(PassWidths.of(config).acc_width + 1) + 1)
+
+
+def finish_period(config) -> int:
+    """Cycles between two features of a sweep: the digits of the ``t`` product (a new product
+    starts with the last digit of the previous), at least 3 (``acc_j`` is held until ``t_j``)."""
+    return max(3, *(latency - 1 for latency in finish_products(config)))
+
+
 def finish_cycles(config, d: int) -> int:
     """Cycles from the pass's accumulators to ``G``, the new exponent and a cleared ``z``."""
     check_int("d (features)", d, 1)
-    return d + FINISH_LATENCY + d + GRADIENT_LATENCY
+    sweep = finish_period(config) * (d - 1) + sum(finish_products(config))
+    return sweep + FINISH_LATENCY + sweep + GRADIENT_LATENCY
 
 
 def update_cycles(config, d: int) -> int:

@@ -134,10 +134,14 @@ def test_epoch_cycles_by_hand():
     memory = MemoryTiming(latency=3, bytes_per_cycle=4)
     assert config.tree_stages == 1
     assert pass_cycles(config, memory, 5, 10) == 1 + 27 + 1 + 1 + 2 + 3 + 1
-    assert finish_cycles(config, 10) == 10 + 6 + 10 + 5  # one feature per cycle
+    # t has 8 + 43 + 3 + 1 = 55 bits: 4 digits of 17 bits, so a feature every 4 cycles;
+    # wc LAMBDA.m takes the 2 digits of the 33-bit LAMBDA.m; each product 1 cycle more
+    sweep = 4 * 9 + (2 + 1) + (4 + 1)
+    assert finish_cycles(config, 10) == sweep + 5 + sweep + 4
+    assert finish_cycles(config, 10) == 97
     assert update_cycles(config, 10) == 3 + 2
     cost = epoch_cost(config, memory, 5, 10, epoch_length=7)
-    assert cost.cycles == 36 + 31 + 5 + cost.inner
+    assert cost.cycles == 36 + 97 + 5 + cost.inner
 
 
 def _small_run(full_gradient="accelerator", epochs=3):

@@ -45,7 +45,7 @@ BLOCKS: dict[str, str] = {
                           "1 stage (CenterUpdateUnit)",
     "gradient_pass": "the epoch's full-gradient pass: residuals and exact accumulators, one "
                      "memory word per cycle (GradientPass)",
-    "gradient_finish": "the epoch's t, sum of squares, exponent and G, one feature per cycle "
+    "gradient_finish": "the epoch's t, sum of squares, exponent and G, digit-serial products "
                        "(GradientFinish)",
     "center_store": "the on-chip center wc and its update sweep (CenterStore)",
     "epoch_unit": "the epoch on chip: pass, finish, center (EpochUnit)",

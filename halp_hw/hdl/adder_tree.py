@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from amaranth import Module, Signal
 
-__all__ = ["register", "adder_tree"]
+__all__ = ["register", "delay", "adder_tree"]
 
 
 def register(m: Module, name: str, *values):
@@ -13,6 +13,13 @@ def register(m: Module, name: str, *values):
     copies = [Signal(value.shape(), name=f"{name}_{index}") for index, value in enumerate(values)]
     m.d.sync += [copy.eq(value) for copy, value in zip(copies, values)]
     return copies
+
+
+def delay(m: Module, name: str, cycles: int, *values):
+    """``values`` through ``cycles`` pipeline registers each; returns the delayed copies."""
+    for stage in range(cycles):
+        values = register(m, f"{name}{stage}", *values)
+    return list(values)
 
 
 def adder_tree(m: Module, values, control, name: str = "tree", *, odd_levels: bool = False):

@@ -12,7 +12,11 @@ from .center_update import SHIFT_BITS, CenterUpdateUnit
 from .centering import address_shape
 from .lane import check_config
 
-__all__ = ["CenterStore"]
+__all__ = ["BLOCK_RAM", "CenterStore"]
+
+#: Attributes that map a wide, shallow memory of the epoch to block RAM (DP16KD on the ECP5)
+#: instead of LUT RAM: the LUTs go to the pass's multipliers.
+BLOCK_RAM = {"ram_style": "block"}
 
 
 class CenterStore(wiring.Component):
@@ -75,7 +79,8 @@ class CenterStore(wiring.Component):
         m = Module()
         cfg = self.config
         m.submodules.memory = memory = Memory(shape=cfg.lanes * cfg.center_bits,
-                                              depth=max(2, cfg.words_per_row), init=[])
+                                              depth=max(2, cfg.words_per_row), init=[],
+                                              attrs=BLOCK_RAM)
         write, read = memory.write_port(), memory.read_port()
         m.submodules.unit = unit = CenterUpdateUnit(config=cfg)
 

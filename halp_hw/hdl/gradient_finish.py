@@ -18,10 +18,12 @@ from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
+from halp_hw.golden.epoch_timing import finish_period
 from halp_hw.golden.full_gradient import (CONSTANT_BITS, CONSTANT_EXPONENT_BITS,
                                           SCALE_EXPONENT_BITS, PassWidths)
 
-from .adder_tree import register
+from .adder_tree import delay, register
+from .digit_serial_multiplier import DigitSerialMultiplier
 from .centering import address_shape
 from .gradient_pass import lane_values
 from .lane import check_config
@@ -49,21 +51,23 @@ def round_shift(m: Module, value, shift, *, left_limit: int, name: str):
 
 
 class GradientFinish(wiring.Component):
-    """Two sweeps over the accumulators after the pass, one feature per cycle: the squares,
-    then ``G``.
+    """Two sweeps over the accumulators after the pass, one feature every ``period`` cycles:
+    the squares, then ``G``.
 
-    One multiplier of each kind, whatever ``L``: the finish costs ``2 d`` cycles against the
-    pass's ``n ceil(d/L)``, and its products are wide (``t`` has ``acc_width + 1`` bits). Sweep
-    1 (from ``start``): feature ``j`` reads word ``j // L`` of ``acc`` and ``wc``, selects lane
-    ``j % L``; ``wc_j LAMBDA.m``, ``t`` and its square registered, the running sum ``Q``; then
-    :class:`ScaleExponentUnit` (2 cycles) gives ``e``, announced by ``recenter`` (clear ``z``,
-    load ``exponent``). Sweep 2 (in that cycle): the features read again, ``wc_j LAMBDA.m``,
-    ``t`` and ``t * A.m`` registered, the shift registered, the clamped lane into the word register, which is written
-    to ``G`` after its last lane.
+    Two :class:`DigitSerialMultiplier`\ s, whatever ``L`` (``t`` has ``acc_width + 1`` bits;
+    full products of that width would take most of a small FPGA's DSPs): ``wc_j LAMBDA.m`` and
+    ``t_j t_j`` or ``t_j A.m``, one 17-bit digit per cycle, exact. Sweep 1 (from ``start``):
+    feature ``j`` reads word ``j // L`` of ``acc`` and ``wc``, selects lane ``j % L``;
+    ``wc_j LAMBDA.m`` (``acc_j`` held), ``t`` registered, its square, the running sum ``Q``;
+    then :class:`ScaleExponentUnit` (2 cycles) gives ``e``, announced by ``recenter`` (clear
+    ``z``, load ``exponent``). Sweep 2 (in that cycle): the features read again,
+    ``wc_j LAMBDA.m``, ``t`` registered, ``t * A.m``, the shift registered, the clamped lane into
+    the word register, which is written to ``G`` after its last lane.
 
-    Latency: ``done`` is high ``finish_cycles = 2 d + 11`` cycles after ``start``
-    (:func:`~halp_hw.golden.epoch_timing.finish_cycles`), in the cycle of the last write of
-    ``G``; throughput: one feature per cycle.
+    Latency: ``done`` is high :func:`~halp_hw.golden.epoch_timing.finish_cycles` cycles after
+    ``start`` (``8 d + 17`` for ``acc_width`` 51..67), in the cycle of the last write of ``G``;
+    throughput: one feature every ``period`` =
+    :func:`~halp_hw.golden.epoch_timing.finish_period` cycles.
 
     Parameters
     ----------
@@ -72,6 +76,8 @@ class GradientFinish(wiring.Component):
 
     Attributes
     ----------
+    period : int
+        Cycles between two features of a sweep.
     start : In(1)
         Start the first sweep (the accumulators hold the pass's sums).
     d : In(range(d_max + 1))
@@ -109,6 +115,7 @@ class GradientFinish(wiring.Component):
     def __init__(self, *, config):
         self.config = check_config(config)
         self.widths = widths = PassWidths.of(self.config)
+        self.period = finish_period(self.config)
         word = address_shape(self.config.words_per_row)
         lanes = self.config.lanes
         super().__init__({
@@ -138,59 +145,71 @@ class GradientFinish(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg, widths = self.config, self.widths
-        lanes, term_width = cfg.lanes, widths.acc_width + 1
+        lanes, term_width, period = cfg.lanes, widths.acc_width + 1, self.period
         m.submodules.scale = scale = ScaleExponentUnit(config=cfg)
         m.d.comb += [scale.bound_mantissa.eq(self.bound_mantissa),
                      scale.bound_exponent.eq(self.bound_exponent),
                      scale.previous.eq(self.previous), scale.o.ready.eq(1),
                      self.recenter.eq(scale.o.valid), self.exponent.eq(scale.o.payload)]
 
-        # The sweeps' reads, one feature per cycle: from start (squares) and from the exponent
-        # (gradient); word j // L, lane j % L.
+        # The sweeps' reads, one feature every `period` cycles: from start (squares) and from
+        # the exponent (gradient); word j // L, lane j % L.
         feature = Signal(range(cfg.d_max + 1))
         word, lane = Signal.like(self.acc_addr), Signal(range(lanes))
-        reading, gradient_sweep = Signal(), Signal()
-        last, word_end = Signal(), Signal()
-        m.d.comb += [self.reading.eq(self.start | scale.o.valid | reading),
+        sweeping, gradient_sweep, phase = Signal(), Signal(), Signal(range(period))
+        issue, last, word_end = Signal(), Signal(), Signal()
+        m.d.comb += [issue.eq(self.start | scale.o.valid | (sweeping & (phase == 0))),
+                     self.reading.eq(self.start | scale.o.valid | sweeping),
                      last.eq(feature + 1 == self.d), word_end.eq((lane == lanes - 1) | last),
                      self.acc_addr.eq(word), self.center_addr.eq(word)]
-        with m.If(self.reading):
-            m.d.sync += [feature.eq(Mux(last, 0, feature + 1)), reading.eq(~last),
-                         lane.eq(Mux(word_end, 0, lane + 1)),
+        with m.If(sweeping):
+            m.d.sync += phase.eq(Mux(phase == period - 1, 0, phase + 1))
+        with m.If(issue):
+            m.d.sync += [feature.eq(Mux(last, 0, feature + 1)), sweeping.eq(~last),
+                         phase.eq(1 % period), lane.eq(Mux(word_end, 0, lane + 1)),
                          word.eq(Mux(last, 0, Mux(word_end, word + 1, word)))]
         with m.If(self.start):
             m.d.sync += gradient_sweep.eq(0)
         with m.If(scale.o.valid):
             m.d.sync += gradient_sweep.eq(1)
         is_gradient = Mux(self.start, 0, scale.o.valid | gradient_sweep)
-        valid_a, gradient_a, word_a, lane_a, last_a, end_a = register(
-            m, "finish_read", self.reading, is_gradient, word, lane, last, word_end)
+        control = register(m, "finish_read", issue, is_gradient, word, lane, last, word_end)
 
-        # t of the feature read, from its lane of the words: the product wc * LAMBDA.m
-        # registered (with acc), then t registered.
-        l2_product = Signal(signed(cfg.center_bits + CONSTANT_BITS + 1))
+        # t of the feature read, from its lane of the words: wc * LAMBDA.m on the digit-serial
+        # multiplier (acc held meanwhile), then t registered.
+        m.submodules.l2_multiplier = l2_multiplier = DigitSerialMultiplier(
+            a_width=cfg.center_bits, b_width=CONSTANT_BITS + 1)
         acc = Signal(signed(widths.acc_width))
-        m.d.sync += [
-            l2_product.eq(Array(lane_values(self.center_data, lanes, cfg.center_bits))[lane_a]
-                          * self.l2_mantissa),
-            acc.eq(Array(lane_values(self.acc_data, lanes, widths.acc_width))[lane_a])]
-        control = register(m, "finish_l2", valid_a, gradient_a, word_a, lane_a, last_a, end_a)
+        with m.If(control[0]):
+            m.d.sync += acc.eq(
+                Array(lane_values(self.acc_data, lanes, widths.acc_width))[control[3]])
+        m.d.comb += [
+            l2_multiplier.start.eq(control[0]), l2_multiplier.b.eq(self.l2_mantissa),
+            l2_multiplier.a.eq(Array(lane_values(self.center_data, lanes, cfg.center_bits))[
+                control[3]])]
+        control = delay(m, "finish_l2", l2_multiplier.digits + 1, *control)
         term = Signal(signed(term_width))
-        m.d.sync += term.eq(acc + round_shift(m, l2_product, -self.l2_exponent,
-                                              left_limit=term_width, name="l2_term"))
-        valid_t, gradient_t, word_t, lane_t, last_t, end_t = register(m, "finish_term", *control)
+        with m.If(control[0]):
+            m.d.sync += term.eq(acc + round_shift(m, l2_multiplier.product, -self.l2_exponent,
+                                                  left_limit=term_width, name="l2_term"))
+        valid_t, gradient_t, *position = register(m, "finish_term", *control)
 
-        # Sweep 1: the square, the running sum Q, the exponent.
-        square = Signal(2 * widths.acc_width)
-        m.d.sync += square.eq(term * term)
-        valid_s, last_s = register(m, "finish_square", valid_t & ~gradient_t, last_t)
+        # t * t (sweep 1) or t * A.m (sweep 2) on the other digit-serial multiplier.
+        m.submodules.term_multiplier = term_multiplier = DigitSerialMultiplier(
+            a_width=term_width, b_width=term_width)
+        m.d.comb += [term_multiplier.start.eq(valid_t), term_multiplier.a.eq(term),
+                     term_multiplier.b.eq(Mux(gradient_t, self.gradient_mantissa, term))]
+        valid_p, gradient_p, word_p, lane_p, last_p, end_p = delay(
+            m, "finish_product", term_multiplier.digits + 1, valid_t, gradient_t, *position)
+
+        # Sweep 1: the running sum Q of the squares, the exponent.
         with m.If(self.start):
             m.d.sync += scale.i.payload.eq(0)
-        with m.If(valid_s):
-            m.d.sync += scale.i.payload.eq(scale.i.payload + square)
-        m.d.sync += scale.i.valid.eq(valid_s & last_s)
+        with m.If(valid_p & ~gradient_p):
+            m.d.sync += scale.i.payload.eq(scale.i.payload + term_multiplier.product)
+        m.d.sync += scale.i.valid.eq(valid_p & ~gradient_p & last_p)
 
-        # Sweep 2: t * A.m, the shift by e - gradient_shift, the clamp into the word register,
+        # Sweep 2: the shift of t * A.m by e - gradient_shift, the clamp into the word register,
         # the write of G.
         exponent = Signal(signed(SCALE_EXPONENT_BITS))
         with m.If(scale.o.valid):
@@ -198,13 +217,12 @@ class GradientFinish(wiring.Component):
         shift = Signal(signed(GRADIENT_SHIFT_BITS + 1))
         m.d.comb += shift.eq(exponent - self.gradient_shift)
         product = Signal(signed(term_width + CONSTANT_BITS + 1))
-        m.d.sync += product.eq(term * self.gradient_mantissa)
-        control = register(m, "finish_product", valid_t & gradient_t, word_t, lane_t, last_t,
-                           end_t)
+        m.d.comb += product.eq(term_multiplier.product)
         shifted = Signal(signed(len(product) + cfg.grad_width + 1))
         m.d.sync += shifted.eq(round_shift(m, product, shift, left_limit=cfg.grad_width + 1,
                                            name="gradient"))
-        valid_c, word_c, lane_c, last_c, end_c = register(m, "finish_shift", *control)
+        valid_c, word_c, lane_c, last_c, end_c = register(
+            m, "finish_shift", valid_p & gradient_p, word_p, lane_p, last_p, end_p)
         grad, clamped = saturate(shifted, cfg.grad_width)
         grads = Signal(ArrayLayout(signed(cfg.grad_width), lanes))
         write, g_addr, g_last = Signal(), Signal.like(word_c), Signal()

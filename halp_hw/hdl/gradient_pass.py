@@ -23,9 +23,11 @@ from halp_hw.golden.logistic_pass import PASS_MARGIN_SHIFT_BITS
 
 from .adder_tree import adder_tree, register
 from .centering import address_shape
+from .center_store import BLOCK_RAM
 from .lane import check_config
 from .memory_port import read_port_signature
 from .pass_logistic import LogisticPassResidual
+from .radix4_multiplier import Radix4Multiplier, radix4_multiples
 from .rows import row_address_shape
 
 __all__ = ["ROW_BUFFER_ROWS", "row_buffer_rows", "pass_port_signature", "lane_values",
@@ -65,6 +67,9 @@ class GradientPass(wiring.Component):
     in a ring of :func:`row_buffer_rows` rows, is read back beat by beat: a product register
     ``x_ij r_i``, then ``acc_j <- acc_j + product`` (the first row writes the product). The
     response is always ready.
+
+    The ``2 L`` products are :class:`Radix4Multiplier`\ s in LUTs (the DSPs go to the inner loop
+    and the finish); ``3 r`` and ``-r`` are registered with ``r``.
 
     Latency: ``done`` rises ``2 + tree_stages + 2 + PASS_LOSS_LATENCY + ceil(d/L)`` cycles after
     the region's last word (:func:`~halp_hw.golden.epoch_timing.pass_cycles` from ``start``);
@@ -176,8 +181,10 @@ class GradientPass(wiring.Component):
         x_word, valid_1, first_1, last_1 = register(
             m, "pass_word", response.payload, fire & is_data, fire & (position == 0),
             fire & row_end)
-        products = [x * c for x, c in zip(lane_values(x_word, lanes, widths.data_bits),
-                                           lane_values(self.center_data, lanes, cfg.center_bits))]
+        products = []
+        for lane, (x, c) in enumerate(zip(lane_values(x_word, lanes, widths.data_bits),
+                                          lane_values(self.center_data, lanes, cfg.center_bits))):
+            products.append(self._product(m, f"dot_product{lane}", x, c, *radix4_multiples(c)))
         target_1 = incoming[:widths.dot_width].as_signed()
         total, (valid_t, first_t, last_t, target_t) = adder_tree(
             m, products, [valid_1, first_1, last_1, target_1], name="pass_tree")
@@ -190,11 +197,28 @@ class GradientPass(wiring.Component):
             load_residual, value = self._logistic(m, row_dot, dot, target)
         else:
             load_residual, value = row_dot, dot - target
+        # The residual's multiples for the accumulate products, shared by the lanes.
+        incoming_residual = Signal.like(residual)
+        triple = Signal(signed(widths.residual_width + 2))
+        negated = Signal(signed(widths.residual_width + 1))
+        next_triple, next_negated = radix4_multiples(incoming_residual)
+        m.d.comb += incoming_residual.eq(value)
         with m.If(load_residual):
-            m.d.sync += residual.eq(value)
+            m.d.sync += [residual.eq(incoming_residual), triple.eq(next_triple),
+                         negated.eq(next_negated)]
 
-        self._accumulate(m, row_read, load_residual, residual)
+        self._accumulate(m, row_read, load_residual, (residual, triple, negated))
         return m
+
+    @staticmethod
+    def _product(m, name, narrow, wide, triple, negated):
+        """``narrow * wide`` on a :class:`Radix4Multiplier` (LUTs, the DSPs left to the inner
+        loop and the finish), given the multiples of ``wide``."""
+        multiplier = Radix4Multiplier(narrow_width=len(narrow), wide_width=len(wide))
+        m.submodules[name] = multiplier
+        m.d.comb += [multiplier.narrow.eq(narrow), multiplier.wide.eq(wide),
+                     multiplier.wide_triple.eq(triple), multiplier.wide_negated.eq(negated)]
+        return multiplier.product
 
     def _logistic(self, m, row_dot, dot, target):
         """The logistic residual of the row whose dot is final when ``row_dot`` is high; its
@@ -208,7 +232,7 @@ class GradientPass(wiring.Component):
                      self.margin_wr_en.eq(logistic.margin_wr_en)]
         return logistic.residual_valid, logistic.residual
 
-    def _accumulate(self, m, row_read, load_residual, residual):
+    def _accumulate(self, m, row_read, load_residual, residual_multiples):
         """The accumulate beats of a row after its residual: buffer read, product, add."""
         cfg, widths = self.config, self.widths
         lanes, words = cfg.lanes, cfg.words_per_row
@@ -227,14 +251,16 @@ class GradientPass(wiring.Component):
         valid_a, addr_a, last_a = register(m, "accumulate_read", issue, beat, last)
 
         m.submodules.accumulators = accumulators = Memory(
-            shape=lanes * widths.acc_width, depth=max(2, words), init=[])
+            shape=lanes * widths.acc_width, depth=max(2, words), init=[], attrs=BLOCK_RAM)
         acc_write, acc_read = accumulators.write_port(), accumulators.read_port()
         m.d.comb += [acc_read.addr.eq(Mux(self.active, addr_a, self.acc_addr)),
                      self.acc_data.eq(acc_read.data)]
         products = [Signal(signed(widths.data_bits + widths.residual_width),
                            name=f"accumulate_product{lane}") for lane in range(lanes)]
-        m.d.sync += [product.eq(x * residual) for product, x in
-                     zip(products, lane_values(row_read.data, lanes, widths.data_bits))]
+        m.d.sync += [product.eq(self._product(m, f"accumulate_multiplier{lane}", x,
+                                              *residual_multiples))
+                     for lane, (product, x) in
+                     enumerate(zip(products, lane_values(row_read.data, lanes, widths.data_bits)))]
         valid_p, addr_p, last_p = register(m, "accumulate_product", valid_a, addr_a, last_a)
         first_row = Signal()
         old = lane_values(acc_read.data, lanes, widths.acc_width)
