@@ -27,8 +27,8 @@ class DigitSerialMultiplier(wiring.Component):
     """``product = a * b`` (signed, exact), one digit of ``b`` per cycle.
 
     ``a`` and ``b`` are taken in a cycle with ``start``; the digits are multiplied in the next
-    ``digits`` cycles (:func:`~halp_hw.golden.epoch_timing.multiplier_digits`), and ``valid`` is high for one cycle after
-    the last, with ``product``.
+    ``digits`` cycles (:func:`~halp_hw.golden.epoch_timing.multiplier_digits`), and ``valid``
+    is high for one cycle after the last, with ``product``.
 
     Latency: ``digits + 1`` cycles from ``start`` to ``valid``; throughput: one product per
     ``digits`` cycles (``start`` may come again in the cycle of the last digit, the cycle before
