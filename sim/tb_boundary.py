@@ -8,7 +8,10 @@ probability about ``2**-F`` per update (``2**-32`` per draw for the index). Each
 SEED, a gradient load, a recenter and one RUN of :data:`BOUNDARY_STEPS` steps, built so that
 
 - step 1 (``z = 0``, ``c = 0``) moves every feature by a small random ``u_j``, so step 2 sees
-  ``z != 0`` and a coefficient ``c`` of a random step mantissa;
+  ``z != 0`` and a coefficient ``c``; in a least-squares build the step mantissa is drawn among
+  those that put ``c``'s sum ``dot * m + 2**(S-1)`` less than :data:`COEF_SLACK` above (even
+  epochs) or below (odd epochs) its rounding point, so that a change of a bit of the sum at
+  ``COEF_SLACK`` or above moves ``c`` by one, and ``z`` with it (the next point);
 - the low ``F`` bits of each gradient word (free: step 1 only needs ``r_j - G_j`` in
   ``[u_j 2**F, (u_j + 1) 2**F)``) put step 2's update of feature ``j`` exactly on its
   rounding boundary, from below or from above (alternating per feature and epoch): any change
@@ -28,18 +31,21 @@ import copy
 import numpy as np
 
 from halp_hw.golden.fixedpoint import int_range
-from halp_hw.golden.hardware import STEP_MANTISSA_BITS
+from halp_hw.golden.hardware import STEP_MANTISSA_BITS, STEP_SHIFT
 from halp_hw.golden.memory import HostOrder, order_lookahead
 from halp_hw.golden.prng import MASK, SAMPLE_STREAM, STATE_BITS, SampleOrder, stream_key
 from tb_support import report_progress
 
-__all__ = ["BOUNDARY_STEPS", "xorshift32_back", "seed_for_state", "boundary_state",
-           "run_boundary"]
+__all__ = ["BOUNDARY_STEPS", "COEF_SLACK", "aimed_mantissa", "xorshift32_back", "seed_for_state",
+           "boundary_state", "run_boundary"]
 
 #: Inner steps per epoch: step 1 moves ``z`` off 0, step 2 sits on the boundaries.
 BOUNDARY_STEPS = 2
 #: Tries of the random step-1 offsets and mantissa before the phase gives up.
 TRIES = 64
+#: How close (in LSBs of its sum) step 2's coefficient comes to its rounding point: a change of
+#: a bit of the sum at ``COEF_SLACK`` or above in the point's direction moves the coefficient.
+COEF_SLACK = 1 << 4
 
 
 def _undo_left(value: int, shift: int) -> int:
@@ -86,6 +92,20 @@ def boundary_state(n: int, high: bool, rng: np.random.Generator) -> int:
             return state
 
 
+def aimed_mantissa(dot: int, above: bool, rng: np.random.Generator) -> int | None:
+    """A random step mantissa ``m`` that puts ``dot * m + 2**(S-1)`` (the step coefficient's
+    sum, ``S = STEP_SHIFT``) less than :data:`COEF_SLACK` above a multiple of ``2**S`` (a
+    rounding point: one LSB less lowers the coefficient) or at most :data:`COEF_SLACK` below
+    one (``above`` False: a little more raises it); None when no mantissa does (``dot`` 0 or
+    a multiple of a high power of two)."""
+    mantissas = np.arange(1, 1 << STEP_MANTISSA_BITS, dtype=np.int64)
+    residues = (dot * mantissas + (1 << (STEP_SHIFT - 1))) % (1 << STEP_SHIFT)
+    near = residues < COEF_SLACK if above else residues >= (1 << STEP_SHIFT) - COEF_SLACK
+    if not near.any():
+        return None
+    return int(rng.choice(mantissas[near]))
+
+
 def _plan(model, seed: int, exponent: int, epoch: int, rng):
     """Gradient words and step mantissa that put step 2 of an epoch after ``SEED seed`` and
     ``RECENTER exponent`` on the lanes' rounding boundaries (checked on a copy of the golden
@@ -110,6 +130,10 @@ def _plan(model, seed: int, exponent: int, epoch: int, rng):
         z1 = trial.z.copy()
         sample = int(trial.order.take(1)[0])
         row = trial.x[sample]
+        if config.problem == "linreg":  # step 2's coefficient next to its rounding point
+            trial.mantissa = aimed_mantissa(int(row @ z1), above=epoch % 2 == 0, rng=rng)
+            if trial.mantissa is None:
+                continue
         coef = trial.coefficient(int(row @ z1), sample)
         v2 = (z1 << frac) - z1 * trial.decay - row * coef - grad + r2
         epsilon = (targets - v2) % (1 << frac)

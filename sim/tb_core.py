@@ -33,15 +33,18 @@ scenario under ``phases``):
     sample stream and each lane's), seeded with the one user seed that makes that stream's first
     state zero (the PRNG then starts from its key), then one more (``random-host``) on a host-given
     order read from the order memory; all on ``n - 1`` samples (not a power of two, unlike most
-    builds' ``n``: every bit of the index product counts) and ``d - 1`` features (the other parity
-    of ``d`` than the training run: odd lane counts in the last beat), with uniform random data,
+    builds' ``n``: every bit of the index product counts), on ``d - 1``, ``L`` and ``2L - 1``
+    features in turn (:func:`random_features`: the other parity of ``d`` than the training run,
+    rows of one and of two words), with uniform random data,
     gradient words that put each epoch's first update on a rounding boundary (see
     :func:`tb_phases.run_random`), random step mantissas and exponents, random per-sample values
     (logistic, SVM), and random junk in the memory lanes past ``d`` (which the core must ignore).
     Each epoch is one RUN of T steps whatever ``compare`` says (the control FSM's step counter then
     counts down from T). Summaries are ``random0``, ``random1``, ...
 ``boundary``, ``long``
-    Inner steps on the rounding boundaries (``tb_boundary``); the high bits of the counters
+    Inner steps on the rounding boundaries (``tb_boundary``: ``boundary`` on ``d - 1``
+    features, then a fifth of its epochs, at least 3, on each other row length of
+    :func:`random_features`, ``boundary-d<features>``); the high bits of the counters
     (``tb_long_run``).
 ``commands``
     Every command presented in every state of the control FSM and after every other command, back to
@@ -82,7 +85,7 @@ from tb_command_script import run_commands
 from tb_coverage import CoreCoverage, report, summary, totals
 from tb_halp_run import CocotbAccelerator
 from tb_lockstep import LockstepAccelerator
-from tb_long_run import LONG_RUN_BITS, long_budget, run_long
+from tb_long_run import LONG_RECENTERS, LONG_RUN_BITS, long_budget, run_long
 from tb_phases import extreme_inputs, random_inputs, run_extremes, run_random
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, params, report_progress,
                         reset)
@@ -98,16 +101,29 @@ async def start_core(dut, host: HalpHost, padding_rng=None,
     """Reset (the clock runs), then load the data, problem size, mantissa and seed of ``host``
     (with random junk past ``d`` in the memories when ``padding_rng`` is given). With
     ``board``, the state after the reset is checked first: ready, not busy, counters, exponent
-    and epoch 0, and ``z`` reading 0 although its memory still holds the last phase's words."""
+    and epoch 0, and ``z`` reading 0 although its memory still holds the last phase's words,
+    from the first cycle after the reset on (word 0's address is presented during the reset)."""
+    dut.z_rd_addr.value = 0
     await reset(dut, CocotbAccelerator.IDLE_INPUTS)
     rtl = CocotbAccelerator(dut, host.config, host.problem.d, padding_rng)
     if board is not None:
+        board.check(0, "z_rd_data in the first cycle after reset", 0, int(dut.z_rd_data.value),
+                    "after reset")
         for signal, expected in (("cmd_ready", 1), ("busy", 0), ("cycles", 0), ("steps", 0),
                                  ("saturations", 0), ("epoch", 0), ("exponent", 0)):
             board.check(0, signal, expected, int(getattr(dut, signal).value), "after reset")
         board.check_lanes(0, "z", [0] * host.problem.d, await rtl.read_z(), "after reset")
     await rtl.load(host)
     return rtl
+
+
+def random_features(d: int, lanes: int) -> list[int]:
+    """The features of the random phases, in turn: ``d - 1`` (the other parity of ``d``), ``L``
+    (rows of one word) and ``2L - 1`` (two words, a partial last beat), each at most ``d - 1``
+    and at least 1. The row length changes the step's cycles (one more per word): with the
+    default memory, steps of one and three words take an even number of cycles, of two words
+    an odd number, so every bit of a register that counts a step's cycles shows."""
+    return [max(1, min(features, d - 1)) for features in (d - 1, lanes, 2 * lanes - 1)]
 
 
 def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, int]]:
@@ -122,21 +138,27 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
             phases.append((scenario, scenario, extremes_run, p["d"], p["n"]))
         elif scenario == "random":
             random_run = dataclasses.replace(run, **p.get("random_run", {}))
-            other_d, other_n = max(1, p["d"] - 1), max(1, p["n"] - 1)
+            features, other_n = random_features(p["d"], config.lanes), max(1, p["n"] - 1)
             phases += [(f"random{stream}", scenario,
                         dataclasses.replace(random_run, seed=stream_key(stream), order="xorshift"),
-                        other_d, other_n) for stream in range(config.lanes + 1)]
+                        features[stream % len(features)], other_n)
+                       for stream in range(config.lanes + 1)]
             phases.append(("random-host", scenario,
                            dataclasses.replace(random_run, seed=RANDOM_HOST_SEED, order="host"),
-                           other_d, other_n))
+                           features[(config.lanes + 1) % len(features)], other_n))
         elif scenario == "long":
-            long_run = dataclasses.replace(run, order="xorshift", epochs=1,
+            long_run = dataclasses.replace(run, order="xorshift",
+                                           epochs=p.get("long_recenters",
+                                                        LONG_RECENTERS),
                                            epoch_length=1 << LONG_RUN_BITS)
             phases.append((scenario, scenario, long_run, p["d"], p["n"]))
         elif scenario == "boundary":
             boundary_run = dataclasses.replace(run, order="xorshift", **p["boundary_run"])
-            phases.append((scenario, scenario, boundary_run, max(1, p["d"] - 1),
-                           max(1, p["n"] - 1)))
+            features = list(dict.fromkeys(random_features(p["d"], config.lanes)))
+            phases.append((scenario, scenario, boundary_run, features[0], max(1, p["n"] - 1)))
+            shorter = dataclasses.replace(boundary_run, epochs=max(3, boundary_run.epochs // 5))
+            phases += [(f"boundary-d{other_d}", scenario, shorter, other_d, max(1, p["n"] - 1))
+                       for other_d in features[1:]]
         else:
             raise ValueError(f"unknown scenario {scenario!r}")
     return phases

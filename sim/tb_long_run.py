@@ -3,28 +3,42 @@ argument, which no short phase reaches.
 
 The status counters (``steps``, ``saturations``, ``cycles``), the step counter a RUN counts down
 from its argument and the epoch register only carry into their high bits after long runs. This
-phase issues :data:`LONG_RECENTERS` recenters (the epoch register's bits up to 12), then one RUN
+phase issues as many recenters as its run has epochs (:data:`LONG_RECENTERS` unless the
+parameters say more: the epoch register's bits up to 12, or with ``2**15 + 8`` up to its top
+bit), then one RUN
 of ``2**k`` steps for every ``k < LONG_RUN_BITS`` (each argument a single bit: the step
 counter's load and test of every argument bit below ``LONG_RUN_BITS``), on gradients at the top
 of their range, so that every update saturates. ``steps`` then reaches ``2**LONG_RUN_BITS - 1``,
 ``saturations`` ``d`` times that and ``cycles`` about ten times that. The golden model runs the
 steps in its compiled kernel (:meth:`AcceleratorModel.run`), without per-step coverage
 sampling; ``z``, the counters and the scale register are compared after every RUN.
+
+The step counter's bits from ``LONG_RUN_BITS`` up are tested without running that long: for
+each such bit ``b``, after a reset and a SEED, a RUN of ``2**b +`` :data:`HIGH_RUN_STEPS`
+steps must still be busy after ``HIGH_RUN_STEPS + 2`` steps (a counter that lost bit ``b``
+would end it after ``HIGH_RUN_STEPS``). These come first; a reset and the phase's SEED then
+bring the core back to where the phase started (the memories keep their words).
 """
 
 from __future__ import annotations
 
+from cocotb.triggers import FallingEdge
+
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.memory import run_cycles
-from halp_hw.hdl.core import Command
-from tb_support import report_progress
+from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
+from tb_halp_run import CocotbAccelerator
+from tb_support import report_progress, reset
 
-__all__ = ["LONG_RECENTERS", "LONG_RUN_BITS", "long_budget", "run_long"]
+__all__ = ["HIGH_RUN_STEPS", "LONG_RECENTERS", "LONG_RUN_BITS", "long_budget", "run_long"]
 
-#: Recenters before the runs: the epoch register counts past 2**12.
+#: Recenters before the runs, unless the parameters ask for more: the epoch register counts
+#: past 2**12.
 LONG_RECENTERS = (1 << 12) + 8
 #: RUNs of 1, 2, 4, ... 2**(LONG_RUN_BITS - 1) steps.
 LONG_RUN_BITS = 16
+#: The low part of the arguments of the RUNs that test the step counter's high bits.
+HIGH_RUN_STEPS = 3
 
 
 def long_budget(host) -> int:
@@ -34,21 +48,50 @@ def long_budget(host) -> int:
     config, memory, d = host.config, host.memory, host.problem.d
     runs = sum(run_cycles(config, memory, d, "xorshift", 1 << bit) for bit in range(LONG_RUN_BITS))
     per_run = memory.latency + 4 * config.max_fetch_words + 16
-    return 2 * (runs + LONG_RUN_BITS * per_run + 8 * LONG_RECENTERS + 100 * memory.latency)
+    high = (COMMAND_ARG_BITS - LONG_RUN_BITS) * (
+        run_cycles(config, memory, d, "xorshift", HIGH_RUN_STEPS + 2) + config.row_slots * per_run)
+    return 2 * (runs + LONG_RUN_BITS * per_run + 8 * host.run.epochs + 100 * memory.latency
+                + high)
 
 
 async def run_long(host, lockstep, rng) -> None:
-    """Recenters, then RUNs of every power of two below ``2**LONG_RUN_BITS`` steps."""
+    """RUNs on the step counter's high bits, then recenters, then RUNs of every power of two
+    below ``2**LONG_RUN_BITS`` steps."""
     model, rtl = lockstep.model, lockstep.rtl
     config, d = model.config, model.d
+    for bit in range(LONG_RUN_BITS, COMMAND_ARG_BITS):
+        await _high_run(lockstep, bit, host.run.seed)
+    await reset(rtl.dut, CocotbAccelerator.IDLE_INPUTS)  # back to the state after the SEED
+    await rtl.command(Command.SEED, host.run.seed)
     await lockstep.load_gradient([int_range(config.grad_width)[1]] * d)
-    for _ in range(LONG_RECENTERS - 1):
+    recenters = host.run.epochs
+    for _ in range(recenters - 1):
         model.recenter(0)
         await rtl.command(Command.RECENTER, 0)
-    lockstep.epoch += LONG_RECENTERS - 1
+    lockstep.epoch += recenters - 1
     await lockstep.recenter(int(rng.integers(*int_range(8))))
     for bit in range(LONG_RUN_BITS):
         model.run(1 << bit)
         await rtl.command(Command.RUN, 1 << bit)
         await lockstep.compare(f"long, RUN of 2**{bit} steps")
         report_progress(f"long RUN of 2**{bit}")
+
+
+async def _high_run(lockstep, bit: int, seed: int) -> None:
+    """Reset, SEED, then a RUN of ``2**bit + HIGH_RUN_STEPS`` steps: still busy after
+    ``HIGH_RUN_STEPS + 2`` steps (the next reset ends it)."""
+    dut, board = lockstep.rtl.dut, lockstep.board
+    await reset(dut, CocotbAccelerator.IDLE_INPUTS)
+    await lockstep.rtl.command(Command.SEED, seed)
+    await lockstep.rtl.command(Command.RUN, (1 << bit) + HIGH_RUN_STEPS, wait=False)
+    model = lockstep.model
+    budget = 2 * run_cycles(model.config, model.memory, model.d, "xorshift", HIGH_RUN_STEPS + 2)
+    for _ in range(budget):
+        if int(dut.steps.value) >= HIGH_RUN_STEPS + 2:
+            break
+        await FallingEdge(dut.clk)
+    context = f"long, RUN of 2**{bit} + {HIGH_RUN_STEPS} steps"
+    cycle = int(dut.cycles.value)
+    board.check(cycle, f"steps within {budget} cycles", HIGH_RUN_STEPS + 2,
+                int(dut.steps.value), context)
+    board.check(cycle, "busy", 1, int(dut.busy.value), context)

@@ -21,11 +21,12 @@ from halp_hw.golden.problems import Problem
 from halp_hw.golden.trace import Trace
 from halp_hw.golden.validation import HalpInputError
 
+from halp_hw.hdl.centering import EPOCH_BITS
 from halp_hw.hdl.system import system_for_run
 from .simulators import (SimulatorUnavailable, build_design, check_simulator, problem_file,
                          run_testbench)
 
-__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "BOUNDARY_RUN",
+__all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "BOUNDARY_RUN", "LONG_RUN_RECENTERS",
            "MEMORY_FAULT_NAMES", "regression_params", "first_difference", "verify", "write_plot"]
 
 #: When ``z`` and the counters are compared: after every inner step, or after every epoch.
@@ -46,6 +47,10 @@ RANDOM_RUN = {"epochs": 2, "epoch_length": 20}
 #: the xorshift32 order, of the sample-index product; every third epoch on fresh host-given
 #: order entries; n - 1 samples, d - 1 features.
 BOUNDARY_RUN = {"epochs": 30, "epoch_length": 2}
+
+#: Recenters of the long phase in the regression with ``long_run`` (the mutation campaign's): the
+#: epoch register's top bit set (``2**(EPOCH_BITS - 1)``), and a few more.
+LONG_RUN_RECENTERS = (1 << (EPOCH_BITS - 1)) + 8
 
 #: Faulty data memories of the verification suite (``halp_hw.testbenches.memory_faults``):
 #: ``jitter`` (random extra delays: must stay bit-exact, cycles only grow), ``drop-beat`` and
@@ -235,11 +240,13 @@ def regression_params(problem: Problem, problem_seed: int, config: HardwareConfi
     ``problem``, then the corner phase (:data:`CORNER_RUN`), the random phases
     (:data:`RANDOM_RUN`), the boundary phase (:data:`BOUNDARY_RUN`) and the command script
     (every command in every state); with ``long_run`` last the long phase (``sim/tb_long_run.py``:
-    the counters' high bits, about 700 000 cycles)."""
+    the counters' high bits, about 700 000 cycles, and :data:`LONG_RUN_RECENTERS` recenters)."""
     scenarios = ["training", "extremes", "random", "boundary", "commands"]
     return {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
             "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
             "scenarios": scenarios + ["long"] * long_run,
+            # the long phase's recenters: every bit of the epoch register
+            **({"long_recenters": LONG_RUN_RECENTERS} if long_run else {}),
             "extremes_run": CORNER_RUN, "random_run": RANDOM_RUN,
             "boundary_run": BOUNDARY_RUN, "compare": compare}
 
