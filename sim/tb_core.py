@@ -33,9 +33,10 @@ scenario under ``phases``):
     sample stream and each lane's), seeded with the one user seed that makes that stream's first
     state zero (the PRNG then starts from its key), then one more (``random-host``) on a host-given
     order read from the order memory; all on ``n - 1`` samples (not a power of two, unlike most
-    builds' ``n``: every bit of the index product counts), on ``d - 1``, ``L`` and ``2L - 1``
-    features in turn (:func:`random_features`: the other parity of ``d`` than the training run,
-    rows of one and of two words), with uniform random data,
+    builds' ``n``: every bit of the index product counts), the stream phases on ``d - 1``,
+    ``L`` and ``2L - 1`` features in turn (:func:`random_features`: the other parity of ``d``
+    than the training run, rows of one and of two words), ``random-host`` on ``d - 1``, with
+    uniform random data,
     gradient words that put each epoch's first update on a rounding boundary (see
     :func:`tb_phases.run_random`), random step mantissas and exponents, random per-sample values
     (logistic, SVM), and random junk in the memory lanes past ``d`` (which the core must ignore).
@@ -145,7 +146,7 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
                        for stream in range(config.lanes + 1)]
             phases.append(("random-host", scenario,
                            dataclasses.replace(random_run, seed=RANDOM_HOST_SEED, order="host"),
-                           features[(config.lanes + 1) % len(features)], other_n))
+                           features[0], other_n))
         elif scenario == "long":
             long_run = dataclasses.replace(run, order="xorshift",
                                            epochs=p.get("long_recenters",

@@ -91,7 +91,8 @@ class HALPCore(wiring.Component):
     z_rd_addr : In
         Host read address of ``z`` (used while not busy).
     z_rd_data : Out(lanes * bits)
-        ``z`` word read one cycle earlier; a word not written since the last recenter reads 0.
+        ``z`` word read one cycle earlier; a word not written since the last recenter (or
+        seed, or reset) reads 0, from the first cycle after a reset on.
     n, d : In
         Problem size, static while busy or seeding.
     mantissa : In(STEP_MANTISSA_BITS)
