@@ -130,6 +130,8 @@ def random_features(d: int, lanes: int) -> list[int]:
 def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, int]]:
     """``(phase name, scenario, run, d, n)`` of every phase of ``p["scenarios"]``, in order."""
     run = HardwareRun(**p["run"])
+    # the random and boundary phases: n - 1 samples, the row lengths of random_features
+    features, other_n = random_features(p["d"], config.lanes), max(1, p["n"] - 1)
     phases = []
     for scenario in p["scenarios"]:
         if scenario in ("training", "commands"):
@@ -139,7 +141,6 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
             phases.append((scenario, scenario, extremes_run, p["d"], p["n"]))
         elif scenario == "random":
             random_run = dataclasses.replace(run, **p.get("random_run", {}))
-            features, other_n = random_features(p["d"], config.lanes), max(1, p["n"] - 1)
             phases += [(f"random{stream}", scenario,
                         dataclasses.replace(random_run, seed=stream_key(stream), order="xorshift"),
                         features[stream % len(features)], other_n)
@@ -149,17 +150,15 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
                            features[0], other_n))
         elif scenario == "long":
             long_run = dataclasses.replace(run, order="xorshift",
-                                           epochs=p.get("long_recenters",
-                                                        LONG_RECENTERS),
+                                           epochs=p.get("long_recenters", LONG_RECENTERS),
                                            epoch_length=1 << LONG_RUN_BITS)
             phases.append((scenario, scenario, long_run, p["d"], p["n"]))
         elif scenario == "boundary":
             boundary_run = dataclasses.replace(run, order="xorshift", **p["boundary_run"])
-            features = list(dict.fromkeys(random_features(p["d"], config.lanes)))
-            phases.append((scenario, scenario, boundary_run, features[0], max(1, p["n"] - 1)))
+            phases.append((scenario, scenario, boundary_run, features[0], other_n))
             shorter = dataclasses.replace(boundary_run, epochs=max(3, boundary_run.epochs // 5))
-            phases += [(f"boundary-d{other_d}", scenario, shorter, other_d, max(1, p["n"] - 1))
-                       for other_d in features[1:]]
+            phases += [(f"boundary-d{other_d}", scenario, shorter, other_d, other_n)
+                       for other_d in dict.fromkeys(features[1:]) if other_d != features[0]]
         else:
             raise ValueError(f"unknown scenario {scenario!r}")
     return phases

@@ -41,5 +41,5 @@ def test_every_narrow_value_times_edge_and_random_wide_values(narrow_width, wide
 
 @pytest.mark.parametrize("bad", [1, 0, 2.0, True])
 def test_widths_are_checked(bad):
-    with pytest.raises(ValueError, match="narrow_width must be an int >= 2"):
+    with pytest.raises(ValueError, match="narrow_width must be an integer >= 2"):
         Radix4Multiplier(narrow_width=bad, wide_width=8)

@@ -19,6 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from halp_hw.golden.epoch_timing import MULTIPLIER_DIGIT_BITS as DIGIT_BITS
 from halp_hw.golden.epoch_timing import multiplier_digits
+from halp_hw.golden.validation import check_int
 
 __all__ = ["DigitSerialMultiplier"]
 
@@ -54,10 +55,8 @@ class DigitSerialMultiplier(wiring.Component):
     """
 
     def __init__(self, *, a_width: int, b_width: int):
-        for name, value in (("a_width", a_width), ("b_width", b_width)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-                raise ValueError(f"{name} must be an int >= 2, not {value!r}")
-        self.a_width, self.b_width = a_width, b_width
+        self.a_width = check_int("a_width", a_width, 2)
+        self.b_width = check_int("b_width", b_width, 2)
         self.digits = multiplier_digits(b_width)
         super().__init__({
             "start": In(1),

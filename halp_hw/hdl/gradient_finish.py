@@ -174,22 +174,24 @@ class GradientFinish(wiring.Component):
             m.d.sync += gradient_sweep.eq(1)
         is_gradient = Mux(self.start, 0, scale.o.valid | gradient_sweep)
         control = register(m, "finish_read", issue, is_gradient, word, lane, last, word_end)
+        valid_a, lane_a = control[0], control[3]
 
         # t of the feature read, from its lane of the words: wc * LAMBDA.m on the digit-serial
         # multiplier (acc held meanwhile), then t registered.
         m.submodules.l2_multiplier = l2_multiplier = DigitSerialMultiplier(
             a_width=cfg.center_bits, b_width=CONSTANT_BITS + 1)
         acc = Signal(signed(widths.acc_width))
-        with m.If(control[0]):
+        with m.If(valid_a):
             m.d.sync += acc.eq(
-                Array(lane_values(self.acc_data, lanes, widths.acc_width))[control[3]])
+                Array(lane_values(self.acc_data, lanes, widths.acc_width))[lane_a])
         m.d.comb += [
-            l2_multiplier.start.eq(control[0]), l2_multiplier.b.eq(self.l2_mantissa),
+            l2_multiplier.start.eq(valid_a), l2_multiplier.b.eq(self.l2_mantissa),
             l2_multiplier.a.eq(Array(lane_values(self.center_data, lanes, cfg.center_bits))[
-                control[3]])]
+                lane_a])]
         control = delay(m, "finish_l2", l2_multiplier.digits + 1, *control)
+        valid_l2 = control[0]
         term = Signal(signed(term_width))
-        with m.If(control[0]):
+        with m.If(valid_l2):
             m.d.sync += term.eq(acc + round_shift(m, l2_multiplier.product, -self.l2_exponent,
                                                   left_limit=term_width, name="l2_term"))
         valid_t, gradient_t, *position = register(m, "finish_term", *control)

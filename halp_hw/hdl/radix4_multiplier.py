@@ -20,6 +20,8 @@ from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from halp_hw.golden.validation import check_int
+
 __all__ = ["radix4_multiples", "Radix4Multiplier"]
 
 
@@ -56,10 +58,8 @@ class Radix4Multiplier(wiring.Component):
     """
 
     def __init__(self, *, narrow_width: int, wide_width: int):
-        for name, value in (("narrow_width", narrow_width), ("wide_width", wide_width)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-                raise ValueError(f"{name} must be an int >= 2, not {value!r}")
-        self.narrow_width, self.wide_width = narrow_width, wide_width
+        self.narrow_width = check_int("narrow_width", narrow_width, 2)
+        self.wide_width = check_int("wide_width", wide_width, 2)
         super().__init__({
             "narrow": In(signed(narrow_width)),
             "wide": In(signed(wide_width)),
