@@ -78,11 +78,13 @@ def seed_for_state(state: int, draw: int) -> int:
 
 def boundary_state(n: int, high: bool, rng: np.random.Generator) -> int:
     """A nonzero state with ``state * n mod 2**32`` a few LSBs (a random number below
-    ``2**k``, random ``k < 10``, times ``n``'s power of two) above 0 or below ``2**32``."""
+    ``2**k``, random ``1 <= k <= 10``, times ``n``'s power of two) above 0 or below ``2**32``.
+    (``k`` from 1: with an odd ``n`` there is one state per distance, and the distance 0 would
+    come back in a fifth of the epochs.)"""
     twos = (n & -n).bit_length() - 1
     odd, free = n >> twos, STATE_BITS - twos
     while True:
-        slack = int(rng.integers(0, 1 << int(rng.integers(0, 10))))
+        slack = int(rng.integers(0, 1 << int(rng.integers(1, 11))))
         residue = (1 << STATE_BITS) - ((slack + 1) << twos) if high else slack << twos
         state = ((residue >> twos) * pow(odd, -1, 1 << free)) % (1 << free)
         state |= int(rng.integers(0, 1 << twos)) << free
@@ -176,8 +178,10 @@ async def run_boundary(host, lockstep, rng) -> None:
         if model.config.sample_words:
             low, high = int_range(model.config.sample_value_bits)
             await lockstep.load_sample_values(rng.integers(low, high + 1, size=model.n))
-        state = boundary_state(model.n, high=epoch % 2 == 1, rng=rng)
-        seed = seed_for_state(state, draw=2)
+        if host_order:  # the SEED only restarts the lanes' streams
+            seed = int(rng.integers(0, 1 << STATE_BITS))
+        else:
+            seed = seed_for_state(boundary_state(model.n, high=epoch % 2 == 1, rng=rng), draw=2)
         exponent = int(rng.integers(-4, 5))
         plan = _plan(model, seed, exponent, epoch, rng)
         if plan is None:

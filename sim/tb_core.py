@@ -35,7 +35,8 @@ scenario under ``phases``):
     order read from the order memory; all on ``n - 1`` samples (not a power of two, unlike most
     builds' ``n``: every bit of the index product counts), the stream phases on ``d - 1``,
     ``L`` and ``2L - 1`` features in turn (:func:`random_features`: the other parity of ``d``
-    than the training run, rows of one and of two words), ``random-host`` on ``d - 1``, with
+    than the training run, rows of one and of two words), ``random-host`` on ``d - 1`` and
+    ``random-host-d<2L - 1>`` on rows of two words (steps of an odd number of cycles), with
     uniform random data,
     gradient words that put each epoch's first update on a rounding boundary (see
     :func:`tb_phases.run_random`), random step mantissas and exponents, random per-sample values
@@ -145,9 +146,12 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
                         dataclasses.replace(random_run, seed=stream_key(stream), order="xorshift"),
                         features[stream % len(features)], other_n)
                        for stream in range(config.lanes + 1)]
-            phases.append(("random-host", scenario,
-                           dataclasses.replace(random_run, seed=RANDOM_HOST_SEED, order="host"),
-                           features[0], other_n))
+            # on a host-given order: rows of d - 1 features, then of two words (2L - 1: steps
+            # of an odd number of cycles, so requests of the order meet both clock parities)
+            for index, host_d in enumerate(dict.fromkeys((features[0], features[-1]))):
+                phases.append(("random-host" + (f"-d{host_d}" if index else ""), scenario,
+                               dataclasses.replace(random_run, seed=RANDOM_HOST_SEED + index,
+                                                   order="host"), host_d, other_n))
         elif scenario == "long":
             long_run = dataclasses.replace(run, order="xorshift",
                                            epochs=p.get("long_recenters", LONG_RECENTERS),

@@ -68,8 +68,8 @@ class GradientPass(wiring.Component):
     ``x_ij r_i``, then ``acc_j <- acc_j + product`` (the first row writes the product). The
     response is always ready.
 
-    The ``2 L`` products are :class:`Radix4Multiplier`\ s in LUTs (the DSPs go to the inner loop
-    and the finish); ``3 r`` and ``-r`` are registered with ``r``.
+    The ``2 L`` products are radix-4 multipliers (:class:`Radix4Multiplier`) in LUTs (the DSPs
+    go to the inner loop and the finish); ``3 r`` and ``-r`` are registered with ``r``.
 
     Latency: ``done`` rises ``2 + tree_stages + 2 + PASS_LOSS_LATENCY + ceil(d/L)`` cycles after
     the region's last word (:func:`~halp_hw.golden.epoch_timing.pass_cycles` from ``start``);
