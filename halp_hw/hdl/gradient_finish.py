@@ -54,8 +54,9 @@ class GradientFinish(wiring.Component):
     """Two sweeps over the accumulators after the pass, one feature every ``period`` cycles:
     the squares, then ``G``.
 
-    Two :class:`DigitSerialMultiplier`\ s, whatever ``L`` (``t`` has ``acc_width + 1`` bits;
-    full products of that width would take most of a small FPGA's DSPs): ``wc_j LAMBDA.m`` and
+    Two digit-serial multipliers (:class:`DigitSerialMultiplier`), whatever ``L`` (``t`` has
+    ``acc_width + 1`` bits; full products of that width would take most of a small FPGA's
+    DSPs): ``wc_j LAMBDA.m`` and
     ``t_j t_j`` or ``t_j A.m``, one 17-bit digit per cycle, exact. Sweep 1 (from ``start``):
     feature ``j`` reads word ``j // L`` of ``acc`` and ``wc``, selects lane ``j % L``;
     ``wc_j LAMBDA.m`` (``acc_j`` held), ``t`` registered, its square, the running sum ``Q``;

@@ -51,6 +51,10 @@ class HALPSystem(wiring.Component):
         0: the core without the epoch on chip. Else the depth of the memory of the
         full-gradient pass's region (``n`` rows of ``PassWidths.row_words(ceil(d/L))`` words),
         of the same timing, and the core built with ``full_gradient=True``.
+    core : wiring.Component or None
+        The core to put next to the memories: None for a :class:`HALPCore` of ``config``, or a
+        block with a core's signature (the mutation campaign's netlist, which adds a select
+        input; every port but the memory ports is forwarded).
 
     Attributes
     ----------
@@ -65,11 +69,13 @@ class HALPSystem(wiring.Component):
     """
 
     def __init__(self, *, config: HardwareConfig, memory: MemoryTiming, data_words: int,
-                 order_words: int = 2, memory_class=OffChipMemory, pass_words: int = 0):
+                 order_words: int = 2, memory_class=OffChipMemory, pass_words: int = 0,
+                 core=None):
         if not isinstance(memory, MemoryTiming):
             raise HalpInputError(f"memory must be a MemoryTiming, not {memory!r}")
         check_int("pass memory words", pass_words, 0)
-        self.core = HALPCore(config=config, full_gradient=pass_words > 0)
+        self.core = (core if core is not None
+                     else HALPCore(config=config, full_gradient=pass_words > 0))
         data_port = self.core.signature.members["row_memory"].signature.members
         order_port = self.core.signature.members["order_memory"].signature.members
         self.data_memory = memory_class(
@@ -133,10 +139,11 @@ def _payload_width(port_members, field: str) -> int:
 
 def system_for_run(config: HardwareConfig, memory: MemoryTiming, *, n: int, d: int,
                    order_entries: int = 0, memory_class=OffChipMemory,
-                   full_gradient: bool = False) -> HALPSystem:
+                   full_gradient: bool = False, core=None) -> HALPSystem:
     """A system whose memories hold ``n`` rows of ``d`` features and ``order_entries`` entries
-    of a host-given order (and, with ``full_gradient``, the pass's region of those rows)."""
+    of a host-given order (and, with ``full_gradient``, the pass's region of those rows), next
+    to ``core`` (default: a :class:`HALPCore` of ``config``)."""
     pass_words = n * PassWidths.of(config).row_words(config.beats(d)) if full_gradient else 0
     return HALPSystem(config=config, memory=memory, data_words=n * config.fetch_words(d),
                       order_words=max(2, order_entries), memory_class=memory_class,
-                      pass_words=pass_words)
+                      pass_words=pass_words, core=core)

@@ -1,7 +1,9 @@
 """A mutation campaign on the core: how much of the netlist the verification regression watches.
 
-One netlist holds every mutation behind a select input (:mod:`halp_hw.mutation.netlist`) and
-is built once; ``sim/tb_mutants.py`` runs the regression of ``halp-hw verify`` (a training run
+One netlist of the core holds every mutation behind a select input
+(:mod:`halp_hw.mutation.netlist`); the simulation top puts it next to the memory models in place
+of the core (:mod:`halp_hw.mutation.netlist_core`) and is built once; ``sim/tb_mutants.py`` runs
+the regression of ``halp-hw verify`` (a training run
 compared after every inner step, then the corner phase) once per select value in the same
 simulation, the unmutated design (select 0) first. A mutant is
 
@@ -34,16 +36,14 @@ from halp_hw.runtime.verify import first_difference, regression_params
 
 from . import equivalence, netlist
 
-__all__ = ["NETLIST_LINT_WAIVERS", "CORE_INSTANCE", "STATUSES", "Campaign", "prepare",
-           "run_mutants", "classify"]
+__all__ = ["NETLIST_LINT_WAIVERS", "STATUSES", "Campaign", "prepare", "run_mutants",
+           "classify"]
 
 #: Verilator lint warnings that Yosys's netlist Verilog trips, on top of the project's waivers:
 #: ``UNOPTFLAT`` (a vector whose bits feed each other through logic, which Verilator would
 #: rather split; a performance note, not a loop) and ``CASEOVERLAP`` (the ``casez`` of Yosys's
 #: parallel-case multiplexer, whose cases are exclusive by construction).
 NETLIST_LINT_WAIVERS = ("-Wno-UNOPTFLAT", "-Wno-CASEOVERLAP")
-#: The instance of the simulation top whose cells a campaign mutates (``HALPSystem.core``).
-CORE_INSTANCE = "core"
 #: The outcomes of a mutant.
 STATUSES = ("killed", "survived", "equivalent")
 
@@ -84,17 +84,18 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     """
     from halp_hw.flow.verilog import component_verilog
     from halp_hw.golden.memory import MemoryTiming
+    from halp_hw.hdl.core import HALPCore
     from halp_hw.hdl.system import system_for_run
     from halp_hw.runtime.verify import order_entries
 
+    from .netlist_core import NetlistCore
+
     work_dir = Path(work_dir)
     golden = run_halp_hardware(problem, config, run)  # also validates the run's parameters
-    # The regression drives the simulation top: the core next to its (default) memory models.
-    system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
-                            order_entries=order_entries(run, config))
-    netlist.synthesize(component_verilog(system, name="top", emit_src=True), work_dir)
-    if isinstance(mutations, int):  # the core's cells: the memory models are test scaffolding
-        chosen = netlist.list_mutations(work_dir, mutations, seed, submodule=CORE_INSTANCE)
+    core = HALPCore(config=config)
+    netlist.synthesize(component_verilog(core, name="top", emit_src=True), work_dir)
+    if isinstance(mutations, int):
+        chosen = netlist.list_mutations(work_dir, mutations, seed)
         if len(chosen) < mutations:
             raise HalpInputError(f"mutants: the core yields {len(chosen)} of the {mutations} "
                                  f"mutations asked for; ask for fewer")
@@ -105,7 +106,13 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
             if not matches:
                 raise HalpInputError(f"no mutation of the netlist matches {options}")
             chosen.append(matches[0])
-    text = netlist.mutants_verilog(work_dir, chosen)
+    # The regression drives the simulation top: the mutated core next to the (default) memory
+    # models.
+    system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
+                            order_entries=order_entries(run, config),
+                            core=NetlistCore(core=core,
+                                             select_width=netlist.select_width(chosen)))
+    text = netlist.mutants_verilog(work_dir, chosen) + component_verilog(system, name="top")
     built = build_verilog(text, simulator=simulator, build_root=build_root,
                           lint_waivers=NETLIST_LINT_WAIVERS)
     params = regression_params(problem, problem_seed, config, run, "step", long_run=True)
@@ -181,7 +188,7 @@ def classify(campaign: Campaign, *, depth: int, timeout: int, progress: bool = T
                 if select != 0 and difference is None:
                     pending[select] = pool.submit(
                         equivalence.check, campaign.work_dir, by_select[select], depth=depth,
-                        timeout=timeout, sizes=sizes, submodule=CORE_INSTANCE)
+                        timeout=timeout, sizes=sizes)
 
             outcomes = run_mutants(campaign, selects, on_done=finished)
         if outcomes[0] is not None:

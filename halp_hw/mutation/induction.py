@@ -1,9 +1,8 @@
 """Unbounded equivalence of the core with and without one mutation: Yosys's equivalence passes.
 
-The core's cells are cut out of the synthesized simulation top (``submod``: the memory models
-go, the core's ports become free inputs and checked outputs, a stronger claim than the system's
-outputs under one memory) and copied twice, ``gold`` and ``gate``, the mutation applied to
-``gate``. ``equiv_make`` pairs every named signal of the two copies with an ``$equiv`` cell,
+The synthesized core (its ports free inputs and checked outputs: a stronger claim than the
+system's outputs under one memory model) is copied twice, ``gold`` and ``gate``, the mutation
+applied to ``gate``. ``equiv_make`` pairs every named signal of the two copies with an ``$equiv`` cell,
 ``equiv_struct`` merges the structurally identical logic, ``equiv_simple`` proves each pair from
 its input cone (one cycle back through flip-flops) and ``equiv_induct`` proves the rest by
 temporal induction: assuming every pair equal in the previous cycle, they are equal in this one.
@@ -40,8 +39,6 @@ __all__ = ["MAX_ROUNDS", "prove"]
 
 #: Rounds of dropping unproven pairs before the mutant counts as not proven.
 MAX_ROUNDS = 12
-#: The module the core's cells go to.
-_PART = "core_part"
 #: An unproven pair as ``equiv_status`` lists it: ``Unproven $equiv <cell>: <gold> <gate>``.
 _UNPROVEN = re.compile(r"^\s*Unproven \$equiv \S+: (.*)$", re.MULTILINE)
 #: The gold half of a pair that ``equiv_make`` made for a named signal: ``\<name>_gold [bit]``
@@ -55,13 +52,12 @@ def _undriven(log: str, side: str) -> set[str]:
                           rf"{side} side", log))
 
 
-def _script(mutation: Mutation, submodule: str, blacklist: str, split: list[str]) -> str:
+def _script(mutation: Mutation, blacklist: str, split: list[str]) -> str:
     command = mutation.command(module="gate")
     splitting = "".join(f"splitnets gold/w:{name} gate/w:{name}\n" for name in split)
     return (f"read_rtlil ../{DESIGN_FILE}\n"
-            f"submod -name {_PART} top/c:$flatten\\{submodule}.* top/c:{submodule}.*\n"
-            f"tee -q -o outputs.txt select -list {_PART}/o:*\n"
-            f"copy {_PART} gold\ncopy {_PART} gate\ndelete top {_PART}\n{command}\n"
+            "tee -q -o outputs.txt select -list top/o:*\n"
+            f"copy top gold\ncopy top gate\ndelete top\n{command}\n"
             f"memory_map\nopt_clean\n{splitting}"
             f"equiv_make -blacklist {blacklist} gold gate equiv\nhierarchy -top equiv\n"
             "equiv_struct\nequiv_simple -seq 1\nequiv_induct -seq 1\nequiv_status\n")
@@ -77,7 +73,7 @@ def _drop(name: str, bit: int | None, split: list[str]) -> str:
     return f"{name}[{bit}]"
 
 
-def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float) -> dict:
+def prove(work_dir: Path, mutation: Mutation, *, timeout: float) -> dict:
     """Try to prove ``mutation`` equivalent for every input sequence (see the module docstring).
 
     Parameters
@@ -86,9 +82,7 @@ def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float)
         The campaign's directory (holds the synthesized design); the rounds go to
         ``induction_<select>/``.
     mutation : Mutation
-        The mutation (a cell of ``submodule``).
-    submodule : str
-        The instance of the top whose cells are compared (the core).
+        The mutation.
     timeout : float
         Seconds for all rounds together.
 
@@ -114,7 +108,7 @@ def prove(work_dir: Path, mutation: Mutation, *, submodule: str, timeout: float)
         blacklist = folder / f"dropped{round_number}.txt"
         blacklist.write_text("".join(f"{name}\n" for name in dropped))
         try:
-            log = run_yosys(_script(single, submodule, blacklist.name, split), folder,
+            log = run_yosys(_script(single, blacklist.name, split), folder,
                             f"round{round_number}", timeout=max(1.0, remaining))
         except subprocess.TimeoutExpired:
             outcome["status"] = "TIMEOUT"

