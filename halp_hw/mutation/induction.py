@@ -9,7 +9,9 @@ temporal induction: assuming every pair equal in the previous cycle, they are eq
 Both copies start from the same state (a mutation changes no initial value), so a set of pairs
 all proven this way holds in every cycle of every input sequence.
 
-A pair that cannot be proven (the mutated signal itself, or one it changes before the change is
+Each net keeps one name (``opt_clean -purge`` drops the other names of a net, so that a pair
+dropped below is not paired again under an alias). A pair that cannot be proven (the mutated
+signal itself, or one it changes before the change is
 masked, e.g. a product bit below the bits a shift keeps) would let the others assume what is not
 true, so each round drops the pairs left unproven (``equiv_make -blacklist``: the two copies of
 those signals stay apart and the proofs behind them must go through the mutated logic) and
@@ -54,11 +56,11 @@ def _undriven(log: str, side: str) -> set[str]:
 
 def _script(mutation: Mutation, blacklist: str, split: list[str]) -> str:
     command = mutation.command(module="gate")
-    splitting = "".join(f"splitnets gold/w:{name} gate/w:{name}\n" for name in split)
+    splitting = "".join(f"splitnets gold/w:\\{name} gate/w:\\{name}\n" for name in split)
     return (f"read_rtlil ../{DESIGN_FILE}\n"
             "tee -q -o outputs.txt select -list top/o:*\n"
             f"copy top gold\ncopy top gate\ndelete top\n{command}\n"
-            f"memory_map\nopt_clean\n{splitting}"
+            f"memory_map\nopt_clean -purge\n{splitting}"
             f"equiv_make -blacklist {blacklist} gold gate equiv\nhierarchy -top equiv\n"
             "equiv_struct\nequiv_simple -seq 1\nequiv_induct -seq 1\nequiv_status\n")
 
@@ -106,7 +108,8 @@ def prove(work_dir: Path, mutation: Mutation, *, timeout: float) -> dict:
     for round_number in range(1, MAX_ROUNDS + 1):
         remaining = timeout - (time.perf_counter() - start)
         blacklist = folder / f"dropped{round_number}.txt"
-        blacklist.write_text("".join(f"{name}\n" for name in dropped))
+        # escaped: Yosys would read $36 as an internal name; the netlist's wire is \$36
+        blacklist.write_text("".join(f"\\{name}\n" for name in dropped))
         try:
             log = run_yosys(_script(single, blacklist.name, split), folder,
                             f"round{round_number}", timeout=max(1.0, remaining))
