@@ -37,7 +37,7 @@ from halp_hw.golden.prng import MASK, SAMPLE_STREAM, STATE_BITS, SampleOrder, st
 from tb_support import report_progress
 
 __all__ = ["BOUNDARY_STEPS", "COEF_SLACK", "aimed_mantissa", "xorshift32_back", "seed_for_state",
-           "boundary_state", "run_boundary"]
+           "boundary_state", "choose_order", "run_boundary"]
 
 #: Inner steps per epoch: step 1 moves ``z`` off 0, step 2 sits on the boundaries.
 BOUNDARY_STEPS = 2
@@ -155,11 +155,12 @@ def _plan(model, seed: int, exponent: int, epoch: int, rng):
     return None
 
 
-async def _choose_order(lockstep, host_order: bool, rng) -> None:
-    """Switch both sides to the xorshift32 order or to fresh random host-given entries."""
+async def choose_order(lockstep, host_order: bool, rng, steps: int = BOUNDARY_STEPS) -> None:
+    """Switch both sides to the xorshift32 order or to fresh random host-given entries for
+    ``steps`` steps (read from the next SEED on)."""
     model, rtl = lockstep.model, lockstep.rtl
     if host_order:
-        entries = rng.integers(0, model.n, BOUNDARY_STEPS + order_lookahead(model.config))
+        entries = rng.integers(0, model.n, steps + order_lookahead(model.config))
         model.order = HostOrder(entries, model.n)
         await rtl.load_order(entries)
     else:  # the SEED restarts the stream from its seed
@@ -174,7 +175,7 @@ async def run_boundary(host, lockstep, rng) -> None:
     model, dut = lockstep.model, lockstep.rtl.dut
     for epoch in range(host.run.epochs):
         host_order = epoch % 3 == 2
-        await _choose_order(lockstep, host_order, rng)
+        await choose_order(lockstep, host_order, rng)
         if model.config.sample_words:
             low, high = int_range(model.config.sample_value_bits)
             await lockstep.load_sample_values(rng.integers(low, high + 1, size=model.n))

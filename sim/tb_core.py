@@ -87,7 +87,7 @@ from tb_command_script import run_commands
 from tb_coverage import CoreCoverage, report, summary, totals
 from tb_halp_run import CocotbAccelerator
 from tb_lockstep import LockstepAccelerator
-from tb_long_run import LONG_RECENTERS, LONG_RUN_BITS, long_budget, run_long
+from tb_long_run import LONG_HOST_STEPS, LONG_RECENTERS, long_budget, run_long
 from tb_phases import extreme_inputs, random_inputs, run_extremes, run_random
 from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, params, report_progress,
                         reset)
@@ -155,7 +155,8 @@ def scenario_phases(p: dict, config) -> list[tuple[str, str, HardwareRun, int, i
         elif scenario == "long":
             long_run = dataclasses.replace(run, order="xorshift",
                                            epochs=p.get("long_recenters", LONG_RECENTERS),
-                                           epoch_length=1 << LONG_RUN_BITS)
+                                           epoch_length=p.get("long_host_steps",
+                                                              LONG_HOST_STEPS))
             phases.append((scenario, scenario, long_run, p["d"], p["n"]))
         elif scenario == "boundary":
             boundary_run = dataclasses.replace(run, order="xorshift", **p["boundary_run"])

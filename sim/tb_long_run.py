@@ -16,8 +16,15 @@ sampling; ``z``, the counters and the scale register are compared after every RU
 The step counter's bits from ``LONG_RUN_BITS`` up are tested without running that long: for
 each such bit ``b``, after a reset and a SEED, a RUN of ``2**b +`` :data:`HIGH_RUN_STEPS`
 steps must still be busy after ``HIGH_RUN_STEPS + 2`` steps (a counter that lost bit ``b``
-would end it after ``HIGH_RUN_STEPS``). These come first; a reset and the phase's SEED then
+would end it after ``HIGH_RUN_STEPS``); and for every bit ``b`` from 2 up, a RUN of
+``2**b + 1`` steps must be busy after 3 (a RUN command that tested its argument against 1 on
+fewer bits would take it for a single step). These come first; a reset and the phase's SEED then
 bring the core back to where the phase started (the memories keep their words).
+
+Last, the order position's high bits: a SEED on a host-given order of ``T`` random entries
+(the run's ``epoch_length``: :data:`LONG_HOST_STEPS` unless the parameters say more, e.g.
+``2**13 + 64`` in the mutation campaign), the gradient and scale of a training epoch (so that
+``z`` stays inside its range and depends on every row it uses) and one RUN of ``T`` steps.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ from cocotb.triggers import FallingEdge
 from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.memory import run_cycles
 from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
+from tb_boundary import choose_order
 from tb_halp_run import CocotbAccelerator
 from tb_support import report_progress, reset
 
-__all__ = ["HIGH_RUN_STEPS", "LONG_RECENTERS", "LONG_RUN_BITS", "long_budget", "run_long"]
+__all__ = ["HIGH_RUN_STEPS", "LONG_HOST_STEPS", "LONG_RECENTERS", "LONG_RUN_BITS", "long_budget",
+           "run_long"]
 
 #: Recenters before the runs, unless the parameters ask for more: the epoch register counts
 #: past 2**12.
@@ -39,6 +48,10 @@ LONG_RECENTERS = (1 << 12) + 8
 LONG_RUN_BITS = 16
 #: The low part of the arguments of the RUNs that test the step counter's high bits.
 HIGH_RUN_STEPS = 3
+#: The first bit ``b`` of the RUNs of ``2**b + 1`` steps (fewer would end within the check).
+FIRST_PLUS_ONE_BIT = 2
+#: Steps of the closing RUN on a host-given order, unless the parameters say more.
+LONG_HOST_STEPS = 32
 
 
 def long_budget(host) -> int:
@@ -48,10 +61,11 @@ def long_budget(host) -> int:
     config, memory, d = host.config, host.memory, host.problem.d
     runs = sum(run_cycles(config, memory, d, "xorshift", 1 << bit) for bit in range(LONG_RUN_BITS))
     per_run = memory.latency + 4 * config.max_fetch_words + 16
-    high = (COMMAND_ARG_BITS - LONG_RUN_BITS) * (
+    high = (COMMAND_ARG_BITS - FIRST_PLUS_ONE_BIT) * (
         run_cycles(config, memory, d, "xorshift", HIGH_RUN_STEPS + 2) + config.row_slots * per_run)
+    host_order = run_cycles(config, memory, d, "host", host.run.epoch_length) + per_run
     return 2 * (runs + LONG_RUN_BITS * per_run + 8 * host.run.epochs + 100 * memory.latency
-                + high)
+                + high + host_order)
 
 
 async def run_long(host, lockstep, rng) -> None:
@@ -59,8 +73,10 @@ async def run_long(host, lockstep, rng) -> None:
     below ``2**LONG_RUN_BITS`` steps."""
     model, rtl = lockstep.model, lockstep.rtl
     config, d = model.config, model.d
+    for bit in range(FIRST_PLUS_ONE_BIT, COMMAND_ARG_BITS):
+        await _high_run(lockstep, bit, host.run.seed, 1)
     for bit in range(LONG_RUN_BITS, COMMAND_ARG_BITS):
-        await _high_run(lockstep, bit, host.run.seed)
+        await _high_run(lockstep, bit, host.run.seed, HIGH_RUN_STEPS)
     await reset(rtl.dut, CocotbAccelerator.IDLE_INPUTS)  # back to the state after the SEED
     await rtl.command(Command.SEED, host.run.seed)
     await lockstep.load_gradient([int_range(config.grad_width)[1]] * d)
@@ -75,23 +91,40 @@ async def run_long(host, lockstep, rng) -> None:
         await rtl.command(Command.RUN, 1 << bit)
         await lockstep.compare(f"long, RUN of 2**{bit} steps")
         report_progress(f"long RUN of 2**{bit}")
+    await _host_order_run(host, lockstep, rng)
 
 
-async def _high_run(lockstep, bit: int, seed: int) -> None:
-    """Reset, SEED, then a RUN of ``2**bit + HIGH_RUN_STEPS`` steps: still busy after
-    ``HIGH_RUN_STEPS + 2`` steps (the next reset ends it)."""
+async def _host_order_run(host, lockstep, rng) -> None:
+    """SEED on ``epoch_length`` random host-given entries, a training epoch's gradient and
+    scale, one RUN through all the entries."""
+    model, rtl, steps = lockstep.model, lockstep.rtl, host.run.epoch_length
+    await choose_order(lockstep, True, rng, steps)
+    await lockstep.seed(host.run.seed)
+    inputs = host.begin_epoch()
+    await lockstep.load_gradient(inputs.grad_ints)
+    if inputs.sample_values.size:
+        await lockstep.load_sample_values(inputs.sample_values)
+    await lockstep.recenter(inputs.exponent)
+    model.run(steps)
+    await rtl.command(Command.RUN, steps)
+    await lockstep.compare(f"long, RUN of {steps} steps on a host-given order")
+    report_progress(f"long RUN of {steps} on a host-given order")
+
+
+async def _high_run(lockstep, bit: int, seed: int, low: int) -> None:
+    """Reset, SEED, then a RUN of ``2**bit + low`` steps: still busy after ``low + 2`` steps
+    (the next reset ends it)."""
     dut, board = lockstep.rtl.dut, lockstep.board
     await reset(dut, CocotbAccelerator.IDLE_INPUTS)
     await lockstep.rtl.command(Command.SEED, seed)
-    await lockstep.rtl.command(Command.RUN, (1 << bit) + HIGH_RUN_STEPS, wait=False)
+    await lockstep.rtl.command(Command.RUN, (1 << bit) + low, wait=False)
     model = lockstep.model
-    budget = 2 * run_cycles(model.config, model.memory, model.d, "xorshift", HIGH_RUN_STEPS + 2)
+    budget = 2 * run_cycles(model.config, model.memory, model.d, "xorshift", low + 2)
     for _ in range(budget):
-        if int(dut.steps.value) >= HIGH_RUN_STEPS + 2:
+        if int(dut.steps.value) >= low + 2:
             break
         await FallingEdge(dut.clk)
-    context = f"long, RUN of 2**{bit} + {HIGH_RUN_STEPS} steps"
+    context = f"long, RUN of 2**{bit} + {low} steps"
     cycle = int(dut.cycles.value)
-    board.check(cycle, f"steps within {budget} cycles", HIGH_RUN_STEPS + 2,
-                int(dut.steps.value), context)
+    board.check(cycle, f"steps within {budget} cycles", low + 2, int(dut.steps.value), context)
     board.check(cycle, "busy", 1, int(dut.busy.value), context)

@@ -127,21 +127,24 @@ def test_boundary_and_long_phases(rtl):
     """The boundary phases (step 2 of each short epoch on the rounding boundary of every lane,
     of the step coefficient and of the sample-index product, every third epoch on fresh
     host-given entries; on d - 1 = 9 features, then on rows of one and of two words) and the
-    long phase (RUNs of 2**b + 3 steps still busy after 5 steps for b = 16..31, 4104
-    recenters, then RUNs of 1, 2, 4, ... 2**15 steps on saturating gradients) agree with the
-    golden model bit for bit."""
+    long phase (RUNs of 2**b + 1 steps still busy after 3 steps for b = 2..31 and of 2**b + 3
+    still busy after 5 for b = 16..31, 4104 recenters, RUNs of 1, 2, 4, ... 2**15 steps on
+    saturating gradients, then a RUN of 40 on a host-given order) agree with the golden model
+    bit for bit."""
     config = CORES["b8-L3"]
     params = {**core_params(config, n=32, epoch_length=4, epochs=1,
                             scenarios=("boundary", "long")),
-              "boundary_run": {"epochs": 6, "epoch_length": 2}}
+              "boundary_run": {"epochs": 6, "epoch_length": 2}, "long_host_steps": 40}
     results = run_core(rtl, "b8-L3", params, run_name="boundary-long")
     boundary, long = phase(results, "boundary"), phase(results, "long")
     assert boundary["iterates_compared"] == 6 and boundary["steps"] == 6 * 2
     for features in (3, 5):  # rows of one and of two words on 3 lanes: 3 epochs each
         shorter = phase(results, f"boundary-d{features}")
         assert shorter["iterates_compared"] == 3 and shorter["steps"] == 3 * 2
-    assert long["iterates_compared"] == 16 and long["steps"] == (1 << 16) - 1
-    assert long["coverage"]["recenters"] == 1  # the one compared; 4103 more before it
+    # 16 RUNs of 2**b steps, then the RUN of 40 on a host-given order
+    assert long["iterates_compared"] == 16 + 1 and long["steps"] == (1 << 16) - 1 + 40
+    # the one compared before the RUNs (4103 more before it) and the host-order RUN's
+    assert long["coverage"]["recenters"] == 2
 
 
 def test_one_sample_one_step(rtl):

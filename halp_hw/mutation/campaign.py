@@ -109,7 +109,7 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     # The regression drives the simulation top: the mutated core next to the (default) memory
     # models.
     system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
-                            order_entries=order_entries(run, config),
+                            order_entries=order_entries(run, config, long_run=True),
                             core=NetlistCore(core=core,
                                              select_width=netlist.select_width(chosen)))
     text = netlist.mutants_verilog(work_dir, chosen) + component_verilog(system, name="top")

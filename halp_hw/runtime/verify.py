@@ -27,7 +27,8 @@ from .simulators import (SimulatorUnavailable, build_design, check_simulator, pr
                          run_testbench)
 
 __all__ = ["COMPARE_POINTS", "CORNER_RUN", "RANDOM_RUN", "BOUNDARY_RUN", "LONG_RUN_RECENTERS",
-           "MEMORY_FAULT_NAMES", "regression_params", "first_difference", "verify", "write_plot"]
+           "LONG_RUN_HOST_STEPS", "MEMORY_FAULT_NAMES", "regression_params", "first_difference",
+           "verify", "write_plot"]
 
 #: When ``z`` and the counters are compared: after every inner step, or after every epoch.
 COMPARE_POINTS = ("step", "epoch")
@@ -51,6 +52,9 @@ BOUNDARY_RUN = {"epochs": 30, "epoch_length": 2}
 #: Recenters of the long phase in the regression with ``long_run`` (the mutation campaign's): the
 #: epoch register's top bit set (``2**(EPOCH_BITS - 1)``), and a few more.
 LONG_RUN_RECENTERS = (1 << (EPOCH_BITS - 1)) + 8
+#: Steps of the long phase's closing RUN on a host-given order in the regression with
+#: ``long_run``: the order position past ``2**13``, and its low bits through a few more carries.
+LONG_RUN_HOST_STEPS = (1 << 13) + 64
 
 #: Faulty data memories of the verification suite (``halp_hw.testbenches.memory_faults``):
 #: ``jitter`` (random extra delays: must stay bit-exact, cycles only grow), ``drop-beat`` and
@@ -68,14 +72,17 @@ def memory_class(fault: str | None):
     return faulty(fault)
 
 
-def order_entries(run: HardwareRun, config: HardwareConfig) -> int:
+def order_entries(run: HardwareRun, config: HardwareConfig, long_run: bool = False) -> int:
     """Entries of a host-given order that the regression reads, at most: the random phase on
-    a host-given order, and the training and corner phases when ``run`` uses one; and the
-    entries the core reads ahead (:func:`halp_hw.golden.memory.order_lookahead`)."""
+    a host-given order, and the training and corner phases when ``run`` uses one, and with
+    ``long_run`` the long phase's closing RUN; and the entries the core reads ahead
+    (:func:`halp_hw.golden.memory.order_lookahead`)."""
     steps = RANDOM_RUN["epochs"] * RANDOM_RUN["epoch_length"]
     if run.order == "host":
         steps = max(steps, run.epochs * run.epoch_length,
                     CORNER_RUN["epochs"] * CORNER_RUN["epoch_length"])
+    if long_run:
+        steps = max(steps, LONG_RUN_HOST_STEPS)
     return steps + order_lookahead(config)
 
 
@@ -240,13 +247,15 @@ def regression_params(problem: Problem, problem_seed: int, config: HardwareConfi
     ``problem``, then the corner phase (:data:`CORNER_RUN`), the random phases
     (:data:`RANDOM_RUN`), the boundary phase (:data:`BOUNDARY_RUN`) and the command script
     (every command in every state); with ``long_run`` last the long phase (``sim/tb_long_run.py``:
-    the counters' high bits, about 700 000 cycles, and :data:`LONG_RUN_RECENTERS` recenters)."""
+    the counters' high bits, about 800 000 cycles, :data:`LONG_RUN_RECENTERS` recenters and a
+    RUN of :data:`LONG_RUN_HOST_STEPS` on a host-given order)."""
     scenarios = ["training", "extremes", "random", "boundary", "commands"]
     return {"config": dataclasses.asdict(config), "run": dataclasses.asdict(run),
             "n": problem.n, "d": problem.d, "problem_seed": problem_seed,
             "scenarios": scenarios + ["long"] * long_run,
-            # the long phase's recenters: every bit of the epoch register
-            **({"long_recenters": LONG_RUN_RECENTERS} if long_run else {}),
+            # the long phase's recenters: every bit of the epoch register; its host-order RUN
+            **({"long_recenters": LONG_RUN_RECENTERS, "long_host_steps": LONG_RUN_HOST_STEPS}
+               if long_run else {}),
             "extremes_run": CORNER_RUN, "random_run": RANDOM_RUN,
             "boundary_run": BOUNDARY_RUN, "compare": compare}
 
