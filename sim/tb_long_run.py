@@ -5,7 +5,8 @@ The status counters (``steps``, ``saturations``, ``cycles``), the step counter a
 from its argument and the epoch register only carry into their high bits after long runs. This
 phase issues as many recenters as its run has epochs (:data:`LONG_RECENTERS` unless the
 parameters say more: the epoch register's bits up to 12, or with ``2**15 + 8`` up to its top
-bit), then one RUN
+bit; the scale registers checked after each of the first :data:`CHECKED_RECENTERS` and after
+the last), then one RUN
 of ``2**k`` steps for every ``k < LONG_RUN_BITS`` (each argument a single bit: the step
 counter's load and test of every argument bit below ``LONG_RUN_BITS``), on gradients at the top
 of their range, so that every update saturates. ``steps`` then reaches ``2**LONG_RUN_BITS - 1``,
@@ -52,6 +53,10 @@ HIGH_RUN_STEPS = 3
 FIRST_PLUS_ONE_BIT = 2
 #: Steps of the closing RUN on a host-given order, unless the parameters say more.
 LONG_HOST_STEPS = 32
+#: Recenters after which the scale registers are checked, one by one, before the rest: the
+#: epoch register's low four bits through every value (a wrong carry among them may come right
+#: again by the next multiple of 16).
+CHECKED_RECENTERS = 16
 
 
 def long_budget(host) -> int:
@@ -80,11 +85,14 @@ async def run_long(host, lockstep, rng) -> None:
     await reset(rtl.dut, CocotbAccelerator.IDLE_INPUTS)  # back to the state after the SEED
     await rtl.command(Command.SEED, host.run.seed)
     await lockstep.load_gradient([int_range(config.grad_width)[1]] * d)
-    recenters = host.run.epochs
-    for _ in range(recenters - 1):
+    unchecked = host.run.epochs - 1 - CHECKED_RECENTERS
+    for _ in range(CHECKED_RECENTERS):
+        await lockstep.recenter(0)
+    for _ in range(unchecked):
         model.recenter(0)
         await rtl.command(Command.RECENTER, 0)
-    lockstep.epoch += recenters - 1
+    lockstep.epoch += unchecked
+    lockstep.held = [model.exponent, lockstep.epoch]  # what the next command must find
     await lockstep.recenter(int(rng.integers(*int_range(8))))
     for bit in range(LONG_RUN_BITS):
         model.run(1 << bit)
