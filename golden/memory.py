@@ -36,8 +36,8 @@ import numpy as np
 from .validation import HalpInputError, check_int
 
 __all__ = ["ORDER_WORD_BITS", "SAMPLE_ORDERS", "DRAW_LATENCY", "ORDER_INDEX_REGISTERS",
-           "STEP_WAITS", "MemoryTiming", "StepCost", "step_cost", "run_cycles", "run_waits",
-           "order_lookahead",
+           "STEP_WAITS", "TIMING_LIMITS", "MemoryTiming", "StepCost", "step_cost", "run_cycles",
+           "run_waits", "order_lookahead",
            "HostOrder", "host_sample_order"]
 
 #: Width of one entry of a host-given sample order in memory (the index in its low bits).
@@ -52,6 +52,10 @@ DRAW_LATENCY = 7
 #: ``index * row_words``. The entry is popped in the cycle its address is taken, or in the
 #: cycle after it arrived, whichever is later.
 ORDER_INDEX_REGISTERS = 3
+
+#: The largest value of each field of :class:`MemoryTiming` (the smallest is 1).
+TIMING_LIMITS = {"latency": 4096, "bytes_per_cycle": 4096, "burst_bytes": 1 << 20}
+
 
 @dataclass(frozen=True)
 class MemoryTiming:
@@ -79,9 +83,10 @@ class MemoryTiming:
     burst_bytes: int = 4096
 
     def __post_init__(self):
-        check_int("memory latency (cycles)", self.latency, 1, 4096)
-        check_int("memory bandwidth (bytes per cycle)", self.bytes_per_cycle, 1, 4096)
-        check_int("memory burst (bytes)", self.burst_bytes, 1, 1 << 20)
+        check_int("memory latency (cycles)", self.latency, 1, TIMING_LIMITS["latency"])
+        check_int("memory bandwidth (bytes per cycle)", self.bytes_per_cycle, 1,
+                  TIMING_LIMITS["bytes_per_cycle"])
+        check_int("memory burst (bytes)", self.burst_bytes, 1, TIMING_LIMITS["burst_bytes"])
 
     def burst_words(self, word_bits: int) -> int:
         """Words of ``word_bits`` in one burst (at least one)."""

@@ -22,7 +22,7 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 
 from halp_hw.golden.prng import STATE_BITS, xorshift32
-from halp_hw.hdl.memory_model import OffChipMemory
+from halp_hw.hdl.memory_model import TIMING_INPUTS, OffChipMemory
 
 __all__ = ["FAULTY_BEAT", "MEMORY_FAULTS", "memory_class"]
 
@@ -48,6 +48,8 @@ class _FaultyMemory(wiring.Component):
         m.d.comb += [inner.preload_addr.eq(self.preload_addr),
                      inner.preload_data.eq(self.preload_data),
                      inner.preload_en.eq(self.preload_en)]
+        if self.timing is None:
+            m.d.comb += [getattr(inner, name).eq(getattr(self, name)) for name in TIMING_INPUTS]
         wiring.connect(m, wiring.flipped(self.port.request), inner.port.request)
         m.d.comb += self.port.response.payload.eq(inner.port.response.payload)
         self._deliver(m, inner.port.response, self.port.response)

@@ -32,6 +32,7 @@ from halp_hw.hdl.core import COMMAND_ARG_BITS, Command
 from halp_hw.hdl.epoch_unit import EPOCH_COMMAND, EpochOp
 from halp_hw.hdl.host import (epoch_constants, pack_words, pass_region_words, unpack_words,
                               value_addresses, value_words)
+from halp_hw.hdl.system import timing_inputs
 from halp_hw.runtime.backends import drive_halp
 from tb_support import hardware_config, params, report_progress, reset
 
@@ -101,8 +102,11 @@ class CocotbAccelerator:
 
     async def load(self, host: HalpHost) -> None:
         """Program the problem size, step mantissa and sample order, preload the memories and
-        seed, as a host does once."""
+        seed, as a host does once (and set the memories' timing, a build that has it as inputs)."""
         dut = self.dut
+        for port, value in timing_inputs(host.memory).items():
+            if hasattr(dut, port):
+                getattr(dut, port).value = value
         dut.n.value, dut.d.value, dut.mantissa.value = host.problem.n, self.d, host.mantissa
         dut.host_order.value = int(host.order is not None)
         for name in ("coef_shift", "margin_shift", "decay"):

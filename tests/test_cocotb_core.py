@@ -56,13 +56,13 @@ def core_params(config: HardwareConfig, *, n: int, epoch_length: int, epochs: in
     }
 
 
-def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results",
-             memory: MemoryTiming = DEFAULT_MEMORY):
-    """Run ``tb_core`` on core ``name`` next to memories of ``memory``'s timing (one build per
-    core, fault and memory, sized for ``n_max`` rows of ``d_max`` features)."""
+def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results"):
+    """Run ``tb_core`` on core ``name`` next to memories whose timing the testbench sets from
+    ``params["memory"]`` (one build per core and fault, sized for ``n_max`` rows of ``d_max``
+    features, serves every memory timing)."""
     config = CORES[name]
-    return rtl.run(("core", name, memory),
-                   lambda: system_for_run(config, memory, n=config.n_max, d=config.d_max,
+    return rtl.run(("core", name),
+                   lambda: system_for_run(config, None, n=config.n_max, d=config.d_max,
                                           order_entries=ORDER_ENTRIES),
                    module="tb_core", params=params, name=run_name, fault=fault)
 
@@ -196,7 +196,7 @@ def test_memory_timings_and_sample_orders(rtl, memory, order, d):
     config, timing = CORES["b8-L3"], MEMORIES[memory]
     results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
                                                  memory=timing, order=order),
-                       run_name=f"memory_{order}_{d}", memory=timing)
+                       run_name=f"memory_{order}_{d}")
     training = phase(results, "training")
     assert training["iterates_compared"] == training["steps"] == 2 * 12
     # a RUN of one step starts with its rows on chip: compute-bound whatever the memory
@@ -207,7 +207,7 @@ def test_memory_timings_and_sample_orders(rtl, memory, order, d):
     # one RUN of 12 steps per epoch: the fetches ahead, the stalls and the run's exact count
     results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
                                                  memory=timing, order=order, compare="epoch"),
-                       run_name=f"memory_{order}_{d}_epoch", memory=timing)
+                       run_name=f"memory_{order}_{d}_epoch")
     training = phase(results, "training")
     assert training["iterates_compared"] == 2 and training["steps"] == 2 * 12
     assert training["cycles"] == 2 * run_cycles(config, timing, d, order, 12)
@@ -231,7 +231,7 @@ def test_steps_waiting_for_a_row_fetched_ahead(rtl):
     config, timing = CORES["b8-L3"], MEMORIES["lat50-bw1"]
     results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=1, d=3,
                                                  memory=timing, order="host", compare="epoch"),
-                       run_name="row_ahead", memory=timing)
+                       run_name="row_ahead")
     training = phase(results, "training")
     assert training["cycles"] == 12 * 8 + 2 * 6
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]

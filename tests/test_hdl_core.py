@@ -26,7 +26,7 @@ from halp_hw.golden.validation import HalpInputError
 from halp_hw.hdl.centering import EXPONENT_BITS, BitCenteringRegister
 from halp_hw.hdl.core import Command, HALPCore, ceil_div_by_constant
 from halp_hw.hdl.host import SystemDriver, pack_words, unpack_words, write_words
-from halp_hw.hdl.memory_model import OffChipMemory
+from halp_hw.hdl.memory_model import TIMING_INPUTS, OffChipMemory
 from halp_hw.hdl.rows import SampleRowSource
 from halp_hw.hdl.sequencer import OPERAND_DELAY, BeatSequencer
 from halp_hw.hdl.system import HALPSystem
@@ -383,7 +383,7 @@ def test_core_rejects_bad_config():
     with pytest.raises(HalpInputError, match="n_max"):
         HardwareConfig(n_max=(1 << 24) + 1)
     with pytest.raises(HalpInputError, match="memory"):
-        HALPSystem(config=HardwareConfig(), memory=None, data_words=4)
+        HALPSystem(config=HardwareConfig(), memory={"latency": 20}, data_words=4)
     gc.collect()
 
 
@@ -496,16 +496,21 @@ def test_sample_row_source_reads_host_order(memory):
                                     MemoryTiming(latency=4, bytes_per_cycle=3, burst_bytes=10),
                                     MemoryTiming(latency=2, bytes_per_cycle=1, burst_bytes=1)])
 @pytest.mark.parametrize("stall", [False, True], ids=["always-ready", "back-pressure"])
-def test_memory_model_timing(timing, stall):
+@pytest.mark.parametrize("inputs", [False, True], ids=["built-in", "inputs"])
+def test_memory_model_timing(timing, stall, inputs):
     """Words arrive in order; with an always-ready reader the last one leaves exactly
-    ``read_cycles`` after acceptance, and back-pressure delays but never loses or repeats one."""
+    ``read_cycles`` after acceptance, and back-pressure delays but never loses or repeats one;
+    the same whether the timing is built in or set through the inputs."""
     width, words = 24, 7
-    model = OffChipMemory(timing=timing, depth=16, data_width=width, addr_width=4,
-                          length_width=3)
+    model = OffChipMemory(timing=None if inputs else timing, depth=16, data_width=width,
+                          addr_width=4, length_width=3)
     contents = [(0x10101 * k) & 0xFFFFFF for k in range(16)]
     rng = np.random.default_rng(3)
 
     async def bench(ctx):
+        if inputs:
+            for name in TIMING_INPUTS:
+                ctx.set(getattr(model, name), getattr(timing, name))
         await write_words(ctx, model.preload_addr, model.preload_data, model.preload_en, contents)
         for start in (2, 9):
             request = model.port.request

@@ -1,4 +1,5 @@
-"""A deterministic off-chip memory for simulation: fixed latency, bandwidth and burst size.
+"""A deterministic off-chip memory for simulation: fixed latency, bandwidth and burst size, set
+when it is built or, so that one build serves every timing, by the testbench through its inputs.
 
 It implements :class:`halp_hw.golden.memory.MemoryTiming` cycle for cycle, so the golden cycle
 model (:func:`halp_hw.golden.memory.run_cycles`) and the RTL's ``cycles`` counter agree.
@@ -8,14 +9,14 @@ accelerator: the data are preloaded through its write port before a run.
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from halp_hw.golden.memory import MemoryTiming
+from halp_hw.golden.memory import TIMING_LIMITS, MemoryTiming
 from halp_hw.golden.validation import HalpInputError, check_int
 
 from .centering import address_shape
@@ -26,6 +27,8 @@ __all__ = ["OffChipMemory"]
 
 #: Width of the memory's cycle counter and due times (simulation only: never wraps in a run).
 TIME_BITS = 48
+#: The inputs of a memory built without a timing: MemoryTiming's fields.
+TIMING_INPUTS = tuple(TIMING_LIMITS)
 
 
 class OffChipMemory(wiring.Component):
@@ -46,8 +49,9 @@ class OffChipMemory(wiring.Component):
 
     Parameters
     ----------
-    timing : MemoryTiming
-        Latency, bandwidth and burst size.
+    timing : MemoryTiming or None
+        Latency, bandwidth and burst size; None makes them inputs (:data:`TIMING_INPUTS`), held
+        from before the first request to the end of the run.
     depth : int
         Words held (at least 2).
     data_width : int
@@ -63,29 +67,43 @@ class OffChipMemory(wiring.Component):
         The read port (request in, response out).
     preload_addr, preload_data, preload_en : In
         Write one word per cycle (before a run).
+    latency, bytes_per_cycle, burst_bytes : In
+        The timing's fields (with ``timing=None`` only), wide enough for their largest values
+        (:data:`halp_hw.golden.memory.TIMING_LIMITS`).
     """
 
-    def __init__(self, *, timing: MemoryTiming, depth: int, data_width: int, addr_width: int,
+    def __init__(self, *, timing: MemoryTiming | None, depth: int, data_width: int, addr_width: int,
                  length_width: int, queue_depth: int = 16):
-        if not isinstance(timing, MemoryTiming):
-            raise HalpInputError(f"timing must be a MemoryTiming, not {timing!r}")
+        if timing is not None and not isinstance(timing, MemoryTiming):
+            raise HalpInputError(f"timing must be a MemoryTiming or None, not {timing!r}")
         self.timing = timing
         self.depth = max(2, check_int("memory depth (words)", depth, 1))
         self.data_width = check_int("memory word width (bits)", data_width, 1)
         self.queue_depth = check_int("memory request queue depth", queue_depth, 1)
         check_int("memory address width", addr_width, 1)
         check_int("memory request length width", length_width, 1)
+        timing_inputs = {} if timing is not None else {
+            name: In(range(limit + 1)) for name, limit in TIMING_LIMITS.items()}
         super().__init__({
             "port": In(read_port_signature(addr_width=addr_width, length_width=length_width,
                                            data_width=data_width)),
             "preload_addr": In(address_shape(self.depth)),
             "preload_data": In(data_width),
             "preload_en": In(1),
+            **timing_inputs,
         })
+
+    def _timing(self):
+        """Latency, bytes per cycle and burst bytes: constants, or the inputs."""
+        if self.timing is None:
+            return tuple(getattr(self, name) for name in TIMING_INPUTS)
+        return tuple(Const(getattr(self.timing, name), range(TIMING_LIMITS[name] + 1))
+                     for name in TIMING_INPUTS)
 
     def elaborate(self, platform):
         m = Module()
-        timing, width = self.timing, self.data_width
+        width = self.data_width
+        latency, bytes_per_cycle, burst_bytes = self._timing()
         m.submodules.storage = storage = Memory(shape=width, depth=self.depth, init=[])
         write, read = storage.write_port(), storage.read_port()
         m.d.comb += [write.addr.eq(self.preload_addr), write.data.eq(self.preload_data),
@@ -100,40 +118,39 @@ class OffChipMemory(wiring.Component):
         arriving, head = Signal(entry), Signal(entry)
         m.d.comb += [arriving.addr.eq(request.payload.addr),
                      arriving.length.eq(request.payload.length),
-                     arriving.due.eq(now + timing.latency),
+                     arriving.due.eq(now + latency),
                      queue.w_data.eq(arriving), head.eq(queue.r_data)]
 
-        burst_words = timing.burst_words(width)
-        earn = 8 * timing.bytes_per_cycle
+        # MemoryTiming.burst_words, capped at the longest request (which is then one burst)
+        longest = (1 << len(request.payload.length)) - 1
+        whole = Signal(range(TIMING_LIMITS["burst_bytes"] * 8 // width + 1))
+        burst_words = Signal.like(request.payload.length)
+        m.d.comb += [whole.eq(burst_bytes * 8 // width),
+                     burst_words.eq(Mux(whole == 0, 1, Mux(whole > longest, longest, whole)))]
+        # The credit earned per cycle, at most a word: a word per cycle is the port's limit.
+        earn = Signal(range(width + 1))
+        m.d.comb += earn.eq(Mux(bytes_per_cycle * 8 >= width, width, bytes_per_cycle * 8))
+
         busy = Signal()
         pointer = Signal.like(request.payload.addr)
         remaining = Signal.like(request.payload.length)
-        burst_left = Signal(range(burst_words + 1))
+        burst_left = Signal.like(request.payload.length)
         start_at = Signal(TIME_BITS)
         accept, fire, last_fire = Signal(), Signal(), Signal()
         m.d.comb += [request.ready.eq(queue.w_rdy), accept.eq(request.valid & request.ready),
                      fire.eq(response.valid & response.ready),
                      last_fire.eq(fire & (remaining == 1))]
         streaming = busy & (now >= start_at)
-        if earn >= width:  # a word per cycle: the port, not the bandwidth, is the limit
-            m.d.comb += response.valid.eq(streaming)
-            restart_credit = []
-        else:
-            credit = Signal(range(width))
-            earned = credit + earn
-            m.d.comb += response.valid.eq(streaming & (earned >= width))
-            with m.If(streaming):
-                with m.If(fire):
-                    m.d.sync += credit.eq(earned - width)
-                with m.Elif(~response.valid):
-                    m.d.sync += credit.eq(earned)
-            restart_credit = [credit.eq(0)]
-
-        longest = (1 << len(request.payload.length)) - 1
+        credit = Signal(range(width))
+        earned = credit + earn
+        m.d.comb += response.valid.eq(streaming & (earned >= width))
+        with m.If(streaming):
+            with m.If(fire):
+                m.d.sync += credit.eq(earned - width)
+            with m.Elif(~response.valid):
+                m.d.sync += credit.eq(earned)
 
         def next_burst(length):
-            if burst_words >= longest:  # no request is longer than a burst
-                return length
             return Mux(length > burst_words, burst_words, length)
 
         # The engine takes the next request when idle or with its last word: the queue's head,
@@ -162,9 +179,9 @@ class OffChipMemory(wiring.Component):
                 m.d.sync += busy.eq(0)
             with m.Elif(burst_left == 1):
                 m.d.sync += [burst_left.eq(next_burst(remaining - 1)),
-                             start_at.eq(now + timing.latency), *restart_credit]
+                             start_at.eq(now + latency), credit.eq(0)]
         with m.If(load):
             m.d.sync += [busy.eq(1), pointer.eq(taken.addr), remaining.eq(taken.length),
                          burst_left.eq(next_burst(taken.length)), start_at.eq(taken.due),
-                         *restart_credit]
+                         credit.eq(0)]
         return m

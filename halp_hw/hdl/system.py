@@ -2,8 +2,9 @@
 full gradient on chip, the pass's region).
 
 The memories are :class:`~halp_hw.hdl.memory_model.OffChipMemory` models with the timing of a
-:class:`~halp_hw.golden.memory.MemoryTiming`; the host preloads them through their write ports
-before the run, and drives the core's host port through the same-named ports of the system.
+:class:`~halp_hw.golden.memory.MemoryTiming`, fixed in the build or set through the system's
+inputs (:data:`TIMING_PORTS`); the host preloads them through their write ports before the run,
+and drives the core's host port through the same-named ports of the system.
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ from amaranth.lib.wiring import In
 
 from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.golden.memory import ORDER_WORD_BITS, MemoryTiming
+from halp_hw.golden.memory import ORDER_WORD_BITS, TIMING_LIMITS, MemoryTiming
 from halp_hw.golden.validation import HalpInputError, check_int
 
 from .centering import address_shape
 from .core import HALPCore
-from .memory_model import OffChipMemory
+from .memory_model import TIMING_INPUTS, OffChipMemory
 
-__all__ = ["MEMORY_PORTS", "HALPSystem", "system_for_run"]
+__all__ = ["MEMORY_PORTS", "TIMING_PORTS", "HALPSystem", "system_for_run", "timing_inputs"]
 
 #: The core's memory ports, which the system connects inside instead of exposing.
 MEMORY_PORTS = ("row_memory", "order_memory", "pass_memory")
 #: The core's write port into the data memory (a logistic build with the epoch on chip writes
 #: each row's margin there), which the system shares with the host's preload.
 MARGIN_WRITE = ("margin_wr_addr", "margin_wr_data", "margin_wr_en")
+#: The system's inputs of the memories' timing (built with ``memory=None``), by field of
+#: :class:`~halp_hw.golden.memory.MemoryTiming`.
+TIMING_PORTS = {name: f"memory_{name}" for name in TIMING_INPUTS}
 
 
 class HALPSystem(wiring.Component):
@@ -37,9 +41,11 @@ class HALPSystem(wiring.Component):
     ----------
     config : HardwareConfig
         The core's build.
-    memory : MemoryTiming
-        Latency, bandwidth and burst size of both memories; each queues up to
-        ``config.row_slots`` requests, what the core may have in flight.
+    memory : MemoryTiming or None
+        Latency, bandwidth and burst size of every memory; each queues up to
+        ``config.row_slots`` requests, what the core may have in flight. None: they are the
+        inputs :data:`TIMING_PORTS`, set before the first command (:func:`timing_inputs`), so
+        that one build serves every timing.
     data_words : int
         Depth of the data memory (``n * config.fetch_words(d)`` words hold ``n`` rows).
     order_words : int
@@ -64,18 +70,21 @@ class HALPSystem(wiring.Component):
         Preload the order memory.
     pass_wr_addr, pass_wr_data, pass_wr_en : In
         Preload the pass's region (with ``pass_words``).
+    memory_latency, memory_bytes_per_cycle, memory_burst_bytes : In
+        The memories' timing (with ``memory=None``).
     (every port of HALPCore but its memory ports)
         Forwarded to the core under the same name.
     """
 
-    def __init__(self, *, config: HardwareConfig, memory: MemoryTiming, data_words: int,
+    def __init__(self, *, config: HardwareConfig, memory: MemoryTiming | None, data_words: int,
                  order_words: int = 2, memory_class=OffChipMemory, pass_words: int = 0,
                  core=None):
-        if not isinstance(memory, MemoryTiming):
-            raise HalpInputError(f"memory must be a MemoryTiming, not {memory!r}")
+        if memory is not None and not isinstance(memory, MemoryTiming):
+            raise HalpInputError(f"memory must be a MemoryTiming or None, not {memory!r}")
         check_int("pass memory words", pass_words, 0)
         self.core = (core if core is not None
                      else HALPCore(config=config, full_gradient=pass_words > 0))
+        self.timing = memory
         data_port = self.core.signature.members["row_memory"].signature.members
         order_port = self.core.signature.members["order_memory"].signature.members
         self.data_memory = memory_class(
@@ -101,6 +110,9 @@ class HALPSystem(wiring.Component):
             members.update({f"{prefix}_wr_addr": In(address_shape(model.depth)),
                             f"{prefix}_wr_data": In(model.data_width),
                             f"{prefix}_wr_en": In(1)})
+        if memory is None:
+            members.update({port: In(range(TIMING_LIMITS[field] + 1))
+                            for field, port in TIMING_PORTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -116,6 +128,9 @@ class HALPSystem(wiring.Component):
             m.d.comb += [model.preload_addr.eq(getattr(self, f"{prefix}_wr_addr")),
                          model.preload_data.eq(getattr(self, f"{prefix}_wr_data")),
                          model.preload_en.eq(getattr(self, f"{prefix}_wr_en"))]
+            if self.timing is None:
+                m.d.comb += [getattr(model, field).eq(getattr(self, port))
+                             for field, port in TIMING_PORTS.items()]
         if hasattr(core, "margin_wr_en"):  # the core's writes (never while the host writes)
             with m.If(core.margin_wr_en):
                 m.d.comb += [self.data_memory.preload_addr.eq(core.margin_wr_addr),
@@ -137,12 +152,18 @@ def _payload_width(port_members, field: str) -> int:
     return layout[field].width
 
 
-def system_for_run(config: HardwareConfig, memory: MemoryTiming, *, n: int, d: int,
+def timing_inputs(memory: MemoryTiming) -> dict:
+    """The values of a system's :data:`TIMING_PORTS` for ``memory``, by port name."""
+    return {port: getattr(memory, field) for field, port in TIMING_PORTS.items()}
+
+
+def system_for_run(config: HardwareConfig, memory: MemoryTiming | None, *, n: int, d: int,
                    order_entries: int = 0, memory_class=OffChipMemory,
                    full_gradient: bool = False, core=None) -> HALPSystem:
     """A system whose memories hold ``n`` rows of ``d`` features and ``order_entries`` entries
     of a host-given order (and, with ``full_gradient``, the pass's region of those rows), next
-    to ``core`` (default: a :class:`HALPCore` of ``config``)."""
+    to ``core`` (default: a :class:`HALPCore` of ``config``); with ``memory=None``, the
+    memories' timing is set through :data:`TIMING_PORTS`."""
     pass_words = n * PassWidths.of(config).row_words(config.beats(d)) if full_gradient else 0
     return HALPSystem(config=config, memory=memory, data_words=n * config.fetch_words(d),
                       order_words=max(2, order_entries), memory_class=memory_class,

@@ -211,10 +211,15 @@ class AmaranthAccelerator:
     @classmethod
     async def loaded(cls, driver, host: HalpHost) -> "AmaranthAccelerator":
         """Program the problem size, step mantissa and sample order, preload the memories and
-        seed, as a host does once."""
+        seed, as a host does once (and set the memories' timing, a system that has it as
+        inputs)."""
         from halp_hw.hdl.core import Command
+        from halp_hw.hdl.system import timing_inputs
 
         system, ctx = driver.system, driver.ctx
+        if system.timing is None:
+            for port, value in timing_inputs(host.memory).items():
+                ctx.set(getattr(system, port), value)
         ctx.set(system.n, host.problem.n)
         ctx.set(system.d, host.problem.d)
         ctx.set(system.mantissa, host.mantissa)
@@ -303,10 +308,11 @@ def _run_amaranth(host: HalpHost, on_epoch) -> tuple[Trace, HostLoopRecord, floa
 
 
 def _system(host: HalpHost):
-    """The simulation top for ``host``'s run: the core and memories holding its data."""
+    """The simulation top for ``host``'s run: the core and memories holding its data, their
+    timing an input (one build serves every timing)."""
     from halp_hw.hdl.system import system_for_run
 
-    return system_for_run(host.config, host.memory, n=host.problem.n, d=host.problem.d,
+    return system_for_run(host.config, None, n=host.problem.n, d=host.problem.d,
                           order_entries=0 if host.order is None else len(host.order),
                           full_gradient=host.run.full_gradient == "accelerator")
 

@@ -158,7 +158,7 @@ def verify(problem: Problem, problem_seed: int, config: HardwareConfig, run: Har
     say(f"building HALPSystem ({simulator}{', ' + faults if faults else ''}) under "
         f"{build_root} ...")
     with injected(fault):
-        system = system_for_run(config, memory, n=problem.n, d=problem.d,
+        system = system_for_run(config, None, n=problem.n, d=problem.d,  # timing: an input
                                 order_entries=order_entries(run, config),
                                 memory_class=data_memory,
                                 full_gradient=run.full_gradient == "accelerator")
