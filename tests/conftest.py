@@ -6,6 +6,9 @@
   (a CI job must not count RTL tests it never ran as passes).
 - ``--waves`` records waveforms (VCD with Verilator, FST with Icarus) next to each run's results.
 
+Verilator builds compile at ``-O0`` (``HALP_SIM_OPTIMIZATION``, unless set otherwise): the
+suite's simulations are short, and the C++ compile is most of a build.
+
 Builds are cached per design (the hash of its Verilog and the build options) in pytest's cache
 directory, so a second session reuses them; ``--sim-build DIR`` puts them elsewhere. The suite
 runs on pytest-xdist workers (``-n auto`` in ``pyproject.toml``; ``-n 0`` runs it in one
@@ -22,12 +25,14 @@ from pathlib import Path
 
 import pytest
 
+from halp_hw.runtime.builds import OPTIMIZATION_ENV_VAR
 from halp_hw.runtime.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
                                 default_simulator, run_testbench, simulator_unavailable_reason)
 from halp_hw.testbenches.faults import injected
 
 
 def pytest_configure(config):
+    os.environ.setdefault(OPTIMIZATION_ENV_VAR, "-O0")  # every worker, and what they start
     config.addinivalue_line(
         "markers", "long(seconds): a test (or, on a module, its xdist group) that costs about "
         "this many CPU-seconds on a clean clone; such tests start first, longest first")

@@ -13,8 +13,10 @@ from halp_hw.flow.toolchain import verilator_executable
 from halp_hw.golden.prng import lane_stream
 from halp_hw.hdl.prng import Xorshift32
 from halp_hw.runtime.clocking import clocked_top
-from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, build_design, ccache_executable,
-                                        toolchain_environment)
+from halp_hw.golden.validation import HalpInputError
+from halp_hw.runtime.builds import OPTIMIZATION_ENV_VAR, verilator_optimization
+from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, VERILATOR_OPTIMIZATION, build_design,
+                                        ccache_executable, toolchain_environment)
 
 #: A design top as Yosys writes it, with a sub-module whose ports must not leak into the wrapper.
 DESIGN = """module top(clk, rst, data, \\odd.name , wide, result);
@@ -113,3 +115,17 @@ def test_rebuild_after_deleting_the_build_is_served_from_ccache(rtl, tmp_path, m
     hits = stats.get("direct_cache_hit", 0) + stats.get("preprocessed_cache_hit", 0)
     assert hits >= 2, stats  # at least the design and verilated.cpp
     assert stats.get("cache_miss", 0) == 0, stats
+
+
+def test_optimization_level_comes_from_the_environment(monkeypatch, tmp_path):
+    """``HALP_SIM_OPTIMIZATION`` picks the C++ optimization (the suite builds at ``-O0``); a
+    level outside the list is refused before anything is built."""
+    monkeypatch.setenv(OPTIMIZATION_ENV_VAR, "-O1")
+    assert verilator_optimization() == ("-CFLAGS", "-O1")
+    monkeypatch.delenv(OPTIMIZATION_ENV_VAR)
+    assert verilator_optimization() == VERILATOR_OPTIMIZATION == ("-CFLAGS", "-O2")
+    monkeypatch.setenv(OPTIMIZATION_ENV_VAR, "-O9")
+    with pytest.raises(HalpInputError, match=f"{OPTIMIZATION_ENV_VAR}='-O9': the C"):
+        build_design(Xorshift32(stream=lane_stream(5)), simulator="verilator",
+                     build_root=tmp_path)
+    assert not any(tmp_path.iterdir())

@@ -30,6 +30,10 @@ its cache in ``<build_root>/ccache``: Verilator's runtime library, which every b
 compiled once per build root, and a rebuild of an unchanged design is served from the cache.
 
 Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`.
+
+The C++ optimization is :data:`VERILATOR_OPTIMIZATION` (``-O2``, for long simulations) unless
+the environment variable :data:`OPTIMIZATION_ENV_VAR` names another level: the test suite sets
+``-O0``, since its simulations are short and the C++ compile is most of a build.
 """
 
 from __future__ import annotations
@@ -48,14 +52,16 @@ from pathlib import Path
 
 from halp_hw.flow.toolchain import VERILATOR_LINT_WAIVERS, check_simulator, verilator_bin_dir
 from halp_hw.flow.verilog import component_verilog
+from halp_hw.golden.validation import HalpInputError
 
 from .clocking import CLOCKED_TOPLEVEL, clocked_top
 from .verilator_main import CLOCKED_MAIN, clocked_main_options, clocked_verilator_runner
 
 __all__ = [
     "SIM_DIR", "TIMESCALE", "VERILATOR_SIMULATION_OPTIONS", "VERILATOR_OPTIMIZATION",
-    "VERILATED_MAKEFLAGS", "CCACHE_DIR_NAME", "DEFAULT_BUILD_ROOT", "SimulationError",
-    "BuiltDesign", "ccache_executable", "toolchain_environment", "build_design", "build_verilog",
+    "VERILATED_MAKEFLAGS", "CCACHE_DIR_NAME", "DEFAULT_BUILD_ROOT", "OPTIMIZATION_ENV_VAR",
+    "OPTIMIZATION_LEVELS", "SimulationError", "BuiltDesign", "ccache_executable",
+    "verilator_optimization", "toolchain_environment", "build_design", "build_verilog",
 ]
 
 #: The cocotb testbenches: ``sim/`` of the source tree, installed as ``halp_hw.testbenches``.
@@ -71,6 +77,13 @@ VERILATOR_SIMULATION_OPTIONS = ("--no-public-flat-rw", "--public-depth", "1")
 #: runtime): ``-O2`` after the ``-Os`` of Verilator's makefile. The paper problem simulates
 #: 1.3x faster for about half a CPU-second more per build (the runtime comes from ccache).
 VERILATOR_OPTIMIZATION = ("-CFLAGS", "-O2")
+#: Environment variable that sets another C++ optimization level of Verilator builds (one of
+#: :data:`OPTIMIZATION_LEVELS`). ``-O0`` compiles the full-gradient core's model in 1.2 instead
+#: of 4.5 CPU-seconds, and its ``verify`` run simulates in 2.2 instead of 1.6 s: the test
+#: suite's choice, whose runs are short.
+OPTIMIZATION_ENV_VAR = "HALP_SIM_OPTIMIZATION"
+#: The levels :data:`OPTIMIZATION_ENV_VAR` may name.
+OPTIMIZATION_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os")
 #: ``verilated.mk`` variables of every Verilator build: the model's C++ files compiled as one
 #: (``VM_PARALLEL_BUILDS=0``, Verilator's ``__ALL.cpp``) instead of one by one after two
 #: precompiled headers, which cost more than the model itself: the full-gradient core's build
@@ -90,6 +103,18 @@ class SimulationError(RuntimeError):
 
 
 _SAVED_VARIABLES = ("PATH", "MAKEFLAGS", "PYTEST_CURRENT_TEST", "OBJCACHE", "CCACHE_DIR")
+
+
+def verilator_optimization() -> tuple:
+    """The Verilator options of the C++ optimization: :data:`VERILATOR_OPTIMIZATION`, or the
+    level that :data:`OPTIMIZATION_ENV_VAR` names."""
+    level = os.environ.get(OPTIMIZATION_ENV_VAR)
+    if level is None:
+        return VERILATOR_OPTIMIZATION
+    if level not in OPTIMIZATION_LEVELS:
+        raise HalpInputError(f"{OPTIMIZATION_ENV_VAR}={level!r}: the C++ optimization must be one "
+                             f"of {', '.join(OPTIMIZATION_LEVELS)}")
+    return ("-CFLAGS", level)
 
 
 def ccache_executable() -> Path | None:
@@ -191,6 +216,7 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     :data:`VERILATOR_LINT_WAIVERS` (documented where they are defined). A design with a ``clk``
     input gets its clock generated (see the module docstring)."""
     check_simulator(simulator)
+    optimization = verilator_optimization()
     wrapper = clocked_top(text, module=_TOPLEVEL)
     main_clock = simulator == "verilator" and wrapper is not None
     if main_clock:  # Verilator: the simulation main toggles the design's clk, no wrapper
@@ -199,7 +225,7 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     # The half period goes to every Verilator build, clocked or not: the same C++ flags for
     # all, so that Verilator's runtime objects are compiled once per ccache, not once per kind.
     build_args = ([*VERILATOR_LINT_WAIVERS, *lint_waivers, *VERILATOR_SIMULATION_OPTIONS,
-                   *VERILATOR_OPTIMIZATION, *clocked_main_options(TIMESCALE)]
+                   *optimization, *clocked_main_options(TIMESCALE)]
                   if simulator == "verilator" else [])
     main = CLOCKED_MAIN.read_text() if main_clock else ""
     digest = hashlib.sha256("\n".join([simulator, str(waves), *build_args, text, wrapper or "",
