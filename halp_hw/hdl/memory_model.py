@@ -9,7 +9,7 @@ accelerator: the data are preloaded through its write port before a run.
 
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.fifo import SyncFIFO
@@ -93,17 +93,24 @@ class OffChipMemory(wiring.Component):
             **timing_inputs,
         })
 
-    def _timing(self):
-        """Latency, bytes per cycle and burst bytes: constants, or the inputs."""
-        if self.timing is None:
-            return tuple(getattr(self, name) for name in TIMING_INPUTS)
-        return tuple(Const(getattr(self.timing, name), range(TIMING_LIMITS[name] + 1))
-                     for name in TIMING_INPUTS)
+    def _timing(self, length_width: int):
+        """Latency, burst words (at most the longest request, then a request is one burst) and
+        credit earned per cycle (at most a word: a word per cycle is the port's limit), as
+        numbers when built in, else as values of the inputs; and the comb statements of those."""
+        width, longest = self.data_width, (1 << length_width) - 1
+        if self.timing is not None:
+            return (self.timing.latency, min(self.timing.burst_words(width), longest),
+                    min(8 * self.timing.bytes_per_cycle, width), [])
+        whole = Signal(range(TIMING_LIMITS["burst_bytes"] * 8 // width + 1))
+        burst_words, earn = Signal(length_width), Signal(range(width + 1))
+        return (self.latency, burst_words, earn, [
+            whole.eq(self.burst_bytes * 8 // width),
+            burst_words.eq(Mux(whole == 0, 1, Mux(whole > longest, longest, whole))),
+            earn.eq(Mux(self.bytes_per_cycle * 8 >= width, width, self.bytes_per_cycle * 8))])
 
     def elaborate(self, platform):
         m = Module()
         width = self.data_width
-        latency, bytes_per_cycle, burst_bytes = self._timing()
         m.submodules.storage = storage = Memory(shape=width, depth=self.depth, init=[])
         write, read = storage.write_port(), storage.read_port()
         m.d.comb += [write.addr.eq(self.preload_addr), write.data.eq(self.preload_data),
@@ -115,21 +122,14 @@ class OffChipMemory(wiring.Component):
         entry = StructLayout({"addr": len(request.payload.addr),
                               "length": len(request.payload.length), "due": TIME_BITS})
         m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self.queue_depth)
+        longest = (1 << len(request.payload.length)) - 1
+        latency, burst_words, earn, timing = self._timing(len(request.payload.length))
+        m.d.comb += timing
         arriving, head = Signal(entry), Signal(entry)
         m.d.comb += [arriving.addr.eq(request.payload.addr),
                      arriving.length.eq(request.payload.length),
                      arriving.due.eq(now + latency),
                      queue.w_data.eq(arriving), head.eq(queue.r_data)]
-
-        # MemoryTiming.burst_words, capped at the longest request (which is then one burst)
-        longest = (1 << len(request.payload.length)) - 1
-        whole = Signal(range(TIMING_LIMITS["burst_bytes"] * 8 // width + 1))
-        burst_words = Signal.like(request.payload.length)
-        m.d.comb += [whole.eq(burst_bytes * 8 // width),
-                     burst_words.eq(Mux(whole == 0, 1, Mux(whole > longest, longest, whole)))]
-        # The credit earned per cycle, at most a word: a word per cycle is the port's limit.
-        earn = Signal(range(width + 1))
-        m.d.comb += earn.eq(Mux(bytes_per_cycle * 8 >= width, width, bytes_per_cycle * 8))
 
         busy = Signal()
         pointer = Signal.like(request.payload.addr)
@@ -141,16 +141,23 @@ class OffChipMemory(wiring.Component):
                      fire.eq(response.valid & response.ready),
                      last_fire.eq(fire & (remaining == 1))]
         streaming = busy & (now >= start_at)
-        credit = Signal(range(width))
-        earned = credit + earn
-        m.d.comb += response.valid.eq(streaming & (earned >= width))
-        with m.If(streaming):
-            with m.If(fire):
-                m.d.sync += credit.eq(earned - width)
-            with m.Elif(~response.valid):
-                m.d.sync += credit.eq(earned)
+        if isinstance(earn, int) and earn == width:  # built in: a word whenever streaming
+            m.d.comb += response.valid.eq(streaming)
+            restart_credit = []
+        else:
+            credit = Signal(range(width))
+            earned = credit + earn
+            m.d.comb += response.valid.eq(streaming & (earned >= width))
+            with m.If(streaming):
+                with m.If(fire):
+                    m.d.sync += credit.eq(earned - width)
+                with m.Elif(~response.valid):
+                    m.d.sync += credit.eq(earned)
+            restart_credit = [credit.eq(0)]
 
         def next_burst(length):
+            if isinstance(burst_words, int) and burst_words == longest:  # a request, a burst
+                return length
             return Mux(length > burst_words, burst_words, length)
 
         # The engine takes the next request when idle or with its last word: the queue's head,
@@ -179,9 +186,9 @@ class OffChipMemory(wiring.Component):
                 m.d.sync += busy.eq(0)
             with m.Elif(burst_left == 1):
                 m.d.sync += [burst_left.eq(next_burst(remaining - 1)),
-                             start_at.eq(now + latency), credit.eq(0)]
+                             start_at.eq(now + latency), *restart_credit]
         with m.If(load):
             m.d.sync += [busy.eq(1), pointer.eq(taken.addr), remaining.eq(taken.length),
                          burst_left.eq(next_burst(taken.length)), start_at.eq(taken.due),
-                         credit.eq(0)]
+                         *restart_credit]
         return m
