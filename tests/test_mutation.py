@@ -41,8 +41,9 @@ def campaign(rtl, tmp_path_factory):
     config = HardwareConfig(bits=8, lanes=2, d_max=D, n_max=N)
     run = HardwareRun(step_size=0.05, mu=0.5, epoch_length=N, epochs=1, seed=3)
     work = tmp_path_factory.mktemp("mutation")
+    # without the long phase (tests/test_cocotb_core.py runs it): these mutants need none
     return prepare(problem, 0, config, run, mutations=MUTATIONS, seed=1, simulator="verilator",
-                   work_dir=work / "netlist", build_root=rtl.build_root), work
+                   work_dir=work / "netlist", build_root=rtl.build_root, long_run=False), work
 
 
 def test_small_campaign_classifies_each_mutant(campaign):

@@ -75,12 +75,13 @@ class Campaign:
 
 def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: HardwareRun, *,
             mutations: int | list, seed: int, simulator: str, work_dir: Path | str,
-            build_root: Path | str) -> Campaign:
+            build_root: Path | str, long_run: bool = True) -> Campaign:
     """Synthesize the core for ``config``, pick the mutations and build the mutated netlist.
 
     ``mutations`` is a number (``mutate -list`` picks that many with ``seed``) or a list of
     filters (dicts of ``mutate -list`` options such as ``{"wire": "rows.product", "wirebit":
-    3, "mode": "const1"}``), each standing for the first mutation that matches it.
+    3, "mode": "const1"}``), each standing for the first mutation that matches it. Without
+    ``long_run`` the regression leaves out the long phase (which has a test of its own).
     """
     from halp_hw.flow.verilog import component_verilog
     from halp_hw.golden.memory import MemoryTiming
@@ -109,13 +110,13 @@ def prepare(problem: Problem, problem_seed: int, config: HardwareConfig, run: Ha
     # The regression drives the simulation top: the mutated core next to the (default) memory
     # models.
     system = system_for_run(config, MemoryTiming(), n=problem.n, d=problem.d,
-                            order_entries=order_entries(run, config, long_run=True),
+                            order_entries=order_entries(run, config, long_run=long_run),
                             core=NetlistCore(core=core,
                                              select_width=netlist.select_width(chosen)))
     text = netlist.mutants_verilog(work_dir, chosen) + component_verilog(system, name="top")
     built = build_verilog(text, simulator=simulator, build_root=build_root,
                           lint_waivers=NETLIST_LINT_WAIVERS)
-    params = regression_params(problem, problem_seed, config, run, "step", long_run=True)
+    params = regression_params(problem, problem_seed, config, run, "step", long_run=long_run)
     return Campaign(work_dir, chosen, built, params, golden)
 
 
