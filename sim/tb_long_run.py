@@ -66,8 +66,9 @@ def long_budget(host) -> int:
     config, memory, d = host.config, host.memory, host.problem.d
     runs = sum(run_cycles(config, memory, d, "xorshift", 1 << bit) for bit in range(LONG_RUN_BITS))
     per_run = memory.latency + 4 * config.max_fetch_words + 16
-    high = (COMMAND_ARG_BITS - FIRST_PLUS_ONE_BIT) * (
-        run_cycles(config, memory, d, "xorshift", HIGH_RUN_STEPS + 2) + config.row_slots * per_run)
+    high_runs = (COMMAND_ARG_BITS - FIRST_PLUS_ONE_BIT) + (COMMAND_ARG_BITS - LONG_RUN_BITS)
+    high = high_runs * (run_cycles(config, memory, d, "xorshift", HIGH_RUN_STEPS + 2)
+                        + config.row_slots * per_run)
     host_order = run_cycles(config, memory, d, "host", host.run.epoch_length) + per_run
     return 2 * (runs + LONG_RUN_BITS * per_run + 8 * host.run.epochs + 100 * memory.latency
                 + high + host_order)
