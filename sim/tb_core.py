@@ -31,8 +31,8 @@ scenario under ``phases``):
 ``random`` (``tb_phases``)
     (with ``params["random_run"]`` overriding fields of the run) One phase per random stream (the
     sample stream and each lane's), seeded with the one user seed that makes that stream's first
-    state zero (the PRNG then starts from its key), then one more (``random-host``) on a host-given
-    order read from the order memory; all on ``n - 1`` samples (not a power of two, unlike most
+    state zero (the PRNG then starts from its key), then one or two more on a host-given order
+    read from the order memory; all on ``n - 1`` samples (not a power of two, unlike most
     builds' ``n``: every bit of the index product counts), the stream phases on ``d - 1``,
     ``L`` and ``2L - 1`` features in turn (:func:`random_features`: the other parity of ``d``
     than the training run, rows of one and of two words), ``random-host`` on ``d - 1`` and

@@ -27,8 +27,9 @@ __all__ = ["OffChipMemory"]
 
 #: Width of the memory's cycle counter and due times (simulation only: never wraps in a run).
 TIME_BITS = 48
-#: The inputs of a memory built without a timing: MemoryTiming's fields.
-TIMING_INPUTS = tuple(TIMING_LIMITS)
+#: The inputs of a memory built without a timing: MemoryTiming's fields, each wide enough for
+#: its largest value.
+TIMING_INPUTS = {name: range(limit + 1) for name, limit in TIMING_LIMITS.items()}
 
 
 class OffChipMemory(wiring.Component):
@@ -83,7 +84,7 @@ class OffChipMemory(wiring.Component):
         check_int("memory address width", addr_width, 1)
         check_int("memory request length width", length_width, 1)
         timing_inputs = {} if timing is not None else {
-            name: In(range(limit + 1)) for name, limit in TIMING_LIMITS.items()}
+            name: In(shape) for name, shape in TIMING_INPUTS.items()}
         super().__init__({
             "port": In(read_port_signature(addr_width=addr_width, length_width=length_width,
                                            data_width=data_width)),

@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In
 
 from halp_hw.golden.full_gradient import PassWidths
 from halp_hw.golden.hardware import HardwareConfig
-from halp_hw.golden.memory import ORDER_WORD_BITS, TIMING_LIMITS, MemoryTiming
+from halp_hw.golden.memory import ORDER_WORD_BITS, MemoryTiming
 from halp_hw.golden.validation import HalpInputError, check_int
 
 from .centering import address_shape
@@ -111,8 +111,7 @@ class HALPSystem(wiring.Component):
                             f"{prefix}_wr_data": In(model.data_width),
                             f"{prefix}_wr_en": In(1)})
         if memory is None:
-            members.update({port: In(range(TIMING_LIMITS[field] + 1))
-                            for field, port in TIMING_PORTS.items()})
+            members.update({port: In(TIMING_INPUTS[field]) for field, port in TIMING_PORTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):

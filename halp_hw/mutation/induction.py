@@ -3,9 +3,10 @@
 The synthesized core (its ports free inputs and checked outputs: a stronger claim than the
 system's outputs under one memory model) is copied twice, ``gold`` and ``gate``, the mutation
 applied to ``gate``. ``equiv_make`` pairs every named signal of the two copies with an
-``$equiv`` cell, ``equiv_struct`` merges the structurally identical logic, ``equiv_simple`` proves each pair from
-its input cone (one cycle back through flip-flops) and ``equiv_induct`` proves the rest by
-temporal induction: assuming every pair equal in the previous cycle, they are equal in this one.
+``$equiv`` cell, ``equiv_struct`` merges the structurally identical logic, ``equiv_simple``
+proves each pair from its input cone (one cycle back through flip-flops) and ``equiv_induct``
+proves the rest by temporal induction: assuming every pair equal in the previous cycle, they are
+equal in this one.
 Both copies start from the same state (a mutation changes no initial value), so a set of pairs
 all proven this way holds in every cycle of every input sequence.
 
