@@ -1,4 +1,5 @@
-"""The simulation runtime: the simulation top that generates the clock, and ccache builds."""
+"""The simulation runtime: the simulation top that generates the clock, ccache builds and the
+shared precompiled header."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from halp_hw.hdl.prng import Xorshift32
 from halp_hw.runtime.clocking import clocked_top
 from halp_hw.golden.validation import HalpInputError
 from halp_hw.runtime.builds import OPTIMIZATION_ENV_VAR, verilator_optimization
+from halp_hw.runtime.shared_header import SHARED_HEADER_DIR_NAME, SharedHeader
 from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, VERILATOR_OPTIMIZATION, build_design,
                                         ccache_executable, toolchain_environment)
 
@@ -129,3 +131,48 @@ def test_optimization_level_comes_from_the_environment(monkeypatch, tmp_path):
         build_design(Xorshift32(stream=lane_stream(5)), simulator="verilator",
                      build_root=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_builds_share_one_precompiled_runtime_header(rtl, tmp_path):
+    """Two designs built in a new build root: the runtime headers are precompiled once, and
+    GCC takes the precompiled header in each model's compile (``-H`` marks it with ``!``)."""
+    if rtl.simulator != "verilator":
+        pytest.skip(f"the shared header is Verilator's; this session simulates with "
+                    f"{rtl.simulator}")
+    builds = [build_design(Xorshift32(stream=lane_stream(lane)), simulator="verilator",
+                           build_root=tmp_path) for lane in (3, 4)]
+    assert builds[0].build_dir != builds[1].build_dir
+    headers = list((tmp_path / SHARED_HEADER_DIR_NAME).iterdir())
+    assert len(headers) == 1
+    header = SharedHeader(headers[0])
+    assert header.precompiled.stat().st_size > 1_000_000
+    for built in builds:
+        log = (built.build_dir / "build.log").read_text()
+        assert log.count(str(header.precompiled)) == (built is builds[0])  # made by the first
+        compile_line = next(line for line in log.splitlines()
+                            if line.endswith("-c -o Vtop__ALL.o Vtop__ALL.cpp"))
+        assert f"-include {header.include}" in compile_line
+        command = [*compile_line.split()[1:-4], "-fsyntax-only", "-H", "-Winvalid-pch",
+                   "Vtop__ALL.cpp"]  # the compile without ccache, checking the header
+        with toolchain_environment("verilator"):
+            checked = subprocess.run(command, cwd=built.build_dir, capture_output=True,
+                                     text=True)
+        assert checked.returncode == 0, checked.stderr
+        assert f"! {header.precompiled}" in checked.stderr.splitlines()
+        assert "not used because" not in checked.stderr
+
+
+def test_a_header_that_cannot_be_precompiled_is_included_as_text(tmp_path):
+    """A failed precompile leaves the text header, and no later build tries again."""
+    header = SharedHeader(tmp_path / "pch")
+    calls = []
+
+    def failing_make(arguments):
+        calls.append(arguments)
+        raise RuntimeError("Command failed with return code: 2")
+
+    header.ensure(failing_make)
+    header.ensure(failing_make)
+    assert len(calls) == 1 and calls[0][-1] == str(header.precompiled)
+    assert not header.precompiled.exists()
+    assert '#include "verilated.h"' in header.include.read_text()

