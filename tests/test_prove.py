@@ -127,6 +127,18 @@ def test_control_proof_fails_when_the_step_is_one_cycle_longer(tmp_path, monkeyp
     assert result.status == "fail" and result.trace is not None
 
 
+def test_control_proof_fails_when_a_seed_outlasts_its_bound(tmp_path, monkeypatch):
+    """The proof's depth rests on the SEED bound, which the harness asserts: on this build a
+    SEED gives ``cmd_ready`` back 24 cycles after its acceptance (2 under the bound), so a
+    bound of 23 fails, within a depth that a SEED from reset reaches."""
+    assert control_harness.seed_cycles(3, 3) == 26
+    monkeypatch.setattr(control_harness, "seed_cycles", lambda beats, row_slots: 23)
+    config = HardwareConfig(bits=4, data_bits=4, lanes=1, d_max=4, row_slots=3)
+    result = run_proof(ControlHarness(config=config, max_d=3), name="control", mode="bmc",
+                       depth=26, out_dir=tmp_path)
+    assert result.status == "fail" and result.trace is not None
+
+
 class OneBeatFetcher(RowFetcher):
     """A broken fetcher: takes the first beat of a row, then is never ready again."""
 

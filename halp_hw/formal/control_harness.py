@@ -1,6 +1,6 @@
 """Property: with a memory that never stalls, the core's command FSM keeps ``busy`` for exactly
-``T * step_cycles(d)`` cycles and accepts no command while busy (bounded: the FSM's counters are
-internal to the core).
+``T * step_cycles(d)`` cycles, accepts no command while busy, and is ready again within
+:func:`seed_cycles` of a SEED (bounded: the FSM's counters are internal to the core).
 
 Written against the core's ports only (``cmd_*``, ``busy``, ``n``, ``d``, ``host_order`` and the
 two memory ports, each answered by :func:`zero_wait_memory`), so that a change of the datapath
@@ -42,16 +42,18 @@ def contract_step_cycles(d, lanes: int):
 
 
 def seed_cycles(beats: int, row_slots: int) -> int:
-    """A bound on the SEED command on a zero-wait memory: the first row address, then for each
-    of the ``row_slots - 1`` rows (``docs/datapath.md``, control schedule) the longer of its
-    fetch (request, ``beats`` words, done) and the next address, once more for the settle (the
-    last row and the order entry its take asks for), and a margin of two cycles."""
-    return 2 + ROW_ADDRESS_CYCLES + row_slots * max(ROW_ADDRESS_CYCLES, beats + 2) + 2
+    """A bound on the cycles from a SEED's acceptance to ``cmd_ready`` on a zero-wait memory:
+    two (the acceptance, LOAD), the first row address, then for each of the ``row_slots - 1``
+    rows (``docs/datapath.md``, control schedule) the longer of its fetch (request, ``beats``
+    words, done) and the next address, and once more for the settle (the last row and the order
+    entry its take asks for). The harness asserts it, so that the proof's depth
+    (:func:`control_depth`) is known to reach the end of a RUN after the slowest SEED."""
+    return 2 + ROW_ADDRESS_CYCLES + row_slots * max(ROW_ADDRESS_CYCLES, beats + 2)
 
 
 def control_depth(config: HardwareConfig, max_d: int | None = None) -> int:
-    """The bound that lets a SEED and the longest run (``MAX_RUN_STEPS`` steps at ``max_d``)
-    finish."""
+    """The bound that lets the slowest SEED (checked against :func:`seed_cycles`) and then the
+    longest run (``MAX_RUN_STEPS`` steps at ``max_d``) finish."""
     d = config.d_max if max_d is None else max_d
     beats = -(-d // config.lanes)
     return (seed_cycles(beats, config.row_slots)
@@ -82,7 +84,8 @@ class ControlHarness(PropertyHarness):
     host writes and the mantissa are free. Checked in
     every cycle: ``busy`` implies ``~cmd_ready`` (no command is accepted while busy); a RUN of
     ``T > 0`` accepted makes ``busy`` rise in the next cycle and stay high for exactly
-    ``T * step_cycles(d)`` cycles; a RUN of 0 leaves it low.
+    ``T * step_cycles(d)`` cycles; a RUN of 0 leaves it low; ``cmd_ready`` is high again at
+    most :func:`seed_cycles` cycles after a SEED was accepted.
 
     Parameters
     ----------
@@ -140,7 +143,19 @@ class ControlHarness(PropertyHarness):
         with m.Elif(core.busy):
             m.d.sync += counted.eq(counted + 1)
 
+        seed_bound = seed_cycles(-(-self.max_d // cfg.lanes), cfg.row_slots)
+        seeding = Signal()         # a SEED was accepted and cmd_ready is not back yet
+        seed_wait = Signal(range(seed_bound + 1))  # cycles since (saturating at the bound)
+        with m.If(core.cmd_valid & core.cmd_ready & (op == Command.SEED.value)):
+            m.d.sync += [seeding.eq(1), seed_wait.eq(1)]
+        with m.Elif(seeding & core.cmd_ready):
+            m.d.sync += seeding.eq(0)
+        with m.Elif(seeding & (seed_wait < seed_bound)):
+            m.d.sync += seed_wait.eq(seed_wait + 1)
+
         m.d.comb += Assert(~(core.busy & core.cmd_ready), "ready while busy")
+        with m.If(seeding & ~core.cmd_ready):
+            m.d.comb += Assert(seed_wait < seed_bound, "a SEED took longer than seed_cycles")
         with m.If(running & ~busy_before):
             m.d.comb += Assert(core.busy, "busy did not rise after an accepted RUN")
         with m.If(core.busy):

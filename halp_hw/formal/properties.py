@@ -76,7 +76,7 @@ PROPERTIES: tuple[FormalProperty, ...] = (
                    "bmc", lambda cfg, _: OrderPortHarness(config=cfg),
                    lambda cfg, _: order_port_depth(cfg), ORDER_PORT_SCRIPT),
     FormalProperty("control", "zero-wait memory: busy exactly T * step_cycles(d) (T <= 2), "
-                   "no command while busy",
+                   "no command while busy, ready again within seed_cycles of a SEED",
                    "bmc", lambda cfg, max_d: ControlHarness(config=cfg, max_d=max_d),
                    lambda cfg, max_d: control_depth(cfg, max_d)),
 )
