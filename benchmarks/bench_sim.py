@@ -74,6 +74,7 @@ from halp_hw.models.baseline import BASELINE_DTYPES, svrg_baseline
 from halp_hw.runtime.backends import ModelAccelerator, drive_halp, run_backend
 from halp_hw.runtime.clocking import CLOCKED_TOPLEVEL, clocked_top
 from halp_hw.runtime import simulators
+from halp_hw.runtime.shared_header import SHARED_HEADER_DIR_NAME
 from halp_hw.runtime.simulators import (CCACHE_DIR_NAME, TIMESCALE, VERILATOR_OPTIMIZATION,
                                         VERILATOR_SIMULATION_OPTIONS, BuiltDesign,
                                         ccache_executable, run_testbench,
@@ -367,8 +368,8 @@ def build_times(root: Path) -> None:
     rows = {"first build (empty build root)": verify_build(),
             "second verify, design unchanged": verify_build()}
     before = ccache_counts(build_root)
-    for built in build_root.iterdir():
-        if built.is_dir() and built.name != CCACHE_DIR_NAME:
+    for built in build_root.iterdir():  # the design's build, not the caches of the build root
+        if built.is_dir() and built.name not in (CCACHE_DIR_NAME, SHARED_HEADER_DIR_NAME):
             shutil.rmtree(built)
     rows["after deleting the build directory"] = verify_build()
     after = ccache_counts(build_root)

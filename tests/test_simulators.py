@@ -133,9 +133,10 @@ def test_optimization_level_comes_from_the_environment(monkeypatch, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_builds_share_one_precompiled_runtime_header(rtl, tmp_path):
+def test_builds_share_one_precompiled_runtime_header(rtl, tmp_path, monkeypatch):
     """Two designs built in a new build root: the runtime headers are precompiled once, and
-    GCC takes the precompiled header in each model's compile (``-H`` marks it with ``!``)."""
+    GCC takes the precompiled header in each model's compile (``-H`` marks it with ``!``).
+    ccache keeps the compiles that take it: rebuilding the first design compiles nothing."""
     if rtl.simulator != "verilator":
         pytest.skip(f"the shared header is Verilator's; this session simulates with "
                     f"{rtl.simulator}")
@@ -160,6 +161,12 @@ def test_builds_share_one_precompiled_runtime_header(rtl, tmp_path):
         assert checked.returncode == 0, checked.stderr
         assert f"! {header.precompiled}" in checked.stderr.splitlines()
         assert "not used because" not in checked.stderr
+    shutil.rmtree(builds[0].build_dir)
+    stats_log = tmp_path / "ccache-stats.log"
+    monkeypatch.setenv("CCACHE_STATSLOG", str(stats_log))
+    build_design(Xorshift32(stream=lane_stream(3)), simulator="verilator", build_root=tmp_path)
+    stats = ccache_log_stats(tmp_path, stats_log)
+    assert stats.get("direct_cache_hit", 0) >= 2 and stats.get("cache_miss", 0) == 0, stats
 
 
 def test_a_header_that_cannot_be_precompiled_is_included_as_text(tmp_path):
