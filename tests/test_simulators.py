@@ -183,3 +183,25 @@ def test_a_header_that_cannot_be_precompiled_is_included_as_text(tmp_path):
     assert len(calls) == 1 and calls[0][-1] == str(header.precompiled)
     assert not header.precompiled.exists()
     assert '#include "verilated.h"' in header.include.read_text()
+
+
+def test_a_precompile_stopped_half_way_is_made_again(tmp_path):
+    """An interrupted precompile (Ctrl-C) leaves a partial header that no build may take: the
+    next build deletes it and precompiles again; after a whole one, nobody does."""
+    header = SharedHeader(tmp_path / "pch")
+    made = []
+
+    def interrupted_make(arguments):
+        header.precompiled.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    def make(arguments):
+        assert not header.precompiled.exists()  # the partial header is gone before
+        made.append(arguments)
+        header.precompiled.write_bytes(b"whole")
+
+    with pytest.raises(KeyboardInterrupt):
+        header.ensure(interrupted_make)
+    header.ensure(make)
+    header.ensure(make)
+    assert len(made) == 1 and header.precompiled.read_bytes() == b"whole"

@@ -40,6 +40,8 @@ _HEADER_TEXT = '#include "verilated.h"\n#include "verilated_dpi.h"\n'
 #: The header's name; the model includes ``<name>.fast``, precompiled as ``<name>.fast.gch``
 #: (the names of ``verilated.mk``'s rule).
 _HEADER_NAME = "verilated_runtime.h"
+#: Written once the header is precompiled whole (a compile stopped half-way is made again).
+_DONE_MARKER = "precompiled"
 #: Left next to the header when it could not be precompiled (the compile log is in the build's
 #: log): later builds include the text header without trying again.
 _FAILED_MARKER = "not-precompiled"
@@ -82,8 +84,10 @@ class SharedHeader:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         with exclusive(self.directory / "lock"):
-            if self.precompiled.is_file() or (self.directory / _FAILED_MARKER).is_file():
+            if any((self.directory / marker).is_file()
+                   for marker in (_DONE_MARKER, _FAILED_MARKER)):
                 return
+            self.precompiled.unlink(missing_ok=True)  # what an interrupted compile left
             for path in (self.directory / _HEADER_NAME, self.include):
                 path.write_text(_HEADER_TEXT)
             try:
@@ -91,6 +95,8 @@ class SharedHeader:
             except RuntimeError:  # the runner's error for a failed command
                 self.precompiled.unlink(missing_ok=True)
                 (self.directory / _FAILED_MARKER).touch()
+            else:
+                (self.directory / _DONE_MARKER).touch()
 
 
 @functools.cache
