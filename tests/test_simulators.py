@@ -140,6 +140,9 @@ def test_builds_share_one_precompiled_runtime_header(rtl, tmp_path, monkeypatch)
     if rtl.simulator != "verilator":
         pytest.skip(f"the shared header is Verilator's; this session simulates with "
                     f"{rtl.simulator}")
+    # A new build root, but the session's ccache: Verilator's runtime is not compiled again.
+    (rtl.build_root / CCACHE_DIR_NAME).mkdir(parents=True, exist_ok=True)
+    (tmp_path / CCACHE_DIR_NAME).symlink_to(rtl.build_root / CCACHE_DIR_NAME)
     builds = [build_design(Xorshift32(stream=lane_stream(lane)), simulator="verilator",
                            build_root=tmp_path) for lane in (3, 4)]
     assert builds[0].build_dir != builds[1].build_dir
