@@ -285,4 +285,3 @@ def _build(text: str, wrapper: str | None, built: BuiltDesign, build_args: list,
     (build_dir / _BUILT_MARKER).write_text(json.dumps({"simulator": simulator,
                                                        "waves": built.waves,
                                                        "toplevel": toplevel}))
-

@@ -36,4 +36,3 @@ def clocked_main_options(timescale: tuple) -> list:
         raise ValueError(f"half of the {CLOCK_PERIOD_NS} ns clock period is not a whole number "
                          f"of {timescale[1]}")
     return ["-CFLAGS", f"-DHALP_HALF_PERIOD={int(half_period)}"]
-
