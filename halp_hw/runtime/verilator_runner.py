@@ -28,16 +28,16 @@ def verilator_runner(*, clocked: bool, header: SharedHeader | None):
                                        "once: cannot put the clocked main in its place")
                 verilate = [str(CLOCKED_MAIN) if part == cocotb_main else part
                             for part in verilate]
-            self._make = make
             return [verilate, make if header is None else [*make, header.make_variable]]
 
         def _execute_cmds(self, cmds, cwd, stdout=None):
             if header is None:
                 return super()._execute_cmds(cmds, cwd, stdout)
             verilate, make = cmds  # the makefile that compiles the header comes from verilate
+            runner_make = make[:-1]  # without the header's variable, which _build_command added
             run = super()._execute_cmds
             run([verilate], cwd, stdout)
-            header.ensure(lambda arguments: run([[*self._make, *arguments]], cwd, stdout))
+            header.ensure(lambda arguments: run([[*runner_make, *arguments]], cwd, stdout))
             return run([make], cwd, stdout)
 
     return HalpVerilator()
