@@ -13,6 +13,9 @@ reported with the accelerator cycle (the RTL's ``cycles`` counter), the epoch an
 a memory with random extra delays, which the golden timing does not know: RTL cycles >= golden
 cycles).
 
+The parameters may hold several cases (:func:`halp_hw.runtime.simulators.run_testbench_cases`):
+each is a regression of its own, a cocotb test with its own report and coverage.
+
 Scenarios (``params["scenarios"]``, run in order, each after a reset; the report has one entry per
 scenario under ``phases``):
 
@@ -89,7 +92,7 @@ from tb_halp_run import CocotbAccelerator
 from tb_lockstep import LockstepAccelerator
 from tb_long_run import LONG_HOST_STEPS, LONG_RECENTERS, long_budget, run_long
 from tb_phases import extreme_inputs, random_inputs, run_extremes, run_random
-from tb_support import (CLOCK_PERIOD_NS, Scoreboard, hardware_config, params, report_progress,
+from tb_support import (CLOCK_PERIOD_NS, Scoreboard, case_params, hardware_config, report_progress,
                         reset)
 
 #: A phase that takes this many times its expected cycles has hung (e.g. ``busy`` never falls).
@@ -261,8 +264,9 @@ async def run_regression(dut, p: dict, board: Scoreboard) -> dict:
 
 
 @cocotb.test()
-async def core_matches_golden(dut):
-    p = params()
+@cocotb.parametrize(case=range(len(case_params())))
+async def core_matches_golden(dut, case: int):
+    p = case_params()[case]
     board = Scoreboard(p.get("report"))
     try:
         board.extra["phases"] = await run_regression(dut, p, board)

@@ -75,8 +75,9 @@ def _point(name: str, bins: list):
 
 
 class CoreCoverage:
-    """The core's cover items for one build (created once per process; cocotb-coverage keeps
-    them, and their hits, in its global ``coverage_db``).
+    """The core's cover items for one regression (cocotb-coverage keeps them, and their hits, in
+    its global ``coverage_db``; a new one replaces the items of the one before, so that each
+    regression of a run of several cases counts its own hits).
 
     Parameters
     ----------
@@ -85,6 +86,8 @@ class CoreCoverage:
     """
 
     def __init__(self, config):
+        for name in [name for name in coverage_db if name.split(".")[0] == ROOT]:
+            del coverage_db[name]
         lanes = range(config.lanes)
         self.config = config
         self._saturation = _point("lanes.saturation",

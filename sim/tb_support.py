@@ -4,7 +4,9 @@ A testbench receives its parameters as JSON in the ``HALP_TB_PARAMS`` environmen
 by :func:`halp_hw.runtime.simulators.run_testbench`), compares the design with the golden hardware mode
 through a :class:`Scoreboard`, and writes a JSON report (``params["report"]``) that pytest and
 ``halp-hw verify`` read: how many values were compared, the first mismatch, and the functional
-coverage counters.
+coverage counters. A testbench that takes several parameter sets in one run
+(:func:`halp_hw.runtime.simulators.run_testbench_cases`) runs one cocotb test per set of
+:func:`case_params`, each with its own report.
 
 The clock is generated inside the simulation (see :mod:`halp_hw.runtime.simulators`: ``clk``
 low first, period :data:`CLOCK_PERIOD_NS`); a testbench never drives it, it awaits its edges, or a status signal
@@ -33,15 +35,22 @@ from halp_hw.golden.fixedpoint import int_range
 from halp_hw.golden.kernels import lane_update as golden_lane_update
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.runtime.clocking import CLOCK_PERIOD_NS
-from halp_hw.runtime.simulators import PARAMS_ENV_VAR
+from halp_hw.runtime.simulators import CASES_KEY, PARAMS_ENV_VAR
 
-__all__ = ["CLOCK_PERIOD_NS", "params", "hardware_config", "kick_combinational", "reset",
+__all__ = ["CLOCK_PERIOD_NS", "params", "case_params", "hardware_config", "kick_combinational", "reset",
            "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
 
 
 def params() -> dict:
     """This run's parameters (the JSON that the runner put in the environment)."""
     return json.loads(os.environ.get(PARAMS_ENV_VAR, "{}"))
+
+
+def case_params() -> list[dict]:
+    """This run's parameter sets, one cocotb test each: the cases of
+    :func:`halp_hw.runtime.simulators.run_testbench_cases`, else the run's one set."""
+    p = params()
+    return p.get(CASES_KEY, [p])
 
 
 def report_progress(what: str = "") -> None:

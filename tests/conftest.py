@@ -15,7 +15,9 @@ runs on pytest-xdist workers (``-n auto`` in ``pyproject.toml``; ``-n 0`` runs i
 process): every worker shares the build root, and a design that two workers need at once is
 built once (the other waits on its lock). A new RTL test gets a shared build by calling
 ``rtl.run(key, make_component, module=..., params=...)``: ``key`` names the design and its
-parameters, so that tests of the same design skip even its Verilog generation.
+parameters, so that tests of the same design skip even its Verilog generation;
+``rtl.run_cases(key, make_component, module=..., cases=...)`` runs several parameter sets in one
+simulator process (a testbench that takes them: ``tb_core``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import pytest
 
 from halp_hw.runtime.builds import OPTIMIZATION_ENV_VAR
 from halp_hw.runtime.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
-                                default_simulator, run_testbench, simulator_unavailable_reason)
+                                default_simulator, run_testbench, run_testbench_cases,
+                                simulator_unavailable_reason)
 from halp_hw.testbenches.faults import injected
 
 
@@ -92,6 +95,13 @@ class RtlSession:
         """Build (once) and run ``sim/<module>.py``; returns its :class:`TestbenchResults`."""
         built = self.build(key, make_component, fault)
         return run_testbench(built, module=module, params=params, name=name)
+
+    def run_cases(self, key, make_component, *, module: str, cases: dict,
+                  name: str = "results") -> dict:
+        """Build (once) and run ``sim/<module>.py`` once per parameter set of ``cases``, in one
+        simulator process; returns ``{case: TestbenchResults}``."""
+        return run_testbench_cases(self.build(key, make_component), module=module, cases=cases,
+                                   name=name)
 
 
 def _simulator_name(config) -> str:

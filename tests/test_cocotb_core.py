@@ -56,15 +56,19 @@ def core_params(config: HardwareConfig, *, n: int, epoch_length: int, epochs: in
     }
 
 
-def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results"):
-    """Run ``tb_core`` on core ``name`` next to memories whose timing the testbench sets from
-    ``params["memory"]`` (one build per core and fault, sized for ``n_max`` rows of ``d_max``
-    features, serves every memory timing)."""
+def core_design(name: str) -> tuple:
+    """The build key and the component factory of core ``name`` next to memories whose timing
+    the testbench sets from ``params["memory"]``: one build per core (and fault), sized for
+    ``n_max`` rows of ``d_max`` features, serves every memory timing."""
     config = CORES[name]
-    return rtl.run(("core", name),
-                   lambda: system_for_run(config, None, n=config.n_max, d=config.d_max,
-                                          order_entries=ORDER_ENTRIES),
-                   module="tb_core", params=params, name=run_name, fault=fault)
+    return ("core", name), lambda: system_for_run(config, None, n=config.n_max, d=config.d_max,
+                                                  order_entries=ORDER_ENTRIES)
+
+
+def run_core(rtl, name: str, params: dict, fault=None, run_name: str = "results"):
+    """Run ``tb_core`` on core ``name`` (:func:`core_design`)."""
+    return rtl.run(*core_design(name), module="tb_core", params=params, name=run_name,
+                   fault=fault)
 
 
 def phase(results, scenario: str) -> dict:
@@ -188,15 +192,45 @@ MEMORIES = {
 }
 
 
-@pytest.mark.parametrize("order, d", [("xorshift", 10), ("host", 9)])
+#: The sample orders of the memory runs, each with its number of features: d not a multiple of
+#: L (10) and a multiple (9 = 3 x 3).
+ORDERS = {"xorshift": 10, "host": 9}
+#: The memory runs' ways of comparing: after every step, and after every epoch (one RUN each).
+COMPARES = ("step", "epoch")
+#: The memory runs share one simulator process (:func:`memory_runs`): the tests that read them
+#: run on one test worker, and early.
+on_the_memory_worker = pytest.mark.xdist_group("core-memories")
+
+
+def memory_case(memory: str, order: str, compare: str) -> str:
+    return f"{memory}_{order}_{compare}"
+
+
+@pytest.fixture(scope="module")
+def memory_runs(rtl) -> dict:
+    """The runs of the tests below on the ``b8-L3`` build, all in one simulator process (each a
+    regression of its own, after a reset, with its own report and coverage):
+    ``{memory_case(...): results}`` and ``"row_ahead"``."""
+    config = CORES["b8-L3"]
+    cases = {memory_case(memory, order, compare):
+             core_params(config, n=20, epoch_length=12, epochs=2, d=d, memory=timing, order=order,
+                         compare=compare)
+             for memory, timing in MEMORIES.items() for order, d in ORDERS.items()
+             for compare in COMPARES}
+    cases["row_ahead"] = core_params(config, n=20, epoch_length=12, epochs=1, d=3,
+                                     memory=MEMORIES["lat50-bw1"], order="host", compare="epoch")
+    return rtl.run_cases(*core_design("b8-L3"), module="tb_core", cases=cases, name="memories")
+
+
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("memory", MEMORIES)
-def test_memory_timings_and_sample_orders(rtl, memory, order, d):
+@on_the_memory_worker
+@pytest.mark.long(8)
+def test_memory_timings_and_sample_orders(memory_runs, memory, order):
     """Bit-exact z, counters and cycles after every step for each memory, both sample orders,
     d a multiple of L (9 = 3 x 3) and not (10)."""
-    config, timing = CORES["b8-L3"], MEMORIES[memory]
-    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
-                                                 memory=timing, order=order),
-                       run_name=f"memory_{order}_{d}")
+    config, timing, d = CORES["b8-L3"], MEMORIES[memory], ORDERS[order]
+    results = memory_runs[memory_case(memory, order, "step")]
     training = phase(results, "training")
     assert training["iterates_compared"] == training["steps"] == 2 * 12
     # a RUN of one step starts with its rows on chip: compute-bound whatever the memory
@@ -205,9 +239,7 @@ def test_memory_timings_and_sample_orders(rtl, memory, order, d):
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]
     assert stalls["none"] == training["steps"] and stalls["seed prefetch"] == 1, stalls
     # one RUN of 12 steps per epoch: the fetches ahead, the stalls and the run's exact count
-    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=2, d=d,
-                                                 memory=timing, order=order, compare="epoch"),
-                       run_name=f"memory_{order}_{d}_epoch")
+    results = memory_runs[memory_case(memory, order, "epoch")]
     training = phase(results, "training")
     assert training["iterates_compared"] == 2 and training["steps"] == 2 * 12
     assert training["cycles"] == 2 * run_cycles(config, timing, d, order, 12)
@@ -220,7 +252,9 @@ def test_memory_timings_and_sample_orders(rtl, memory, order, d):
         assert stalls["row i_{t+2}"] == 2 * 3 and stalls["none"] == 2 * 9, stalls
 
 
-def test_steps_waiting_for_a_row_fetched_ahead(rtl):
+@on_the_memory_worker
+@pytest.mark.long(8)
+def test_steps_waiting_for_a_row_fetched_ahead(memory_runs):
     """A host-given order on one-word rows (d = 3 = L, 8 cycles a step) from a slow memory
     (latency 50, a 24-bit row in 3 cycles), one RUN of 12 steps: row r, requested in cycle
     s_r + 1, has its last word in s_r + 53, and step r + 5 reads it second. Steps 0-4 end in
@@ -228,10 +262,7 @@ def test_steps_waiting_for_a_row_fetched_ahead(rtl):
     rows arrive (62 .. 94), step 11 waits for row 6 (requested in 55) until 108: 12 x 8 + 2 x 6
     cycles, bit-exact; the regression that closes the ``row i_{t+2}`` stall bin with a host
     order."""
-    config, timing = CORES["b8-L3"], MEMORIES["lat50-bw1"]
-    results = run_core(rtl, "b8-L3", core_params(config, n=20, epoch_length=12, epochs=1, d=3,
-                                                 memory=timing, order="host", compare="epoch"),
-                       run_name="row_ahead")
+    results = memory_runs["row_ahead"]
     training = phase(results, "training")
     assert training["cycles"] == 12 * 8 + 2 * 6
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]

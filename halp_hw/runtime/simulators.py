@@ -3,7 +3,8 @@
 :func:`run_testbench` runs a cocotb test module from ``sim/`` on a design built by
 :func:`~halp_hw.runtime.builds.build_design` (an Amaranth component) or
 :func:`~halp_hw.runtime.builds.build_verilog` (Verilog text), with parameters passed through the
-environment, and returns the parsed results. The build functions and the toolchain names are
+environment, and returns the parsed results; :func:`run_testbench_cases` runs several parameter
+sets in one simulator process. The build functions and the toolchain names are
 re-exported here, so that this module is the one entry point to RTL simulation.
 
 The testbenches await edges of the clock the build generates (see :mod:`~halp_hw.runtime.builds`),
@@ -42,19 +43,21 @@ from .builds import (CCACHE_DIR_NAME, DEFAULT_BUILD_ROOT, SIM_DIR, TIMESCALE,
 
 __all__ = [
     "SIMULATORS", "DEFAULT_SIMULATOR", "DEFAULT_BUILD_ROOT", "WAVES_FILES", "SIM_ENV_VAR",
-    "PARAMS_ENV_VAR", "SIM_DIR", "TIMESCALE", "VERILATED_MAKEFLAGS",
+    "PARAMS_ENV_VAR", "CASES_KEY", "SIM_DIR", "TIMESCALE", "VERILATED_MAKEFLAGS",
     "VERILATOR_SIMULATION_OPTIONS", "VERILATOR_OPTIMIZATION", "CCACHE_DIR_NAME",
     "VERILATOR_LINT_WAIVERS", "SimulatorUnavailable", "SimulationError", "TestOutcome",
     "TestbenchResults", "BuiltDesign", "verilator_bin_dir", "verilator_executable",
     "check_simulator", "simulator_unavailable_reason", "default_simulator", "ccache_executable",
     "toolchain_environment", "build_design", "build_verilog",
-    "run_testbench", "problem_file",
+    "run_testbench", "run_testbench_cases", "problem_file",
 ]
 
 #: Environment variable that selects the simulator when no ``--sim`` is given.
 SIM_ENV_VAR = "HALP_SIM"
 #: Environment variable through which a testbench receives its parameters (JSON).
 PARAMS_ENV_VAR = "HALP_TB_PARAMS"
+#: The key of those parameters that lists the parameter sets of :func:`run_testbench_cases`.
+CASES_KEY = "cases"
 #: The files whose ``assert`` statements cocotb has pytest rewrite in the simulator
 #: (``COCOTB_REWRITE_ASSERTION_FILES``): the testbenches. cocotb's default, ``*.py``, rewrites
 #: every module the simulator imports (NumPy, numba, SciPy, Amaranth), compiled from source on
@@ -219,23 +222,58 @@ def run_testbench(built: BuiltDesign, *, module: str, params: dict, testcase: st
         ``tb_support.report_progress`` (``params["progress"]`` is set for it), from a thread.
     """
     with _run_directory(built.build_dir, name) as run_dir:
-        return _run_in(run_dir, built, module=module, params=params, testcase=testcase,
-                       seed=seed, name=name, on_progress=on_progress)
+        report_path = run_dir / f"{name}.report.json"
+        tests, results_xml, waves_file = _simulate(
+            run_dir, built, module=module, params={**params, "report": str(report_path)},
+            reports=[report_path], testcase=testcase, seed=seed, name=name,
+            on_progress=on_progress)
+        return TestbenchResults(tests, results_xml, waves_file, _read_report(report_path))
 
 
-def _run_in(run_dir: Path, built: BuiltDesign, *, module: str, params: dict, testcase, seed: int,
-            name: str, on_progress) -> TestbenchResults:
-    """:func:`run_testbench` in the run directory ``run_dir``."""
+def run_testbench_cases(built: BuiltDesign, *, module: str, cases: dict, seed: int = 0,
+                        name: str = "results") -> dict:
+    """Run ``sim/<module>.py`` once per parameter set of ``cases``, all in one simulator
+    process: a simulator process costs about a CPU-second to start (Python, cocotb, the golden
+    model's imports) before its first cycle, more than a short case takes.
+
+    The module runs one cocotb test per case, in order (``tb_support.case_params()`` lists
+    them); each case has its own report. :func:`run_testbench` takes the other parameters.
+
+    Returns
+    -------
+    dict
+        ``{case: TestbenchResults}``, each holding that case's test and report.
+    """
+    with _run_directory(built.build_dir, name) as run_dir:
+        reports = {case: run_dir / f"{name}.{case}.report.json" for case in cases}
+        params = {CASES_KEY: [{**case_params, "report": str(reports[case])}
+                              for case, case_params in cases.items()]}
+        tests, results_xml, waves_file = _simulate(
+            run_dir, built, module=module, params=params, reports=list(reports.values()),
+            testcase=None, seed=seed, name=name, on_progress=None)
+        if len(tests) != len(cases):
+            raise SimulationError(f"{len(cases)} cases were given to {module}, {len(tests)} "
+                                  f"tests ran (see {results_xml})")
+        return {case: TestbenchResults([test], results_xml, waves_file, _read_report(path))
+                for test, (case, path) in zip(tests, reports.items())}
+
+
+def _read_report(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _simulate(run_dir: Path, built: BuiltDesign, *, module: str, params: dict, reports: list,
+              testcase, seed: int, name: str, on_progress) -> tuple:
+    """Run the simulator in ``run_dir`` (after deleting the ``reports`` of any earlier run);
+    returns the test outcomes, the results file and the waveform file."""
     from cocotb_tools.runner import get_runner
 
     results_xml = run_dir / f"{name}.xml"
-    report_path = run_dir / f"{name}.report.json"
-    results_xml.unlink(missing_ok=True)  # a failed run must not read an earlier run's results
-    report_path.unlink(missing_ok=True)
-    params = {**params, "report": str(report_path)}
+    for stale in (results_xml, *reports):  # a failed run must not read an earlier run's files
+        stale.unlink(missing_ok=True)
     following = contextlib.nullcontext()
     if on_progress is not None:
-        params["progress"] = str(run_dir / f"{name}.progress")
+        params = {**params, "progress": str(run_dir / f"{name}.progress")}
         Path(params["progress"]).write_text("")
         following = _following(Path(params["progress"]), on_progress)
     with toolchain_environment(built.simulator), following:
@@ -259,5 +297,4 @@ def _run_in(run_dir: Path, built: BuiltDesign, *, module: str, params: dict, tes
         waves_name = WAVES_FILES[built.simulator].format(toplevel=built.toplevel)
         waves_file = next((path for path in (run_dir / waves_name, built.build_dir / waves_name)
                            if path.is_file()), None)
-    report = json.loads(report_path.read_text()) if report_path.is_file() else None
-    return TestbenchResults(_parse_results(results_xml), results_xml, waves_file, report)
+    return _parse_results(results_xml), results_xml, waves_file
