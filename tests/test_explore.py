@@ -36,7 +36,7 @@ def _records(out_dir):
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("embedded")
-    assert main([*TINY, "--workers", "2", "--out", str(out_dir)]) == 0
+    assert main([*TINY, "--workers", "1", "--out", str(out_dir)]) == 0
     return out_dir
 
 
