@@ -37,8 +37,8 @@ from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.runtime.clocking import CLOCK_PERIOD_NS
 from halp_hw.runtime.simulators import CASES_KEY, PARAMS_ENV_VAR
 
-__all__ = ["CLOCK_PERIOD_NS", "params", "case_params", "hardware_config", "kick_combinational", "reset",
-           "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
+__all__ = ["CLOCK_PERIOD_NS", "params", "case_params", "hardware_config", "kick_combinational",
+           "reset", "report_progress", "lane_update", "draw_operands", "Mismatch", "Scoreboard"]
 
 
 def params() -> dict:
