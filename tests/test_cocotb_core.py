@@ -80,6 +80,21 @@ def phase(results, scenario: str) -> dict:
     return numbers
 
 
+#: The runs on the ``b8-L3`` build of the tests marked :data:`on_the_b8_worker`, by name, each
+#: written next to the test that reads it; :func:`b8_runs` runs them all.
+B8_RUNS: dict = {}
+#: Those tests share one simulator process (:func:`b8_runs`), so they run on one test worker
+#: (and, marked ``long``, early).
+on_the_b8_worker = pytest.mark.xdist_group("core-b8")
+
+
+@pytest.fixture(scope="module")
+def b8_runs(rtl) -> dict:
+    """Every run of :data:`B8_RUNS` in one simulator process, each a regression of its own
+    (after a reset, with its own report and coverage): ``{name: results}``."""
+    return rtl.run_cases(*core_design("b8-L3"), module="tb_core", cases=B8_RUNS, name="b8")
+
+
 @pytest.mark.parametrize("name", CORES)
 def test_compute_bound_step_cycles_by_hand(name):
     """The cycle formula the runs below are checked against, pinned by hand where the memory
@@ -109,13 +124,17 @@ def test_training_and_extremes(rtl, name):
     assert extremes["iterates_compared"] == 3 * 4
 
 
-def test_every_command_in_every_state(rtl):
+B8_RUNS["commands"] = core_params(CORES["b8-L3"], n=32, epoch_length=4, epochs=1,
+                                  scenarios=("commands",))
+
+
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_every_command_in_every_state(b8_runs):
     """The command script (sim/tb_command_script.py): every command presented in every state
     of the control FSM and after every other command, back to back, bit-exact with the golden
     model; it must close every bin of the command cover items."""
-    config = CORES["b8-L3"]
-    results = run_core(rtl, "b8-L3", core_params(config, n=32, epoch_length=4, epochs=1,
-                                                 scenarios=("commands",)), run_name="commands")
+    results = b8_runs["commands"]
     commands = phase(results, "commands")
     assert commands["steps"] == 1 + 2 + 1 + 0 + 3 + 2
     coverage = results.report["functional_coverage"]
@@ -124,10 +143,18 @@ def test_every_command_in_every_state(rtl):
     assert coverage["core.command.run_length"]["bins"]["0"] > 0
     assert coverage["core.command.run_length"]["bins"]["1"] > 0
     assert coverage["core.command.run_length"]["bins"]["many"] > 0
-    assert (results.results_xml.parent / "commands.report.coverage.yml").is_file()
+    assert (results.results_xml.parent / "b8.commands.report.coverage.yml").is_file()
 
 
-def test_boundary_and_long_phases(rtl):
+B8_RUNS["boundary_long"] = {**core_params(CORES["b8-L3"], n=32, epoch_length=4, epochs=1,
+                                         scenarios=("boundary", "long")),
+                             "boundary_run": {"epochs": 6, "epoch_length": 2},
+                             "long_host_steps": 40}
+
+
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_boundary_and_long_phases(b8_runs):
     """The boundary phases (step 2 of each short epoch on the rounding boundary of every lane,
     of the step coefficient and of the sample-index product, every third epoch on fresh
     host-given entries; on d - 1 = 9 features, then on rows of one and of two words) and the
@@ -135,11 +162,7 @@ def test_boundary_and_long_phases(rtl):
     still busy after 5 for b = 16..31, 4104 recenters, RUNs of 1, 2, 4, ... 2**15 steps on
     saturating gradients, then a RUN of 40 on a host-given order) agree with the golden model
     bit for bit."""
-    config = CORES["b8-L3"]
-    params = {**core_params(config, n=32, epoch_length=4, epochs=1,
-                            scenarios=("boundary", "long")),
-              "boundary_run": {"epochs": 6, "epoch_length": 2}, "long_host_steps": 40}
-    results = run_core(rtl, "b8-L3", params, run_name="boundary-long")
+    results = b8_runs["boundary_long"]
     boundary, long = phase(results, "boundary"), phase(results, "long")
     assert boundary["iterates_compared"] == 6 and boundary["steps"] == 6 * 2
     for features in (3, 5):  # rows of one and of two words on 3 lanes: 3 epochs each
@@ -151,21 +174,28 @@ def test_boundary_and_long_phases(rtl):
     assert long["coverage"]["recenters"] == 16 + 1 + 1
 
 
-def test_one_sample_one_step(rtl):
+B8_RUNS["n1_t1"] = core_params(CORES["b8-L3"], n=1, epoch_length=1, epochs=3)
+
+
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_one_sample_one_step(b8_runs):
     """N = 1, T = 1: the sample stream's only index, one step per epoch, three epochs."""
-    config = CORES["b8-L3"]
-    results = run_core(rtl, "b8-L3", core_params(config, n=1, epoch_length=1, epochs=3),
-                       run_name="n1_t1")
+    results = b8_runs["n1_t1"]
     training = phase(results, "training")
     assert training["steps"] == training["iterates_compared"] == 3
     assert training["coverage"]["recenters"] == 3
 
 
-def test_compare_every_epoch(rtl):
+B8_RUNS["per_epoch"] = core_params(CORES["b8-L3"], n=32, epoch_length=40, epochs=2,
+                                   compare="epoch")
+
+
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_compare_every_epoch(b8_runs):
     """One RUN of T steps per epoch (busy waited on, no Python per cycle), compared at the end."""
-    config = CORES["b8-L3"]
-    results = run_core(rtl, "b8-L3", core_params(config, n=32, epoch_length=40, epochs=2,
-                                                 compare="epoch"), run_name="per_epoch")
+    results = b8_runs["per_epoch"]
     training = phase(results, "training")
     assert training["iterates_compared"] == 2 and training["steps"] == 80
 
@@ -190,47 +220,33 @@ MEMORIES = {
     "lat50-bw1": MemoryTiming(latency=50, bytes_per_cycle=1),
     "lat50-bw64": MemoryTiming(latency=50, bytes_per_cycle=64),
 }
-
-
 #: The sample orders of the memory runs, each with its number of features: d not a multiple of
 #: L (10) and a multiple (9 = 3 x 3).
 ORDERS = {"xorshift": 10, "host": 9}
 #: The memory runs' ways of comparing: after every step, and after every epoch (one RUN each).
 COMPARES = ("step", "epoch")
-#: The memory runs share one simulator process (:func:`memory_runs`): the tests that read them
-#: run on one test worker, and early.
-on_the_memory_worker = pytest.mark.xdist_group("core-memories")
 
 
 def memory_case(memory: str, order: str, compare: str) -> str:
     return f"{memory}_{order}_{compare}"
 
 
-@pytest.fixture(scope="module")
-def memory_runs(rtl) -> dict:
-    """The runs of the tests below on the ``b8-L3`` build, all in one simulator process (each a
-    regression of its own, after a reset, with its own report and coverage):
-    ``{memory_case(...): results}`` and ``"row_ahead"``."""
-    config = CORES["b8-L3"]
-    cases = {memory_case(memory, order, compare):
-             core_params(config, n=20, epoch_length=12, epochs=2, d=d, memory=timing, order=order,
-                         compare=compare)
-             for memory, timing in MEMORIES.items() for order, d in ORDERS.items()
-             for compare in COMPARES}
-    cases["row_ahead"] = core_params(config, n=20, epoch_length=12, epochs=1, d=3,
-                                     memory=MEMORIES["lat50-bw1"], order="host", compare="epoch")
-    return rtl.run_cases(*core_design("b8-L3"), module="tb_core", cases=cases, name="memories")
+B8_RUNS.update({memory_case(memory, order, compare):
+                core_params(CORES["b8-L3"], n=20, epoch_length=12, epochs=2, d=d, memory=timing,
+                            order=order, compare=compare)
+                for memory, timing in MEMORIES.items() for order, d in ORDERS.items()
+                for compare in COMPARES})
 
 
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("memory", MEMORIES)
-@on_the_memory_worker
-@pytest.mark.long(8)
-def test_memory_timings_and_sample_orders(memory_runs, memory, order):
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_memory_timings_and_sample_orders(b8_runs, memory, order):
     """Bit-exact z, counters and cycles after every step for each memory, both sample orders,
     d a multiple of L (9 = 3 x 3) and not (10)."""
     config, timing, d = CORES["b8-L3"], MEMORIES[memory], ORDERS[order]
-    results = memory_runs[memory_case(memory, order, "step")]
+    results = b8_runs[memory_case(memory, order, "step")]
     training = phase(results, "training")
     assert training["iterates_compared"] == training["steps"] == 2 * 12
     # a RUN of one step starts with its rows on chip: compute-bound whatever the memory
@@ -239,7 +255,7 @@ def test_memory_timings_and_sample_orders(memory_runs, memory, order):
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]
     assert stalls["none"] == training["steps"] and stalls["seed prefetch"] == 1, stalls
     # one RUN of 12 steps per epoch: the fetches ahead, the stalls and the run's exact count
-    results = memory_runs[memory_case(memory, order, "epoch")]
+    results = b8_runs[memory_case(memory, order, "epoch")]
     training = phase(results, "training")
     assert training["iterates_compared"] == 2 and training["steps"] == 2 * 12
     assert training["cycles"] == 2 * run_cycles(config, timing, d, order, 12)
@@ -252,9 +268,13 @@ def test_memory_timings_and_sample_orders(memory_runs, memory, order):
         assert stalls["row i_{t+2}"] == 2 * 3 and stalls["none"] == 2 * 9, stalls
 
 
-@on_the_memory_worker
-@pytest.mark.long(8)
-def test_steps_waiting_for_a_row_fetched_ahead(memory_runs):
+B8_RUNS["row_ahead"] = core_params(CORES["b8-L3"], n=20, epoch_length=12, epochs=1, d=3,
+                                   memory=MEMORIES["lat50-bw1"], order="host", compare="epoch")
+
+
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_steps_waiting_for_a_row_fetched_ahead(b8_runs):
     """A host-given order on one-word rows (d = 3 = L, 8 cycles a step) from a slow memory
     (latency 50, a 24-bit row in 3 cycles), one RUN of 12 steps: row r, requested in cycle
     s_r + 1, has its last word in s_r + 53, and step r + 5 reads it second. Steps 0-4 end in
@@ -262,7 +282,7 @@ def test_steps_waiting_for_a_row_fetched_ahead(memory_runs):
     rows arrive (62 .. 94), step 11 waits for row 6 (requested in 55) until 108: 12 x 8 + 2 x 6
     cycles, bit-exact; the regression that closes the ``row i_{t+2}`` stall bin with a host
     order."""
-    results = memory_runs["row_ahead"]
+    results = b8_runs["row_ahead"]
     training = phase(results, "training")
     assert training["cycles"] == 12 * 8 + 2 * 6
     stalls = results.report["functional_coverage"]["core.memory.stall"]["bins"]
