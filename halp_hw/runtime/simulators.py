@@ -64,11 +64,13 @@ CASES_KEY = "cases"
 #: every run because the runner also turns off bytecode caching: about 6 CPU-seconds per run.
 REWRITTEN_ASSERTION_FILES = "tb_*.py"
 #: Environment of every simulator process besides the testbench's parameters: the assertion
-#: rewriting above, and no pytest plugins loaded from entry points (cocotb starts pytest's
+#: rewriting above; no pytest plugins loaded from entry points (cocotb starts pytest's
 #: configuration for the rewriting alone; loading pytest-xdist, pytest-benchmark and the rest
-#: cost about 0.1 CPU-second a run).
+#: cost about 0.1 CPU-second a run); and one OpenBLAS thread, as Dask gives its workers (the
+#: testbench does no large linear algebra, and NumPy's import starting a thread per core cost
+#: about 0.15 CPU-second a run).
 SIMULATION_ENV = {"COCOTB_REWRITE_ASSERTION_FILES": REWRITTEN_ASSERTION_FILES,
-                  "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+                  "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OPENBLAS_NUM_THREADS": "1"}
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
 #: ``--trace``, FST in the build directory from Icarus, named after the simulation top).
 WAVES_FILES = {"verilator": "dump.vcd", "icarus": "{toplevel}.fst"}
