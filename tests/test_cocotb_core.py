@@ -200,6 +200,23 @@ def test_compare_every_epoch(b8_runs):
     assert training["iterates_compared"] == 2 and training["steps"] == 80
 
 
+B8_RUNS["unknown_scenario"] = core_params(CORES["b8-L3"], n=32, epoch_length=4, epochs=1,
+                                          scenarios=("training", "warp"))
+
+
+@on_the_b8_worker
+@pytest.mark.long(12)
+def test_a_failing_run_fails_alone(b8_runs):
+    """Runs that share a simulator process report apart: the one that fails (on a scenario the
+    testbench does not know) names its error, and the runs next to it pass."""
+    results = b8_runs["unknown_scenario"]
+    assert not results.passed
+    assert "unknown scenario 'warp'" in results.failures[0].message, results.summary()
+    names = list(B8_RUNS)
+    index = names.index("unknown_scenario")
+    assert b8_runs[names[index - 1]].passed and b8_runs[names[index + 1]].passed
+
+
 def test_core_testbench_catches_index_fault(rtl):
     config = CORES["b8-L3"]
     results = run_core(rtl, "b8-L3", core_params(config, n=32, epoch_length=24, epochs=1),

@@ -68,7 +68,7 @@ REWRITTEN_ASSERTION_FILES = "tb_*.py"
 #: configuration for the rewriting alone; loading pytest-xdist, pytest-benchmark and the rest
 #: cost about 0.1 CPU-second a run); and one OpenBLAS thread, as Dask gives its workers (the
 #: testbench does no large linear algebra, and NumPy's import starting a thread per core cost
-#: about 0.15 CPU-second a run).
+#: about 0.2 CPU-second a run).
 SIMULATION_ENV = {"COCOTB_REWRITE_ASSERTION_FILES": REWRITTEN_ASSERTION_FILES,
                   "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OPENBLAS_NUM_THREADS": "1"}
 #: The waveform each simulator's cocotb runner writes (VCD in the run directory from Verilator's
