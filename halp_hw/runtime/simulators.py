@@ -239,7 +239,8 @@ def run_testbench_cases(built: BuiltDesign, *, module: str, cases: dict, seed: i
     model's imports) before its first cycle, more than a short case takes.
 
     The module runs one cocotb test per case, in order (``tb_support.case_params()`` lists
-    them); each case has its own report. :func:`run_testbench` takes the other parameters.
+    them); each case has its own report, and a build with waveforms records one waveform of
+    them all. :func:`run_testbench` takes the other parameters.
 
     Returns
     -------
