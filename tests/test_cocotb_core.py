@@ -80,12 +80,15 @@ def phase(results, scenario: str) -> dict:
     return numbers
 
 
-#: The runs on the ``b8-L3`` build of the tests marked :data:`on_the_b8_worker`, by name, each
+#: The runs on the ``b8-L3`` build of the tests marked :func:`on_the_b8_worker`, by name, each
 #: written next to the test that reads it; :func:`b8_runs` runs them all.
 B8_RUNS: dict = {}
-#: Those tests share one simulator process (:func:`b8_runs`), so they run on one test worker
-#: (and, marked ``long``, early).
-on_the_b8_worker = pytest.mark.xdist_group("core-b8")
+
+
+def on_the_b8_worker(test):
+    """Mark a test that reads :func:`b8_runs`: those tests share one simulator process, so
+    they run on one test worker, and early (``long``)."""
+    return pytest.mark.long(12)(pytest.mark.xdist_group("core-b8")(test))
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +132,6 @@ B8_RUNS["commands"] = core_params(CORES["b8-L3"], n=32, epoch_length=4, epochs=1
 
 
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_every_command_in_every_state(b8_runs):
     """The command script (sim/tb_command_script.py): every command presented in every state
     of the control FSM and after every other command, back to back, bit-exact with the golden
@@ -153,7 +155,6 @@ B8_RUNS["boundary_long"] = {**core_params(CORES["b8-L3"], n=32, epoch_length=4, 
 
 
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_boundary_and_long_phases(b8_runs):
     """The boundary phases (step 2 of each short epoch on the rounding boundary of every lane,
     of the step coefficient and of the sample-index product, every third epoch on fresh
@@ -178,7 +179,6 @@ B8_RUNS["n1_t1"] = core_params(CORES["b8-L3"], n=1, epoch_length=1, epochs=3)
 
 
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_one_sample_one_step(b8_runs):
     """N = 1, T = 1: the sample stream's only index, one step per epoch, three epochs."""
     results = b8_runs["n1_t1"]
@@ -192,7 +192,6 @@ B8_RUNS["per_epoch"] = core_params(CORES["b8-L3"], n=32, epoch_length=40, epochs
 
 
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_compare_every_epoch(b8_runs):
     """One RUN of T steps per epoch (busy waited on, no Python per cycle), compared at the end."""
     results = b8_runs["per_epoch"]
@@ -205,7 +204,6 @@ B8_RUNS["unknown_scenario"] = core_params(CORES["b8-L3"], n=32, epoch_length=4, 
 
 
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_a_failing_run_fails_alone(b8_runs):
     """Runs that share a simulator process report apart: the one that fails (on a scenario the
     testbench does not know) names its error, and the runs next to it pass."""
@@ -258,7 +256,6 @@ B8_RUNS.update({memory_case(memory, order, compare):
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("memory", MEMORIES)
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_memory_timings_and_sample_orders(b8_runs, memory, order):
     """Bit-exact z, counters and cycles after every step for each memory, both sample orders,
     d a multiple of L (9 = 3 x 3) and not (10)."""
@@ -290,7 +287,6 @@ B8_RUNS["row_ahead"] = core_params(CORES["b8-L3"], n=20, epoch_length=12, epochs
 
 
 @on_the_b8_worker
-@pytest.mark.long(12)
 def test_steps_waiting_for_a_row_fetched_ahead(b8_runs):
     """A host-given order on one-word rows (d = 3 = L, 8 cycles a step) from a slow memory
     (latency 50, a 24-bit row in 3 cycles), one RUN of 12 steps: row r, requested in cycle
