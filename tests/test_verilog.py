@@ -16,7 +16,9 @@ import pytest
 from halp_hw.golden.hardware import HardwareConfig
 from halp_hw.runtime import simulators
 from halp_hw.cli import main
-from halp_hw.flow.verilog import BLOCKS, CORE_MODULE, lint_verilog, write_verilog
+from halp_hw.flow.builtin_yosys import rtlil_to_verilog
+from halp_hw.flow.verilog import (BLOCKS, CORE_MODULE, build_block, component_verilog,
+                                  lint_verilog, write_verilog)
 
 #: One test worker runs this module: the generated blocks (a module-scoped fixture) is made once.
 pytestmark = pytest.mark.xdist_group("test_verilog")
@@ -43,6 +45,25 @@ def test_rtl_is_up_to_date(tmp_path):
         assert checked_in.is_file(), f"rtl/{name} is missing: {REGENERATE}"
         assert checked_in.read_text() == (tmp_path / name).read_text(), \
             f"rtl/{name} is stale: {REGENERATE}"
+
+
+@pytest.mark.parametrize("block, emit_src", [("halp_core", False), ("macc_lane", True)])
+def test_verilog_is_amaranths_own(block, emit_src):
+    # Yosys in this process writes the text of Amaranth's back end (which starts a process).
+    from amaranth.back import verilog
+
+    def design():
+        return build_block(block, ODD_CONFIG)
+
+    assert component_verilog(design(), name="top", emit_src=emit_src) == \
+        verilog.convert(design(), name="top", emit_src=emit_src)
+
+
+def test_yosys_errors_are_raised_with_its_message():
+    from amaranth.back.verilog import YosysError
+
+    with pytest.raises(YosysError, match="Parser error in line 1"):
+        rtlil_to_verilog("wire_without_module\n")
 
 
 def test_lint_catches_a_broken_module(tmp_path):

@@ -104,11 +104,15 @@ def component_verilog(component, *, name: str, emit_src: bool = False) -> str:
     """Synthesizable Verilog of ``component`` with top module ``name`` (ports: its signature).
 
     Source locations are left out unless ``emit_src``, so the text depends only on the design;
-    with ``emit_src`` every signal and cell names the Python line that made it.
+    with ``emit_src`` every signal and cell names the Python line that made it. The text is
+    ``amaranth.back.verilog.convert``'s, with Yosys run in this process
+    (:mod:`~halp_hw.flow.builtin_yosys`).
     """
-    from amaranth.back import verilog
+    from amaranth.back import rtlil
 
-    return verilog.convert(component, name=name, emit_src=emit_src)
+    from .builtin_yosys import rtlil_to_verilog
+
+    return rtlil_to_verilog(rtlil.convert(component, name=name, emit_src=emit_src))
 
 
 def describe_ports(component) -> list[dict]:
