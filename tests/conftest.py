@@ -22,10 +22,13 @@ simulator process (a testbench that takes them: ``tb_core``).
 
 from __future__ import annotations
 
+import gc
 import os
+import warnings
 from pathlib import Path
 
 import pytest
+from amaranth.hdl import UnusedElaboratable
 
 from halp_hw.runtime.builds import OPTIMIZATION_ENV_VAR
 from halp_hw.runtime.simulators import (DEFAULT_BUILD_ROOT, SIM_ENV_VAR, SIMULATORS, build_design,
@@ -118,6 +121,18 @@ def _session(config, simulator: str) -> RtlSession:
         cache = getattr(config, "cache", None)
         root = cache.mkdir("sim_build") if cache is not None else DEFAULT_BUILD_ROOT
     return RtlSession(simulator, config.getoption("--waves"), Path(root))
+
+
+@pytest.fixture
+def discards_elaboratables():
+    """For a test that drops components on purpose (a constructor that raises, an ``elaborate``
+    looked into): Amaranth's ``UnusedElaboratable`` warning is off while it runs, and they are
+    collected at its end, instead of warning in whatever test runs when the garbage collector
+    next does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        yield
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

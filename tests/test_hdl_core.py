@@ -9,7 +9,6 @@ and the same :class:`halp_hw.golden.memory.MemoryTiming`.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,10 +30,6 @@ from halp_hw.hdl.rows import SampleRowSource
 from halp_hw.hdl.sequencer import OPERAND_DELAY, BeatSequencer
 from halp_hw.hdl.system import HALPSystem
 from halp_hw.testbenches.faults import injected
-
-# A constructor that raises leaves an Elaboratable that Amaranth warns about when it is collected;
-# the tests of constructor errors collect it while this filter applies.
-pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")
 
 #: Memories from a word per cycle after one cycle to a slow, narrow, high-latency one with
 #: bursts shorter than a row.
@@ -377,6 +372,7 @@ def _memory_sizes(rtlil_text: str) -> list[tuple[int, int]]:
             for width, size in re.findall(r"memory width (\d+) size (\d+)", rtlil_text)]
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_core_rejects_bad_config():
     with pytest.raises(HalpInputError, match="config"):
         HALPCore(config={"bits": 8})
@@ -384,7 +380,6 @@ def test_core_rejects_bad_config():
         HardwareConfig(n_max=(1 << 24) + 1)
     with pytest.raises(HalpInputError, match="memory"):
         HALPSystem(config=HardwareConfig(), memory={"latency": 20}, data_words=4)
-    gc.collect()
 
 
 @pytest.mark.parametrize("divisor, limit", [(1, 7), (3, 4096), (8, 100), (13, 4096),
@@ -653,7 +648,7 @@ def test_bit_centering_register():
     simulate(dut, bench)
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_bit_centering_register_rejects_bad_config():
     with pytest.raises(HalpInputError, match="config"):
         BitCenteringRegister(config=None)
-    gc.collect()

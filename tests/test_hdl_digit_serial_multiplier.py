@@ -52,6 +52,7 @@ def test_back_to_back_products_are_exact_and_on_time(a_width, b_width):
     assert [cycle for cycle, _ in seen] == [digits * k + digits + 1 for k in range(len(pairs))]
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_widths_are_checked():
     with pytest.raises(ValueError, match="b_width must be an integer >= 2, not 1"):
         DigitSerialMultiplier(a_width=8, b_width=1)

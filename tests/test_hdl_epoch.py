@@ -78,6 +78,7 @@ def test_rtl_logistic_epoch_equals_the_golden_epoch(n, d, lanes, memory):
     assert rtl.trace.rel_subopt[-1] < rtl.trace.rel_subopt[0]
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_default_core_has_no_epoch_logic():
     config = HardwareConfig(lanes=4, d_max=12, n_max=32)
     plain = HALPCore(config=config)
@@ -91,6 +92,7 @@ def test_default_core_has_no_epoch_logic():
     assert all(hasattr(logistic, name) for name in HOST_PORTS + LOGISTIC_PORTS)
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_full_gradient_core_refuses_bad_parameters():
     with pytest.raises(HalpInputError, match="full_gradient must be True or False, not 1"):
         HALPCore(config=HardwareConfig(), full_gradient=1)

@@ -97,6 +97,7 @@ def test_margins_of_several_words_are_written_lowest_first():
     assert writes == expected
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_unit_refuses_builds_it_cannot_serve():
     with pytest.raises(HalpInputError, match="needs a logreg build, not linreg"):
         LogisticPassResidual(config=HardwareConfig())

@@ -39,6 +39,7 @@ def test_every_narrow_value_times_edge_and_random_wide_values(narrow_width, wide
     assert products(narrow_width, wide_width, pairs) == [x * w for x, w in pairs]
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 @pytest.mark.parametrize("bad", [1, 0, 2.0, True])
 def test_widths_are_checked(bad):
     with pytest.raises(ValueError, match="narrow_width must be an integer >= 2"):

@@ -6,7 +6,6 @@ Verilog with ``halp-hw verilog --out rtl`` (the default configuration) and commi
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 from pathlib import Path
@@ -165,10 +164,9 @@ def test_cli_writes_logistic_and_svm_cores_that_lint_clean(tmp_path, capsys, pro
     (["--n-max", str(2**24 + 1)], "n_max must be an integer in 1..16777216"),
     (["--mem-latency", "0"], "memory latency (cycles) must be an integer in 1..4096, not 0"),
 ])
-@pytest.mark.filterwarnings("ignore:.*created but never used")   # the rejected HALPCore
+@pytest.mark.usefixtures("discards_elaboratables")   # the rejected HALPCore
 def test_cli_rejects_bad_parameters(tmp_path, capsys, argv, needle):
     assert main(["verilog", *argv, "--out", str(tmp_path)]) == 2
-    gc.collect()
     error = capsys.readouterr().err
     assert needle in error and error.count("\n") == 1 and "Traceback" not in error
     assert not any(tmp_path.iterdir())
