@@ -30,7 +30,8 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
                     str(source)], check=True, capture_output=True)
     (path,) = out.glob("halp_hw-*.whl")
-    return zipfile.ZipFile(path)
+    with zipfile.ZipFile(path) as wheel:
+        yield wheel
 
 
 @pytest.fixture(scope="module")
