@@ -35,9 +35,6 @@ CONFIGS = [
                  id="b16-x16-f24-l8"),
 ]
 
-# A constructor that raises leaves a half-built Elaboratable; Amaranth warns when it is collected.
-pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
-
 
 def simulate(dut, testbench, *, clocked=True):
     """Run one async testbench on ``dut`` (with a clock unless the design is combinational)."""
@@ -126,6 +123,7 @@ def test_rounder_other_shapes(in_width, frac_bits, out_width):
     (dict(in_width=8, frac_bits=2, out_width=9), "out_width"),
     (dict(in_width=8.0, frac_bits=2, out_width=4), "in_width"),
 ])
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_rounder_rejects_bad_parameters(kwargs, message):
     with pytest.raises(HalpInputError, match=message):
         StochasticRounder(**kwargs)
@@ -135,6 +133,7 @@ def test_rounder_rejects_bad_parameters(kwargs, message):
     ("bits", 1), ("bits", 17), ("data_bits", 1), ("data_bits", 17), ("frac_bits", 0),
     ("frac_bits", 25), ("lanes", 0), ("lanes", 65), ("d_max", 0), ("n_max", 2**24 + 1), ("bits", 8.5),
 ])
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_block_parameters_outside_the_supported_range_are_rejected(name, value):
     # Every block takes its widths from a HardwareConfig, which validates them on construction.
     with pytest.raises(HalpInputError, match=f"^{name} must be an integer in .*{value}$"):
@@ -196,6 +195,7 @@ def test_xorshift32_resets_to_seed_zero_state():
     assert seen[0][0] == stream_seed(0, 7)
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 @pytest.mark.parametrize("stream", [-1, MASK + 1, "1", None])
 def test_xorshift32_rejects_bad_stream(stream):
     with pytest.raises(HalpInputError, match="stream"):
@@ -304,6 +304,7 @@ def test_lane_matches_golden(config):
     (dict(config=HardwareConfig(lanes=4), lane=-1), "lane"),
     (dict(config=dict(lanes=4), lane=0), "config"),
 ])
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_lane_rejects_bad_parameters(kwargs, message):
     with pytest.raises(HalpInputError, match=message):
         MaccLane(**kwargs)
@@ -479,6 +480,7 @@ def test_vector_unit_runs_a_halp_epoch(config):
     check_vector(config, passes, expected, gaps=[config.pipeline_latency] * len(passes), seed=11)
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_vector_unit_rejects_bad_parameters():
     with pytest.raises(HalpInputError, match="config"):
         VectorUnit(config=None)
@@ -570,6 +572,7 @@ def test_step_coefficient_matches_golden(config):
     assert clamped > 0 or widest <= config.coef_width   # the clamp is reached where it can be
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_step_coefficient_rejects_bad_config():
     with pytest.raises(HalpInputError, match="config"):
         StepCoefficient(config=8)

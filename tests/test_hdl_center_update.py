@@ -67,6 +67,7 @@ def test_back_pressure_keeps_order_and_values():
     assert outputs == [(e.tolist(), n) for e, n in expected]
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_config_must_be_a_hardware_config():
     with pytest.raises(HalpInputError, match="config must be a halp_hw.golden.hardware"):
         CenterUpdateUnit(config=None)

@@ -12,8 +12,6 @@ from halp_hw.hdl.sigmoid import SigmoidUnit
 
 from stream_unit import stream_through
 
-pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
-
 #: The maximum error of the default unit that docs/numeric-contract.md states.
 DOCUMENTED_MAX_ERROR = 5.8e-5
 
@@ -92,6 +90,7 @@ def test_sigmoid_widths_are_validated(field, value, message):
         HardwareConfig(**{field: value})
 
 
+@pytest.mark.usefixtures("discards_elaboratables")
 def test_unit_rejects_a_config_of_the_wrong_type():
     with pytest.raises(HalpInputError, match="config must be a halp_hw.golden.hardware"):
         SigmoidUnit(config={"sigmoid_in_bits": 16})
