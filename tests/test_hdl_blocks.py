@@ -133,7 +133,6 @@ def test_rounder_rejects_bad_parameters(kwargs, message):
     ("bits", 1), ("bits", 17), ("data_bits", 1), ("data_bits", 17), ("frac_bits", 0),
     ("frac_bits", 25), ("lanes", 0), ("lanes", 65), ("d_max", 0), ("n_max", 2**24 + 1), ("bits", 8.5),
 ])
-@pytest.mark.usefixtures("discards_elaboratables")
 def test_block_parameters_outside_the_supported_range_are_rejected(name, value):
     # Every block takes its widths from a HardwareConfig, which validates them on construction.
     with pytest.raises(HalpInputError, match=f"^{name} must be an integer in .*{value}$"):
